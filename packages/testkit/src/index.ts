@@ -1,0 +1,2 @@
+// placeholder entry; replaced by the package's real exports
+export {};
