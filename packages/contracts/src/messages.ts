@@ -1,0 +1,206 @@
+// Kafka message types (wire JSON, snake_case, "v": 1) and their JSON Schemas.
+import type { TaskStatus } from './statuses.js';
+
+export const MESSAGE_VERSION = 1 as const;
+
+/** manager → workers, on the dispatch topic of the task's queue; keyed by task id. */
+export interface DispatchMessage {
+  v: 1;
+  task_id: string;
+  attempt: number;
+  template_id: string;
+  template_name: string;
+  executor: string;
+  queue: string;
+  params: unknown;
+  /** The template's param_schema, so a worker re-validates before running (null: none). */
+  param_schema: Record<string, unknown> | null;
+  timeout_ms: number;
+  /** Epoch ms after which the worker aborts the executor. */
+  deadline: number;
+  /** Epoch ms when the manager queued this attempt. */
+  queued_at: number;
+}
+
+export const RESULT_TYPES = ['started', 'progress', 'log', 'succeeded', 'failed', 'timed_out', 'canceled'] as const;
+export type ResultType = (typeof RESULT_TYPES)[number];
+
+export interface WireError {
+  message: string;
+  code?: string;
+  retryable: boolean;
+  /** Executor errors may carry structured data (stack trimmed, exit code, HTTP status…). */
+  data?: unknown;
+}
+
+/** workers → manager, keyed by task id. */
+export interface ResultMessage {
+  v: 1;
+  type: ResultType;
+  task_id: string;
+  attempt: number;
+  worker_id: string;
+  /** Epoch ms at the worker. */
+  at: number;
+  /** progress: 0–100 */
+  pct?: number;
+  /** progress message or log line */
+  message?: string;
+  /** succeeded */
+  result?: unknown;
+  /** failed / timed_out / canceled */
+  error?: WireError;
+}
+
+/** manager → every worker. */
+export interface ControlMessage {
+  v: 1;
+  type: 'cancel';
+  task_id: string;
+  /** Attempt to cancel; absent: whichever is running. */
+  attempt?: number;
+  at: number;
+}
+
+/** workers → manager, every few seconds and on start/stop. */
+export interface HeartbeatMessage {
+  v: 1;
+  worker_id: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  executors: string[];
+  concurrency: number;
+  running: number;
+  version: string;
+  started_at: number;
+  at: number;
+  /** true in the last heartbeat of a worker that is shutting down. */
+  stopping?: boolean;
+}
+
+const id = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const epochMs = { type: 'integer', minimum: 0 } as const;
+const attempt = { type: 'integer', minimum: 1 } as const;
+
+const wireError = {
+  type: 'object',
+  required: ['message', 'retryable'],
+  properties: {
+    message: { type: 'string' },
+    code: { type: 'string' },
+    retryable: { type: 'boolean' },
+    data: {},
+  },
+} as const;
+
+export const dispatchMessageSchema = {
+  $id: 'taskwire/dispatch.v1',
+  type: 'object',
+  required: [
+    'v',
+    'task_id',
+    'attempt',
+    'template_id',
+    'template_name',
+    'executor',
+    'queue',
+    'params',
+    'param_schema',
+    'timeout_ms',
+    'deadline',
+    'queued_at',
+  ],
+  properties: {
+    v: { const: 1 },
+    task_id: id,
+    attempt,
+    template_id: id,
+    template_name: { type: 'string' },
+    executor: { type: 'string', minLength: 1 },
+    queue: { type: 'string', minLength: 1 },
+    params: {},
+    param_schema: { type: ['object', 'null'] },
+    timeout_ms: { type: 'integer', minimum: 1 },
+    deadline: epochMs,
+    queued_at: epochMs,
+  },
+} as const;
+
+export const resultMessageSchema = {
+  $id: 'taskwire/result.v1',
+  type: 'object',
+  required: ['v', 'type', 'task_id', 'attempt', 'worker_id', 'at'],
+  properties: {
+    v: { const: 1 },
+    type: { enum: [...RESULT_TYPES] },
+    task_id: id,
+    attempt,
+    worker_id: { type: 'string', minLength: 1 },
+    at: epochMs,
+    pct: { type: 'number', minimum: 0, maximum: 100 },
+    message: { type: 'string' },
+    result: {},
+    error: wireError,
+  },
+  allOf: [
+    { if: { properties: { type: { const: 'progress' } } }, then: { required: ['pct'] } },
+    { if: { properties: { type: { const: 'log' } } }, then: { required: ['message'] } },
+    { if: { properties: { type: { const: 'failed' } } }, then: { required: ['error'] } },
+    { if: { properties: { type: { const: 'timed_out' } } }, then: { required: ['error'] } },
+  ],
+} as const;
+
+export const controlMessageSchema = {
+  $id: 'taskwire/control.v1',
+  type: 'object',
+  required: ['v', 'type', 'task_id', 'at'],
+  properties: {
+    v: { const: 1 },
+    type: { const: 'cancel' },
+    task_id: id,
+    attempt,
+    at: epochMs,
+  },
+} as const;
+
+export const heartbeatMessageSchema = {
+  $id: 'taskwire/heartbeat.v1',
+  type: 'object',
+  required: [
+    'v',
+    'worker_id',
+    'host',
+    'pid',
+    'queues',
+    'executors',
+    'concurrency',
+    'running',
+    'version',
+    'started_at',
+    'at',
+  ],
+  properties: {
+    v: { const: 1 },
+    worker_id: { type: 'string', minLength: 1, maxLength: 200 },
+    host: { type: 'string' },
+    pid: { type: 'integer' },
+    queues: { type: 'array', items: { type: 'string' } },
+    executors: { type: 'array', items: { type: 'string' } },
+    concurrency: { type: 'integer', minimum: 1 },
+    running: { type: 'integer', minimum: 0 },
+    version: { type: 'string' },
+    started_at: epochMs,
+    at: epochMs,
+    stopping: { type: 'boolean' },
+  },
+} as const;
+
+/** The status a terminal result message moves a task to (before retry rules apply). */
+export const RESULT_STATUS: Partial<Record<ResultType, TaskStatus>> = {
+  started: 'RUNNING',
+  succeeded: 'COMPLETED',
+  failed: 'FAILED',
+  timed_out: 'TIMED_OUT',
+  canceled: 'CANCELED',
+};

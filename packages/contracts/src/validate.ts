@@ -1,0 +1,40 @@
+// Compiled validators for Kafka messages: parse bytes, check the schema, name what is wrong.
+import { Ajv } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import {
+  controlMessageSchema,
+  dispatchMessageSchema,
+  heartbeatMessageSchema,
+  resultMessageSchema,
+} from './messages.js';
+import type { ControlMessage, DispatchMessage, HeartbeatMessage, ResultMessage } from './messages.js';
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Renders ajv errors as one line: "/attempt must be >= 1; must have required property 'v'". */
+export function formatAjvErrors(errors: ErrorObject[] | null | undefined): string {
+  if (!errors || errors.length === 0) return 'invalid';
+  return errors.map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`).join('; ');
+}
+
+function decoder<T>(schema: object, name: string): (raw: Buffer | string | null) => Decoded<T> {
+  const check = ajv.compile<T>(schema);
+  return (raw) => {
+    if (raw === null || raw.length === 0) return { ok: false, reason: `${name}: empty message value` };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    } catch (err) {
+      return { ok: false, reason: `${name}: not JSON (${(err as Error).message})` };
+    }
+    if (!check(parsed)) return { ok: false, reason: `${name}: ${formatAjvErrors(check.errors)}` };
+    return { ok: true, value: parsed };
+  };
+}
+
+export const decodeDispatch = decoder<DispatchMessage>(dispatchMessageSchema, 'dispatch message');
+export const decodeResult = decoder<ResultMessage>(resultMessageSchema, 'result message');
+export const decodeControl = decoder<ControlMessage>(controlMessageSchema, 'control message');
+export const decodeHeartbeat = decoder<HeartbeatMessage>(heartbeatMessageSchema, 'heartbeat message');

@@ -1,0 +1,34 @@
+// What every domain function is given: the store, a clock, a logger, settings and wake-up signals.
+import type { Logger } from 'pino';
+import type { Store } from '../store/types.js';
+import type { Clock } from './clock.js';
+
+export interface DomainSettings {
+  /** Base dispatch topic (TASK_DISPATCH_TOPIC); queue q ≠ default uses `<topic>.q`. */
+  dispatchTopic: string;
+  /** Control topic (TASK_CONTROL_TOPIC) for cancel requests to running tasks. */
+  controlTopic: string;
+}
+
+/**
+ * In-process wake-ups so that loops never wait on a poll interval for work another component just
+ * created. Each is cheap and may be called often; the listener coalesces.
+ */
+export interface Signals {
+  /** New outbox rows were committed: the relay should publish now. */
+  outboxWritten(): void;
+  /** A task became due at `at` (delayed task, retry backoff): the due-loop may need to wake earlier. */
+  dueAt(at: Date): void;
+  /** A template was created, changed or deleted: the cron scheduler should re-read it. */
+  templatesChanged(): void;
+}
+
+export const noSignals: Signals = { outboxWritten() {}, dueAt() {}, templatesChanged() {} };
+
+export interface DomainDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  settings: DomainSettings;
+  signals: Signals;
+}

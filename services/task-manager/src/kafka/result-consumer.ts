@@ -1,0 +1,115 @@
+// Result consumer: applies worker results and heartbeats to the store, committing offsets only after the DB write.
+import { decodeHeartbeat, decodeResult } from '@taskwire/contracts';
+import type { HeartbeatMessage, ResultMessage } from '@taskwire/contracts';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { DomainDeps } from '../domain/deps.js';
+import { applyResults } from '../domain/results.js';
+import type { WorkerRecord } from '../store/types.js';
+import { publishDeadLetters } from './dlq.js';
+import type { DeadLetter } from './dlq.js';
+
+export interface ResultConsumerDeps {
+  domain: DomainDeps;
+  kafka: Kafka;
+  /** Producer for dead letters. */
+  producer: Producer;
+  groupId: string;
+  resultTopic: string;
+  heartbeatTopic: string;
+  sessionTimeoutMs?: number;
+}
+
+export interface ResultConsumer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One kafkajs consumer in RESULT_GROUP_ID reads both the result and the heartbeat topics. Each
+ * fetched batch is decoded; invalid messages go to the DLQ; valid results are applied in one unit
+ * of work (domain/results.ts, idempotent by task id + attempt); only then is the batch's last
+ * offset resolved and committed. A crash before the commit redelivers the batch, which then
+ * changes nothing.
+ */
+export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
+  const log = deps.domain.logger.child({ component: 'result-consumer' });
+  let consumer: Consumer | null = null;
+
+  async function handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) {
+    if (batch.messages.length === 0) return;
+    const dead: DeadLetter[] = [];
+    if (batch.topic === deps.heartbeatTopic) {
+      const beats: HeartbeatMessage[] = [];
+      for (const message of batch.messages) {
+        const decoded = decodeHeartbeat(message.value);
+        if (decoded.ok) beats.push(decoded.value);
+        else dead.push({ topic: batch.topic, partition: batch.partition, message, reason: decoded.reason });
+      }
+      await publishDeadLetters(deps.producer, dead);
+      await deps.domain.store.upsertWorkers(latestPerWorker(beats));
+    } else {
+      const results: ResultMessage[] = [];
+      for (const message of batch.messages) {
+        const decoded = decodeResult(message.value);
+        if (decoded.ok) results.push(decoded.value);
+        else dead.push({ topic: batch.topic, partition: batch.partition, message, reason: decoded.reason });
+      }
+      if (dead.length > 0) log.warn({ count: dead.length, reason: dead[0]?.reason }, 'invalid result messages sent to DLQ');
+      await publishDeadLetters(deps.producer, dead);
+      const outcome = await applyResults(deps.domain, results);
+      if (outcome.earliestRetryAt) deps.domain.signals.dueAt(outcome.earliestRetryAt);
+      if (outcome.ignored > 0) log.debug({ ignored: outcome.ignored }, 'stale or duplicate results ignored');
+    }
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) resolveOffset(last.offset);
+    await commitOffsetsIfNecessary();
+    await heartbeat();
+  }
+
+  return {
+    async start() {
+      consumer = deps.kafka.consumer({
+        groupId: deps.groupId,
+        sessionTimeout: deps.sessionTimeoutMs ?? 30_000,
+        maxWaitTimeInMs: 500,
+        allowAutoTopicCreation: true,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [deps.resultTopic, deps.heartbeatTopic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: true,
+        autoCommitThreshold: 1,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 4,
+        eachBatch: handleBatch,
+      });
+      log.info({ groupId: deps.groupId, topics: [deps.resultTopic, deps.heartbeatTopic] }, 'result consumer running');
+    },
+    async stop() {
+      await consumer?.disconnect();
+      consumer = null;
+    },
+  };
+}
+
+/** Only the newest heartbeat of each worker in a batch needs writing. */
+function latestPerWorker(beats: readonly HeartbeatMessage[]): WorkerRecord[] {
+  const latest = new Map<string, HeartbeatMessage>();
+  for (const b of beats) {
+    const prev = latest.get(b.worker_id);
+    if (!prev || prev.at <= b.at) latest.set(b.worker_id, b);
+  }
+  return [...latest.values()].map((b) => ({
+    id: b.worker_id,
+    host: b.host,
+    pid: b.pid,
+    queues: b.queues,
+    executors: b.executors,
+    concurrency: b.concurrency,
+    running: b.running,
+    version: b.version,
+    startedAt: new Date(b.started_at),
+    lastSeen: new Date(b.at),
+    stoppedAt: b.stopping ? new Date(b.at) : null,
+  }));
+}

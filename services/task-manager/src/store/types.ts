@@ -1,0 +1,213 @@
+// The Store interface: every read and write of the manager goes through it; dialects live below.
+import type {
+  MissedFirePolicy,
+  OverlapPolicy,
+  TaskEventType,
+  TaskStatus,
+  TaskTrigger,
+  WireError,
+} from '@taskwire/contracts';
+
+export interface Backoff {
+  initialMs: number;
+  factor: number;
+  maxMs: number;
+  jitter: number;
+}
+
+export interface TemplateRecord {
+  id: string;
+  /** Unique among templates that are not deleted. */
+  name: string;
+  description: string | null;
+  executor: string;
+  queue: string;
+  paramSchema: Record<string, unknown> | null;
+  resultSchema: Record<string, unknown> | null;
+  defaultParams: Record<string, unknown> | null;
+  cronExpression: string | null;
+  cronTimezone: string | null;
+  enabled: boolean;
+  maxAttempts: number;
+  backoff: Backoff;
+  timeoutMs: number;
+  missedFirePolicy: MissedFirePolicy;
+  overlapPolicy: OverlapPolicy;
+  /** Soft delete: a deleted template keeps its tasks' history but frees its name. */
+  deletedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TaskRecord {
+  id: string;
+  templateId: string;
+  name: string;
+  description: string | null;
+  queue: string;
+  params: unknown;
+  status: TaskStatus;
+  result: unknown;
+  error: WireError | null;
+  attempt: number;
+  maxAttempts: number;
+  /** Per-task override of the template's backoff; null: use the template's. */
+  backoff: Backoff | null;
+  runAt: Date | null;
+  nextAttemptAt: Date | null;
+  timeoutMs: number;
+  idempotencyKey: string | null;
+  trigger: TaskTrigger;
+  scheduledFor: Date | null;
+  workerId: string | null;
+  createdAt: Date;
+  queuedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface TaskEventRecord {
+  /** Assigned by the store (auto-increment); ignored on insert. */
+  id?: number;
+  taskId: string;
+  attempt: number;
+  type: TaskEventType;
+  at: Date;
+  workerId: string | null;
+  data: unknown;
+}
+
+export interface OutboxRecord {
+  /** Assigned by the store (auto-increment, publish order); ignored on insert. */
+  id?: number;
+  topic: string;
+  /** Kafka message key (the task id). */
+  key: string;
+  /** The message value, already serialised JSON. */
+  payload: string;
+  createdAt: Date;
+  sentAt?: Date | null;
+}
+
+export interface WorkerRecord {
+  id: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  executors: string[];
+  concurrency: number;
+  running: number;
+  version: string;
+  startedAt: Date;
+  lastSeen: Date;
+  /** Set when the worker announced its shutdown. */
+  stoppedAt: Date | null;
+}
+
+export type TaskPatch = Partial<Omit<TaskRecord, 'id' | 'templateId' | 'createdAt'>>;
+export type TemplatePatch = Partial<Omit<TemplateRecord, 'id' | 'createdAt'>>;
+
+export interface TaskFilter {
+  status?: TaskStatus[];
+  templateId?: string;
+  createdFrom?: Date;
+  /** Exclusive upper bound. */
+  createdTo?: Date;
+  /** Return tasks whose id is strictly below (desc) this id; ids sort by creation. */
+  beforeId?: string;
+  limit: number;
+}
+
+/** A compare-and-set guard: the update applies only if the row still matches. */
+export interface TaskGuard {
+  status?: readonly TaskStatus[];
+  attempt?: number;
+}
+
+/**
+ * Operations available both in and outside a unit of work. Outside one, each call commits on
+ * its own. JSON columns are plain values here in both dialects; times are Dates (UTC).
+ */
+export interface StoreOps {
+  // templates
+  insertTemplate(t: TemplateRecord): Promise<void>;
+  /** Returns false if no live template has this id. */
+  updateTemplate(id: string, patch: TemplatePatch): Promise<boolean>;
+  /** A live (not deleted) template, or null. */
+  getTemplate(id: string): Promise<TemplateRecord | null>;
+  /** Like getTemplate, but finds deleted templates too (for tasks whose template was deleted). */
+  getTemplateIncludingDeleted(id: string): Promise<TemplateRecord | null>;
+  getTemplateByName(name: string): Promise<TemplateRecord | null>;
+  getTemplates(ids: readonly string[]): Promise<TemplateRecord[]>;
+  listTemplates(opts?: { cronOnly?: boolean }): Promise<TemplateRecord[]>;
+  /** Soft delete; frees the name. Returns false if no live template has this id. */
+  deleteTemplate(id: string, at: Date): Promise<boolean>;
+  /** Newest updatedAt over all templates, deleted ones included (cheap change detection). */
+  templatesVersion(): Promise<string>;
+
+  // tasks
+  /** Inserts all rows; a duplicate idempotency_key or (template_id, scheduled_for) throws UniqueViolation. */
+  insertTasks(tasks: readonly TaskRecord[]): Promise<void>;
+  /** Inserts one row unless it violates a unique key; returns whether it was inserted. */
+  insertTaskIfAbsent(task: TaskRecord): Promise<boolean>;
+  getTask(id: string): Promise<TaskRecord | null>;
+  getTasks(ids: readonly string[]): Promise<TaskRecord[]>;
+  getTasksByIdempotencyKeys(keys: readonly string[]): Promise<TaskRecord[]>;
+  /** Applies the patch if the guard matches; returns whether a row changed. */
+  updateTask(id: string, patch: TaskPatch, guard?: TaskGuard): Promise<boolean>;
+  /** Newest first (id desc). */
+  listTasks(filter: TaskFilter): Promise<TaskRecord[]>;
+  /** PENDING with runAt <= now, and RETRYING with nextAttemptAt <= now, oldest due first. */
+  listDueTasks(now: Date, limit: number): Promise<TaskRecord[]>;
+  /** Earliest runAt/nextAttemptAt among PENDING/RETRYING tasks, or null. */
+  nextDueAt(): Promise<Date | null>;
+  /** RUNNING or QUEUED tasks with startedAt/queuedAt + timeoutMs < now - graceMs. */
+  listOverdueTasks(now: Date, graceMs: number, limit: number): Promise<TaskRecord[]>;
+  /** Whether the template has a task in PENDING, QUEUED, RUNNING or RETRYING. */
+  hasActiveTask(templateId: string): Promise<boolean>;
+  /** Latest scheduledFor of the template's cron tasks, or null. */
+  lastScheduledFor(templateId: string): Promise<Date | null>;
+
+  // events
+  insertEvents(events: readonly TaskEventRecord[]): Promise<void>;
+  /** Oldest first. */
+  listEvents(taskId: string): Promise<TaskEventRecord[]>;
+
+  // outbox
+  insertOutbox(rows: readonly OutboxRecord[]): Promise<void>;
+  /** Unsent rows in id order. */
+  listUnsentOutbox(limit: number): Promise<OutboxRecord[]>;
+  markOutboxSent(ids: readonly number[], at: Date): Promise<void>;
+  /** Deletes rows sent before `before`; returns how many. */
+  pruneOutbox(before: Date): Promise<number>;
+
+  // workers
+  upsertWorkers(workers: readonly WorkerRecord[]): Promise<void>;
+  listWorkers(): Promise<WorkerRecord[]>;
+}
+
+export interface Store extends StoreOps {
+  readonly dialect: 'sqlite' | 'mysql';
+  /**
+   * Runs `fn` in one transaction: all of its writes commit together or not at all. Units of work
+   * on one store never interleave on SQLite (one writer); on MySQL they run concurrently.
+   */
+  unitOfWork<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
+  /** Applies pending migrations (drizzle/<dialect>). */
+  migrate(): Promise<void>;
+  /** Throws if the database is unreachable or not migrated. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown by a store when a unique key rejects a write; `constraint` names the key. */
+export class UniqueViolation extends Error {
+  constructor(
+    readonly constraint: 'template_name' | 'task_idempotency_key' | 'task_schedule' | 'other',
+    cause?: unknown,
+  ) {
+    super(`unique constraint violated: ${constraint}`, { cause });
+    this.name = 'UniqueViolation';
+  }
+}
