@@ -139,11 +139,15 @@ export interface StoreOps {
   /** Like getTemplate, but finds deleted templates too (for tasks whose template was deleted). */
   getTemplateIncludingDeleted(id: string): Promise<TemplateRecord | null>;
   getTemplateByName(name: string): Promise<TemplateRecord | null>;
+  /** By id, deleted ones included (their tasks still point at them); any order. */
   getTemplates(ids: readonly string[]): Promise<TemplateRecord[]>;
   listTemplates(opts?: { cronOnly?: boolean }): Promise<TemplateRecord[]>;
   /** Soft delete; frees the name. Returns false if no live template has this id. */
   deleteTemplate(id: string, at: Date): Promise<boolean>;
-  /** Newest updatedAt over all templates, deleted ones included (cheap change detection). */
+  /**
+   * Newest updatedAt over all templates, deleted ones included (cheap change detection). Opaque:
+   * compare for equality only (it also changes when a template is inserted with an older updatedAt).
+   */
   templatesVersion(): Promise<string>;
 
   // tasks

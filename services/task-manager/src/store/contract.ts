@@ -1,0 +1,20 @@
+// The Store contract suite, written once and run on each dialect (sqlite.int.test.ts, mysql.int.test.ts).
+import { describe } from 'vitest';
+import type { MakeStore } from './contract/harness.js';
+import { eventsOutboxWorkersContract } from './contract/events-outbox-workers.js';
+import { schedulingContract } from './contract/scheduling.js';
+import { tasksContract } from './contract/tasks.js';
+import { templatesContract } from './contract/templates.js';
+import { unitOfWorkContract } from './contract/unit-of-work.js';
+
+export type { MakeStore } from './contract/harness.js';
+
+export function storeContract(name: string, makeStore: MakeStore): void {
+  describe(`${name} store contract`, () => {
+    templatesContract(makeStore);
+    tasksContract(makeStore);
+    schedulingContract(makeStore);
+    eventsOutboxWorkersContract(makeStore);
+    unitOfWorkContract(makeStore);
+  });
+}

@@ -1,0 +1,159 @@
+// MySQL/MariaDB (mysql2) tables of the store; drizzle-kit generates drizzle/mysql from this file.
+// Property names equal the Store record fields, so a selected row is a record with no mapping.
+// Only type imports here: drizzle-kit loads this file on its own.
+import {
+  bigint,
+  boolean,
+  customType,
+  datetime,
+  index,
+  int,
+  mediumtext,
+  mysqlTable,
+  text,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/mysql-core';
+import type {
+  MissedFirePolicy,
+  OverlapPolicy,
+  TaskEventType,
+  TaskStatus,
+  TaskTrigger,
+  WireError,
+} from '@taskwire/contracts';
+import type { Backoff } from '../types.js';
+
+/**
+ * A `json` column. The pool runs with `jsonStrings: true`, so MySQL 8 (native JSON) and MariaDB
+ * (JSON = LONGTEXT) both hand back text, parsed exactly once here.
+ */
+const json = <T>(name: string) =>
+  customType<{ data: T; driverData: string }>({
+    dataType: () => 'json',
+    toDriver: (value) => JSON.stringify(value),
+    fromDriver: (value) => (typeof value === 'string' ? JSON.parse(value) : value) as T,
+  })(name);
+
+/** DATETIME(3), always UTC: drizzle writes and reads it as a 'YYYY-MM-DD hh:mm:ss.sss' UTC string. */
+const time = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
+/** ULIDs. */
+const ulid = (name: string) => varchar(name, { length: 26 });
+const name255 = (name: string) => varchar(name, { length: 255 });
+
+export const templates = mysqlTable(
+  'templates',
+  {
+    id: ulid('id').primaryKey(),
+    name: name255('name').notNull(),
+    /** = name while live, NULL once soft-deleted: the unique index then frees the name. */
+    nameKey: name255('name_key'),
+    description: text('description'),
+    executor: name255('executor').notNull(),
+    queue: name255('queue').notNull().default('default'),
+    paramSchema: json<Record<string, unknown>>('param_schema'),
+    resultSchema: json<Record<string, unknown>>('result_schema'),
+    defaultParams: json<Record<string, unknown>>('default_params'),
+    cronExpression: name255('cron_expression'),
+    cronTimezone: varchar('cron_timezone', { length: 64 }),
+    enabled: boolean('enabled').notNull(),
+    maxAttempts: int('max_attempts').notNull(),
+    backoff: json<Backoff>('backoff').notNull(),
+    timeoutMs: bigint('timeout_ms', { mode: 'number' }).notNull(),
+    missedFirePolicy: varchar('missed_fire_policy', { length: 16 }).$type<MissedFirePolicy>().notNull(),
+    overlapPolicy: varchar('overlap_policy', { length: 16 }).$type<OverlapPolicy>().notNull(),
+    deletedAt: time('deleted_at'),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('templates_name_key_uq').on(t.nameKey),
+    index('templates_updated_at_idx').on(t.updatedAt),
+  ],
+);
+
+// InnoDB secondary indexes end with the primary key, so (status, run_at) is (status, run_at, id).
+export const tasks = mysqlTable(
+  'tasks',
+  {
+    id: ulid('id').primaryKey(),
+    templateId: ulid('template_id').notNull(),
+    name: name255('name').notNull(),
+    description: text('description'),
+    queue: name255('queue').notNull().default('default'),
+    params: json<unknown>('params'),
+    status: varchar('status', { length: 16 }).$type<TaskStatus>().notNull(),
+    result: json<unknown>('result'),
+    error: json<WireError>('error'),
+    attempt: int('attempt').notNull(),
+    maxAttempts: int('max_attempts').notNull(),
+    backoff: json<Backoff>('backoff'),
+    runAt: time('run_at'),
+    nextAttemptAt: time('next_attempt_at'),
+    timeoutMs: bigint('timeout_ms', { mode: 'number' }).notNull(),
+    idempotencyKey: name255('idempotency_key'),
+    trigger: varchar('trigger', { length: 8 }).$type<TaskTrigger>().notNull(),
+    scheduledFor: time('scheduled_for'),
+    workerId: name255('worker_id'),
+    createdAt: time('created_at').notNull(),
+    queuedAt: time('queued_at'),
+    startedAt: time('started_at'),
+    finishedAt: time('finished_at'),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('tasks_idempotency_key_uq').on(t.idempotencyKey),
+    uniqueIndex('tasks_schedule_uq').on(t.templateId, t.scheduledFor),
+    index('tasks_template_id_idx').on(t.templateId, t.id),
+    index('tasks_template_status_idx').on(t.templateId, t.status),
+    index('tasks_status_id_idx').on(t.status, t.id),
+    index('tasks_created_at_idx').on(t.createdAt),
+    index('tasks_status_run_at_idx').on(t.status, t.runAt),
+    index('tasks_status_next_attempt_idx').on(t.status, t.nextAttemptAt),
+    index('tasks_status_queued_at_idx').on(t.status, t.queuedAt),
+    index('tasks_status_started_at_idx').on(t.status, t.startedAt),
+  ],
+);
+
+export const taskEvents = mysqlTable(
+  'task_events',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    taskId: ulid('task_id').notNull(),
+    attempt: int('attempt').notNull(),
+    type: varchar('type', { length: 32 }).$type<TaskEventType>().notNull(),
+    at: time('at').notNull(),
+    workerId: name255('worker_id'),
+    data: json<unknown>('data'),
+  },
+  (t) => [index('task_events_task_id_idx').on(t.taskId, t.id)],
+);
+
+// (sent_at, id): unsent rows (NULL) come first, in id order; prune is a range.
+export const outbox = mysqlTable(
+  'outbox',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    topic: name255('topic').notNull(),
+    key: name255('key').notNull(),
+    // A dispatch carries the task's params: TEXT (64 KiB) is too small.
+    payload: mediumtext('payload').notNull(),
+    createdAt: time('created_at').notNull(),
+    sentAt: time('sent_at'),
+  },
+  (t) => [index('outbox_sent_at_idx').on(t.sentAt, t.id)],
+);
+
+export const workers = mysqlTable('workers', {
+  id: name255('id').primaryKey(),
+  host: name255('host').notNull(),
+  pid: int('pid').notNull(),
+  queues: json<string[]>('queues').notNull(),
+  executors: json<string[]>('executors').notNull(),
+  concurrency: int('concurrency').notNull(),
+  running: int('running').notNull(),
+  version: varchar('version', { length: 64 }).notNull(),
+  startedAt: time('started_at').notNull(),
+  lastSeen: time('last_seen').notNull(),
+  stoppedAt: time('stopped_at'),
+});

@@ -1,0 +1,139 @@
+// SQLite-only store behaviour: one connection shared by async callers (the mutex), `file:` and
+// `:memory:` DSNs, the seeded planner statistics. MySQL runs real concurrent transactions on
+// separate connections and has no partial indexes, so none of this applies there.
+import Database from 'better-sqlite3';
+import { createTestSqliteFile } from '@taskwire/testkit';
+import type { TestSqliteFile } from '@taskwire/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTask } from './contract/fixtures.js';
+import { createStore } from './index.js';
+import { createSqliteStore } from './sqlite/index.js';
+import type { Store } from './types.js';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+async function until(condition: () => boolean) {
+  while (!condition()) await tick();
+}
+
+describe('sqlite store on one connection', () => {
+  let file: TestSqliteFile;
+  let store: Store;
+  beforeEach(async () => {
+    file = createTestSqliteFile();
+    store = createSqliteStore({ file: file.file });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    file.cleanup();
+  });
+
+  it('units of work never interleave: the second starts after the first commits', async () => {
+    const log: string[] = [];
+    const gate = deferred();
+    const t = makeTask();
+    const first = store.unitOfWork(async (tx) => {
+      log.push('first:start');
+      await tx.insertTasks([t]);
+      await gate.promise;
+      log.push('first:end');
+    });
+    const second = store.unitOfWork(async (tx) => {
+      log.push('second:start');
+      expect(await tx.getTask(t.id)).toEqual(t);
+      log.push('second:end');
+    });
+    await until(() => log.length > 0);
+    for (let i = 0; i < 5; i++) await tick();
+    expect(log).toEqual(['first:start']);
+    gate.resolve();
+    await Promise.all([first, second]);
+    expect(log).toEqual(['first:start', 'first:end', 'second:start', 'second:end']);
+  });
+
+  it('an operation outside a unit of work waits for it and never sees its uncommitted rows', async () => {
+    const gate = deferred();
+    const t = makeTask();
+    let inserted = false;
+    const unit = store.unitOfWork(async (tx) => {
+      await tx.insertTasks([t]);
+      inserted = true;
+      await gate.promise;
+      throw new Error('changed my mind');
+    });
+    await until(() => inserted);
+    let settled = false;
+    const read = store.getTask(t.id).finally(() => (settled = true));
+    for (let i = 0; i < 5; i++) await tick();
+    expect(settled).toBe(false);
+    gate.resolve();
+    await expect(unit).rejects.toThrow('changed my mind');
+    expect(await read).toBeNull();
+  });
+
+  it('another connection to the same file (another process) sees committed writes', async () => {
+    const other = createSqliteStore({ file: file.file });
+    try {
+      const t = makeTask();
+      await store.insertTasks([t]);
+      expect(await other.getTask(t.id)).toEqual(t);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('the due and overdue sweeps read the partial indexes, not every row of a status', () => {
+    const db = new Database(file.file, { readonly: true });
+    try {
+      const plan = (q: string) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${q}`).all(0, 10) as Array<{ detail: string }>)
+          .map((r) => r.detail)
+          .join();
+      expect(
+        plan(
+          `SELECT * FROM tasks WHERE "tasks"."status" = 'PENDING' AND "tasks"."run_at" <= ? ORDER BY run_at LIMIT ?`,
+        ),
+      ).toContain('tasks_pending_run_at_idx');
+      expect(
+        plan(
+          `SELECT * FROM tasks WHERE "tasks"."status" = 'QUEUED' AND "tasks"."queued_at" < ? ORDER BY queued_at LIMIT ?`,
+        ),
+      ).toContain('tasks_queued_at_idx');
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('sqlite DSNs', () => {
+  it('createStore takes a file: DSN and the data outlives the store', async () => {
+    const file = createTestSqliteFile();
+    try {
+      const t = makeTask();
+      const first = createStore({ dbType: 'sqlite', dsn: `file:${file.file}` });
+      await first.migrate();
+      await first.insertTasks([t]);
+      await first.close();
+      const again = createStore({ dbType: 'sqlite', dsn: file.file });
+      await again.ping();
+      expect(await again.getTask(t.id)).toEqual(t);
+      await again.close();
+    } finally {
+      file.cleanup();
+    }
+  });
+
+  it('an in-memory store works for tests', async () => {
+    const store = createStore({ dbType: 'sqlite', dsn: ':memory:' });
+    await store.migrate();
+    const t = makeTask();
+    await store.unitOfWork((tx) => tx.insertTasks([t]));
+    expect(await store.getTask(t.id)).toEqual(t);
+    await store.close();
+  });
+});

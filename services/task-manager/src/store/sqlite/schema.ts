@@ -1,0 +1,156 @@
+// SQLite (better-sqlite3) tables of the store; drizzle-kit generates drizzle/sqlite from this file.
+// Property names equal the Store record fields, so a selected row is a record with no mapping.
+// Only type imports here: drizzle-kit loads this file on its own.
+import { sql } from 'drizzle-orm';
+import { customType, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type {
+  MissedFirePolicy,
+  OverlapPolicy,
+  TaskEventType,
+  TaskStatus,
+  TaskTrigger,
+  WireError,
+} from '@taskwire/contracts';
+import type { Backoff } from '../types.js';
+
+/** JSON kept as text; parsed and stringified here so the rest of the code sees plain values. */
+const json = <T>(name: string) =>
+  customType<{ data: T; driverData: string }>({
+    dataType: () => 'text',
+    toDriver: (value) => JSON.stringify(value),
+    fromDriver: (value) => JSON.parse(value) as T,
+  })(name);
+
+/** Epoch milliseconds (UTC) ↔ Date. */
+const time = (name: string) => integer(name, { mode: 'timestamp_ms' });
+
+export const templates = sqliteTable(
+  'templates',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    /** = name while live, NULL once soft-deleted: the unique index then frees the name. */
+    nameKey: text('name_key'),
+    description: text('description'),
+    executor: text('executor').notNull(),
+    queue: text('queue').notNull().default('default'),
+    paramSchema: json<Record<string, unknown>>('param_schema'),
+    resultSchema: json<Record<string, unknown>>('result_schema'),
+    defaultParams: json<Record<string, unknown>>('default_params'),
+    cronExpression: text('cron_expression'),
+    cronTimezone: text('cron_timezone'),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull(),
+    maxAttempts: integer('max_attempts').notNull(),
+    backoff: json<Backoff>('backoff').notNull(),
+    timeoutMs: integer('timeout_ms').notNull(),
+    missedFirePolicy: text('missed_fire_policy').$type<MissedFirePolicy>().notNull(),
+    overlapPolicy: text('overlap_policy').$type<OverlapPolicy>().notNull(),
+    deletedAt: time('deleted_at'),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('templates_name_key_uq').on(t.nameKey),
+    index('templates_updated_at_idx').on(t.updatedAt),
+  ],
+);
+
+// Status-specific partial indexes hold only the rows in that status, so a status change touches
+// them only when a row enters or leaves, and terminal rows cost nothing. Queries must spell the
+// status as the same literal (not a bound parameter) for SQLite to pick them.
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    templateId: text('template_id').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    queue: text('queue').notNull().default('default'),
+    params: json<unknown>('params'),
+    status: text('status').$type<TaskStatus>().notNull(),
+    result: json<unknown>('result'),
+    error: json<WireError>('error'),
+    attempt: integer('attempt').notNull(),
+    maxAttempts: integer('max_attempts').notNull(),
+    backoff: json<Backoff>('backoff'),
+    runAt: time('run_at'),
+    nextAttemptAt: time('next_attempt_at'),
+    timeoutMs: integer('timeout_ms').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    trigger: text('trigger').$type<TaskTrigger>().notNull(),
+    scheduledFor: time('scheduled_for'),
+    workerId: text('worker_id'),
+    createdAt: time('created_at').notNull(),
+    queuedAt: time('queued_at'),
+    startedAt: time('started_at'),
+    finishedAt: time('finished_at'),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('tasks_idempotency_key_uq').on(t.idempotencyKey),
+    uniqueIndex('tasks_schedule_uq').on(t.templateId, t.scheduledFor),
+    index('tasks_template_id_idx').on(t.templateId, t.id),
+    index('tasks_status_id_idx').on(t.status, t.id),
+    index('tasks_created_at_idx').on(t.createdAt),
+    index('tasks_pending_run_at_idx')
+      .on(t.runAt)
+      .where(sql`status = 'PENDING'`),
+    index('tasks_retrying_next_attempt_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`status = 'RETRYING'`),
+    index('tasks_queued_at_idx')
+      .on(t.queuedAt)
+      .where(sql`status = 'QUEUED'`),
+    index('tasks_running_started_at_idx')
+      .on(t.startedAt)
+      .where(sql`status = 'RUNNING'`),
+    index('tasks_active_template_idx')
+      .on(t.templateId)
+      .where(sql`status IN ('PENDING', 'QUEUED', 'RUNNING', 'RETRYING')`),
+  ],
+);
+
+// id is the rowid, so an index on task_id is already ordered by (task_id, id). Events are never
+// deleted, so plain rowids stay monotonic without AUTOINCREMENT's bookkeeping.
+export const taskEvents = sqliteTable(
+  'task_events',
+  {
+    id: integer('id').primaryKey(),
+    taskId: text('task_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    type: text('type').$type<TaskEventType>().notNull(),
+    at: time('at').notNull(),
+    workerId: text('worker_id'),
+    data: json<unknown>('data'),
+  },
+  (t) => [index('task_events_task_id_idx').on(t.taskId)],
+);
+
+// (sent_at) is (sent_at, rowid): unsent rows (NULL) come first, in id order; prune is a range.
+// AUTOINCREMENT: ids never go back even after pruning empties the table.
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    topic: text('topic').notNull(),
+    key: text('key').notNull(),
+    payload: text('payload').notNull(),
+    createdAt: time('created_at').notNull(),
+    sentAt: time('sent_at'),
+  },
+  (t) => [index('outbox_sent_at_idx').on(t.sentAt)],
+);
+
+export const workers = sqliteTable('workers', {
+  id: text('id').primaryKey(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  queues: json<string[]>('queues').notNull(),
+  executors: json<string[]>('executors').notNull(),
+  concurrency: integer('concurrency').notNull(),
+  running: integer('running').notNull(),
+  version: text('version').notNull(),
+  startedAt: time('started_at').notNull(),
+  lastSeen: time('last_seen').notNull(),
+  stoppedAt: time('stopped_at'),
+});
