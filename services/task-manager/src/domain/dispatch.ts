@@ -52,7 +52,7 @@ export async function queueTask(
   template: TemplateRecord,
   now: Date,
   settings: DispatchSettings,
-  opts: { insert?: boolean; newAttempt?: boolean } = {},
+  opts: { insert?: boolean; newAttempt?: boolean; eventData?: Record<string, unknown> } = {},
 ): Promise<boolean> {
   const attempt = opts.newAttempt || task.status === 'RETRYING' ? task.attempt + 1 : task.attempt;
   const patch = {
@@ -74,7 +74,7 @@ export async function queueTask(
     type: 'queued',
     at: now,
     workerId: null,
-    data: { queue: task.queue },
+    data: { queue: task.queue, ...opts.eventData },
   };
   await tx.insertEvents([event]);
   await tx.insertOutbox([dispatchOutboxRow(task, template, now, settings)]);

@@ -74,8 +74,14 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
         maxWaitTimeInMs: 500,
         allowAutoTopicCreation: true,
       });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [deps.resultTopic, deps.heartbeatTopic], fromBeginning: true });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [deps.resultTopic, deps.heartbeatTopic], fromBeginning: true });
+      } catch (err) {
+        await consumer.disconnect().catch(() => undefined);
+        consumer = null;
+        throw err;
+      }
       await consumer.run({
         autoCommit: true,
         autoCommitThreshold: 1,

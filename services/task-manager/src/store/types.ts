@@ -166,7 +166,7 @@ export interface StoreOps {
   listDueTasks(now: Date, limit: number): Promise<TaskRecord[]>;
   /** Earliest runAt/nextAttemptAt among PENDING/RETRYING tasks, or null. */
   nextDueAt(): Promise<Date | null>;
-  /** RUNNING or QUEUED tasks with startedAt/queuedAt + timeoutMs < now - graceMs. */
+  /** RUNNING tasks with startedAt + timeoutMs < now - graceMs, oldest start first (QUEUED ones may wait in a backlog). */
   listOverdueTasks(now: Date, graceMs: number, limit: number): Promise<TaskRecord[]>;
   /** Whether the template has a task in PENDING, QUEUED, RUNNING or RETRYING. */
   hasActiveTask(templateId: string): Promise<boolean>;

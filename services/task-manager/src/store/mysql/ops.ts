@@ -251,25 +251,17 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
     async listOverdueTasks(now, graceMs, limit) {
       const cutoff = new Date(now.getTime() - graceMs);
-      // since >= cutoff can never be overdue (timeouts are >= 0): a range on (status, since).
-      const overdue = (status: 'RUNNING' | 'QUEUED', since: typeof tasks.startedAt) =>
-        selectTasks()
-          .where(
-            and(
-              eq(tasks.status, status),
-              lt(since, cutoff),
-              sql`${since} + INTERVAL (${tasks.timeoutMs} * 1000) MICROSECOND < ${sql.param(cutoff, since)}`,
-            ),
-          )
-          .orderBy(asc(since))
-          .limit(limit);
-      const [running, queued] = await Promise.all([
-        overdue('RUNNING', tasks.startedAt),
-        overdue('QUEUED', tasks.queuedAt),
-      ]);
-      const deadline = (t: TaskRecord) =>
-        ((t.status === 'RUNNING' ? t.startedAt : t.queuedAt)?.getTime() ?? 0) + t.timeoutMs;
-      return [...running, ...queued].sort(byDue(deadline)).slice(0, limit);
+      // started_at >= cutoff can never be overdue (timeouts are >= 0): a range on (status, started_at).
+      return selectTasks()
+        .where(
+          and(
+            eq(tasks.status, 'RUNNING'),
+            lt(tasks.startedAt, cutoff),
+            sql`${tasks.startedAt} + INTERVAL (${tasks.timeoutMs} * 1000) MICROSECOND < ${sql.param(cutoff, tasks.startedAt)}`,
+          ),
+        )
+        .orderBy(asc(tasks.startedAt))
+        .limit(limit);
     },
     async hasActiveTask(templateId) {
       const rows = await db

@@ -289,26 +289,20 @@ export function sqliteOps(
     },
     listOverdueTasks(now, graceMs, limit) {
       const cutoff = new Date(now.getTime() - graceMs);
-      // since >= cutoff can never be overdue (timeouts are >= 0): a range on the partial index.
-      const overdue = (status: 'RUNNING' | 'QUEUED', since: typeof tasks.startedAt): TaskRecord[] =>
-        db
-          .select()
-          .from(tasks)
-          .where(
-            and(
-              isStatus(status),
-              lt(since, cutoff),
-              sql`${since} + ${tasks.timeoutMs} < ${cutoff.getTime()}` as SQL,
-            ),
-          )
-          .orderBy(asc(since))
-          .limit(limit)
-          .all();
-      const deadline = (t: TaskRecord) =>
-        ((t.status === 'RUNNING' ? t.startedAt : t.queuedAt)?.getTime() ?? 0) + t.timeoutMs;
-      return [...overdue('RUNNING', tasks.startedAt), ...overdue('QUEUED', tasks.queuedAt)]
-        .sort(byDue(deadline))
-        .slice(0, limit);
+      // started_at >= cutoff can never be overdue (timeouts are >= 0): a range on the partial index.
+      return db
+        .select()
+        .from(tasks)
+        .where(
+          and(
+            isStatus('RUNNING'),
+            lt(tasks.startedAt, cutoff),
+            sql`${tasks.startedAt} + ${tasks.timeoutMs} < ${cutoff.getTime()}` as SQL,
+          ),
+        )
+        .orderBy(asc(tasks.startedAt))
+        .limit(limit)
+        .all();
     },
     hasActiveTask(templateId) {
       const row = db

@@ -1,0 +1,178 @@
+// Pipeline benchmark: echo tasks through POST /tasks/batch → Kafka (dev broker) → workers → results,
+// with 1 and 2 workers on SQLite: completed tasks/s, and create→completed latency at a fixed rate.
+// Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Read the manager's SQLite file directly to time completions (the bench has no DB driver of its own).
+const Database = createRequire(path.join(root, 'services/task-manager/package.json'))('better-sqlite3');
+const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const procs = [];
+
+function start(script, env, args = []) {
+  const child = spawn(process.execPath, [path.join(root, script), ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  procs.push(child);
+  return child;
+}
+
+async function waitUntil(what, fn, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await fn()) return;
+    } catch {
+      // not yet
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** /proc/<pid>/stat utime+stime in ms (clock ticks of 10 ms). */
+function cpuMs(pid) {
+  try {
+    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+const require = createRequire(import.meta.url);
+
+async function stack(workers) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'taskwire-bench-'));
+  const brokerPort = await freePort();
+  const httpPort = await freePort();
+  const brokers = `127.0.0.1:${brokerPort}`;
+  const db = path.join(dir, 'bench.db');
+  const children = [];
+  children.push(start('packages/dev-broker/dist/cli.js', {}, ['--port', String(brokerPort), '--data-dir', path.join(dir, 'broker')]));
+  await waitUntil('broker', () => new Promise((r) => net.connect(brokerPort, '127.0.0.1').on('connect', function () { this.destroy(); r(true); }).on('error', () => r(false))));
+  const url = `http://127.0.0.1:${httpPort}`;
+  children.push(start('services/task-manager/dist/main.js', { SERVER_ADDR: `127.0.0.1:${httpPort}`, DB_DSN: db, KAFKA_BROKERS: brokers }));
+  await waitUntil('manager', async () => (await fetch(`${url}/readyz`)).ok);
+  for (let i = 0; i < workers; i++) {
+    children.push(start('services/task-worker/dist/main.js', { KAFKA_BROKERS: brokers, WORKER_ID: `bench-${i}`, WORKER_CONCURRENCY: '64', HEARTBEAT_INTERVAL_MS: '1000' }));
+  }
+  await waitUntil('workers', async () => {
+    const body = await (await fetch(`${url}/workers`)).json();
+    return (body.items ?? body).filter((w) => w.alive).length === workers;
+  });
+  const res = await fetch(`${url}/templates`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `bench-echo-${Date.now()}`, executor: 'echo' }),
+  });
+  const template = await res.json();
+  const sqlite = new Database(db, { readonly: true, fileMustExist: true });
+  const countDone = sqlite.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'COMPLETED'");
+  return {
+    url,
+    template,
+    children,
+    done: () => countDone.get().n,
+    latencies: (since) =>
+      sqlite
+        .prepare("SELECT updated_at - created_at AS ms FROM tasks WHERE status = 'COMPLETED' AND created_at >= ? ORDER BY ms")
+        .all(since)
+        .map((r) => r.ms),
+    cpu: () => children.reduce((sum, c) => sum + cpuMs(c.pid), 0),
+    async stop() {
+      sqlite.close();
+      for (const c of [...children].reverse()) {
+        c.kill('SIGTERM');
+        await new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r)));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null;
+
+async function throughput(s, TASKS) {
+  const before = s.done();
+  const cpu0 = s.cpu();
+  const t0 = performance.now();
+  const posts = [];
+  for (let i = 0; i < TASKS; i += 1000) {
+    const tasks = Array.from({ length: Math.min(1000, TASKS - i) }, (_, j) => ({ task_template_id: s.template.id, params: { n: i + j } }));
+    posts.push(
+      fetch(`${s.url}/tasks/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tasks }) }).then((r) => {
+        if (!r.ok) throw new Error(`batch failed: ${r.status}`);
+      }),
+    );
+    if (posts.length >= 4) await posts.shift();
+  }
+  await Promise.all(posts);
+  await waitUntil('all tasks completed', () => s.done() >= before + TASKS, 300_000);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpuUsPerTask = ((s.cpu() - cpu0) * 1000) / TASKS;
+  return { tasks: TASKS, seconds: +seconds.toFixed(2), completed_per_s: Math.round(TASKS / seconds), cpu_us_per_task: Math.round(cpuUsPerTask) };
+}
+
+async function latencyAtRate(s) {
+  const since = Date.now();
+  const total = RATE * RATE_SECONDS;
+  const before = s.done();
+  const t0 = performance.now();
+  const inflight = new Set();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const p = fetch(`${s.url}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ task_template_id: s.template.id, params: { i } }),
+    }).then((r) => r.arrayBuffer());
+    inflight.add(p);
+    p.finally(() => inflight.delete(p));
+  }
+  await Promise.all(inflight);
+  await waitUntil('rate tasks completed', () => s.done() >= before + total, 120_000);
+  const lat = s.latencies(since);
+  return { rate_per_s: RATE, tasks: total, p50_ms: pct(lat, 50), p95_ms: pct(lat, 95), p99_ms: pct(lat, 99), max_ms: lat[lat.length - 1] };
+}
+
+const results = { date: new Date().toISOString(), machine: `${require('node:os').cpus().length} cores`, runs: [] };
+try {
+  for (const workers of [1, 2]) {
+    const s = await stack(workers);
+    try {
+      await throughput(s, 2_000); // warm-up: JIT, SQLite cache, group joins
+      const t = await throughput(s, TASKS);
+      const l = await latencyAtRate(s);
+      results.runs.push({ db: 'sqlite', workers, throughput: t, latency: l });
+      console.log(JSON.stringify({ workers, throughput: t, latency: l }));
+    } finally {
+      await s.stop();
+    }
+  }
+} finally {
+  for (const c of procs) if (c.exitCode === null) c.kill('SIGKILL');
+}
+mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+writeFileSync(path.join(root, 'bench/results/pipeline.json'), JSON.stringify(results, null, 2));
+console.table(results.runs.map((r) => ({ workers: r.workers, 'completed/s': r.throughput.completed_per_s, 'cpu µs/task': r.throughput.cpu_us_per_task, 'p50 ms': r.latency.p50_ms, 'p95 ms': r.latency.p95_ms, 'p99 ms': r.latency.p99_ms })));

@@ -1,0 +1,120 @@
+// Unit tests of loadConfig: defaults, parsing, and every bad variable reported at once.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('an empty environment gives the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.server).toEqual({ host: '', port: 8080, addr: ':8080' });
+    expect(c.db).toEqual({ type: 'sqlite', dsn: './.data/taskwire.db' });
+    expect(c.logLevel).toBe('info');
+    expect(c.bodyLimitBytes).toBe(1_048_576);
+    expect(c.kafka).toEqual({
+      enabled: true,
+      brokers: ['127.0.0.1:9092'],
+      topics: {
+        dispatch: 'task_execution_requests',
+        results: 'task_results',
+        control: 'task_control',
+        heartbeats: 'task_worker_heartbeats',
+      },
+      resultGroupId: 'task-manager-results-group',
+    });
+    expect(c.workerDeadAfterMs).toBe(15_000);
+    expect(c.timeoutGraceMs).toBe(30_000);
+    expect(c.schedulerEnabled).toBe(true);
+    expect(Object.isFrozen(c.kafka.topics)).toBe(true);
+  });
+
+  it('parses host:port, mysql, flags, numbers and broker lists', () => {
+    const c = loadConfig({
+      SERVER_ADDR: '127.0.0.1:9000',
+      DB_TYPE: 'mysql',
+      DB_DSN: 'mysql://root@127.0.0.1:3306/taskwire',
+      KAFKA_ENABLED: '0',
+      SCHEDULER_ENABLED: 'false',
+      KAFKA_BROKERS: 'a:9092,b.example:19092',
+      BODY_LIMIT_BYTES: '2048',
+      LOG_LEVEL: 'warn',
+    });
+    expect(c.server).toMatchObject({ host: '127.0.0.1', port: 9000 });
+    expect(c.db).toEqual({ type: 'mysql', dsn: 'mysql://root@127.0.0.1:3306/taskwire' });
+    expect(c.kafka.enabled).toBe(false);
+    expect(c.schedulerEnabled).toBe(false);
+    expect(c.kafka.brokers).toEqual(['a:9092', 'b.example:19092']);
+    expect(c.bodyLimitBytes).toBe(2048);
+    expect(c.logLevel).toBe('warn');
+  });
+
+  it('empty values count as unset', () => {
+    expect(loadConfig({ SERVER_ADDR: '', LOG_LEVEL: ' ' }).server.port).toBe(8080);
+  });
+
+  it('reports every bad variable at once, one line each naming it and what it accepts', () => {
+    const lines = problems({
+      SERVER_ADDR: 'localhost',
+      DB_TYPE: 'postgres',
+      LOG_LEVEL: 'loud',
+      BODY_LIMIT_BYTES: 'lots',
+      KAFKA_ENABLED: 'yes',
+      KAFKA_BROKERS: 'nohostport',
+      TASK_DISPATCH_TOPIC: 'bad topic',
+      WORKER_DEAD_AFTER_MS: '-5',
+      TIMEOUT_GRACE_MS: '1.5',
+      SCHEDULER_ENABLED: 'maybe',
+    });
+    const names = lines.map((l) => l.split('=')[0]);
+    expect(names.sort()).toEqual(
+      [
+        'BODY_LIMIT_BYTES',
+        'DB_TYPE',
+        'KAFKA_BROKERS',
+        'KAFKA_ENABLED',
+        'LOG_LEVEL',
+        'SCHEDULER_ENABLED',
+        'SERVER_ADDR',
+        'TASK_DISPATCH_TOPIC',
+        'TIMEOUT_GRACE_MS',
+        'WORKER_DEAD_AFTER_MS',
+      ].sort(),
+    );
+    expect(lines.find((l) => l.startsWith('BODY_LIMIT_BYTES'))).toBe(
+      'BODY_LIMIT_BYTES="lots" is invalid: expected an integer number of bytes from 1024 to 104857600 (default 1048576)',
+    );
+    expect(lines.find((l) => l.startsWith('LOG_LEVEL'))).toContain('one of fatal, error, warn');
+  });
+
+  it('mysql needs a mysql:// DSN', () => {
+    expect(problems({ DB_TYPE: 'mysql' })).toEqual([
+      'DB_DSN is required with DB_TYPE=mysql: expected mysql://user:pass@host:port/db',
+    ]);
+    expect(problems({ DB_TYPE: 'mysql', DB_DSN: './file.db' })[0]).toMatch(
+      /^DB_DSN="\.\/file\.db" is invalid/,
+    );
+  });
+
+  it('a port above 65535 is refused', () => {
+    expect(problems({ SERVER_ADDR: ':70000' })[0]).toMatch(
+      /^SERVER_ADDR=":70000" is invalid \(port out of range\)/,
+    );
+  });
+
+  it('the error message lists every problem', () => {
+    try {
+      loadConfig({ LOG_LEVEL: 'x', DB_TYPE: 'y' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toMatch(/invalid configuration:\n {2}.*\n {2}/);
+    }
+  });
+});

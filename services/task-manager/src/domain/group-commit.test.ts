@@ -1,0 +1,83 @@
+// Unit tests of the group-commit batcher: coalescing, per-item outcomes, isolation of a failing batch.
+import { describe, expect, it } from 'vitest';
+import { GroupCommit } from './group-commit.js';
+import type { ItemResult } from './group-commit.js';
+
+function recorder(fn: (items: number[]) => ItemResult<number>[] | Promise<ItemResult<number>[]>) {
+  const batches: number[][] = [];
+  const gc = new GroupCommit<number, number>({
+    run: async (items) => {
+      batches.push([...items]);
+      return fn(items);
+    },
+    maxBatch: 4,
+  });
+  return { gc, batches };
+}
+
+const double = (items: number[]): ItemResult<number>[] => items.map((n) => ({ ok: true, value: n * 2 }));
+
+describe('GroupCommit', () => {
+  it('items submitted in the same turn run as one batch, each caller gets its own value', async () => {
+    const { gc, batches } = recorder(double);
+    const out = await Promise.all([1, 2, 3].map((n) => gc.submit(n)));
+    expect(out).toEqual([2, 4, 6]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
+  it('batches are capped at maxBatch', async () => {
+    const { gc, batches } = recorder(double);
+    await Promise.all([1, 2, 3, 4, 5, 6].map((n) => gc.submit(n)));
+    expect(batches).toEqual([
+      [1, 2, 3, 4],
+      [5, 6],
+    ]);
+  });
+
+  it('items arriving while a batch commits form the next batch', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { gc, batches } = recorder(async (items) => {
+      if (items[0] === 1) await gate;
+      return double(items);
+    });
+    const first = gc.submit(1);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1]]);
+    const later = [gc.submit(2), gc.submit(3)];
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1]]); // still committing: 2 and 3 wait
+    release();
+    expect(await Promise.all([first, ...later])).toEqual([2, 4, 6]);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
+  it('an item that fails validation fails alone', async () => {
+    const { gc } = recorder((items) =>
+      items.map((n) =>
+        n === 2 ? { ok: false, error: new Error('two is invalid') } : { ok: true, value: n },
+      ),
+    );
+    const out = await Promise.allSettled([1, 2, 3].map((n) => gc.submit(n)));
+    expect(out.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((out[1] as PromiseRejectedResult).reason.message).toBe('two is invalid');
+  });
+
+  it('a batch that throws is retried item by item, so only the poisonous item fails', async () => {
+    const { gc, batches } = recorder((items) => {
+      if (items.includes(13)) throw new Error('13 breaks the transaction');
+      return double(items);
+    });
+    const out = await Promise.allSettled([1, 13, 3].map((n) => gc.submit(n)));
+    expect(out.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'))).toEqual([2, 'failed', 6]);
+    expect(batches).toEqual([[1, 13, 3], [1], [13], [3]]);
+  });
+
+  it('drain resolves once everything submitted has settled', async () => {
+    const { gc } = recorder(double);
+    const p = gc.submit(1);
+    await gc.drain();
+    await expect(p).resolves.toBe(2);
+    await gc.drain();
+  });
+});

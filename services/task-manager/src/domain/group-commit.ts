@@ -1,0 +1,106 @@
+// Group commit: coalesces concurrent submissions into one batch run (one unit of work), one outcome each.
+
+/** The outcome of one item of a batch: its own value or its own error. */
+export type ItemResult<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+export interface GroupCommitOptions<I, R> {
+  /**
+   * Runs one batch and returns one result per item, in order. Throwing fails the whole batch; the
+   * batcher then re-runs each item alone so that one poisonous item cannot fail its neighbours.
+   */
+  run(items: I[]): Promise<ItemResult<R>[]>;
+  /** Most items per batch (default 500: where SQLite's rows/s flattens out). */
+  maxBatch?: number;
+  /** Batches running at once (default 1: SQLite has one writer; MySQL can take a few). */
+  maxInFlight?: number;
+}
+
+interface Pending<I, R> {
+  item: I;
+  resolve(value: R): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Collects items submitted in the same event-loop turn, and all those submitted while a batch is
+ * being committed, and runs them as one batch. Under no load a lone item waits one setImmediate;
+ * under load batches grow by themselves to what arrived during the previous commit (the classic
+ * group commit of databases), which is what turns N requests/s into N/batch transactions/s.
+ */
+export class GroupCommit<I, R> {
+  private queue: Array<Pending<I, R>> = [];
+  private inFlight = 0;
+  private scheduled = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
+
+  constructor(private readonly opts: GroupCommitOptions<I, R>) {
+    this.maxBatch = Math.max(1, opts.maxBatch ?? 500);
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
+  }
+
+  /** Adds `item` to the next batch; settles with this item's own result or error. */
+  submit(item: I): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once nothing is queued or running (for shutdown). */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight++;
+      void this.runBatch(batch).finally(() => {
+        this.inFlight--;
+        // Whatever arrived during this commit forms the next batch, without waiting another turn.
+        if (this.queue.length > 0) this.flush();
+        else if (this.inFlight === 0) this.notifyIdle();
+      });
+    }
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async runBatch(batch: Array<Pending<I, R>>): Promise<void> {
+    let results: ItemResult<R>[];
+    try {
+      results = await this.opts.run(batch.map((p) => p.item));
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      // Isolate: run each item alone, so only the item that breaks the batch gets the error.
+      for (const p of batch) await this.runBatch([p]);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if (!r)
+        p.reject(new Error(`group commit: run returned ${results.length} results for ${batch.length} items`));
+      else if (r.ok) p.resolve(r.value);
+      else p.reject(r.error);
+    });
+  }
+}

@@ -1,0 +1,229 @@
+// Record <-> wire mapping: camelCase records and Dates inside, snake_case JSON and ISO strings outside.
+import type {
+  BackoffPolicy,
+  TaskEventResource,
+  TaskResource,
+  TemplateResource,
+  WireError,
+  WorkerResource,
+} from '@taskwire/contracts';
+import type { Backoff, TaskEventRecord, TaskRecord, TemplateRecord, WorkerRecord } from '../store/types.js';
+import { AppError } from './errors.js';
+import type { TaskInput, TaskUpdateInput } from './tasks.js';
+import type { TemplateInput } from './templates.js';
+
+const iso = (d: Date): string => d.toISOString();
+const isoOrNull = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function backoffToWire(b: Backoff): BackoffPolicy {
+  return { initial_ms: b.initialMs, factor: b.factor, max_ms: b.maxMs, jitter: b.jitter };
+}
+
+export function backoffFromWire(b: Partial<BackoffPolicy>): Partial<Backoff> {
+  const out: Partial<Backoff> = {};
+  if (b.initial_ms !== undefined) out.initialMs = b.initial_ms;
+  if (b.factor !== undefined) out.factor = b.factor;
+  if (b.max_ms !== undefined) out.maxMs = b.max_ms;
+  if (b.jitter !== undefined) out.jitter = b.jitter;
+  return out;
+}
+
+export function templateToWire(t: TemplateRecord, nextFireTimes?: Date[]): TemplateResource {
+  const wire: TemplateResource = {
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    executor: t.executor,
+    queue: t.queue,
+    param_schema: t.paramSchema,
+    result_schema: t.resultSchema,
+    default_params: t.defaultParams,
+    cron_expression: t.cronExpression,
+    cron_timezone: t.cronTimezone,
+    enabled: t.enabled,
+    max_attempts: t.maxAttempts,
+    backoff: backoffToWire(t.backoff),
+    timeout_ms: t.timeoutMs,
+    missed_fire_policy: t.missedFirePolicy,
+    overlap_policy: t.overlapPolicy,
+    created_at: iso(t.createdAt),
+    updated_at: iso(t.updatedAt),
+  };
+  if (nextFireTimes) wire.next_fire_times = nextFireTimes.map(iso);
+  return wire;
+}
+
+export function taskToWire(t: TaskRecord): TaskResource {
+  return {
+    id: t.id,
+    template_id: t.templateId,
+    name: t.name,
+    description: t.description,
+    queue: t.queue,
+    params: t.params,
+    status: t.status,
+    result: t.result ?? null,
+    error: t.error,
+    attempt: t.attempt,
+    max_attempts: t.maxAttempts,
+    backoff: t.backoff ? backoffToWire(t.backoff) : null,
+    run_at: isoOrNull(t.runAt),
+    next_attempt_at: isoOrNull(t.nextAttemptAt),
+    timeout_ms: t.timeoutMs,
+    idempotency_key: t.idempotencyKey,
+    trigger: t.trigger,
+    scheduled_for: isoOrNull(t.scheduledFor),
+    worker_id: t.workerId,
+    created_at: iso(t.createdAt),
+    queued_at: isoOrNull(t.queuedAt),
+    started_at: isoOrNull(t.startedAt),
+    finished_at: isoOrNull(t.finishedAt),
+    updated_at: iso(t.updatedAt),
+  };
+}
+
+export function eventToWire(e: TaskEventRecord): TaskEventResource {
+  return {
+    id: e.id ?? 0,
+    task_id: e.taskId,
+    attempt: e.attempt,
+    type: e.type,
+    at: iso(e.at),
+    worker_id: e.workerId,
+    data: e.data ?? null,
+  };
+}
+
+/** A worker is alive while its last heartbeat is recent and it has not announced its shutdown. */
+export function workerToWire(w: WorkerRecord, now: Date, deadAfterMs: number): WorkerResource {
+  return {
+    id: w.id,
+    host: w.host,
+    pid: w.pid,
+    queues: w.queues,
+    executors: w.executors,
+    concurrency: w.concurrency,
+    running: w.running,
+    version: w.version,
+    started_at: iso(w.startedAt),
+    last_seen: iso(w.lastSeen),
+    alive: w.stoppedAt === null && now.getTime() - w.lastSeen.getTime() < deadAfterMs,
+  };
+}
+
+/**
+ * A JSON object given as an object or as a JSON string of one (the Go service took strings).
+ * `null` passes through when `nullable`. Throws bad_request naming the field.
+ */
+export function jsonObjectField(
+  value: unknown,
+  field: string,
+  nullable: true,
+): Record<string, unknown> | null | undefined;
+export function jsonObjectField(
+  value: unknown,
+  field: string,
+  nullable: false,
+): Record<string, unknown> | undefined;
+export function jsonObjectField(
+  value: unknown,
+  field: string,
+  nullable: boolean,
+): Record<string, unknown> | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === null && nullable) return null;
+  let v = value;
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch (err) {
+      throw AppError.badRequest(`${field} is a string but not valid JSON: ${(err as Error).message}`, [
+        { path: `/${field}`, message: 'must be a JSON object or a JSON string of one' },
+      ]);
+    }
+    if (v === null && nullable) return null;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw AppError.badRequest(`${field} must be a JSON object (or a JSON string of one)`, [
+      { path: `/${field}`, message: 'must be a JSON object or a JSON string of one' },
+    ]);
+  }
+  return v as Record<string, unknown>;
+}
+
+function copyDefined<T extends object>(target: T, source: Partial<T>): T {
+  for (const [k, v] of Object.entries(source))
+    if (v !== undefined) (target as Record<string, unknown>)[k] = v;
+  return target;
+}
+
+/** A POST/PUT /templates body (already checked against its request schema) as a TemplateInput. */
+export function templateInputFromWire(body: Record<string, unknown>): TemplateInput {
+  const executor = (body.executor ?? body.executor_type) as string | undefined;
+  if (
+    body.executor !== undefined &&
+    body.executor_type !== undefined &&
+    body.executor !== body.executor_type
+  ) {
+    throw AppError.badRequest(
+      `executor ${JSON.stringify(body.executor)} and its alias executor_type ${JSON.stringify(body.executor_type)} differ`,
+      [{ path: '/executor_type', message: 'must equal executor when both are given' }],
+    );
+  }
+  return copyDefined<TemplateInput>(
+    {},
+    {
+      name: body.name as string | undefined,
+      description: body.description as string | null | undefined,
+      executor,
+      queue: body.queue as string | undefined,
+      paramSchema: jsonObjectField(body.param_schema, 'param_schema', true),
+      resultSchema: jsonObjectField(body.result_schema, 'result_schema', true),
+      defaultParams: jsonObjectField(body.default_params, 'default_params', true),
+      cronExpression: body.cron_expression as string | null | undefined,
+      cronTimezone: body.cron_timezone as string | null | undefined,
+      enabled: body.enabled as boolean | undefined,
+      maxAttempts: body.max_attempts as number | undefined,
+      backoff: body.backoff ? backoffFromWire(body.backoff as Partial<BackoffPolicy>) : undefined,
+      timeoutMs: body.timeout_ms as number | undefined,
+      missedFirePolicy: body.missed_fire_policy as TemplateInput['missedFirePolicy'],
+      overlapPolicy: body.overlap_policy as TemplateInput['overlapPolicy'],
+    },
+  );
+}
+
+/** A POST /tasks body (or one /tasks/batch item), already checked against its request schema. */
+export function taskInputFromWire(body: Record<string, unknown>): TaskInput {
+  return copyDefined<TaskInput>(
+    {},
+    {
+      templateId: body.task_template_id as string | undefined,
+      templateName: body.template_name as string | undefined,
+      params: jsonObjectField(body.params, 'params', true) ?? undefined,
+      name: body.name as string | undefined,
+      description: body.description as string | null | undefined,
+      runAt: typeof body.run_at === 'string' ? new Date(body.run_at) : undefined,
+      idempotencyKey: body.idempotency_key as string | undefined,
+      maxAttempts: body.max_attempts as number | undefined,
+      timeoutMs: body.timeout_ms as number | undefined,
+      backoff: body.backoff ? backoffFromWire(body.backoff as Partial<BackoffPolicy>) : undefined,
+    },
+  );
+}
+
+/** A PUT /tasks/{id} body. `error` may be a plain message string (Go service) or a WireError object. */
+export function taskUpdateFromWire(body: Record<string, unknown>): TaskUpdateInput {
+  const out: TaskUpdateInput = {};
+  if (body.status !== undefined) out.status = body.status as TaskUpdateInput['status'];
+  if ('result' in body) out.result = body.result;
+  if (body.error !== undefined) {
+    const e = body.error;
+    out.error =
+      e === null
+        ? null
+        : typeof e === 'string'
+          ? { message: e, retryable: false }
+          : ({ retryable: false, ...(e as Record<string, unknown>) } as WireError);
+  }
+  return out;
+}

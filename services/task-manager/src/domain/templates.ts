@@ -1,0 +1,173 @@
+// Template rules: defaults, schema/cron/default_params validation, unique names, soft delete.
+import { DEFAULT_QUEUE } from '@taskwire/contracts';
+import type { MissedFirePolicy, OverlapPolicy } from '@taskwire/contracts';
+import type { Backoff, TemplatePatch, TemplateRecord } from '../store/types.js';
+import { UniqueViolation } from '../store/types.js';
+import { cronProblems, nextFireTimes } from './cron.js';
+import type { DomainDeps } from './deps.js';
+import { AppError } from './errors.js';
+import { newId } from './ids.js';
+import { DEFAULT_BACKOFF } from './retry.js';
+import { assertMatches, compileSchema } from './schemas.js';
+
+/** What a caller may set on a template; on update only the fields present change (null clears). */
+export interface TemplateInput {
+  name?: string;
+  description?: string | null;
+  executor?: string;
+  queue?: string;
+  paramSchema?: Record<string, unknown> | null;
+  resultSchema?: Record<string, unknown> | null;
+  defaultParams?: Record<string, unknown> | null;
+  cronExpression?: string | null;
+  cronTimezone?: string | null;
+  enabled?: boolean;
+  maxAttempts?: number;
+  /** Partial: missing fields keep the current (or default) values. */
+  backoff?: Partial<Backoff>;
+  timeoutMs?: number;
+  missedFirePolicy?: MissedFirePolicy;
+  overlapPolicy?: OverlapPolicy;
+}
+
+export const TEMPLATE_DEFAULTS = {
+  queue: DEFAULT_QUEUE,
+  enabled: true,
+  maxAttempts: 3,
+  timeoutMs: 300_000,
+  missedFirePolicy: 'skip' as MissedFirePolicy,
+  overlapPolicy: 'allow' as OverlapPolicy,
+};
+
+/** How many upcoming fire times GET /templates/{id} shows. */
+export const NEXT_FIRE_TIMES = 5;
+
+export async function createTemplate(deps: DomainDeps, input: TemplateInput): Promise<TemplateRecord> {
+  if (input.name === undefined)
+    throw AppError.badRequest('name is required', [{ path: '/name', message: 'required' }]);
+  if (input.executor === undefined) {
+    throw AppError.badRequest('executor (or executor_type) is required', [
+      { path: '/executor', message: 'required' },
+    ]);
+  }
+  const now = deps.clock.now();
+  const record: TemplateRecord = {
+    id: newId(now.getTime()),
+    name: input.name,
+    description: input.description ?? null,
+    executor: input.executor,
+    queue: input.queue ?? TEMPLATE_DEFAULTS.queue,
+    paramSchema: input.paramSchema ?? null,
+    resultSchema: input.resultSchema ?? null,
+    defaultParams: input.defaultParams ?? null,
+    cronExpression: input.cronExpression ?? null,
+    cronTimezone: input.cronTimezone ?? null,
+    enabled: input.enabled ?? TEMPLATE_DEFAULTS.enabled,
+    maxAttempts: input.maxAttempts ?? TEMPLATE_DEFAULTS.maxAttempts,
+    backoff: { ...DEFAULT_BACKOFF, ...input.backoff },
+    timeoutMs: input.timeoutMs ?? TEMPLATE_DEFAULTS.timeoutMs,
+    missedFirePolicy: input.missedFirePolicy ?? TEMPLATE_DEFAULTS.missedFirePolicy,
+    overlapPolicy: input.overlapPolicy ?? TEMPLATE_DEFAULTS.overlapPolicy,
+    deletedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  validateTemplate(record);
+  try {
+    await deps.store.insertTemplate(record);
+  } catch (err) {
+    throw translateUnique(err, record.name);
+  }
+  deps.signals.templatesChanged();
+  return record;
+}
+
+/** Replaces the fields present in `input`; the result is validated as a whole, like a create. */
+export async function updateTemplate(
+  deps: DomainDeps,
+  id: string,
+  input: TemplateInput,
+): Promise<TemplateRecord> {
+  const current = await getTemplate(deps, id);
+  const now = deps.clock.now();
+  const patch: TemplatePatch = { ...input, updatedAt: now } as TemplatePatch;
+  if (input.backoff) patch.backoff = { ...current.backoff, ...input.backoff };
+  const next: TemplateRecord = { ...current, ...patch };
+  validateTemplate(next);
+  let changed: boolean;
+  try {
+    changed = await deps.store.updateTemplate(id, patch);
+  } catch (err) {
+    throw translateUnique(err, next.name);
+  }
+  if (!changed) throw AppError.notFound('template', id);
+  deps.signals.templatesChanged();
+  return next;
+}
+
+export async function getTemplate(deps: DomainDeps, id: string): Promise<TemplateRecord> {
+  const t = await deps.store.getTemplate(id);
+  if (!t) throw AppError.notFound('template', id);
+  return t;
+}
+
+export function listTemplates(deps: DomainDeps): Promise<TemplateRecord[]> {
+  return deps.store.listTemplates();
+}
+
+/**
+ * Soft delete. The template disappears from GET and can no longer start tasks (neither by API nor
+ * by cron), but its tasks and their events stay readable (a task keeps pointing at the deleted
+ * template's row), and its name is free for a new template at once. A hard delete would have to
+ * either cascade into the task history (losing the audit trail) or be refused while tasks exist
+ * (surprising for a template that ran once a year ago); Sidekiq/Celery users expect history to stay.
+ */
+export async function deleteTemplate(deps: DomainDeps, id: string): Promise<void> {
+  const deleted = await deps.store.deleteTemplate(id, deps.clock.now());
+  if (!deleted) throw AppError.notFound('template', id);
+  deps.signals.templatesChanged();
+}
+
+/** The next fire times of an enabled cron template (empty otherwise). */
+export function upcomingFires(t: TemplateRecord, from: Date, n = NEXT_FIRE_TIMES): Date[] {
+  if (!t.cronExpression || !t.enabled) return [];
+  return nextFireTimes(t.cronExpression, t.cronTimezone, n, from);
+}
+
+/**
+ * Cross-field rules the request schema cannot express: schemas compile (400), default_params
+ * satisfy param_schema (422), the cron expression and time zone parse (400), max_ms >= initial_ms.
+ */
+export function validateTemplate(t: TemplateRecord): void {
+  if (t.paramSchema) compileSchema(t.paramSchema, 'param_schema');
+  if (t.resultSchema) compileSchema(t.resultSchema, 'result_schema');
+  if (t.cronExpression !== null || t.cronTimezone !== null) {
+    // With no expression the time zone is still checked, so a later expression cannot surprise.
+    const problems = cronProblems(t.cronExpression ?? '* * * * *', t.cronTimezone);
+    if (problems.length > 0) throw AppError.badRequest(problems.map((p) => p.message).join('; '), problems);
+  }
+  if (t.backoff.maxMs < t.backoff.initialMs) {
+    throw AppError.badRequest(
+      `backoff.max_ms ${t.backoff.maxMs} is below backoff.initial_ms ${t.backoff.initialMs}`,
+      [{ path: '/backoff/max_ms', message: 'must be >= backoff.initial_ms' }],
+    );
+  }
+  if (t.paramSchema && t.defaultParams) {
+    assertMatches(
+      t.paramSchema,
+      t.defaultParams,
+      'param_schema',
+      `default_params do not match the param_schema of template ${JSON.stringify(t.name)}`,
+    );
+  }
+}
+
+function translateUnique(err: unknown, name: string): unknown {
+  if (err instanceof UniqueViolation && err.constraint === 'template_name') {
+    return new AppError('conflict', `a template named ${JSON.stringify(name)} already exists`, {
+      field: 'name',
+      value: name,
+    });
+  }
+  return err;
+}

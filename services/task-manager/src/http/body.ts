@@ -1,0 +1,70 @@
+// Request bodies: read JSON, reject what is not an object, check it against the endpoint's JSON Schema.
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { Context } from 'hono';
+import type { ErrorDetail } from '@taskwire/contracts';
+import { AppError } from '../domain/errors.js';
+
+type AddFormats = (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ??
+  addFormatsModule) as unknown as AddFormats;
+
+// Request schemas are ours: strict mode catches mistakes in them; allErrors names every bad field.
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+addFormats(ajv);
+
+export type BodyValidator = ValidateFunction<Record<string, unknown>>;
+
+export function compileBodySchema(schema: object): BodyValidator {
+  return ajv.compile<Record<string, unknown>>(schema);
+}
+
+/** "/backoff/max_ms" -> "backoff.max_ms"; the root is "body". */
+function fieldName(pointer: string): string {
+  return pointer === '' ? 'body' : pointer.slice(1).replaceAll('/', '.');
+}
+
+/** One ajv error as a detail whose path and message name the field (unknown ones included). */
+export function bodyErrorDetail(e: ErrorObject, prefix = ''): ErrorDetail {
+  let path = prefix + e.instancePath;
+  let message: string;
+  if (e.keyword === 'additionalProperties') {
+    path += `/${String(e.params.additionalProperty)}`;
+    message = `${fieldName(path)} is not a known field`;
+  } else if (e.keyword === 'required') {
+    path += `/${String(e.params.missingProperty)}`;
+    message = `${fieldName(path)} is required`;
+  } else if (e.keyword === 'enum') {
+    message = `${fieldName(path)} must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  } else {
+    message = `${fieldName(path)} ${e.message ?? 'is invalid'}`;
+  }
+  return { path, message, keyword: e.keyword, params: e.params };
+}
+
+/** Throws bad_request listing every problem, or returns the body typed as checked. */
+export function checkBody(validate: BodyValidator, body: unknown, prefix = ''): Record<string, unknown> {
+  if (validate(body)) return body;
+  const details = (validate.errors ?? []).map((e) => bodyErrorDetail(e, prefix));
+  throw AppError.badRequest(`invalid request body: ${details.map((d) => d.message).join('; ')}`, details);
+}
+
+/** Parses the request body as a JSON object (400 invalid_json / bad_request otherwise). */
+export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.trim() === '') throw new AppError('invalid_json', 'request body is empty: expected a JSON object');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new AppError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const kind = body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`;
+    throw AppError.badRequest(`request body must be a JSON object, got ${kind}`, [
+      { path: '', message: 'must be object' },
+    ]);
+  }
+  return body as Record<string, unknown>;
+}

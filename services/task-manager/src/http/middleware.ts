@@ -1,0 +1,46 @@
+// Per-request middleware: request id, one access log line, and the body size limit.
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from './types.js';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Logger } from 'pino';
+import { AppError } from '../domain/errors.js';
+
+export { requestId };
+
+/** One line per request: method, path, status, duration_ms, requestId. */
+export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const start = performance.now();
+    await next();
+    const status = c.res.status;
+    const line = {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      duration_ms: Math.round((performance.now() - start) * 1000) / 1000,
+    };
+    if (status >= 500) logger.error(line, 'request');
+    else logger.info(line, 'request');
+  };
+}
+
+/**
+ * 413 payload_too_large above `maxBytes`: from Content-Length when present, else by counting a
+ * chunked body as it streams in (hono's bodyLimit does both).
+ */
+export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new AppError(
+        'payload_too_large',
+        `request body is larger than ${maxBytes} bytes (BODY_LIMIT_BYTES)`,
+        {
+          limit_bytes: maxBytes,
+        },
+      );
+    },
+  });
+}

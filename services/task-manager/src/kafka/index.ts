@@ -1,0 +1,97 @@
+// Builds the manager's Kafka side (topics, outbox relay, result/heartbeat consumer) as start/stop components.
+import { Partitioners } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import type { DomainDeps } from '../domain/deps.js';
+import { createKafka } from './client.js';
+import { createRelay } from './relay.js';
+import type { Relay } from './relay.js';
+import { createResultConsumer } from './result-consumer.js';
+import { ensureTopics } from './topics.js';
+
+export interface KafkaSettings {
+  brokers: string[];
+  topics: { dispatch: string; results: string; control: string; heartbeats: string };
+  resultGroupId: string;
+  /** Partitions of the topics the manager creates (existing topics are left as they are). */
+  partitions: number;
+  clientId?: string;
+}
+
+export interface Component {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ManagerKafka {
+  /** Start in order, stop in reverse. */
+  components: Component[];
+  relay: Relay;
+}
+
+export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings): ManagerKafka {
+  const kafka = createKafka({
+    brokers: settings.brokers,
+    clientId: settings.clientId ?? 'task-manager',
+    logger: domain.logger,
+  });
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const relay = createRelay({ store: domain.store, producer, logger: domain.logger, clock: domain.clock });
+  const consumer = createResultConsumer({
+    domain,
+    kafka,
+    producer,
+    groupId: settings.resultGroupId,
+    resultTopic: settings.topics.results,
+    heartbeatTopic: settings.topics.heartbeats,
+  });
+  const log = domain.logger.child({ component: 'kafka' });
+  let stopped = false;
+
+  const connection: Component = {
+    async start() {
+      // Topic creation and the producer connection retry in the background while Kafka is down:
+      // the API must serve (and accept tasks into the outbox) meanwhile.
+      await producer.connect();
+      const { dispatch, results, control, heartbeats } = settings.topics;
+      await ensureTopics(kafka, [dispatch, results, control, heartbeats], settings.partitions);
+    },
+    async stop() {
+      await producer.disconnect();
+    },
+  };
+
+  return {
+    relay,
+    components: [
+      {
+        async start() {
+          void (async () => {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                await connection.start();
+                await relay.start();
+                await consumer.start();
+                log.info({ brokers: settings.brokers }, 'connected to Kafka');
+                return;
+              } catch (err) {
+                const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
+                log.warn({ err, retryInMs: delay }, 'Kafka not reachable yet; retrying');
+                await new Promise((r) => setTimeout(r, delay));
+                if (stopped) return;
+              }
+            }
+          })();
+        },
+        async stop() {
+          stopped = true;
+          await consumer.stop();
+          await relay.stop();
+          await connection.stop();
+        },
+      },
+    ],
+  };
+}

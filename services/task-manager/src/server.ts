@@ -1,0 +1,154 @@
+// Composition of one manager: store, migrations, domain deps, background components and the HTTP server.
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Clock } from './domain/clock.js';
+import { systemClock } from './domain/clock.js';
+import type { DomainDeps, Signals } from './domain/deps.js';
+import { createApp } from './http/app.js';
+import { createManagerKafka } from './kafka/index.js';
+import { createScheduler } from './scheduler/index.js';
+import type { AppDeps } from './http/types.js';
+import { createStore } from './store/index.js';
+
+export { createApp };
+export type { AppDeps };
+
+/** A background part of the manager (outbox relay, result consumer, scheduler…). */
+export interface Component {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface RunningManager {
+  url: string;
+  port: number;
+  deps: DomainDeps;
+  /** Stops accepting requests, lets in-flight ones finish, stops components, closes the store. */
+  stop(): Promise<void>;
+}
+
+export type SignalName = keyof Signals;
+
+/** Signals as events: domain code calls them, components subscribe with `bus.on(name, fn)`. */
+export function createSignalBus(): { signals: Signals; bus: EventEmitter } {
+  const bus = new EventEmitter();
+  bus.setMaxListeners(50);
+  return {
+    bus,
+    signals: {
+      outboxWritten: () => void bus.emit('outboxWritten'),
+      dueAt: (at: Date) => void bus.emit('dueAt', at),
+      templatesChanged: () => void bus.emit('templatesChanged'),
+    },
+  };
+}
+
+/** How long stop() lets in-flight requests finish before cutting connections. */
+const DRAIN_MS = 5_000;
+
+export async function startManager(
+  config: Config,
+  opts: { logger: Logger; clock?: Clock },
+): Promise<RunningManager> {
+  const logger = opts.logger;
+  const store = await createStore({ dbType: config.db.type, dsn: config.db.dsn, logger });
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+  const { signals, bus } = createSignalBus();
+  const deps: AppDeps = {
+    store,
+    clock: opts.clock ?? systemClock,
+    logger,
+    settings: { dispatchTopic: config.kafka.topics.dispatch, controlTopic: config.kafka.topics.control },
+    signals,
+    bodyLimitBytes: config.bodyLimitBytes,
+    workerDeadAfterMs: config.workerDeadAfterMs,
+    // SQLite has one writer: one transaction at a time, as large as the queue. MySQL commits in parallel.
+    groupCommit: { maxBatch: 500, maxInFlight: config.db.type === 'mysql' ? 4 : 1 },
+  };
+
+  const components: Component[] = [];
+  if (config.kafka.enabled) {
+    const kafka = createManagerKafka(deps, {
+      brokers: config.kafka.brokers,
+      topics: config.kafka.topics,
+      resultGroupId: config.kafka.resultGroupId,
+      partitions: config.kafka.partitions,
+    });
+    bus.on('outboxWritten', () => kafka.relay.wake());
+    components.push(...kafka.components);
+  }
+  // With KAFKA_ENABLED=0 nothing publishes: the outbox accumulates until a manager with Kafka runs.
+  if (config.schedulerEnabled) {
+    const scheduler = createScheduler(deps, { watchdog: { graceMs: config.timeoutGraceMs } });
+    bus.on('templatesChanged', () => scheduler.templatesChanged());
+    bus.on('dueAt', (at: Date) => scheduler.wake(at));
+    components.push(scheduler);
+  }
+  const started: Component[] = [];
+  try {
+    for (const c of components) {
+      await c.start();
+      started.push(c);
+    }
+  } catch (err) {
+    for (const c of started.reverse()) await c.stop().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
+
+  const app = createApp(deps);
+  const server = await listen(app.fetch, config.server.host, config.server.port);
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = ['', '0.0.0.0', '::'].includes(config.server.host) ? '127.0.0.1' : config.server.host;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await closeServer(server);
+      for (const c of [...started].reverse()) {
+        await c.stop().catch((err: unknown) => logger.error({ err }, 'component failed to stop'));
+      }
+      await store.close();
+    })();
+    return stopping;
+  };
+  return { url, port, deps, stop };
+}
+
+function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname: host === '' ? undefined : host });
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    }, DRAIN_MS);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  });
+}

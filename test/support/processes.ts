@@ -1,0 +1,189 @@
+// Starts the real built processes (dev broker, task-manager, task-worker) for end-to-end tests.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  /** The last ~200 lines of stdout+stderr, for failure messages. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (or the given signal) and wait for exit, SIGKILL after graceMs. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+export function startNode(name: string, script: string, env: Record<string, string>, args: string[] = []): Proc {
+  const child = spawn(process.execPath, [path.join(repoRoot, script), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(line);
+    if (lines.length > 200) lines.splice(0, lines.length - 200);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    name,
+    child,
+    output: () => lines.join('\n'),
+    exited,
+    async stop(signal = 'SIGTERM', graceMs = 20_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      child.kill(signal);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export function tempDir(prefix: string): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(path.join(tmpdir(), `taskwire-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Starts the dev broker CLI on a free port with a data dir. */
+export async function startBrokerProcess(dataDir: string): Promise<{ proc: Proc; brokers: string; port: number }> {
+  const port = await freePort();
+  const proc = startNode('broker', 'packages/dev-broker/dist/cli.js', {}, [
+    '--port',
+    String(port),
+    '--data-dir',
+    dataDir,
+  ]);
+  await waitFor(`the dev broker on port ${port}\n${proc.output()}`, () => portOpen(port), 20_000);
+  return { proc, brokers: `127.0.0.1:${port}`, port };
+}
+
+export interface ManagerOptions {
+  brokers: string;
+  dbType: 'sqlite' | 'mysql';
+  dsn: string;
+  env?: Record<string, string>;
+  port?: number;
+}
+
+/** Starts a task-manager process and waits for /readyz. */
+export async function startManagerProcess(opts: ManagerOptions): Promise<{ proc: Proc; url: string; port: number }> {
+  const port = opts.port ?? (await freePort());
+  const proc = startNode('manager', 'services/task-manager/dist/main.js', {
+    SERVER_ADDR: `127.0.0.1:${port}`,
+    DB_TYPE: opts.dbType,
+    DB_DSN: opts.dsn,
+    KAFKA_BROKERS: opts.brokers,
+    ...opts.env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'the manager /readyz',
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`manager exited: ${proc.output()}`);
+      return (await fetch(`${url}/readyz`)).ok;
+    },
+    30_000,
+  );
+  return { proc, url, port };
+}
+
+/** Starts a task-worker process; it is ready once it shows up alive in GET /workers. */
+export async function startWorkerProcess(
+  id: string,
+  brokers: string,
+  managerUrl: string,
+  env: Record<string, string> = {},
+): Promise<Proc> {
+  const proc = startNode(id, 'services/task-worker/dist/main.js', {
+    WORKER_ID: id,
+    KAFKA_BROKERS: brokers,
+    HEARTBEAT_INTERVAL_MS: '1000',
+    ...env,
+  });
+  await waitFor(
+    `worker ${id} to heartbeat`,
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`worker ${id} exited: ${proc.output()}`);
+      const res = await fetch(`${managerUrl}/workers`);
+      const body = (await res.json()) as { items?: Array<{ id: string; alive: boolean }> } | Array<{ id: string; alive: boolean }>;
+      const items = Array.isArray(body) ? body : (body.items ?? []);
+      return items.some((w) => w.id === id && w.alive);
+    },
+    30_000,
+  );
+  return proc;
+}
+
+/** Small JSON-over-HTTP client for tests. */
+export function api(baseUrl: string) {
+  async function call<T = unknown>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${baseUrl}${p}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+  return {
+    get: <T = unknown>(p: string) => call<T>('GET', p),
+    post: <T = unknown>(p: string, body?: unknown) => call<T>('POST', p, body),
+    put: <T = unknown>(p: string, body?: unknown) => call<T>('PUT', p, body),
+    del: <T = unknown>(p: string) => call<T>('DELETE', p),
+  };
+}
