@@ -1,0 +1,15 @@
+// Owns the ListGroups v2 codec.
+/*
+ * ListGroups Request (Version: 2) => (empty)
+ * ListGroups Response (Version: 2) => throttle_time_ms INT32 error_code INT16 [groups]
+ *   groups => group_id STRING protocol_type STRING
+ */
+import type { Writer } from '../writer.js';
+
+export function encodeListGroupsResponse(
+  w: Writer,
+  groups: Array<{ groupId: string; protocolType: string }>,
+): void {
+  w.int32(0).int16(0);
+  w.array(groups, (w, g) => w.string(g.groupId).string(g.protocolType));
+}

@@ -1,0 +1,49 @@
+// Owns the Produce v3 codec; record sets stay as zero-copy slices of the request frame.
+/*
+ * Produce Request (Version: 3) => transactional_id acks timeout [topic_data]
+ *   transactional_id => NULLABLE_STRING
+ *   acks => INT16        (0: no response is sent at all; 1 / -1: respond after the append)
+ *   timeout => INT32
+ *   topic_data => topic STRING [data]
+ *     data => partition INT32 record_set RECORDS   (RECORDS = INT32 size + v2 record batches)
+ * Produce Response (Version: 3) => [responses] throttle_time_ms
+ *   responses => topic STRING [partition_responses]
+ *     partition_responses => partition INT32 error_code INT16 base_offset INT64 log_append_time INT64
+ *   throttle_time_ms => INT32
+ */
+import type { Reader } from '../reader.js';
+import type { Writer } from '../writer.js';
+
+export interface ProduceRequest {
+  transactionalId: string | null;
+  acks: number;
+  timeoutMs: number;
+  topics: Array<{ name: string; partitions: Array<{ partition: number; records: Buffer | null }> }>;
+}
+
+export interface ProduceResponse {
+  topics: Array<{
+    name: string;
+    partitions: Array<{ partition: number; errorCode: number; baseOffset: number }>;
+  }>;
+}
+
+export function decodeProduceRequest(r: Reader): ProduceRequest {
+  const transactionalId = r.nullableString();
+  const acks = r.int16();
+  const timeoutMs = r.int32();
+  const topics = r.array((r) => ({
+    name: r.string(),
+    partitions: r.array((r) => ({ partition: r.int32(), records: r.nullableBytes() })),
+  }));
+  return { transactionalId, acks, timeoutMs, topics };
+}
+
+export function encodeProduceResponse(w: Writer, res: ProduceResponse): void {
+  w.array(res.topics, (w, t) => {
+    w.string(t.name);
+    // log_append_time -1: topics use CreateTime, so the client keeps its own timestamps.
+    w.array(t.partitions, (w, p) => w.int32(p.partition).int16(p.errorCode).int64(p.baseOffset).int64(-1));
+  });
+  w.int32(0);
+}
