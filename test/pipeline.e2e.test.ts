@@ -34,7 +34,7 @@ async function startStack(dbType: 'sqlite' | 'mysql', workerCount: number): Prom
   const db = dbType === 'mysql' ? await createTestMysqlDatabase() : null;
   const dsn = db ? db.dsn : path.join(tmp.dir, 'taskwire.db');
   const broker = await startBrokerProcess(path.join(tmp.dir, 'broker'));
-  const managerEnv = { TIMEOUT_GRACE_MS: '5000' };
+  const managerEnv = { TIMEOUT_GRACE_MS: '5000', KAFKA_SESSION_TIMEOUT_MS: '6000' };
   let manager = await startManagerProcess({ brokers: broker.brokers, dbType, dsn, env: managerEnv });
   const workers = new Map<string, Proc>();
   const stack: Stack = {
@@ -182,14 +182,15 @@ function pipelineSuite(dbType: 'sqlite' | 'mysql') {
 
     it('rebalances onto a 4th worker added under load, which then takes work', async () => {
       const templateId = await createTemplate(stack, { executor: 'sleep', timeout_ms: 60_000 });
+      // ~6 s of work for 3 workers × 16 slots: enough to outlast the 4th worker's join and rebalance.
       await createBatch(
         stack,
         templateId,
-        Array.from({ length: 600 }, () => ({ ms: 40 })),
+        Array.from({ length: 1500 }, () => ({ ms: 200 })),
       );
       const id = `w4-${randomUUID().slice(0, 6)}`;
       stack.workers.set(id, await startWorkerProcess(id, stack.brokers, stack.url, workerEnv));
-      const tasks = await waitAllTerminal(stack, templateId, 600, 120_000);
+      const tasks = await waitAllTerminal(stack, templateId, 1500, 120_000);
       expect(tasks.every((t) => t.status === 'COMPLETED')).toBe(true);
       expect(tasks.some((t) => t.worker_id === id)).toBe(true);
     });

@@ -29,6 +29,8 @@ describe('loadConfig', () => {
         heartbeats: 'task_worker_heartbeats',
       },
       resultGroupId: 'task-manager-results-group',
+      partitions: 12,
+      sessionTimeoutMs: 30_000,
     });
     expect(c.workerDeadAfterMs).toBe(15_000);
     expect(c.timeoutGraceMs).toBe(30_000);

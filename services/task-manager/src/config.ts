@@ -14,6 +14,8 @@ export interface Config {
     resultGroupId: string;
     /** Partitions of the topics the manager creates at start-up. */
     partitions: number;
+    /** Consumer group session timeout: how soon a crashed manager's partitions move to another. */
+    sessionTimeoutMs: number;
   };
   workerDeadAfterMs: number;
   timeoutGraceMs: number;
@@ -102,6 +104,13 @@ export const CONFIG_SCHEMA = {
       maximum: 1000,
       default: 12,
       description: 'an integer from 1 to 1000: partitions of the topics the manager creates (default 12)',
+    },
+    KAFKA_SESSION_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 300_000,
+      default: 30_000,
+      description: 'milliseconds from 1000 to 300000 (default 30000)',
     },
     WORKER_DEAD_AFTER_MS: {
       type: 'integer',
@@ -198,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       },
       resultGroupId: String(v.RESULT_GROUP_ID),
       partitions: Number(v.KAFKA_TOPIC_PARTITIONS),
+      sessionTimeoutMs: Number(v.KAFKA_SESSION_TIMEOUT_MS),
     },
     workerDeadAfterMs: Number(v.WORKER_DEAD_AFTER_MS),
     timeoutGraceMs: Number(v.TIMEOUT_GRACE_MS),

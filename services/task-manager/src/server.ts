@@ -82,6 +82,7 @@ export async function startManager(
       topics: config.kafka.topics,
       resultGroupId: config.kafka.resultGroupId,
       partitions: config.kafka.partitions,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     });
     bus.on('outboxWritten', () => kafka.relay.wake());
     components.push(...kafka.components);

@@ -14,6 +14,7 @@ export interface KafkaSettings {
   resultGroupId: string;
   /** Partitions of the topics the manager creates (existing topics are left as they are). */
   partitions: number;
+  sessionTimeoutMs: number;
   clientId?: string;
 }
 
@@ -46,6 +47,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     groupId: settings.resultGroupId,
     resultTopic: settings.topics.results,
     heartbeatTopic: settings.topics.heartbeats,
+    sessionTimeoutMs: settings.sessionTimeoutMs,
   });
   const log = domain.logger.child({ component: 'kafka' });
   let stopped = false;

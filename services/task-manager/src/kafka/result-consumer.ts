@@ -68,9 +68,11 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
 
   return {
     async start() {
+      const sessionTimeout = deps.sessionTimeoutMs ?? 30_000;
       consumer = deps.kafka.consumer({
         groupId: deps.groupId,
-        sessionTimeout: deps.sessionTimeoutMs ?? 30_000,
+        sessionTimeout,
+        heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
         maxWaitTimeInMs: 500,
         allowAutoTopicCreation: true,
       });
