@@ -1,2 +1,11 @@
-// placeholder entry; replaced by the package's real exports
-export {};
+// Public entry of @taskwire/executor-sdk: what a plugin author imports to write an executor.
+export { defineExecutor, isExecutor } from './executor.js';
+export type {
+  Executor,
+  ExecutorContext,
+  ExecutorDefinition,
+  ExecutorLogger,
+  JsonSchema,
+} from './executor.js';
+export { ExecutorError } from './errors.js';
+export type { ExecutorErrorOptions } from './errors.js';

@@ -1,2 +1,8 @@
-// placeholder entry; replaced by the package's real exports
-export {};
+// Public entry of @taskwire/task-worker: start a worker in-process (tests, embedded stack).
+export { startWorker } from './worker.js';
+export type { Worker, WorkerDeps } from './worker.js';
+export { loadConfig, ConfigError, BUILTIN_PLUGIN, SHELL_PLUGIN } from './config.js';
+export type { Config, LogLevel } from './config.js';
+export { loadExecutors, buildRegistry, RegistryError } from './registry/index.js';
+export type { ExecutorRegistry } from './registry/index.js';
+export { OffsetTracker } from './kafka/offset-tracker.js';

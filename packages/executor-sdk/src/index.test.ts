@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { defineExecutor, ExecutorError, isExecutor } from './index.js';
+
+describe('executor-sdk', () => {
+  it('defineExecutor returns a frozen copy of the definition', () => {
+    const def = { name: 'x', description: 'd', run: () => 1 };
+    const executor = defineExecutor(def);
+    expect(executor).toEqual(def);
+    expect(Object.isFrozen(executor)).toBe(true);
+    expect(isExecutor(executor)).toBe(true);
+  });
+
+  it('defineExecutor refuses a definition without a run function', () => {
+    expect(() => defineExecutor({ name: 'x', description: 'd' } as never)).toThrow(
+      'executor x: run must be a function',
+    );
+  });
+
+  it('isExecutor rejects values without the executor shape', () => {
+    expect(isExecutor(null)).toBe(false);
+    expect(isExecutor({ name: 'x', description: 'd' })).toBe(false);
+    expect(isExecutor('echo')).toBe(false);
+  });
+
+  it('ExecutorError says whether a failure is retryable and keeps its data', () => {
+    const retry = ExecutorError.retryable('upstream 503', { status: 503 });
+    const final = ExecutorError.nonRetryable('bad input');
+    expect(retry).toBeInstanceOf(Error);
+    expect(retry).toMatchObject({
+      name: 'ExecutorError',
+      message: 'upstream 503',
+      retryable: true,
+      data: { status: 503 },
+    });
+    expect(final).toMatchObject({ retryable: false, data: undefined });
+  });
+
+  it('ExecutorError.is recognises errors from another copy of the SDK by shape', () => {
+    const foreign = Object.assign(new Error('x'), { name: 'ExecutorError', retryable: false });
+    expect(ExecutorError.is(foreign)).toBe(true);
+    expect(ExecutorError.is(new Error('x'))).toBe(false);
+    expect(ExecutorError.is(ExecutorError.retryable('y'))).toBe(true);
+  });
+});

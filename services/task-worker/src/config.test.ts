@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_PLUGIN, ConfigError, loadConfig, SHELL_PLUGIN } from './config.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('fills every default from an empty environment', () => {
+    const config = loadConfig({}, { hostname: 'box', pid: 42 });
+    expect(config).toMatchObject({
+      kafkaBrokers: ['127.0.0.1:9092'],
+      dispatchTopic: 'task_execution_requests',
+      resultTopic: 'task_results',
+      controlTopic: 'task_control',
+      heartbeatTopic: 'task_worker_heartbeats',
+      groupId: 'task-worker-group',
+      queues: ['default'],
+      concurrency: 16,
+      executors: [BUILTIN_PLUGIN],
+      allowShell: false,
+      heartbeatIntervalMs: 5000,
+      shutdownGraceMs: 30000,
+      sessionTimeoutMs: 30000,
+      logLevel: 'info',
+    });
+    expect(config.workerId).toMatch(/^box-42-[0-9a-f]{6}$/);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('parses lists and numbers, trimming spaces', () => {
+    const config = loadConfig({
+      KAFKA_BROKERS: 'a:9092, b:9093',
+      WORKER_QUEUES: 'default, emails,emails',
+      WORKER_CONCURRENCY: '64',
+      EXECUTORS: './plugins/a.js , my-plugin',
+      WORKER_ID: 'w-1',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config.kafkaBrokers).toEqual(['a:9092', 'b:9093']);
+    expect(config.queues).toEqual(['default', 'emails']);
+    expect(config.concurrency).toBe(64);
+    expect(config.executors).toEqual(['./plugins/a.js', 'my-plugin']);
+    expect(config.workerId).toBe('w-1');
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ WORKER_CONCURRENCY: '', LOG_LEVEL: '  ' }).concurrency).toBe(16);
+  });
+
+  it('adds the shell plugin to the default executors when WORKER_ALLOW_SHELL=1', () => {
+    const config = loadConfig({ WORKER_ALLOW_SHELL: '1' });
+    expect(config.allowShell).toBe(true);
+    expect(config.executors).toEqual([BUILTIN_PLUGIN, SHELL_PLUGIN]);
+    expect(loadConfig({ WORKER_ALLOW_SHELL: '1', EXECUTORS: 'x' }).executors).toEqual(['x']);
+  });
+
+  it('names every bad variable at once, with its value and what it accepts', () => {
+    const lines = problems({
+      KAFKA_BROKERS: 'localhost',
+      WORKER_CONCURRENCY: '0',
+      WORKER_QUEUES: 'Bad Queue',
+      WORKER_ALLOW_SHELL: 'yes',
+      HEARTBEAT_INTERVAL_MS: 'soon',
+      SHUTDOWN_GRACE_MS: '-1',
+      KAFKA_SESSION_TIMEOUT_MS: '1.5',
+      LOG_LEVEL: 'loud',
+      RESULT_TOPIC: 'has space',
+      WORKER_ID: 'a/b',
+    });
+    expect(lines).toHaveLength(10);
+    expect(lines).toContain(
+      'KAFKA_BROKERS="localhost" is invalid: expected a comma-separated list of host:port',
+    );
+    expect(lines).toContain('WORKER_CONCURRENCY="0" is invalid: expected an integer from 1 to 1024');
+    expect(lines.find((l) => l.startsWith('WORKER_QUEUES="Bad Queue"'))).toMatch(/queue names matching/);
+    expect(lines).toContain('WORKER_ALLOW_SHELL="yes" is invalid: expected 0 or 1');
+    expect(lines.find((l) => l.startsWith('HEARTBEAT_INTERVAL_MS="soon"'))).toBeDefined();
+    expect(lines.find((l) => l.startsWith('SHUTDOWN_GRACE_MS="-1"'))).toBeDefined();
+    expect(lines.find((l) => l.startsWith('KAFKA_SESSION_TIMEOUT_MS="1.5"'))).toBeDefined();
+    expect(lines.find((l) => l.startsWith('LOG_LEVEL="loud"'))).toMatch(
+      /fatal, error, warn, info, debug, trace, silent/,
+    );
+    expect(lines.find((l) => l.startsWith('RESULT_TOPIC="has space"'))).toMatch(/Kafka topic name/);
+    expect(lines.find((l) => l.startsWith('WORKER_ID="a/b"'))).toBeDefined();
+  });
+
+  it('rejects a concurrency above 1024', () => {
+    expect(problems({ WORKER_CONCURRENCY: '1025' })).toEqual([
+      'WORKER_CONCURRENCY="1025" is invalid: expected an integer from 1 to 1024',
+    ]);
+  });
+});

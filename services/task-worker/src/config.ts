@@ -1,0 +1,177 @@
+// Worker configuration: every env var, its default and what it accepts, checked at once by ajv.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Ajv } from 'ajv';
+import { DEFAULT_GROUPS, DEFAULT_QUEUE, DEFAULT_TOPICS, NAME_PATTERN } from '@taskwire/contracts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  kafkaBrokers: string[];
+  dispatchTopic: string;
+  resultTopic: string;
+  controlTopic: string;
+  heartbeatTopic: string;
+  groupId: string;
+  workerId: string;
+  queues: string[];
+  concurrency: number;
+  /** Plugin module specifiers or paths (paths resolve against the working directory). */
+  executors: string[];
+  allowShell: boolean;
+  heartbeatIntervalMs: number;
+  shutdownGraceMs: number;
+  sessionTimeoutMs: number;
+  logLevel: LogLevel;
+}
+
+/** The built-in plugin, and the opt-in shell plugin added when WORKER_ALLOW_SHELL=1 and EXECUTORS is unset. */
+export const BUILTIN_PLUGIN = '@taskwire/executors';
+export const SHELL_PLUGIN = '@taskwire/executors/shell';
+
+const name = NAME_PATTERN.slice(1, -1); // the pattern without its anchors, to build list patterns
+const topic = '^[A-Za-z0-9._-]{1,249}$';
+const list = (item: string): string => `^\\s*${item}(\\s*,\\s*${item})*\\s*$`;
+const int = (min: number, max: number, dflt: number, description: string) =>
+  ({ type: 'integer', minimum: min, maximum: max, default: dflt, description }) as const;
+
+const schema = {
+  type: 'object',
+  properties: {
+    KAFKA_BROKERS: {
+      type: 'string',
+      pattern: list('[^\\s,:]+:[0-9]{1,5}'),
+      default: '127.0.0.1:9092',
+      description: 'a comma-separated list of host:port',
+    },
+    TASK_DISPATCH_TOPIC: {
+      type: 'string',
+      pattern: topic,
+      default: DEFAULT_TOPICS.dispatch,
+      description: 'a Kafka topic name',
+    },
+    RESULT_TOPIC: {
+      type: 'string',
+      pattern: topic,
+      default: DEFAULT_TOPICS.results,
+      description: 'a Kafka topic name',
+    },
+    TASK_CONTROL_TOPIC: {
+      type: 'string',
+      pattern: topic,
+      default: DEFAULT_TOPICS.control,
+      description: 'a Kafka topic name',
+    },
+    WORKER_HEARTBEAT_TOPIC: {
+      type: 'string',
+      pattern: topic,
+      default: DEFAULT_TOPICS.heartbeats,
+      description: 'a Kafka topic name',
+    },
+    GROUP_ID: {
+      type: 'string',
+      pattern: '^\\S{1,255}$',
+      default: DEFAULT_GROUPS.workers,
+      description: 'a consumer group id without spaces',
+    },
+    WORKER_ID: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9._:-]{1,200}$',
+      description: 'up to 200 of A-Z a-z 0-9 . _ : -',
+    },
+    WORKER_QUEUES: {
+      type: 'string',
+      pattern: list(name),
+      default: DEFAULT_QUEUE,
+      description: `a comma-separated list of queue names matching ${NAME_PATTERN}`,
+    },
+    WORKER_CONCURRENCY: int(1, 1024, 16, 'an integer from 1 to 1024'),
+    EXECUTORS: {
+      type: 'string',
+      pattern: list('[^\\s,]+'),
+      description: 'a comma-separated list of plugin module names or paths',
+    },
+    WORKER_ALLOW_SHELL: { enum: ['0', '1', 'true', 'false'], default: '0', description: '0 or 1' },
+    HEARTBEAT_INTERVAL_MS: int(100, 600_000, 5000, 'an integer number of ms from 100 to 600000'),
+    SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000, 'an integer number of ms from 0 to 3600000'),
+    KAFKA_SESSION_TIMEOUT_MS: int(3000, 3_600_000, 30_000, 'an integer number of ms from 3000 to 3600000'),
+    LOG_LEVEL: { enum: [...LOG_LEVELS], default: 'info', description: LOG_LEVELS.join(', ') },
+  },
+} as const;
+
+type Props = typeof schema.properties;
+type Raw = { [K in keyof Props]: Props[K] extends { type: 'integer' } ? number : string };
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
+const check = ajv.compile(schema);
+
+/** Thrown by loadConfig: one line per bad variable in `problems`. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid worker configuration:\n${problems.join('\n')}`);
+  }
+}
+
+const splitList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+export interface ConfigDefaults {
+  hostname?: string;
+  pid?: number;
+}
+
+/**
+ * Reads the worker's configuration from `env` (pure: pass process.env or a test object). Empty
+ * variables count as unset. Throws ConfigError naming every bad variable at once.
+ */
+export function loadConfig(env: Record<string, string | undefined>, defaults: ConfigDefaults = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key]?.trim();
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const given = { ...raw };
+  if (!check(raw)) {
+    const byVar = new Map<string, string>();
+    for (const e of check.errors ?? []) {
+      const key = e.instancePath.replace(/^\//, '');
+      if (byVar.has(key)) continue;
+      const prop = schema.properties[key as keyof Props] as { description: string } | undefined;
+      const accepts = prop ? prop.description : 'a valid value';
+      byVar.set(key, `${key}=${JSON.stringify(given[key])} is invalid: expected ${accepts}`);
+    }
+    throw new ConfigError([...byVar.values()]);
+  }
+  const r = raw as Raw;
+  const allowShell = r.WORKER_ALLOW_SHELL === '1' || r.WORKER_ALLOW_SHELL === 'true';
+  const host = (defaults.hostname ?? hostname()).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 120);
+  const workerId = r.WORKER_ID ?? `${host}-${defaults.pid ?? process.pid}-${randomBytes(3).toString('hex')}`;
+  const executors =
+    r.EXECUTORS !== undefined
+      ? splitList(r.EXECUTORS)
+      : allowShell
+        ? [BUILTIN_PLUGIN, SHELL_PLUGIN]
+        : [BUILTIN_PLUGIN];
+  return Object.freeze({
+    kafkaBrokers: splitList(r.KAFKA_BROKERS),
+    dispatchTopic: r.TASK_DISPATCH_TOPIC,
+    resultTopic: r.RESULT_TOPIC,
+    controlTopic: r.TASK_CONTROL_TOPIC,
+    heartbeatTopic: r.WORKER_HEARTBEAT_TOPIC,
+    groupId: r.GROUP_ID,
+    workerId,
+    queues: [...new Set(splitList(r.WORKER_QUEUES))],
+    concurrency: r.WORKER_CONCURRENCY,
+    executors,
+    allowShell,
+    heartbeatIntervalMs: r.HEARTBEAT_INTERVAL_MS,
+    shutdownGraceMs: r.SHUTDOWN_GRACE_MS,
+    sessionTimeoutMs: r.KAFKA_SESSION_TIMEOUT_MS,
+    logLevel: r.LOG_LEVEL as LogLevel,
+  });
+}

@@ -1,0 +1,91 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Producer, ProducerBatch } from 'kafkajs';
+import { BatchingProducer } from './batching-producer.js';
+
+/** A stand-in for the kafkajs producer that records each request and can fail on demand. */
+function fakeProducer(failFirst = 0) {
+  const requests: ProducerBatch[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let failures = failFirst;
+  const producer = {
+    sendBatch: async (batch: ProducerBatch) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      if (failures-- > 0) throw new Error('broker unavailable');
+      requests.push(batch);
+      return [];
+    },
+  } as unknown as Producer;
+  return { producer, requests, maxInFlight: () => maxInFlight };
+}
+
+const logger = pino({ level: 'silent' });
+const count = (requests: ProducerBatch[]) =>
+  requests.reduce((n, r) => n + (r.topicMessages ?? []).reduce((m, t) => m + t.messages.length, 0), 0);
+
+describe('BatchingProducer', () => {
+  it('sends messages produced in the same tick as one request, grouped by topic', async () => {
+    const fake = fakeProducer();
+    const out = new BatchingProducer(fake.producer, logger);
+    await Promise.all([
+      out.send('a', { key: '1', value: 'x' }),
+      out.send('b', { key: '2', value: 'y' }),
+      out.send('a', { key: '3', value: 'z' }),
+    ]);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]).toMatchObject({
+      acks: -1,
+      topicMessages: [
+        { topic: 'a', messages: [{ key: '1' }, { key: '3' }] },
+        { topic: 'b', messages: [{ key: '2' }] },
+      ],
+    });
+  });
+
+  it('keeps one request in flight and coalesces what arrives meanwhile, in order', async () => {
+    const fake = fakeProducer();
+    const out = new BatchingProducer(fake.producer, logger);
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < 50; i++) {
+      sends.push(out.send('t', { key: 'k', value: String(i) }));
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(sends);
+    expect(fake.maxInFlight()).toBe(1);
+    expect(fake.requests.length).toBeLessThan(50);
+    const values = fake.requests.flatMap((r) => r.topicMessages![0]!.messages.map((m) => m.value));
+    expect(values).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+  });
+
+  it('retries a failed request until it goes through', async () => {
+    const fake = fakeProducer(2);
+    const out = new BatchingProducer(fake.producer, logger);
+    await out.send('t', { key: 'k', value: 'v' });
+    expect(count(fake.requests)).toBe(1);
+  });
+
+  it('rejects what is still queued when closed, and refuses new messages', async () => {
+    const fake = fakeProducer(1000);
+    const out = new BatchingProducer(fake.producer, logger);
+    const pending = out.send('t', { key: 'k', value: 'v' });
+    await new Promise((r) => setTimeout(r, 20));
+    out.close();
+    await expect(pending).rejects.toThrow();
+    await expect(out.send('t', { key: 'k', value: 'v' })).rejects.toThrow(
+      'producer is closed; message for t not sent',
+    );
+  });
+
+  it('flush resolves once everything queued is sent', async () => {
+    const fake = fakeProducer();
+    const out = new BatchingProducer(fake.producer, logger);
+    void out.send('t', { key: 'k', value: 'v' });
+    await out.flush();
+    expect(count(fake.requests)).toBe(1);
+    await out.flush();
+  });
+});

@@ -1,0 +1,58 @@
+// The control consumer: every worker reads every cancel request (its own group) and aborts its tasks.
+import type { Consumer, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { decodeControl } from '@taskwire/contracts';
+import type { RunningTasks } from '../runner/index.js';
+
+export interface ControlConsumerOptions {
+  kafka: Kafka;
+  topic: string;
+  /** Unique per worker, so that each worker sees every control message. */
+  groupId: string;
+  running: RunningTasks;
+  logger: Logger;
+}
+
+export class ControlConsumer {
+  private readonly consumer: Consumer;
+
+  constructor(private readonly o: ControlConsumerOptions) {
+    this.consumer = o.kafka.consumer({ groupId: o.groupId, maxWaitTimeInMs: 1000 });
+  }
+
+  /** Resolves once the consumer has joined its group, so cancels sent from now on are seen. */
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    // fromBeginning false: a new worker has nothing old to cancel; a cancel for a task it receives
+    // later was already applied by the manager to the task (or reaches the running worker).
+    await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: false });
+    await this.consumer.run({
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) this.handle(message.value, message.offset);
+      },
+    });
+  }
+
+  async disconnect(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+
+  private handle(value: Buffer | null, offset: string): void {
+    const decoded = decodeControl(value);
+    if (!decoded.ok) {
+      // Every worker reads this topic: dead-lettering here would put one copy per worker in the DLQ.
+      this.o.logger.warn(
+        { topic: this.o.topic, offset, reason: decoded.reason },
+        'invalid control message skipped',
+      );
+      return;
+    }
+    const { task_id: taskId, attempt, at } = decoded.value;
+    const aborted = this.o.running.cancel(taskId, attempt, at);
+    this.o.logger.info(
+      { taskId, attempt, aborted },
+      aborted > 0 ? 'cancel request aborted a running task' : 'cancel request remembered',
+    );
+  }
+}

@@ -1,0 +1,339 @@
+// The dispatch consumer: runs up to `concurrency` tasks at once and commits only finished prefixes.
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import { decodeDispatch, dlqTopicFor } from '@taskwire/contracts';
+import type { DispatchMessage } from '@taskwire/contracts';
+import type { RunOutcome } from '../runner/index.js';
+import type { BatchingProducer } from './batching-producer.js';
+import { OffsetTracker } from './offset-tracker.js';
+
+export interface DispatchConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  concurrency: number;
+  sessionTimeoutMs: number;
+  producer: BatchingProducer;
+  logger: Logger;
+  /**
+   * Runs one task; calls `executed` when the executor is done and resolves once the terminal result
+   * is published.
+   */
+  run(message: DispatchMessage, executed: () => void): Promise<RunOutcome>;
+}
+
+/** How often a batch waiting for a free slot heartbeats (kafkajs throttles to heartbeatInterval). */
+const WAIT_HEARTBEAT_MS = 1000;
+/**
+ * Tasks whose executor is done but whose result is not yet acknowledged do not hold a concurrency
+ * slot (the next task may start while the result batch is in flight), but at most this many times
+ * the concurrency may be unacknowledged, so a slow broker stops the intake instead of growing memory.
+ */
+const UNACKED_FACTOR = 4;
+/** Commits of finished prefixes are coalesced over this long. */
+const COMMIT_DELAY_MS = 50;
+
+type Waiter = (granted: boolean) => void;
+
+/**
+ * Backpressure: when all slots are busy, eachBatch waits for one inside the callback instead of
+ * pausing the consumer. kafkajs then simply does not fetch that partition again until the batch
+ * returns, no fetched message is thrown away and re-fetched, and a freed slot is taken at once
+ * (a paused consumer only notices a resume after its next maxWaitTime sleep). The consumer is never
+ * kicked out of the group for a long task: tasks run detached from eachBatch, and while a batch
+ * waits for a slot it calls heartbeat() every second, so the session stays alive; a rebalance
+ * surfaces as an error from heartbeat(), which ends the batch so kafkajs can rejoin at once.
+ */
+export class DispatchConsumer {
+  private readonly consumer: Consumer;
+  private readonly trackers = new Map<string, OffsetTracker>();
+  /** (task id, attempt) → the run in progress, so a redelivered copy joins it instead of running twice. */
+  private readonly inProgress = new Map<string, Promise<unknown>>();
+  /** Executors running now (bounded by concurrency). */
+  private executing = 0;
+  /** Tasks started whose terminal result is not yet acknowledged (bounded by maxUnacked). */
+  private unacked = 0;
+  private readonly maxUnacked: number;
+  private waiters: Waiter[] = [];
+  private draining = false;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: DispatchConsumerOptions) {
+    this.maxUnacked = o.concurrency * UNACKED_FACTOR;
+    this.consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
+      // Idle long-polls return within a second, which bounds how long stop() waits for the fetch loop.
+      maxWaitTimeInMs: 1000,
+    });
+    const { GROUP_JOIN, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
+    this.consumer.on(CRASH, (e) =>
+      this.o.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'dispatch consumer crashed'),
+    );
+  }
+
+  /** Tasks running now. */
+  get running(): number {
+    return this.executing;
+  }
+
+  /** Subscribes and joins the group; resolves once the first assignment arrived. */
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.min(this.o.concurrency, 8),
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  /** Stops taking new messages; running tasks go on. */
+  stopFetching(): void {
+    if (this.draining) return;
+    this.draining = true;
+    for (const grant of this.waiters.splice(0)) grant(false);
+    try {
+      this.consumer.pause(this.o.topics.map((topic) => ({ topic })));
+    } catch {
+      // not running yet: nothing to pause
+    }
+  }
+
+  /** Resolves when every started task has its result acknowledged, or after `ms`; true when idle. */
+  waitIdle(ms: number): Promise<boolean> {
+    if (this.unacked === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, ms);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idleWaiters.push(done);
+    });
+  }
+
+  /** Commits every finished prefix now (waits for a commit already in flight first). */
+  async commit(): Promise<void> {
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    while (this.committing) await this.committing;
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    const positions: [OffsetTracker, number][] = [];
+    for (const t of this.trackers.values()) {
+      const position = t.uncommitted();
+      if (position === undefined) continue;
+      offsets.push({ topic: t.topic, partition: t.partition, offset: String(position) });
+      positions.push([t, position]);
+    }
+    if (offsets.length === 0) return;
+    this.committing = (async () => {
+      try {
+        await this.consumer.commitOffsets(offsets);
+        for (const [t, position] of positions) t.markCommitted(position);
+        this.o.logger.debug({ offsets }, 'committed dispatch offsets');
+      } catch (err) {
+        // A rebalance in progress or a lost coordinator: the next commit carries newer positions.
+        this.o.logger.warn({ err, offsets }, 'committing dispatch offsets failed; will retry');
+        this.scheduleCommit();
+      } finally {
+        this.committing = undefined;
+      }
+    })();
+    await this.committing;
+  }
+
+  /** Leaves the group (commit first: a member that left can no longer commit). */
+  async disconnect(): Promise<void> {
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    for (const t of this.trackers.values()) t.revoke();
+    await this.consumer.disconnect();
+  }
+
+  private async eachBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    const key = `${topic}|${partition}`;
+    let tracker = this.trackers.get(key);
+    if (!tracker || tracker.revoked) {
+      tracker = new OffsetTracker(topic, partition);
+      this.trackers.set(key, tracker);
+    }
+    for (const message of batch.messages) {
+      if (this.draining || !isRunning() || isStale()) break;
+      const offset = Number(message.offset);
+      if (!tracker.accepts(offset)) {
+        resolveOffset(message.offset); // already running or done here
+        continue;
+      }
+      const decoded = decodeDispatch(message.value);
+      if (!decoded.ok) {
+        tracker.start(offset);
+        resolveOffset(message.offset);
+        this.deadLetter(tracker, topic, partition, message, decoded.reason);
+        continue;
+      }
+      if (!(this.take() || (await this.waitForSlot(heartbeat)))) break;
+      if (this.draining || !isRunning() || isStale() || tracker.revoked) {
+        this.releaseExecuting();
+        this.releaseUnacked();
+        break;
+      }
+      tracker.start(offset);
+      resolveOffset(message.offset);
+      this.launch(tracker, offset, decoded.value);
+    }
+  }
+
+  private launch(tracker: OffsetTracker, offset: number, task: DispatchMessage): void {
+    const runKey = `${task.task_id}:${task.attempt}`;
+    const existing = this.inProgress.get(runKey);
+    if (existing) {
+      // The same attempt delivered twice (a rebalance re-fetch): its result covers both offsets.
+      this.releaseExecuting();
+      this.releaseUnacked();
+      void existing.then(
+        () => this.finished(tracker, offset),
+        () => undefined,
+      );
+      return;
+    }
+    let executed = false;
+    const onExecuted = (): void => {
+      if (executed) return;
+      executed = true;
+      this.releaseExecuting();
+    };
+    const run = this.o.run(task, onExecuted).then(
+      (outcome) => {
+        if (outcome !== 'abandoned') this.finished(tracker, offset);
+        return outcome;
+      },
+      (err: unknown) => {
+        // Publishing failed for good (shutdown): leave the offset uncommitted so the task is redelivered.
+        this.o.logger.warn(
+          { err, taskId: task.task_id, attempt: task.attempt, offset },
+          'result not published; task will be redelivered',
+        );
+        throw err;
+      },
+    );
+    this.inProgress.set(runKey, run);
+    run
+      .catch(() => undefined)
+      .finally(() => {
+        this.inProgress.delete(runKey);
+        onExecuted();
+        this.releaseUnacked();
+      });
+  }
+
+  private deadLetter(
+    tracker: OffsetTracker,
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    reason: string,
+  ): void {
+    const dlq = dlqTopicFor(topic);
+    this.o.logger.warn(
+      { topic, partition, offset: message.offset, dlq, reason },
+      'invalid dispatch message sent to the DLQ',
+    );
+    this.o.producer
+      .send(dlq, {
+        key: message.key ?? null,
+        value: message.value ?? null,
+        headers: {
+          ...message.headers,
+          'x-dlq-reason': reason,
+          'x-dlq-source-topic': topic,
+          'x-dlq-source-partition': String(partition),
+          'x-dlq-source-offset': message.offset,
+        },
+      })
+      .then(
+        () => this.finished(tracker, Number(message.offset)),
+        (err: unknown) =>
+          this.o.logger.warn({ err, dlq }, 'could not publish to the DLQ; message will be redelivered'),
+      );
+  }
+
+  private finished(tracker: OffsetTracker, offset: number): void {
+    if (tracker.finish(offset)) this.scheduleCommit();
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitTimer) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.commit();
+    }, COMMIT_DELAY_MS);
+  }
+
+  private waitForSlot(heartbeat: () => Promise<void>): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const waiter: Waiter = (granted) => {
+        clearInterval(beat);
+        resolve(granted);
+      };
+      const beat = setInterval(() => {
+        heartbeat().catch((err: unknown) => {
+          const i = this.waiters.indexOf(waiter);
+          if (i < 0) return; // already granted: the batch goes on and meets the rebalance later
+          this.waiters.splice(i, 1);
+          clearInterval(beat);
+          reject(err as Error);
+        });
+      }, WAIT_HEARTBEAT_MS);
+      this.waiters.push(waiter);
+    });
+  }
+
+  private take(): boolean {
+    if (this.executing >= this.o.concurrency || this.unacked >= this.maxUnacked) return false;
+    this.executing++;
+    this.unacked++;
+    return true;
+  }
+
+  /** Hands freed room to the oldest waiting batches. */
+  private grant(): void {
+    while (this.waiters.length > 0 && this.take()) this.waiters.shift()!(true);
+  }
+
+  private releaseExecuting(): void {
+    this.executing--;
+    this.grant();
+  }
+
+  private releaseUnacked(): void {
+    this.unacked--;
+    this.grant();
+    if (this.unacked === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private onAssignment(assignment: Record<string, number[]>): void {
+    for (const [key, tracker] of this.trackers) {
+      if (!assignment[tracker.topic]?.includes(tracker.partition)) {
+        tracker.revoke();
+        this.trackers.delete(key);
+      }
+    }
+    this.o.logger.info({ assignment }, 'dispatch partitions assigned');
+  }
+}

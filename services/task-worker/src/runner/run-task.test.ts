@@ -1,0 +1,247 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { DispatchMessage, ResultMessage } from '@taskwire/contracts';
+import { decodeResult } from '@taskwire/contracts';
+import { defineExecutor, ExecutorError } from '@taskwire/executor-sdk';
+import { builtinExecutors } from '@taskwire/executors';
+import { buildRegistry } from '../registry/index.js';
+import { SchemaCache } from '../schema.js';
+import { runTask } from './run-task.js';
+import { RunningTasks } from './running-tasks.js';
+
+const never = defineExecutor({
+  name: 'never',
+  description: 'ignores its signal and never settles',
+  run: () => new Promise(() => undefined),
+});
+const chatty = defineExecutor({
+  name: 'chatty',
+  description: 'logs and reports progress',
+  run: (ctx) => {
+    ctx.log('hello');
+    ctx.progress(150, 'almost');
+    ctx.logger.debug('a worker log line');
+    return undefined;
+  },
+});
+const throwing = defineExecutor<{ kind: string }>({
+  name: 'throwing',
+  description: 'throws what it is told',
+  run: ({ params }) => {
+    if (params.kind === 'plain') throw new Error('boom');
+    if (params.kind === 'final') throw ExecutorError.nonRetryable('bad input', { field: 'x' });
+    if (params.kind === 'string') throw 'just a string';
+    return { big: 'x'.repeat(1024 * 1024) };
+  },
+});
+const typed = defineExecutor({
+  name: 'typed',
+  description: 'returns a result that violates its own resultSchema',
+  resultSchema: { type: 'object', required: ['n'] },
+  run: () => ({}),
+});
+
+function setup() {
+  const registry = buildRegistry(
+    [
+      { plugin: '@taskwire/executors', value: builtinExecutors },
+      { plugin: 'test', value: [never, chatty, throwing, typed] },
+    ],
+    { allowShell: false },
+  );
+  const sent: ResultMessage[] = [];
+  const running = new RunningTasks();
+  const deps = {
+    workerId: 'w-test',
+    registry,
+    running,
+    schemas: new SchemaCache(),
+    logger: pino({ level: 'silent' }),
+    publish: async (_key: string, value: string) => {
+      const decoded = decodeResult(value);
+      if (!decoded.ok) throw new Error(decoded.reason);
+      sent.push(decoded.value);
+    },
+  };
+  return { deps, sent, running };
+}
+
+let seq = 0;
+function dispatch(over: Partial<DispatchMessage>): DispatchMessage {
+  const now = Date.now();
+  return {
+    v: 1,
+    task_id: `task-${++seq}`,
+    attempt: 1,
+    template_id: 'tpl-1',
+    template_name: 'tpl',
+    executor: 'echo',
+    queue: 'default',
+    params: {},
+    param_schema: null,
+    timeout_ms: 60_000,
+    deadline: now + 60_000,
+    queued_at: now,
+    ...over,
+  };
+}
+
+const types = (sent: ResultMessage[]) => sent.map((m) => m.type);
+
+describe('runTask', () => {
+  it('publishes started then succeeded with the result', async () => {
+    const { deps, sent } = setup();
+    const msg = dispatch({ params: { a: 1 } });
+    await expect(runTask(msg, deps)).resolves.toBe('succeeded');
+    expect(types(sent)).toEqual(['started', 'succeeded']);
+    expect(sent[1]).toMatchObject({
+      task_id: msg.task_id,
+      attempt: 1,
+      worker_id: 'w-test',
+      result: { a: 1 },
+    });
+  });
+
+  it('sends log lines and clamped progress, and a null result for undefined', async () => {
+    const { deps, sent } = setup();
+    await runTask(dispatch({ executor: 'chatty' }), deps);
+    expect(types(sent)).toEqual(['started', 'log', 'progress', 'succeeded']);
+    expect(sent[1]?.message).toBe('hello');
+    expect(sent[2]).toMatchObject({ pct: 100, message: 'almost' });
+    expect(sent[3]?.result).toBeNull();
+  });
+
+  it('turns a thrown Error into a retryable failure', async () => {
+    const { deps, sent } = setup();
+    await expect(runTask(dispatch({ executor: 'throwing', params: { kind: 'plain' } }), deps)).resolves.toBe(
+      'failed',
+    );
+    expect(sent.at(-1)?.error).toMatchObject({ message: 'boom', retryable: true, data: { name: 'Error' } });
+  });
+
+  it('keeps ExecutorError.nonRetryable non-retryable, with its data', async () => {
+    const { deps, sent } = setup();
+    await runTask(dispatch({ executor: 'throwing', params: { kind: 'final' } }), deps);
+    expect(sent.at(-1)?.error).toEqual({ message: 'bad input', retryable: false, data: { field: 'x' } });
+  });
+
+  it('reports a thrown non-Error value', async () => {
+    const { deps, sent } = setup();
+    await runTask(dispatch({ executor: 'throwing', params: { kind: 'string' } }), deps);
+    expect(sent.at(-1)?.error).toEqual({
+      message: 'executor threw a non-Error value: just a string',
+      retryable: true,
+    });
+  });
+
+  it('fails non-retryably, naming the paths, when params violate the template param_schema', async () => {
+    const { deps, sent } = setup();
+    const param_schema = { type: 'object', required: ['to'], properties: { n: { type: 'integer' } } };
+    await expect(runTask(dispatch({ params: { n: 'x' }, param_schema }), deps)).resolves.toBe('failed');
+    expect(types(sent)).toEqual(['failed']);
+    expect(sent[0]?.error).toMatchObject({ code: 'invalid_params', retryable: false });
+    expect(sent[0]?.error?.message).toBe(
+      "params do not match template tpl's param_schema: / must have required property 'to'; /n must be integer",
+    );
+  });
+
+  it("checks params against the executor's own paramsSchema too", async () => {
+    const { deps, sent } = setup();
+    await runTask(dispatch({ executor: 'sleep', params: { ms: -1 } }), deps);
+    expect(sent[0]?.error?.message).toBe(
+      "params do not match executor sleep's paramsSchema: /ms must be >= 0",
+    );
+  });
+
+  it('fails non-retryably when the param_schema does not compile', async () => {
+    const { deps, sent } = setup();
+    await runTask(dispatch({ param_schema: { type: 'wrong' } }), deps);
+    expect(sent[0]?.error).toMatchObject({ code: 'invalid_schema', retryable: false });
+  });
+
+  it('fails non-retryably naming the worker and the executor when the executor is unknown', async () => {
+    const { deps, sent } = setup();
+    await expect(runTask(dispatch({ executor: 'teleport' }), deps)).resolves.toBe('failed');
+    expect(sent[0]?.error).toMatchObject({ code: 'executor_not_found', retryable: false });
+    expect(sent[0]?.error?.message).toMatch(
+      /^worker w-test has no executor "teleport" \(it serves: chatty, echo, /,
+    );
+  });
+
+  it('fails a result that violates the executor resultSchema', async () => {
+    const { deps, sent } = setup();
+    await runTask(dispatch({ executor: 'typed' }), deps);
+    expect(sent.at(-1)?.error).toMatchObject({ code: 'invalid_result', retryable: false });
+  });
+
+  it('fails non-retryably a result too large for Kafka', async () => {
+    const { deps, sent } = setup();
+    await runTask(dispatch({ executor: 'throwing', params: { kind: 'big' } }), deps);
+    expect(sent.at(-1)).toMatchObject({
+      type: 'failed',
+      error: { code: 'result_unsendable', retryable: false },
+    });
+  });
+
+  it('aborts the signal at the deadline and reports timed_out, even if the executor ignores it', async () => {
+    const { deps, sent, running } = setup();
+    await expect(runTask(dispatch({ executor: 'never', timeout_ms: 30 }), deps)).resolves.toBe('timed_out');
+    expect(sent.at(-1)?.error).toMatchObject({ code: 'timeout', retryable: true });
+    expect(sent.at(-1)?.error?.message).toMatch(/timed out after 30 ms/);
+    expect(running.size).toBe(0);
+  });
+
+  it('uses the message deadline when it comes before now + timeout_ms', async () => {
+    const { deps, sent } = setup();
+    const msg = dispatch({ executor: 'sleep', params: { ms: 60_000 }, deadline: Date.now() + 20 });
+    await expect(runTask(msg, deps)).resolves.toBe('timed_out');
+    expect(types(sent)).toEqual(['started', 'timed_out']);
+  });
+
+  it('times out without running a task whose deadline has passed', async () => {
+    const { deps, sent } = setup();
+    await expect(runTask(dispatch({ deadline: Date.now() - 1 }), deps)).resolves.toBe('timed_out');
+    expect(types(sent)).toEqual(['timed_out']);
+  });
+
+  it('a cancel aborts the running attempt and reports canceled', async () => {
+    const { deps, sent, running } = setup();
+    const msg = dispatch({ executor: 'sleep', params: { ms: 60_000 } });
+    const outcome = runTask(msg, deps);
+    await expect.poll(() => running.size).toBe(1);
+    expect(running.cancel(msg.task_id, undefined, Date.now())).toBe(1);
+    await expect(outcome).resolves.toBe('canceled');
+    expect(types(sent)).toEqual(['started', 'canceled']);
+    expect(sent[1]?.error).toMatchObject({ code: 'canceled', retryable: false });
+  });
+
+  it('a cancel for another attempt leaves the running one alone', async () => {
+    const { deps, running } = setup();
+    const msg = dispatch({ executor: 'sleep', params: { ms: 50 }, attempt: 2 });
+    const outcome = runTask(msg, deps);
+    await expect.poll(() => running.size).toBe(1);
+    expect(running.cancel(msg.task_id, 1, Date.now())).toBe(0);
+    await expect(outcome).resolves.toBe('succeeded');
+  });
+
+  it('skips a dispatch cancelled before it arrived, but not one queued after the cancel', async () => {
+    const { deps, sent, running } = setup();
+    const msg = dispatch({});
+    running.cancel(msg.task_id, undefined, msg.queued_at + 1);
+    await expect(runTask(msg, deps)).resolves.toBe('canceled');
+    expect(types(sent)).toEqual(['canceled']);
+    await expect(runTask({ ...msg, attempt: 2, queued_at: msg.queued_at + 5 }, deps)).resolves.toBe(
+      'succeeded',
+    );
+  });
+
+  it('abandons a task aborted for shutdown without publishing a terminal result', async () => {
+    const { deps, sent, running } = setup();
+    const { TaskAbort } = await import('./running-tasks.js');
+    const outcome = runTask(dispatch({ executor: 'never' }), deps);
+    await expect.poll(() => running.size).toBe(1);
+    running.abortAll(new TaskAbort('shutdown', 'bye'));
+    await expect(outcome).resolves.toBe('abandoned');
+    expect(types(sent)).toEqual(['started']);
+  });
+});

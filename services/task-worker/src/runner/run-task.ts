@@ -1,0 +1,237 @@
+// Runs one dispatched task: checks, deadline and cancel signal, executor call, result messages.
+import type { DispatchMessage, ResultMessage, ResultType, WireError } from '@taskwire/contracts';
+import type { ExecutorContext, ExecutorLogger } from '@taskwire/executor-sdk';
+import type { Logger } from 'pino';
+import type { ExecutorRegistry } from '../registry/index.js';
+import { formatProblems, schemaProblems } from '../schema.js';
+import type { SchemaCache } from '../schema.js';
+import { encodeResult, LOG_LINE_LIMIT, toWireError, truncate } from './encode.js';
+import { TaskAbort } from './running-tasks.js';
+import type { RunningTasks } from './running-tasks.js';
+
+export interface RunnerDeps {
+  workerId: string;
+  registry: ExecutorRegistry;
+  running: RunningTasks;
+  schemas: SchemaCache;
+  /** Sends one result message (key: task id). Resolves once the broker has acknowledged it. */
+  publish(taskId: string, value: string): Promise<void>;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** The terminal result published, or `abandoned` (aborted at shutdown: nothing published, redelivered). */
+export type RunOutcome = Extract<ResultType, 'succeeded' | 'failed' | 'timed_out' | 'canceled'> | 'abandoned';
+
+/** Log and progress messages one attempt may send; more are dropped (with one note saying so). */
+const SIDE_MESSAGE_LIMIT = 1000;
+
+/**
+ * Runs `msg` and publishes its started/progress/log messages and exactly one terminal result
+ * (unless abandoned at shutdown). Calls `onExecuted` once the executor is done (before the result
+ * is acknowledged: the caller may start another task meanwhile). Resolves once the terminal result
+ * is acknowledged, so the caller may then commit the dispatch offset; rejects only when publishing
+ * fails.
+ */
+export async function runTask(
+  msg: DispatchMessage,
+  deps: RunnerDeps,
+  onExecuted?: () => void,
+): Promise<RunOutcome> {
+  const now = deps.now ?? Date.now;
+  const { task_id: taskId, attempt } = msg;
+  const base = (type: ResultType): ResultMessage => ({
+    v: 1,
+    type,
+    task_id: taskId,
+    attempt,
+    worker_id: deps.workerId,
+    at: now(),
+  });
+  const finish = async (
+    type: RunOutcome & ResultType,
+    extra: Partial<ResultMessage>,
+  ): Promise<RunOutcome> => {
+    onExecuted?.();
+    const { value, message } = encodeResult({ ...base(type), ...extra });
+    await deps.publish(taskId, value);
+    return message.type as RunOutcome;
+  };
+  const fail = (error: WireError): Promise<RunOutcome> => finish('failed', { error });
+
+  if (deps.running.wasCanceled(taskId, attempt, msg.queued_at)) {
+    return finish('canceled', {
+      error: {
+        message: `task ${taskId} attempt ${attempt} was canceled before it started`,
+        code: 'canceled',
+        retryable: false,
+      },
+    });
+  }
+
+  const loaded = deps.registry.get(msg.executor);
+  if (!loaded) {
+    return fail({
+      message: `worker ${deps.workerId} has no executor "${msg.executor}" (it serves: ${deps.registry.names.join(', ')})`,
+      code: 'executor_not_found',
+      retryable: false,
+      data: { worker_id: deps.workerId, executor: msg.executor, executors: deps.registry.names },
+    });
+  }
+
+  if (msg.param_schema) {
+    const { validate, error } = deps.schemas.get(msg.param_schema);
+    if (!validate) {
+      return fail({
+        message: `template ${msg.template_name} param_schema does not compile: ${error}`,
+        code: 'invalid_schema',
+        retryable: false,
+      });
+    }
+    if (!validate(msg.params)) {
+      const problems = schemaProblems(validate.errors);
+      return fail({
+        message: `params do not match template ${msg.template_name}'s param_schema: ${formatProblems(problems)}`,
+        code: 'invalid_params',
+        retryable: false,
+        data: { details: problems },
+      });
+    }
+  }
+  if (loaded.validateParams && !loaded.validateParams(msg.params)) {
+    const problems = schemaProblems(loaded.validateParams.errors);
+    return fail({
+      message: `params do not match executor ${msg.executor}'s paramsSchema: ${formatProblems(problems)}`,
+      code: 'invalid_params',
+      retryable: false,
+      data: { details: problems },
+    });
+  }
+
+  const startedAt = now();
+  const deadline = Math.min(msg.deadline, startedAt + msg.timeout_ms);
+  if (deadline <= startedAt) {
+    return finish('timed_out', {
+      error: {
+        message: `task ${taskId} attempt ${attempt} reached its deadline (${new Date(deadline).toISOString()}) before it started`,
+        code: 'timeout',
+        retryable: true,
+      },
+    });
+  }
+
+  // Fire-and-forget messages: a lost log line must not fail the task.
+  let done = false;
+  let sideMessages = 0;
+  const side = (extra: Partial<ResultMessage> & { type: ResultType }): void => {
+    const { value } = encodeResult({ ...base(extra.type), ...extra });
+    deps.publish(taskId, value).catch((err: unknown) => {
+      deps.logger.debug({ taskId, attempt, err }, 'could not publish a progress/log message');
+    });
+  };
+  const allowSide = (): boolean => {
+    if (done) return false;
+    if (++sideMessages < SIDE_MESSAGE_LIMIT) return true;
+    if (sideMessages === SIDE_MESSAGE_LIMIT)
+      side({
+        type: 'log',
+        message: `log/progress limit of ${SIDE_MESSAGE_LIMIT} messages reached; further ones are dropped`,
+      });
+    return false;
+  };
+
+  side({ type: 'started' });
+  // The AbortController is made only when the executor reads ctx.signal: most fast executors never
+  // do, and a controller, its signal and listener are a measurable share of a no-op task's CPU.
+  let controller: AbortController | undefined;
+  let abortReason: TaskAbort | undefined;
+  let rejectAborted: (reason: TaskAbort) => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
+  const abort = (reason: TaskAbort): boolean => {
+    if (abortReason) return false;
+    abortReason = reason;
+    controller?.abort(reason);
+    rejectAborted(reason);
+    return true;
+  };
+  const removeRunning = deps.running.add(taskId, attempt, abort);
+  const timer = setTimeout(() => {
+    abort(
+      new TaskAbort(
+        'timeout',
+        `task ${taskId} attempt ${attempt} timed out after ${deadline - startedAt} ms`,
+      ),
+    );
+  }, deadline - startedAt);
+
+  let taskLogger: ExecutorLogger | undefined;
+  const ctx: ExecutorContext = {
+    params: msg.params,
+    taskId,
+    attempt,
+    get signal() {
+      if (!controller) {
+        controller = new AbortController();
+        if (abortReason) controller.abort(abortReason);
+      }
+      return controller.signal;
+    },
+    deadline,
+    log: (line) => {
+      if (allowSide()) side({ type: 'log', message: truncate(String(line), LOG_LINE_LIMIT) });
+    },
+    progress: (pct, message) => {
+      if (typeof pct !== 'number' || Number.isNaN(pct) || !allowSide()) return;
+      const extra: Partial<ResultMessage> & { type: ResultType } = {
+        type: 'progress',
+        pct: Math.min(100, Math.max(0, pct)),
+      };
+      if (message !== undefined) extra.message = truncate(String(message), LOG_LINE_LIMIT);
+      side(extra);
+    },
+    // A child logger costs a few µs: only build it for executors that log.
+    get logger() {
+      taskLogger ??= deps.logger.child({ taskId, attempt, executor: msg.executor });
+      return taskLogger;
+    },
+  };
+
+  let result: unknown;
+  let thrown: unknown;
+  let ok = false;
+  try {
+    // The race lets a task end at its deadline even when the executor ignores its signal.
+    result = await Promise.race([Promise.resolve().then(() => loaded.executor.run(ctx)), aborted]);
+    ok = true;
+  } catch (err) {
+    thrown = err;
+  } finally {
+    done = true;
+    clearTimeout(timer);
+    removeRunning();
+  }
+
+  if (ok) {
+    if (loaded.validateResult && !loaded.validateResult(result)) {
+      const problems = schemaProblems(loaded.validateResult.errors);
+      return fail({
+        message: `result does not match executor ${msg.executor}'s resultSchema: ${formatProblems(problems)}`,
+        code: 'invalid_result',
+        retryable: false,
+        data: { details: problems },
+      });
+    }
+    return finish('succeeded', { result: result === undefined ? null : result });
+  }
+  const reason = abortReason;
+  if (reason) {
+    if (reason.kind === 'shutdown') {
+      onExecuted?.();
+      return 'abandoned';
+    }
+    if (reason.kind === 'cancel')
+      return finish('canceled', { error: { message: reason.message, code: 'canceled', retryable: false } });
+    return finish('timed_out', { error: { message: reason.message, code: 'timeout', retryable: true } });
+  }
+  return fail(toWireError(thrown));
+}

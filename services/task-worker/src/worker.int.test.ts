@@ -1,0 +1,274 @@
+// Integration: a real worker (startWorker) against the dev broker through unmodified kafkajs.
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Admin, Consumer, IHeaders, Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { decodeHeartbeat, decodeResult, dlqTopicFor } from '@taskwire/contracts';
+import type { DispatchMessage, HeartbeatMessage, ResultMessage } from '@taskwire/contracts';
+import { randomName, startTestBroker } from '@taskwire/testkit';
+import type { TestBroker } from '@taskwire/testkit';
+import { loadConfig } from './config.js';
+import type { Config } from './config.js';
+import { startWorker } from './worker.js';
+import type { Worker } from './worker.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const PARTITIONS = 3;
+
+let broker: TestBroker;
+let kafka: Kafka;
+let admin: Admin;
+let producer: Producer;
+const consumers: Consumer[] = [];
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  kafka = new Kafka({ clientId: 'worker-int-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
+  admin = kafka.admin();
+  await admin.connect();
+  producer = kafka.producer();
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await Promise.allSettled(consumers.map((c) => c.disconnect()));
+  await producer?.disconnect();
+  await admin?.disconnect();
+  await broker?.stop();
+});
+
+interface Topics {
+  dispatch: string;
+  results: string;
+  control: string;
+  heartbeats: string;
+  group: string;
+}
+
+async function createTopics(): Promise<Topics> {
+  const t = {
+    dispatch: randomName('dispatch'),
+    results: randomName('results'),
+    control: randomName('control'),
+    heartbeats: randomName('heartbeats'),
+    group: randomName('workers'),
+  };
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: t.dispatch, numPartitions: PARTITIONS },
+      { topic: dlqTopicFor(t.dispatch), numPartitions: 1 },
+      { topic: t.results, numPartitions: PARTITIONS },
+      { topic: t.control, numPartitions: 1 },
+      { topic: t.heartbeats, numPartitions: 1 },
+    ],
+  });
+  return t;
+}
+
+function configFor(t: Topics, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    KAFKA_BROKERS: broker.brokers,
+    TASK_DISPATCH_TOPIC: t.dispatch,
+    RESULT_TOPIC: t.results,
+    TASK_CONTROL_TOPIC: t.control,
+    WORKER_HEARTBEAT_TOPIC: t.heartbeats,
+    GROUP_ID: t.group,
+    WORKER_ID: randomName('w'),
+    EXECUTORS: '@taskwire/executors,./examples/executor-plugin/index.js',
+    HEARTBEAT_INTERVAL_MS: '200',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+/** Collects every message of a topic from the beginning. */
+async function collect<T>(
+  topic: string,
+  decode: (v: Buffer | null) => T,
+): Promise<{ items: T[]; headers: IHeaders[] }> {
+  const consumer = kafka.consumer({ groupId: randomName('collector'), maxWaitTimeInMs: 100 });
+  consumers.push(consumer);
+  const out = { items: [] as T[], headers: [] as IHeaders[] };
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      out.items.push(decode(message.value));
+      out.headers.push(message.headers ?? {});
+    },
+  });
+  return out;
+}
+
+function resultDecoder(v: Buffer | null): ResultMessage {
+  const d = decodeResult(v);
+  if (!d.ok) throw new Error(d.reason);
+  return d.value;
+}
+
+let seq = 0;
+function task(over: Partial<DispatchMessage> = {}): DispatchMessage {
+  const now = Date.now();
+  return {
+    v: 1,
+    task_id: `t${++seq}-${randomName('id')}`,
+    attempt: 1,
+    template_id: 'tpl',
+    template_name: 'tpl',
+    executor: 'echo',
+    queue: 'default',
+    params: { n: seq },
+    param_schema: null,
+    timeout_ms: 60_000,
+    deadline: now + 60_000,
+    queued_at: now,
+    ...over,
+  };
+}
+
+async function dispatch(topic: string, tasks: DispatchMessage[]): Promise<void> {
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: tasks.map((m) => ({ key: m.task_id, value: JSON.stringify(m) })),
+  });
+}
+
+async function committed(group: string, topic: string): Promise<number> {
+  const [res] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  return (res?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+const terminal = (results: ResultMessage[], id: string) =>
+  results.find((r) => r.task_id === id && r.type !== 'started' && r.type !== 'log' && r.type !== 'progress');
+
+describe('task-worker against the dev broker', () => {
+  let t: Topics;
+  let worker: Worker;
+  let results: ResultMessage[];
+  let produced = 0;
+
+  beforeAll(async () => {
+    t = await createTopics();
+    results = (await collect(t.results, resultDecoder)).items;
+    worker = await startWorker(configFor(t, { WORKER_CONCURRENCY: '32' }), { cwd: repoRoot });
+  });
+  afterAll(() => worker?.stop());
+
+  it('runs 200 echo tasks, publishes every result and commits every offset', async () => {
+    const tasks = Array.from({ length: 200 }, () => task());
+    await dispatch(t.dispatch, tasks);
+    produced += tasks.length;
+    await vi.waitFor(
+      () => expect(results.filter((r) => r.type === 'succeeded').length).toBeGreaterThanOrEqual(200),
+      {
+        timeout: 30_000,
+      },
+    );
+    for (const m of tasks) {
+      expect(terminal(results, m.task_id)).toMatchObject({
+        type: 'succeeded',
+        worker_id: worker.id,
+        result: m.params,
+      });
+      const mine = results.filter((r) => r.task_id === m.task_id).map((r) => r.type);
+      expect(mine).toEqual(['started', 'succeeded']);
+    }
+    await vi.waitFor(async () => expect(await committed(t.group, t.dispatch)).toBe(produced), {
+      timeout: 10_000,
+    });
+  });
+
+  it('runs an executor from the example plugin loaded by path', async () => {
+    const m = task({ executor: 'reverse', params: { text: 'abc' } });
+    await dispatch(t.dispatch, [m]);
+    produced++;
+    await vi.waitFor(() =>
+      expect(terminal(results, m.task_id)).toMatchObject({ result: { reversed: 'cba' } }),
+    );
+  });
+
+  it('sends a poison message to the DLQ with the reason and goes on', async () => {
+    const dlq = await collect(dlqTopicFor(t.dispatch), (v) => v?.toString('utf8'));
+    await producer.send({
+      topic: t.dispatch,
+      messages: [{ key: 'poison', value: '{"v":1,"task_id":' }],
+      acks: -1,
+    });
+    const after = task();
+    await dispatch(t.dispatch, [after]);
+    produced += 2;
+    await vi.waitFor(() => expect(dlq.items).toEqual(['{"v":1,"task_id":']));
+    expect(String(dlq.headers[0]?.['x-dlq-reason'])).toMatch(/^dispatch message: not JSON/);
+    await vi.waitFor(() => expect(terminal(results, after.task_id)?.type).toBe('succeeded'));
+    await vi.waitFor(async () => expect(await committed(t.group, t.dispatch)).toBe(produced), {
+      timeout: 10_000,
+    });
+  });
+
+  it('fails a task for an unknown executor, naming the worker and the executor', async () => {
+    const m = task({ executor: 'teleport' });
+    await dispatch(t.dispatch, [m]);
+    produced++;
+    await vi.waitFor(() => expect(terminal(results, m.task_id)?.type).toBe('failed'));
+    expect(terminal(results, m.task_id)?.error).toMatchObject({
+      retryable: false,
+      code: 'executor_not_found',
+    });
+    expect(terminal(results, m.task_id)?.error?.message).toContain(
+      `worker ${worker.id} has no executor "teleport"`,
+    );
+  });
+
+  it('aborts a running sleep when a cancel arrives on the control topic', async () => {
+    const m = task({ executor: 'sleep', params: { ms: 60_000 } });
+    await dispatch(t.dispatch, [m]);
+    produced++;
+    await vi.waitFor(() =>
+      expect(results.some((r) => r.task_id === m.task_id && r.type === 'started')).toBe(true),
+    );
+    await producer.send({
+      topic: t.control,
+      acks: -1,
+      messages: [
+        {
+          key: m.task_id,
+          value: JSON.stringify({ v: 1, type: 'cancel', task_id: m.task_id, at: Date.now() }),
+        },
+      ],
+    });
+    await vi.waitFor(() => expect(terminal(results, m.task_id)?.type).toBe('canceled'), { timeout: 15_000 });
+    await vi.waitFor(async () => expect(await committed(t.group, t.dispatch)).toBe(produced), {
+      timeout: 10_000,
+    });
+  });
+});
+
+describe('task-worker shutdown', () => {
+  it('stop() lets an in-flight task finish, commits its offset and sends a last heartbeat', async () => {
+    const t = await createTopics();
+    const results = (await collect(t.results, resultDecoder)).items;
+    const beats = (
+      await collect(t.heartbeats, (v): HeartbeatMessage => {
+        const d = decodeHeartbeat(v);
+        if (!d.ok) throw new Error(d.reason);
+        return d.value;
+      })
+    ).items;
+    const worker = await startWorker(configFor(t, { SHUTDOWN_GRACE_MS: '20000' }), { cwd: repoRoot });
+    const m = task({ executor: 'sleep', params: { ms: 400 } });
+    await dispatch(t.dispatch, [m]);
+    await vi.waitFor(() => expect(worker.running()).toBe(1));
+    await worker.stop();
+    expect(worker.running()).toBe(0);
+    await vi.waitFor(() => expect(terminal(results, m.task_id)?.type).toBe('succeeded'));
+    expect(await committed(t.group, t.dispatch)).toBe(1);
+    await vi.waitFor(() => expect(beats.at(-1)).toMatchObject({ worker_id: worker.id, stopping: true }));
+    expect(beats[0]).toMatchObject({
+      executors: ['echo', 'flaky', 'http', 'reverse', 'sleep'],
+      queues: ['default'],
+    });
+  });
+});
