@@ -1,4 +1,5 @@
 // startWorker: wires registry, runner and Kafka I/O into one worker, and stops it gracefully.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Kafka, Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -83,7 +84,8 @@ export async function startWorker(config: Config, deps: WorkerDeps = {}): Promis
   const control = new ControlConsumer({
     kafka,
     topic: config.controlTopic,
-    groupId: `${config.groupId}.control.${config.workerId}`,
+    // A fresh group per process start: every start replays the recent cancels (see ControlConsumer).
+    groupId: `${config.groupId}.control.${config.workerId}.${randomUUID().slice(0, 8)}`,
     running,
     logger: logger.child({ component: 'control' }),
   });

@@ -3,6 +3,9 @@ import { dispatchTopicFor } from '@taskwire/contracts';
 import type { DispatchMessage } from '@taskwire/contracts';
 import type { OutboxRecord, StoreOps, TaskEventRecord, TaskRecord, TemplateRecord } from '../store/types.js';
 
+/** A dispatch that waited this long in Kafka without being started is reported as timed out. */
+export const DISPATCH_EXPIRY_MS = 24 * 3_600_000;
+
 export interface DispatchSettings {
   /** Base dispatch topic (TASK_DISPATCH_TOPIC). */
   dispatchTopic: string;
@@ -26,9 +29,10 @@ export function dispatchOutboxRow(
     params: task.params,
     param_schema: template.paramSchema,
     timeout_ms: task.timeoutMs,
-    // The deadline counts from queueing: a task that waits in Kafka past it is not worth starting.
-    // Workers also bound the run itself by timeout_ms from the moment they start it.
-    deadline: now.getTime() + task.timeoutMs,
+    // The run itself is bounded by timeout_ms from the moment a worker starts it (a backlog or a
+    // rebalance after a worker crash must not eat into it). `deadline` only expires a dispatch
+    // that waited in Kafka for longer than a day, which is no longer worth starting.
+    deadline: now.getTime() + DISPATCH_EXPIRY_MS + task.timeoutMs,
     queued_at: now.getTime(),
   };
   return {

@@ -3,6 +3,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { decodeControl } from '@taskwire/contracts';
 import type { RunningTasks } from '../runner/index.js';
+import { CANCEL_TTL_MS } from '../runner/running-tasks.js';
 
 export interface ControlConsumerOptions {
   kafka: Kafka;
@@ -23,9 +24,10 @@ export class ControlConsumer {
   /** Resolves once the consumer has joined its group, so cancels sent from now on are seen. */
   async start(): Promise<void> {
     await this.consumer.connect();
-    // fromBeginning false: a new worker has nothing old to cancel; a cancel for a task it receives
-    // later was already applied by the manager to the task (or reaches the running worker).
-    await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: false });
+    // fromBeginning with a group that is new at every start: a worker that joins (or restarts)
+    // after a task was cancelled while QUEUED must still know it, or it would run the dispatch that
+    // is waiting in Kafka. Requests older than the cancel memory are skipped in handle().
+    await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
     await this.consumer.run({
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch }) => {
@@ -49,6 +51,7 @@ export class ControlConsumer {
       return;
     }
     const { task_id: taskId, attempt, at } = decoded.value;
+    if (Date.now() - at > CANCEL_TTL_MS) return;
     const aborted = this.o.running.cancel(taskId, attempt, at);
     this.o.logger.info(
       { taskId, attempt, aborted },

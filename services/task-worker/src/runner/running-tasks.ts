@@ -20,7 +20,8 @@ interface Entry {
 }
 
 /** How long and how many cancels are remembered for tasks not (yet) running here. */
-const CANCEL_TTL_MS = 15 * 60_000;
+/** How long a cancel request is remembered for dispatches that arrive after it. */
+export const CANCEL_TTL_MS = 15 * 60_000;
 const CANCEL_LIMIT = 50_000;
 
 export class RunningTasks {
