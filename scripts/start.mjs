@@ -15,7 +15,9 @@ function intVar(name, fallback, min, max) {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    process.stderr.write(`${name}=${JSON.stringify(raw)} is invalid: expected an integer from ${min} to ${max}\n`);
+    process.stderr.write(
+      `${name}=${JSON.stringify(raw)} is invalid: expected an integer from ${min} to ${max}\n`,
+    );
     process.exit(1);
   }
   return n;
@@ -49,7 +51,9 @@ function pipeLines(name, color, stream, out) {
     const when = new Date(time ?? Date.now()).toISOString().slice(11, 23);
     const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
     const comp = component ? ` (${component})` : '';
-    out.write(`${when} ${levels[level] ?? level} \x1b[${color}m[${name}]\x1b[0m${comp} ${msg ?? ''}${extra}\n`);
+    out.write(
+      `${when} ${levels[level] ?? level} \x1b[${color}m[${name}]\x1b[0m${comp} ${msg ?? ''}${extra}\n`,
+    );
   });
 }
 
@@ -64,7 +68,9 @@ function run(name, script, extraEnv, args = []) {
   pipeLines(name, color, child.stderr, process.stderr);
   child.on('exit', (code, signal) => {
     if (stopping) return;
-    process.stderr.write(`[${name}] exited unexpectedly (code ${code}, signal ${signal}); stopping the stack\n`);
+    process.stderr.write(
+      `[${name}] exited unexpectedly (code ${code}, signal ${signal}); stopping the stack\n`,
+    );
     void stopAll(1);
   });
   children.push({ name, child });
@@ -82,7 +88,8 @@ function waitForPort(port, timeoutMs) {
       });
       socket.once('error', () => {
         socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`));
+        if (Date.now() > deadline)
+          reject(new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`));
         else setTimeout(attempt, 100);
       });
     };
@@ -143,13 +150,16 @@ try {
     DB_DSN: env.DB_DSN || path.join(dataDir, 'taskwire.db'),
   });
   const port = serverAddr.split(':').pop();
-  const host = serverAddr.startsWith(':') || serverAddr.startsWith('0.0.0.0') ? '127.0.0.1' : serverAddr.split(':')[0];
+  const host =
+    serverAddr.startsWith(':') || serverAddr.startsWith('0.0.0.0') ? '127.0.0.1' : serverAddr.split(':')[0];
   const url = `http://${host}:${port}`;
   await waitForReady(url, 30_000);
   for (let i = 1; i <= workerCount; i++) {
     run(`worker-${i}`, 'services/task-worker/dist/main.js', { ...kafkaEnv, WORKER_ID: `worker-${i}` });
   }
-  process.stdout.write(`\nTaskwire is up: ${url}  (broker ${brokers}, ${workerCount} workers, data in ${dataDir})\n`);
+  process.stdout.write(
+    `\nTaskwire is up: ${url}  (broker ${brokers}, ${workerCount} workers, data in ${dataDir})\n`,
+  );
   process.stdout.write('Press Ctrl-C to stop.\n\n');
 } catch (err) {
   process.stderr.write(`start-up failed: ${err.message}\n`);

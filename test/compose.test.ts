@@ -26,7 +26,13 @@ const svc = (name: string): Service => {
 
 describe('docker-compose.yml', () => {
   it('defines kafka (KRaft), mysql 8, the manager and the workers', () => {
-    expect(Object.keys(services).sort()).toEqual(['kafka', 'kafka-init', 'mysql', 'task-manager', 'task-worker']);
+    expect(Object.keys(services).sort()).toEqual([
+      'kafka',
+      'kafka-init',
+      'mysql',
+      'task-manager',
+      'task-worker',
+    ]);
     expect(svc('kafka').image).toMatch(/^apache\/kafka:/);
     expect(svc('kafka').environment?.KAFKA_PROCESS_ROLES).toBe('broker,controller');
     expect(svc('mysql').image).toMatch(/^mysql:8/);
@@ -73,7 +79,12 @@ describe('docker-compose.yml', () => {
   it('uses the same topic names in manager and workers', () => {
     const m = svc('task-manager').environment ?? {};
     const w = svc('task-worker').environment ?? {};
-    for (const key of ['TASK_DISPATCH_TOPIC', 'RESULT_TOPIC', 'TASK_CONTROL_TOPIC', 'WORKER_HEARTBEAT_TOPIC']) {
+    for (const key of [
+      'TASK_DISPATCH_TOPIC',
+      'RESULT_TOPIC',
+      'TASK_CONTROL_TOPIC',
+      'WORKER_HEARTBEAT_TOPIC',
+    ]) {
       expect(w[key], key).toBe(m[key]);
     }
   });

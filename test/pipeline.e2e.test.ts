@@ -46,7 +46,13 @@ async function startStack(dbType: 'sqlite' | 'mysql', workerCount: number): Prom
     http: api(manager.url),
     async restartManager(signal) {
       await stack.manager.stop(signal);
-      manager = await startManagerProcess({ brokers: broker.brokers, dbType, dsn, env: managerEnv, port: manager.port });
+      manager = await startManagerProcess({
+        brokers: broker.brokers,
+        dbType,
+        dsn,
+        env: managerEnv,
+        port: manager.port,
+      });
       stack.manager = manager.proc;
     },
     async stop() {
@@ -74,9 +80,12 @@ async function createBatch(stack: Stack, templateId: string, paramsList: unknown
   const ids: string[] = [];
   for (let i = 0; i < paramsList.length; i += 500) {
     const tasks = paramsList.slice(i, i + 500).map((params) => ({ task_template_id: templateId, params }));
-    const res = await stack.http.post<{ results: Array<{ status: number; task?: TaskResource }> }>('/tasks/batch', {
-      tasks,
-    });
+    const res = await stack.http.post<{ results: Array<{ status: number; task?: TaskResource }> }>(
+      '/tasks/batch',
+      {
+        tasks,
+      },
+    );
     expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBeLessThan(300);
     for (const r of res.body.results) {
       expect(r.status).toBe(201);
@@ -165,7 +174,8 @@ function pipelineSuite(dbType: 'sqlite' | 'mysql') {
       const seen = new Map<string, string>();
       await consumer.run({
         eachMessage: async ({ topic, message }) => {
-          if (message.key?.toString() === marker) seen.set(topic, message.headers?.['x-dlq-reason']?.toString() ?? '');
+          if (message.key?.toString() === marker)
+            seen.set(topic, message.headers?.['x-dlq-reason']?.toString() ?? '');
         },
       });
       try {
@@ -197,7 +207,11 @@ function pipelineSuite(dbType: 'sqlite' | 'mysql') {
 
     it('loses no task when a worker is killed with SIGKILL mid-load', async () => {
       const templateId = await createTemplate(stack, { executor: 'sleep', timeout_ms: 60_000 });
-      await createBatch(stack, templateId, Array.from({ length: 400 }, () => ({ ms: 50 })));
+      await createBatch(
+        stack,
+        templateId,
+        Array.from({ length: 400 }, () => ({ ms: 50 })),
+      );
       const [victimId, victim] = [...stack.workers][0]!;
       await waitFor('some tasks to complete', async () => {
         const tasks = await listTasks(stack, templateId);
@@ -212,7 +226,11 @@ function pipelineSuite(dbType: 'sqlite' | 'mysql') {
 
     it('loses no task when the manager is killed and restarted mid-load', async () => {
       const templateId = await createTemplate(stack, { executor: 'sleep', timeout_ms: 60_000 });
-      await createBatch(stack, templateId, Array.from({ length: 400 }, () => ({ ms: 30 })));
+      await createBatch(
+        stack,
+        templateId,
+        Array.from({ length: 400 }, () => ({ ms: 30 })),
+      );
       await waitFor('some tasks to complete', async () => {
         const tasks = await listTasks(stack, templateId);
         return tasks.filter((t) => t.status === 'COMPLETED').length >= 20;

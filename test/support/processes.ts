@@ -36,7 +36,9 @@ export async function waitFor<T>(
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -52,7 +54,12 @@ export interface Proc {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
-export function startNode(name: string, script: string, env: Record<string, string>, args: string[] = []): Proc {
+export function startNode(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): Proc {
   const child = spawn(process.execPath, [path.join(repoRoot, script), ...args], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
@@ -100,7 +107,9 @@ async function portOpen(port: number): Promise<boolean> {
 }
 
 /** Starts the dev broker CLI on a free port with a data dir. */
-export async function startBrokerProcess(dataDir: string): Promise<{ proc: Proc; brokers: string; port: number }> {
+export async function startBrokerProcess(
+  dataDir: string,
+): Promise<{ proc: Proc; brokers: string; port: number }> {
   const port = await freePort();
   const proc = startNode('broker', 'packages/dev-broker/dist/cli.js', {}, [
     '--port',
@@ -121,7 +130,9 @@ export interface ManagerOptions {
 }
 
 /** Starts a task-manager process and waits for /readyz. */
-export async function startManagerProcess(opts: ManagerOptions): Promise<{ proc: Proc; url: string; port: number }> {
+export async function startManagerProcess(
+  opts: ManagerOptions,
+): Promise<{ proc: Proc; url: string; port: number }> {
   const port = opts.port ?? (await freePort());
   const proc = startNode('manager', 'services/task-manager/dist/main.js', {
     SERVER_ADDR: `127.0.0.1:${port}`,
@@ -160,7 +171,8 @@ export async function startWorkerProcess(
     async () => {
       if (proc.child.exitCode !== null) throw new Error(`worker ${id} exited: ${proc.output()}`);
       const res = await fetch(`${managerUrl}/workers`);
-      const body = (await res.json()) as { items?: Array<{ id: string; alive: boolean }> } | Array<{ id: string; alive: boolean }>;
+      const body = (await res.json()) as
+        { items?: Array<{ id: string; alive: boolean }> } | Array<{ id: string; alive: boolean }>;
       const items = Array.isArray(body) ? body : (body.items ?? []);
       return items.some((w) => w.id === id && w.alive);
     },
@@ -171,7 +183,11 @@ export async function startWorkerProcess(
 
 /** Small JSON-over-HTTP client for tests. */
 export function api(baseUrl: string) {
-  async function call<T = unknown>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async function call<T = unknown>(
+    method: string,
+    p: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const res = await fetch(`${baseUrl}${p}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
