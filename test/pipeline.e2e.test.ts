@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestMysqlDatabase } from '@taskwire/testkit';
-import type { TaskResource } from '@taskwire/contracts';
+import type { AttemptResource, TaskResource } from '@taskwire/contracts';
 import {
   api,
   startBrokerProcess,
@@ -139,6 +139,19 @@ function pipelineSuite(dbType: 'sqlite' | 'mysql') {
       expect(tasks.filter((t) => t.status === 'COMPLETED')).toHaveLength(1000);
       const byId = new Map(tasks.map((t) => [t.id, t]));
       ids.forEach((id, i) => expect(byId.get(id)?.result).toEqual({ n: i }));
+      const history = await stack.http.get<{ items: Array<{ type: string }>; attempts: AttemptResource[] }>(
+        `/tasks/${ids[0]}/events`,
+      );
+      expect(history.body.items.map((e) => e.type)).toEqual(['created', 'queued', 'started', 'succeeded']);
+      expect(history.body.attempts).toEqual([
+        expect.objectContaining({
+          attempt: 1,
+          outcome: 'succeeded',
+          worker_id: byId.get(ids[0]!)?.worker_id,
+          error: null,
+        }),
+      ]);
+      expect(history.body.attempts[0]?.duration_ms).toBeGreaterThanOrEqual(0);
       const usedWorkers = new Set(tasks.map((t) => t.worker_id));
       expect([...usedWorkers].sort()).toEqual([...stack.workers.keys()].sort());
     });

@@ -78,6 +78,20 @@ export interface TaskEventResource {
   data: unknown;
 }
 
+/** One attempt of a task, summarised from its events (GET /tasks/{id}/events → attempts). */
+export interface AttemptResource {
+  attempt: number;
+  worker_id: string | null;
+  queued_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | null;
+  outcome: 'succeeded' | 'failed' | 'timed_out' | 'canceled' | null;
+  error: WireError | null;
+  /** Times a worker started this attempt (more than 1 after a redelivery). */
+  executions: number;
+}
+
 export interface WorkerResource {
   id: string;
   host: string;

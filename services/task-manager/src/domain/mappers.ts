@@ -1,5 +1,6 @@
 // Record <-> wire mapping: camelCase records and Dates inside, snake_case JSON and ISO strings outside.
 import type {
+  AttemptResource,
   BackoffPolicy,
   TaskEventResource,
   TaskResource,
@@ -7,6 +8,7 @@ import type {
   WireError,
   WorkerResource,
 } from '@taskwire/contracts';
+import type { AttemptSummary } from './history.js';
 import type { Backoff, TaskEventRecord, TaskRecord, TemplateRecord, WorkerRecord } from '../store/types.js';
 import { AppError } from './errors.js';
 import type { TaskInput, TaskUpdateInput } from './tasks.js';
@@ -91,6 +93,21 @@ export function eventToWire(e: TaskEventRecord): TaskEventResource {
     at: iso(e.at),
     worker_id: e.workerId,
     data: e.data ?? null,
+  };
+}
+
+/** One attempt of a task's history, as GET /tasks/{id}/events shows it beside the events. */
+export function attemptToWire(a: AttemptSummary): AttemptResource {
+  return {
+    attempt: a.attempt,
+    worker_id: a.workerId,
+    queued_at: a.queuedAt ? iso(a.queuedAt) : null,
+    started_at: a.startedAt ? iso(a.startedAt) : null,
+    finished_at: a.finishedAt ? iso(a.finishedAt) : null,
+    duration_ms: a.durationMs,
+    outcome: a.outcome,
+    error: a.error,
+    executions: a.executions,
   };
 }
 

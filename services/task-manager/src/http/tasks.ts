@@ -6,7 +6,14 @@ import type { ErrorBody, TaskStatus } from '@taskwire/contracts';
 import { cancelTask } from '../domain/cancel.js';
 import { AppError } from '../domain/errors.js';
 import { GroupCommit } from '../domain/group-commit.js';
-import { eventToWire, taskInputFromWire, taskToWire, taskUpdateFromWire } from '../domain/mappers.js';
+import { summarizeAttempts } from '../domain/history.js';
+import {
+  attemptToWire,
+  eventToWire,
+  taskInputFromWire,
+  taskToWire,
+  taskUpdateFromWire,
+} from '../domain/mappers.js';
 import { retryTask } from '../domain/manual-retry.js';
 import { createTasks, getTask, listTaskEvents, listTasks, updateTask } from '../domain/tasks.js';
 import type { CreateOutcome, TaskInput } from '../domain/tasks.js';
@@ -85,7 +92,7 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.get('/:id/events', async (c) => {
     const events = await listTaskEvents(deps, c.req.param('id'));
-    return c.json({ items: events.map(eventToWire) });
+    return c.json({ items: events.map(eventToWire), attempts: summarizeAttempts(events).map(attemptToWire) });
   });
 
   app.post('/:id/cancel', async (c) => c.json(taskToWire(await cancelTask(deps, c.req.param('id')))));
