@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { onError, notFound } from './errors.js';
 import { accessLog, limitBody, requestId } from './middleware.js';
+import { openApiDocument } from './openapi.js';
 import { systemRoutes } from './system.js';
 import { taskRoutes } from './tasks.js';
 import { templateRoutes } from './templates.js';
@@ -17,6 +18,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(accessLog(logger));
   app.use(limitBody(deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.route('/', systemRoutes(deps));
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
   app.route('/templates', templateRoutes(deps));
   app.route('/tasks', taskRoutes(deps));
   app.onError(onError(logger));

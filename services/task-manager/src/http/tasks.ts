@@ -25,8 +25,8 @@ const checkCreate = compileBodySchema(createTaskSchema);
 const checkBatch = compileBodySchema(batchSchema);
 const checkUpdate = compileBodySchema(updateTaskSchema);
 
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 500;
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
 
 export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
