@@ -1,6 +1,7 @@
 // Pipeline benchmark: echo tasks through POST /tasks/batch → Kafka (dev broker) → workers → results,
 // with 1 and 2 workers on SQLite: completed tasks/s, and create→completed latency at a fixed rate.
-// Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS).
+// Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS,
+// BENCH_WORKERS e.g. `2` or `1,2`).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +16,7 @@ const Database = createRequire(path.join(root, 'services/task-manager/package.js
 const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
+const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -27,7 +29,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const procs = [];
 
 function start(script, env, args = []) {
-  const child = spawn(process.execPath, [path.join(root, script), ...args], {
+  // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to every process of the stack.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, script), ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -67,13 +71,45 @@ async function stack(workers) {
   const brokers = `127.0.0.1:${brokerPort}`;
   const db = path.join(dir, 'bench.db');
   const children = [];
-  children.push(start('packages/dev-broker/dist/cli.js', {}, ['--port', String(brokerPort), '--data-dir', path.join(dir, 'broker')]));
-  await waitUntil('broker', () => new Promise((r) => net.connect(brokerPort, '127.0.0.1').on('connect', function () { this.destroy(); r(true); }).on('error', () => r(false))));
+  children.push(
+    start('packages/dev-broker/dist/cli.js', {}, [
+      '--port',
+      String(brokerPort),
+      '--data-dir',
+      path.join(dir, 'broker'),
+    ]),
+  );
+  await waitUntil(
+    'broker',
+    () =>
+      new Promise((r) =>
+        net
+          .connect(brokerPort, '127.0.0.1')
+          .on('connect', function () {
+            this.destroy();
+            r(true);
+          })
+          .on('error', () => r(false)),
+      ),
+  );
   const url = `http://127.0.0.1:${httpPort}`;
-  children.push(start('services/task-manager/dist/main.js', { SERVER_ADDR: `127.0.0.1:${httpPort}`, DB_DSN: db, KAFKA_BROKERS: brokers }));
+  children.push(
+    start('services/task-manager/dist/main.js', {
+      SERVER_ADDR: `127.0.0.1:${httpPort}`,
+      DB_DSN: db,
+      KAFKA_BROKERS: brokers,
+    }),
+  );
   await waitUntil('manager', async () => (await fetch(`${url}/readyz`)).ok);
   for (let i = 0; i < workers; i++) {
-    children.push(start('services/task-worker/dist/main.js', { KAFKA_BROKERS: brokers, WORKER_ID: `bench-${i}`, WORKER_CONCURRENCY: '64', HEARTBEAT_INTERVAL_MS: '1000' }));
+    children.push(
+      start('services/task-worker/dist/main.js', {
+        KAFKA_BROKERS: brokers,
+        WORKER_ID: `bench-${i}`,
+        WORKER_CONCURRENCY: '64',
+        HEARTBEAT_INTERVAL_MS: '1000',
+      }),
+    );
   }
   await waitUntil('workers', async () => {
     const body = await (await fetch(`${url}/workers`)).json();
@@ -94,9 +130,30 @@ async function stack(workers) {
     done: () => countDone.get().n,
     latencies: (since) =>
       sqlite
-        .prepare("SELECT updated_at - created_at AS ms FROM tasks WHERE status = 'COMPLETED' AND created_at >= ? ORDER BY ms")
+        .prepare(
+          "SELECT updated_at - created_at AS ms FROM tasks WHERE status = 'COMPLETED' AND created_at >= ? ORDER BY ms",
+        )
         .all(since)
         .map((r) => r.ms),
+    // Where the time goes, per leg (ms): manager clock for created/queued/updated and the outbox's
+    // sent_at, the worker's clock for started/finished (same machine, same clock).
+    breakdown: (since) => {
+      const rows = sqlite
+        .prepare(
+          `SELECT t.queued_at - t.created_at AS queue, o.sent_at - t.queued_at AS relay,
+                  t.started_at - o.sent_at AS dispatch, t.finished_at - t.started_at AS run,
+                  t.updated_at - t.finished_at AS result
+             FROM tasks t JOIN outbox o ON o.key = t.id
+            WHERE t.status = 'COMPLETED' AND t.created_at >= ?`,
+        )
+        .all(since);
+      const legs = {};
+      for (const leg of ['queue', 'relay', 'dispatch', 'run', 'result']) {
+        const v = rows.map((r) => r[leg]).sort((a, b) => a - b);
+        legs[leg] = `${pct(v, 50)}/${pct(v, 95)}/${pct(v, 99)}`;
+      }
+      return legs;
+    },
     cpu: () => children.reduce((sum, c) => sum + cpuMs(c.pid), 0),
     async stop() {
       sqlite.close();
@@ -117,9 +174,16 @@ async function throughput(s, TASKS) {
   const t0 = performance.now();
   const posts = [];
   for (let i = 0; i < TASKS; i += 1000) {
-    const tasks = Array.from({ length: Math.min(1000, TASKS - i) }, (_, j) => ({ task_template_id: s.template.id, params: { n: i + j } }));
+    const tasks = Array.from({ length: Math.min(1000, TASKS - i) }, (_, j) => ({
+      task_template_id: s.template.id,
+      params: { n: i + j },
+    }));
     posts.push(
-      fetch(`${s.url}/tasks/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tasks }) }).then((r) => {
+      fetch(`${s.url}/tasks/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tasks }),
+      }).then((r) => {
         if (!r.ok) throw new Error(`batch failed: ${r.status}`);
       }),
     );
@@ -129,7 +193,12 @@ async function throughput(s, TASKS) {
   await waitUntil('all tasks completed', () => s.done() >= before + TASKS, 300_000);
   const seconds = (performance.now() - t0) / 1000;
   const cpuUsPerTask = ((s.cpu() - cpu0) * 1000) / TASKS;
-  return { tasks: TASKS, seconds: +seconds.toFixed(2), completed_per_s: Math.round(TASKS / seconds), cpu_us_per_task: Math.round(cpuUsPerTask) };
+  return {
+    tasks: TASKS,
+    seconds: +seconds.toFixed(2),
+    completed_per_s: Math.round(TASKS / seconds),
+    cpu_us_per_task: Math.round(cpuUsPerTask),
+  };
 }
 
 async function latencyAtRate(s) {
@@ -153,12 +222,24 @@ async function latencyAtRate(s) {
   await Promise.all(inflight);
   await waitUntil('rate tasks completed', () => s.done() >= before + total, 120_000);
   const lat = s.latencies(since);
-  return { rate_per_s: RATE, tasks: total, p50_ms: pct(lat, 50), p95_ms: pct(lat, 95), p99_ms: pct(lat, 99), max_ms: lat[lat.length - 1] };
+  return {
+    rate_per_s: RATE,
+    tasks: total,
+    p50_ms: pct(lat, 50),
+    p95_ms: pct(lat, 95),
+    p99_ms: pct(lat, 99),
+    max_ms: lat[lat.length - 1],
+    legs_p50_p95_p99_ms: s.breakdown(since),
+  };
 }
 
-const results = { date: new Date().toISOString(), machine: `${require('node:os').cpus().length} cores`, runs: [] };
+const results = {
+  date: new Date().toISOString(),
+  machine: `${require('node:os').cpus().length} cores`,
+  runs: [],
+};
 try {
-  for (const workers of [1, 2]) {
+  for (const workers of WORKERS) {
     const s = await stack(workers);
     try {
       await throughput(s, 2_000); // warm-up: JIT, SQLite cache, group joins
@@ -175,4 +256,13 @@ try {
 }
 mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 writeFileSync(path.join(root, 'bench/results/pipeline.json'), JSON.stringify(results, null, 2));
-console.table(results.runs.map((r) => ({ workers: r.workers, 'completed/s': r.throughput.completed_per_s, 'cpu µs/task': r.throughput.cpu_us_per_task, 'p50 ms': r.latency.p50_ms, 'p95 ms': r.latency.p95_ms, 'p99 ms': r.latency.p99_ms })));
+console.table(
+  results.runs.map((r) => ({
+    workers: r.workers,
+    'completed/s': r.throughput.completed_per_s,
+    'cpu µs/task': r.throughput.cpu_us_per_task,
+    'p50 ms': r.latency.p50_ms,
+    'p95 ms': r.latency.p95_ms,
+    'p99 ms': r.latency.p99_ms,
+  })),
+);

@@ -98,7 +98,7 @@ describe('docker-compose.yml', () => {
       expect(s.build?.target).toBe(name);
       expect(s.command).toEqual(['node', 'dist/main.js']);
       const pkg = JSON.parse(read(`services/${name}/package.json`)) as { main?: string };
-      expect(pkg.main).toBe('dist/main.js');
+      expect(pkg.main?.replace(/^\.\//, '')).toBe('dist/main.js');
     }
   });
 });

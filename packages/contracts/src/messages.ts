@@ -22,7 +22,15 @@ export interface DispatchMessage {
   queued_at: number;
 }
 
-export const RESULT_TYPES = ['started', 'progress', 'log', 'succeeded', 'failed', 'timed_out', 'canceled'] as const;
+export const RESULT_TYPES = [
+  'started',
+  'progress',
+  'log',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'canceled',
+] as const;
 export type ResultType = (typeof RESULT_TYPES)[number];
 
 export interface WireError {
@@ -50,6 +58,12 @@ export interface ResultMessage {
   result?: unknown;
   /** failed / timed_out / canceled */
   error?: WireError;
+  /**
+   * Terminal results only: epoch ms (worker) when the executor started, set when the worker sent
+   * no `started` message for this run (the task finished before it went out); the manager then
+   * records the start itself.
+   */
+  started_at?: number;
 }
 
 /** manager → every worker. */
@@ -142,6 +156,7 @@ export const resultMessageSchema = {
     message: { type: 'string' },
     result: {},
     error: wireError,
+    started_at: epochMs,
   },
   allOf: [
     { if: { properties: { type: { const: 'progress' } } }, then: { required: ['pct'] } },

@@ -80,7 +80,17 @@ export async function startWorker(config: Config, deps: WorkerDeps = {}): Promis
   const publish = (taskId: string, value: string): Promise<void> =>
     out.send(config.resultTopic, { key: taskId, value });
 
-  const runnerDeps = { workerId: config.workerId, registry, running, schemas, publish, logger: runnerLogger };
+  const publishRetractable = (taskId: string, value: string) =>
+    out.sendRetractable(config.resultTopic, { key: taskId, value });
+  const runnerDeps = {
+    workerId: config.workerId,
+    registry,
+    running,
+    schemas,
+    publish,
+    publishRetractable,
+    logger: runnerLogger,
+  };
   const control = new ControlConsumer({
     kafka,
     topic: config.controlTopic,

@@ -130,7 +130,13 @@ export class OffsetStore {
     if (this.syncTimer) return;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = null;
-      this.sync();
+      // In the thread pool, off the event loop (see PartitionDir.syncInBackground).
+      if (this.fd === null || !this.dirty) return;
+      const fd = this.fd;
+      this.dirty = false;
+      fs.fsync(fd, (err) => {
+        if (err && this.fd === fd) this.dirty = true;
+      });
     }, this.opts.fsyncIntervalMs);
     this.syncTimer.unref();
   }

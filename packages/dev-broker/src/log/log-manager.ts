@@ -129,7 +129,7 @@ export class LogManager {
     if (this.syncTimer) return;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = null;
-      this.sync();
+      for (const t of this.topics.values()) for (const p of t.partitions) p.syncInBackground();
     }, this.opts.fsyncIntervalMs);
     this.syncTimer.unref();
   }

@@ -178,6 +178,10 @@ export class PartitionLog {
     this.dir?.sync();
   }
 
+  syncInBackground(): void {
+    this.dir?.syncInBackground();
+  }
+
   close(): void {
     this.dir?.closeActive();
     for (const wake of this.waiters) wake();

@@ -82,6 +82,20 @@ export class PartitionDir {
     }
   }
 
+  /**
+   * The same in the thread pool: the interval fsync of a busy disk can take tens of ms, which on the
+   * event loop would hold up every produce and fetch of every client. A segment closed meanwhile
+   * was synced by closeActive; an fsync failing on its stale descriptor is then harmless.
+   */
+  syncInBackground(): void {
+    if (this.fd === null || !this.dirty) return;
+    const fd = this.fd;
+    this.dirty = false;
+    fs.fsync(fd, (err) => {
+      if (err && this.fd === fd) this.dirty = true;
+    });
+  }
+
   removeSegment(base: number): void {
     fs.rmSync(path.join(this.dir, fileName(base)), { force: true });
   }

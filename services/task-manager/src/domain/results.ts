@@ -29,7 +29,10 @@ interface Working {
  * backwards, is recorded as an `ignored` event and changes nothing else; an exact redelivery of a
  * result already applied (same attempt, same outcome) changes nothing at all.
  */
-export async function applyResults(deps: DomainDeps, messages: readonly ResultMessage[]): Promise<ApplyOutcome> {
+export async function applyResults(
+  deps: DomainDeps,
+  messages: readonly ResultMessage[],
+): Promise<ApplyOutcome> {
   if (messages.length === 0) return { applied: 0, ignored: 0, earliestRetryAt: null };
   return deps.store.unitOfWork(async (tx) => {
     const ids = [...new Set(messages.map((m) => m.task_id))];
@@ -37,7 +40,10 @@ export async function applyResults(deps: DomainDeps, messages: readonly ResultMe
     for (const task of await tx.getTasks(ids)) {
       tasks.set(task.id, { task, guard: { status: task.status, attempt: task.attempt }, patch: null });
     }
-    const templates = await loadTemplates(tx, [...tasks.values()].map((w) => w.task.templateId));
+    const templates = await loadTemplates(
+      tx,
+      [...tasks.values()].map((w) => w.task.templateId),
+    );
     const events: TaskEventRecord[] = [];
     const outcome: ApplyOutcome = { applied: 0, ignored: 0, earliestRetryAt: null };
     const now = deps.clock.now();
@@ -53,7 +59,9 @@ export async function applyResults(deps: DomainDeps, messages: readonly ResultMe
       if (verdict === 'applied') outcome.applied++;
       else if (verdict === 'ignored') {
         outcome.ignored++;
-        events.push(event(msg, 'ignored', { result_type: msg.type, status: w.task.status, attempt: w.task.attempt }));
+        events.push(
+          event(msg, 'ignored', { result_type: msg.type, status: w.task.status, attempt: w.task.attempt }),
+        );
       }
       const retryAt = w.task.status === 'RETRYING' ? w.task.nextAttemptAt : null;
       if (retryAt && (!outcome.earliestRetryAt || retryAt < outcome.earliestRetryAt)) {
@@ -63,7 +71,10 @@ export async function applyResults(deps: DomainDeps, messages: readonly ResultMe
 
     for (const w of tasks.values()) {
       if (!w.patch) continue;
-      const changed = await tx.updateTask(w.task.id, w.patch, { status: [w.guard.status], attempt: w.guard.attempt });
+      const changed = await tx.updateTask(w.task.id, w.patch, {
+        status: [w.guard.status],
+        attempt: w.guard.attempt,
+      });
       if (!changed) {
         // Another replica moved the task meanwhile; its change wins and ours is dropped with a trace.
         deps.logger.warn({ taskId: w.task.id }, 'task changed concurrently; result not applied');
@@ -101,6 +112,14 @@ function applyOne(
     Object.assign(task, patch);
     w.patch = { ...(w.patch ?? {}), ...patch, updatedAt: now };
   };
+  // A terminal result of a run whose `started` message the worker never sent (the task ended
+  // first) carries started_at: record the start as a `started` message would have.
+  const startImplicitly = (): void => {
+    if (msg.started_at === undefined || task.status !== 'QUEUED') return;
+    const startedAt = new Date(msg.started_at);
+    set({ status: 'RUNNING', startedAt, workerId: msg.worker_id });
+    events.push({ ...event(msg, 'started', {}), at: startedAt });
+  };
 
   switch (msg.type) {
     case 'started': {
@@ -121,22 +140,32 @@ function applyOne(
     case 'succeeded': {
       if (task.status === 'COMPLETED') return 'duplicate';
       if (!ACTIVE_RUN.includes(task.status)) return 'ignored';
+      startImplicitly();
       const violation = checkResult(template, msg.result);
       if (violation) return finishFailed(w, msg, violation, template, now, set, events);
-      set({ status: 'COMPLETED', result: msg.result ?? null, error: null, finishedAt: at, workerId: msg.worker_id });
+      set({
+        status: 'COMPLETED',
+        result: msg.result ?? null,
+        error: null,
+        finishedAt: at,
+        workerId: msg.worker_id,
+      });
       events.push(event(msg, 'succeeded', { duration_ms: durationMs(task, at) }));
       return 'applied';
     }
     case 'failed':
     case 'timed_out': {
-      if (task.status === 'FAILED' || task.status === 'TIMED_OUT' || task.status === 'RETRYING') return 'duplicate';
+      if (task.status === 'FAILED' || task.status === 'TIMED_OUT' || task.status === 'RETRYING')
+        return 'duplicate';
       if (!ACTIVE_RUN.includes(task.status)) return 'ignored';
+      startImplicitly();
       const error: WireError = msg.error ?? { message: 'no error given', retryable: true };
       return finishFailed(w, msg, error, template, now, set, events);
     }
     case 'canceled': {
       if (task.status === 'CANCELED') return 'duplicate';
       if (!ACTIVE_RUN.includes(task.status)) return 'ignored';
+      startImplicitly();
       set({ status: 'CANCELED', finishedAt: at, workerId: msg.worker_id, error: msg.error ?? null });
       events.push(event(msg, 'canceled', { duration_ms: durationMs(task, at) }));
       return 'applied';
@@ -161,7 +190,13 @@ function finishFailed(
   const finalStatus: TaskStatus = timedOut ? 'TIMED_OUT' : 'FAILED';
   events.push(event(msg, timedOut ? 'timed_out' : 'failed', { error, duration_ms: durationMs(task, at) }));
   if (decision.retry && decision.nextAttemptAt) {
-    set({ status: 'RETRYING', error, finishedAt: at, nextAttemptAt: decision.nextAttemptAt, workerId: msg.worker_id });
+    set({
+      status: 'RETRYING',
+      error,
+      finishedAt: at,
+      nextAttemptAt: decision.nextAttemptAt,
+      workerId: msg.worker_id,
+    });
     events.push(event(msg, 'retry_scheduled', { next_attempt_at: decision.nextAttemptAt.toISOString() }));
   } else {
     set({ status: finalStatus, error, finishedAt: at, workerId: msg.worker_id });
@@ -187,5 +222,12 @@ function durationMs(task: TaskRecord, end: Date): number | null {
 }
 
 function event(msg: ResultMessage, type: TaskEventRecord['type'], data: unknown): TaskEventRecord {
-  return { taskId: msg.task_id, attempt: msg.attempt, type, at: new Date(msg.at), workerId: msg.worker_id, data };
+  return {
+    taskId: msg.task_id,
+    attempt: msg.attempt,
+    type,
+    at: new Date(msg.at),
+    workerId: msg.worker_id,
+    data,
+  };
 }

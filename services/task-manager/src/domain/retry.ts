@@ -7,7 +7,11 @@ export const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, factor: 2, maxMs: 30
  * Delay before attempt `nextAttempt` (2 for the first retry): initial * factor^(n-2), capped at max,
  * then reduced by a random fraction of up to `jitter` so that retries of many tasks spread out.
  */
-export function backoffDelayMs(policy: Backoff, nextAttempt: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  policy: Backoff,
+  nextAttempt: number,
+  random: () => number = Math.random,
+): number {
   const exp = Math.max(0, nextAttempt - 2);
   const base = Math.min(policy.maxMs, policy.initialMs * Math.pow(policy.factor, exp));
   const jittered = base * (1 - policy.jitter * random());

@@ -126,7 +126,9 @@ export function createRelay(deps: RelayDeps): Relay {
   };
 }
 
-function groupByTopic(rows: OutboxRecord[]): Array<{ topic: string; messages: Array<{ key: string; value: string }> }> {
+function groupByTopic(
+  rows: OutboxRecord[],
+): Array<{ topic: string; messages: Array<{ key: string; value: string }> }> {
   const byTopic = new Map<string, Array<{ key: string; value: string }>>();
   for (const row of rows) {
     let list = byTopic.get(row.topic);

@@ -3,6 +3,7 @@ import { decodeHeartbeat, decodeResult } from '@taskwire/contracts';
 import type { HeartbeatMessage, ResultMessage } from '@taskwire/contracts';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { DomainDeps } from '../domain/deps.js';
+import { GroupCommit } from '../domain/group-commit.js';
 import { applyResults } from '../domain/results.js';
 import type { WorkerRecord } from '../store/types.js';
 import { publishDeadLetters } from './dlq.js';
@@ -19,6 +20,15 @@ export interface ResultConsumerDeps {
   sessionTimeoutMs?: number;
 }
 
+/** One partition's decoded results, with what to do once they are in the DB. */
+interface PartitionResults {
+  results: ResultMessage[];
+  /** Marks the batch's last offset as processed (kafkajs resolveOffset). */
+  applied(): void;
+  /** Commits every resolved offset of the consumer. */
+  commit(): Promise<void>;
+}
+
 export interface ResultConsumer {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -26,18 +36,45 @@ export interface ResultConsumer {
 
 /**
  * One kafkajs consumer in RESULT_GROUP_ID reads both the result and the heartbeat topics. Each
- * fetched batch is decoded; invalid messages go to the DLQ; valid results are applied in one unit
- * of work (domain/results.ts, idempotent by task id + attempt); only then is the batch's last
- * offset resolved and committed. A crash before the commit redelivers the batch, which then
- * changes nothing.
+ * fetched batch is decoded; invalid messages go to the DLQ; the valid results of all the batches
+ * of one fetch are applied in one unit of work (domain/results.ts, idempotent by task id +
+ * attempt); only then are the batches' last offsets resolved and committed. A crash before the
+ * commit redelivers the batches, which then change nothing.
  */
 export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
   const log = deps.domain.logger.child({ component: 'result-consumer' });
   let consumer: Consumer | null = null;
 
-  async function handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) {
+  // kafkajs hands each partition's batch of one fetch to eachBatch concurrently; they are applied
+  // together: one unit of work and one offset commit per fetch instead of one per partition.
+  const applier = new GroupCommit<PartitionResults, void>({
+    run: async (items) => {
+      const outcome = await applyResults(
+        deps.domain,
+        items.flatMap((i) => i.results),
+      );
+      if (outcome.earliestRetryAt) deps.domain.signals.dueAt(outcome.earliestRetryAt);
+      if (outcome.ignored > 0) log.debug({ ignored: outcome.ignored }, 'stale or duplicate results ignored');
+      for (const i of items) i.applied();
+      try {
+        // Commits every offset resolved so far, i.e. those of all these batches, in one request.
+        await items[0]!.commit();
+      } catch (error) {
+        return items.map(() => ({ ok: false, error }));
+      }
+      return items.map(() => ({ ok: true, value: undefined }));
+    },
+  });
+
+  async function handleBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+  }: EachBatchPayload) {
     if (batch.messages.length === 0) return;
     const dead: DeadLetter[] = [];
+    const last = batch.messages[batch.messages.length - 1]!;
     if (batch.topic === deps.heartbeatTopic) {
       const beats: HeartbeatMessage[] = [];
       for (const message of batch.messages) {
@@ -47,6 +84,8 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
       }
       await publishDeadLetters(deps.producer, dead);
       await deps.domain.store.upsertWorkers(latestPerWorker(beats));
+      resolveOffset(last.offset);
+      await commitOffsetsIfNecessary();
     } else {
       const results: ResultMessage[] = [];
       for (const message of batch.messages) {
@@ -54,15 +93,16 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
         if (decoded.ok) results.push(decoded.value);
         else dead.push({ topic: batch.topic, partition: batch.partition, message, reason: decoded.reason });
       }
-      if (dead.length > 0) log.warn({ count: dead.length, reason: dead[0]?.reason }, 'invalid result messages sent to DLQ');
+      if (dead.length > 0)
+        log.warn({ count: dead.length, reason: dead[0]?.reason }, 'invalid result messages sent to DLQ');
       await publishDeadLetters(deps.producer, dead);
-      const outcome = await applyResults(deps.domain, results);
-      if (outcome.earliestRetryAt) deps.domain.signals.dueAt(outcome.earliestRetryAt);
-      if (outcome.ignored > 0) log.debug({ ignored: outcome.ignored }, 'stale or duplicate results ignored');
+      // Resolves once the results are in the DB and the offset is committed.
+      await applier.submit({
+        results,
+        applied: () => resolveOffset(last.offset),
+        commit: () => commitOffsetsIfNecessary(),
+      });
     }
-    const last = batch.messages[batch.messages.length - 1];
-    if (last) resolveOffset(last.offset);
-    await commitOffsetsIfNecessary();
     await heartbeat();
   }
 
@@ -88,10 +128,14 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
         autoCommit: true,
         autoCommitThreshold: 1,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 4,
+        // Every partition of a fetch at once, so that all its batches join one unit of work.
+        partitionsConsumedConcurrently: 64,
         eachBatch: handleBatch,
       });
-      log.info({ groupId: deps.groupId, topics: [deps.resultTopic, deps.heartbeatTopic] }, 'result consumer running');
+      log.info(
+        { groupId: deps.groupId, topics: [deps.resultTopic, deps.heartbeatTopic] },
+        'result consumer running',
+      );
     },
     async stop() {
       await consumer?.disconnect();

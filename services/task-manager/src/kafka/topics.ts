@@ -2,7 +2,11 @@
 import type { Kafka } from 'kafkajs';
 import { dlqTopicFor } from '@taskwire/contracts';
 
-export async function ensureTopics(kafka: Kafka, topics: readonly string[], numPartitions: number): Promise<void> {
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: readonly string[],
+  numPartitions: number,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {

@@ -88,4 +88,21 @@ describe('BatchingProducer', () => {
     expect(count(fake.requests)).toBe(1);
     await out.flush();
   });
+
+  it('a message retracted before its request never goes out; one already taken cannot be retracted', async () => {
+    const fake = fakeProducer();
+    const out = new BatchingProducer(fake.producer, logger);
+    const early = out.sendRetractable('t', { key: 'a', value: 'started' });
+    const other = out.send('t', { key: 'b', value: 'kept' });
+    expect(early.retract()).toBe(true);
+    expect(out.queued).toBe(1);
+    await Promise.all([early.sent, other]);
+    const late = out.sendRetractable('t', { key: 'c', value: 'started' });
+    await new Promise((r) => setImmediate(r)); // taken into the next request
+    expect(late.retract()).toBe(false);
+    await late.sent;
+    expect(await out.flush()).toBe(true);
+    const values = fake.requests.flatMap((r) => r.topicMessages![0]!.messages.map((m) => m.value));
+    expect(values).toEqual(['kept', 'started']);
+  });
 });

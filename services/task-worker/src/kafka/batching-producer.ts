@@ -13,6 +13,18 @@ interface Pending {
   message: OutgoingMessage;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Withdrawn before it was sent: skipped when the next request is built. */
+  retracted?: boolean;
+  /** Taken into a request (in flight or sent): can no longer be withdrawn. */
+  taken?: boolean;
+}
+
+/** A message queued with sendRetractable. */
+export interface Retractable {
+  /** Resolves once acknowledged, or at once when retracted. */
+  sent: Promise<void>;
+  /** Withdraws the message if it is still waiting for a request; true when it will never be sent. */
+  retract(): boolean;
 }
 
 /** Messages per request; keeps one request well under the broker's request size limit. */
@@ -35,6 +47,8 @@ export class BatchingProducer {
   private closed = false;
   private retryDelay = RETRY_MIN_MS;
   private idleWaiters: (() => void)[] = [];
+  /** Retracted messages still in the queue. */
+  private retracted = 0;
 
   constructor(
     private readonly producer: Producer,
@@ -50,11 +64,36 @@ export class BatchingProducer {
   }
 
   /**
+   * Like send, but the message can be withdrawn while it still waits for the next request (the
+   * runner drops a task's `started` message this way when the task has already finished).
+   */
+  sendRetractable(topic: string, message: OutgoingMessage): Retractable {
+    let pending!: Pending;
+    const sent = this.closed
+      ? Promise.reject(new Error(`producer is closed; message for ${topic} not sent`))
+      : new Promise<void>((resolve, reject) => {
+          pending = { topic, message, resolve, reject };
+          this.queue.push(pending);
+          this.schedule();
+        });
+    return {
+      sent,
+      retract: () => {
+        if (!pending || pending.taken || pending.retracted) return pending?.retracted ?? false;
+        pending.retracted = true;
+        this.retracted++;
+        pending.resolve();
+        return true;
+      },
+    };
+  }
+
+  /**
    * Resolves true when everything queued so far has been sent (or rejected), false after
    * `timeoutMs` (the broker is unreachable and requests are still being retried).
    */
   flush(timeoutMs = Infinity): Promise<boolean> {
-    if (!this.sending && this.queue.length === 0) return Promise.resolve(true);
+    if (!this.sending && this.queue.length === this.retracted) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = Number.isFinite(timeoutMs) ? setTimeout(() => resolve(false), timeoutMs) : undefined;
       this.idleWaiters.push(() => {
@@ -69,12 +108,13 @@ export class BatchingProducer {
     this.closed = true;
     const left = this.queue;
     this.queue = [];
+    this.retracted = 0;
     for (const p of left) p.reject(new Error(`producer closed before the message for ${p.topic} was sent`));
     if (!this.sending) this.notifyIdle();
   }
 
   get queued(): number {
-    return this.queue.length;
+    return this.queue.length - this.retracted;
   }
 
   private schedule(): void {
@@ -88,13 +128,19 @@ export class BatchingProducer {
   }
 
   private async sendNext(): Promise<void> {
-    if (this.sending || this.queue.length === 0) {
-      if (!this.sending) this.notifyIdle();
+    if (this.sending) return;
+    if (this.retracted > 0) {
+      this.queue = this.queue.filter((p) => !p.retracted);
+      this.retracted = 0;
+    }
+    if (this.queue.length === 0) {
+      this.notifyIdle();
       return;
     }
     this.sending = true;
     const batch = this.queue.length <= MAX_BATCH ? this.queue : this.queue.slice(0, MAX_BATCH);
     this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BATCH);
+    for (const p of batch) p.taken = true;
     try {
       await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
       this.retryDelay = RETRY_MIN_MS;

@@ -37,6 +37,7 @@ export function encodeResult(message: ResultMessage): { value: string; message: 
     at: message.at,
     error: { message: `the executor's ${what} ${problem}`, code: 'result_unsendable', retryable: false },
   };
+  if (message.started_at !== undefined) failed.started_at = message.started_at;
   return { value: JSON.stringify(failed), message: failed };
 }
 

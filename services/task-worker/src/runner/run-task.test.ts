@@ -244,4 +244,42 @@ describe('runTask', () => {
     await expect(outcome).resolves.toBe('abandoned');
     expect(types(sent)).toEqual(['started']);
   });
+
+  it('sends only the terminal result, carrying started_at, when started was withdrawn unsent', async () => {
+    const { deps, sent } = setup();
+    const withdrawn: string[] = [];
+    const msg = dispatch({ params: { a: 1 } });
+    const outcome = await runTask(msg, {
+      ...deps,
+      publishRetractable: (_key: string, value: string) => ({
+        sent: Promise.resolve(),
+        retract: () => (withdrawn.push(value), true),
+      }),
+    });
+    expect(outcome).toBe('succeeded');
+    expect(types(sent)).toEqual(['succeeded']);
+    expect(withdrawn.map((v) => (JSON.parse(v) as ResultMessage).type)).toEqual(['started']);
+    const startedAt = (JSON.parse(withdrawn[0]!) as ResultMessage).at;
+    expect(sent[0]).toMatchObject({ result: { a: 1 }, started_at: startedAt });
+  });
+
+  it('keeps started (and sends no started_at) once it could not be withdrawn or a log line followed it', async () => {
+    for (const [executor, retractable] of [
+      ['echo', false],
+      ['chatty', true],
+    ] as const) {
+      const { deps, sent } = setup();
+      const started: string[] = [];
+      await runTask(dispatch({ executor }), {
+        ...deps,
+        publishRetractable: (_key: string, value: string) => {
+          started.push(value);
+          return { sent: Promise.resolve(), retract: () => retractable };
+        },
+      });
+      expect(started).toHaveLength(1);
+      expect(sent.at(-1)?.type).toBe('succeeded');
+      expect(sent.at(-1)?.started_at).toBeUndefined();
+    }
+  });
 });

@@ -16,6 +16,11 @@ export interface RunnerDeps {
   schemas: SchemaCache;
   /** Sends one result message (key: task id). Resolves once the broker has acknowledged it. */
   publish(taskId: string, value: string): Promise<void>;
+  /**
+   * Sends the `started` message so that it can be withdrawn while still unsent. Optional: without
+   * it `started` always goes out through `publish`.
+   */
+  publishRetractable?(taskId: string, value: string): { sent: Promise<void>; retract(): boolean };
   logger: Logger;
   now?: () => number;
 }
@@ -48,11 +53,17 @@ export async function runTask(
     worker_id: deps.workerId,
     at: now(),
   });
+  // A task that ends before its `started` message left the worker sends only its terminal result,
+  // carrying the start time: one message instead of two, and no wait behind the started request.
+  let startedAt: number | undefined;
+  let retractStarted = (): boolean => false;
+  let sideSent = false;
   const finish = async (
     type: RunOutcome & ResultType,
     extra: Partial<ResultMessage>,
   ): Promise<RunOutcome> => {
     onExecuted?.();
+    if (startedAt !== undefined && !sideSent && retractStarted()) extra = { ...extra, started_at: startedAt };
     const { value, message } = encodeResult({ ...base(type), ...extra });
     await deps.publish(taskId, value);
     return message.type as RunOutcome;
@@ -108,9 +119,9 @@ export async function runTask(
     });
   }
 
-  const startedAt = now();
-  const deadline = Math.min(msg.deadline, startedAt + msg.timeout_ms);
-  if (deadline <= startedAt) {
+  const runStart = now();
+  const deadline = Math.min(msg.deadline, runStart + msg.timeout_ms);
+  if (deadline <= runStart) {
     return finish('timed_out', {
       error: {
         message: `task ${taskId} attempt ${attempt} reached its deadline (${new Date(deadline).toISOString()}) before it started`,
@@ -124,6 +135,7 @@ export async function runTask(
   let done = false;
   let sideMessages = 0;
   const side = (extra: Partial<ResultMessage> & { type: ResultType }): void => {
+    sideSent = true;
     const { value } = encodeResult({ ...base(extra.type), ...extra });
     deps.publish(taskId, value).catch((err: unknown) => {
       deps.logger.debug({ taskId, attempt, err }, 'could not publish a progress/log message');
@@ -140,7 +152,15 @@ export async function runTask(
     return false;
   };
 
-  side({ type: 'started' });
+  if (deps.publishRetractable) {
+    const started = base('started');
+    const sent = deps.publishRetractable(taskId, encodeResult(started).value);
+    sent.sent.catch((err: unknown) => {
+      deps.logger.debug({ taskId, attempt, err }, 'could not publish a started message');
+    });
+    startedAt = started.at;
+    retractStarted = sent.retract;
+  } else side({ type: 'started' });
   // The AbortController is made only when the executor reads ctx.signal: most fast executors never
   // do, and a controller, its signal and listener are a measurable share of a no-op task's CPU.
   let controller: AbortController | undefined;
@@ -157,12 +177,9 @@ export async function runTask(
   const removeRunning = deps.running.add(taskId, attempt, abort);
   const timer = setTimeout(() => {
     abort(
-      new TaskAbort(
-        'timeout',
-        `task ${taskId} attempt ${attempt} timed out after ${deadline - startedAt} ms`,
-      ),
+      new TaskAbort('timeout', `task ${taskId} attempt ${attempt} timed out after ${deadline - runStart} ms`),
     );
-  }, deadline - startedAt);
+  }, deadline - runStart);
 
   let taskLogger: ExecutorLogger | undefined;
   const ctx: ExecutorContext = {

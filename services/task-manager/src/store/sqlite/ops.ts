@@ -31,7 +31,7 @@ import type {
 } from '../types.js';
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
-import { chunk } from '../chunk.js';
+import { preparedIn, preparedRows, preparedWriteIn, rowReader } from './prepared.js';
 import { outbox, taskEvents, tasks, templates, workers } from './schema.js';
 
 export type SqliteDb = BetterSQLite3Database<Record<string, never>>;
@@ -45,7 +45,6 @@ export type SyncOps = {
 // statement gains nothing but prepare time.
 const MAX_VARS = 32_000;
 const MAX_ROWS = 512;
-const IN_LIST = 10_000;
 
 const quote = (identifier: string) => `"${identifier}"`;
 const taskInsert = insertPlan<TaskRecord>(tasks, quote);
@@ -95,9 +94,6 @@ export function sqliteOps(
   client: BetterSqlite3.Database,
   atomic: <T>(fn: () => T) => T,
 ): SyncOps {
-  const inChunks = <T, R>(values: readonly T[], size: number, fn: (part: T[]) => R[]): R[] =>
-    values.length === 0 ? [] : chunk(values, size).flatMap(fn);
-
   // Prepared multi-row INSERTs, cached per plan and power-of-two row count.
   const statements = new Map<InsertPlan<never>, Map<number, BetterSqlite3.Statement>>();
   const statement = <R>(plan: InsertPlan<R>, rows: number): BetterSqlite3.Statement => {
@@ -155,6 +151,34 @@ export function sqliteOps(
     return stmt.run(values).changes > 0;
   };
 
+  // The reads on every create and every result batch, and the relay's two statements: prepared once.
+  const taskReader = rowReader<TaskRecord>(getTableColumns(tasks));
+  const templateReader = rowReader<TemplateRecord>(templateColumns);
+  const outboxReader = rowReader<OutboxRecord>(getTableColumns(outbox));
+  const tasksById = preparedIn(client, taskReader, 'tasks', 'id');
+  const tasksByKey = preparedIn(client, taskReader, 'tasks', 'idempotency_key');
+  const templatesById = preparedIn(client, templateReader, 'templates', 'id');
+  const liveTemplate = preparedRows(
+    client,
+    templateReader,
+    `SELECT ${templateReader.columns} FROM "templates" WHERE "id" = ? AND "deleted_at" IS NULL`,
+  );
+  const templateByName = preparedRows(
+    client,
+    templateReader,
+    `SELECT ${templateReader.columns} FROM "templates" WHERE "name_key" = ?`,
+  );
+  const unsentOutbox = preparedRows(
+    client,
+    outboxReader,
+    `SELECT ${outboxReader.columns} FROM "outbox" WHERE "sent_at" IS NULL ORDER BY "id" LIMIT ?`,
+  );
+  const markSent = preparedWriteIn(
+    client,
+    (marks) => `UPDATE "outbox" SET "sent_at" = ? WHERE "id" IN (${marks})`,
+  );
+  const sentAt = outbox.sentAt as Column;
+
   return {
     // templates
     insertTemplate(t) {
@@ -167,23 +191,16 @@ export function sqliteOps(
       return db.update(templates).set(templateSet(patch)).where(live).run().changes > 0;
     },
     getTemplate(id) {
-      const row = db
-        .select(templateColumns)
-        .from(templates)
-        .where(and(eq(templates.id, id), isNull(templates.deletedAt)))
-        .get();
-      return row ?? null;
+      return liveTemplate(id)[0] ?? null;
     },
     getTemplateIncludingDeleted(id) {
-      return db.select(templateColumns).from(templates).where(eq(templates.id, id)).get() ?? null;
+      return templatesById([id])[0] ?? null;
     },
     getTemplateByName(name) {
-      return db.select(templateColumns).from(templates).where(eq(templates.nameKey, name)).get() ?? null;
+      return templateByName(name)[0] ?? null;
     },
     getTemplates(ids) {
-      return inChunks(ids, IN_LIST, (part) =>
-        db.select(templateColumns).from(templates).where(inArray(templates.id, part)).all(),
-      );
+      return templatesById(ids);
     },
     listTemplates(opts) {
       const cron = opts?.cronOnly ? sql`${templates.cronExpression} IS NOT NULL` : undefined;
@@ -219,15 +236,13 @@ export function sqliteOps(
       return insertAll(taskInsertIfAbsent, [task]) > 0;
     },
     getTask(id) {
-      return db.select().from(tasks).where(eq(tasks.id, id)).get() ?? null;
+      return tasksById([id])[0] ?? null;
     },
     getTasks(ids) {
-      return inChunks(ids, IN_LIST, (part) => db.select().from(tasks).where(inArray(tasks.id, part)).all());
+      return tasksById(ids);
     },
     getTasksByIdempotencyKeys(keys) {
-      return inChunks(keys, IN_LIST, (part) =>
-        db.select().from(tasks).where(inArray(tasks.idempotencyKey, part)).all(),
-      );
+      return tasksByKey(keys);
     },
     updateTask(id, patch, guard) {
       if (hasValues(patch)) return updateTask(id, patch, guard);
@@ -341,14 +356,13 @@ export function sqliteOps(
       insertAll(outboxInsert, rows);
     },
     listUnsentOutbox(limit) {
-      return db.select().from(outbox).where(isNull(outbox.sentAt)).orderBy(asc(outbox.id)).limit(limit).all();
+      return unsentOutbox(limit);
     },
     markOutboxSent(ids, at) {
-      const parts = ids.length === 0 ? [] : chunk(ids, IN_LIST);
-      const mark = (part: number[]) =>
-        db.update(outbox).set({ sentAt: at }).where(inArray(outbox.id, part)).run();
-      if (parts.length === 1) mark(parts[0]!);
-      else if (parts.length > 1) atomic(() => parts.forEach(mark));
+      if (ids.length === 0) return;
+      const mark = () => markSent([sentAt.mapToDriverValue(at)], ids);
+      if (ids.length <= 512) mark();
+      else atomic(mark);
     },
     pruneOutbox(before) {
       return db.delete(outbox).where(lt(outbox.sentAt, before)).run().changes;

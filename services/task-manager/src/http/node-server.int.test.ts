@@ -1,0 +1,82 @@
+// Request bodies through a real @hono/node-server listener: the direct read of Content-Length bodies and the limits.
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { createTestSqliteFile } from '@taskwire/testkit';
+import { systemClock } from '../domain/clock.js';
+import { noSignals } from '../domain/deps.js';
+import { createSqliteStore } from '../store/sqlite/index.js';
+import type { Store } from '../store/types.js';
+import { createApp } from './app.js';
+
+let store: Store;
+let server: ServerType;
+let url: string;
+let cleanup: () => void;
+
+beforeAll(async () => {
+  const db = createTestSqliteFile();
+  cleanup = db.cleanup;
+  store = createSqliteStore({ file: db.file });
+  await store.migrate();
+  const app = createApp({
+    store,
+    clock: systemClock,
+    logger: pino({ level: 'silent' }),
+    settings: { dispatchTopic: 'dispatch', controlTopic: 'control' },
+    signals: noSignals,
+    bodyLimitBytes: 4096,
+  });
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await store.close();
+  cleanup();
+});
+
+const post = (body: string | ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
+  fetch(`${url}/templates`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+
+const chunked = (...parts: string[]) =>
+  new ReadableStream<Uint8Array>({
+    start(ctl) {
+      for (const p of parts) ctl.enqueue(new TextEncoder().encode(p));
+      ctl.close();
+    },
+  });
+
+describe('bodies over a real listener', () => {
+  it('reads a Content-Length body, multi-byte UTF-8 and a leading BOM included', async () => {
+    const res = await post('\uFEFF' + JSON.stringify({ name: 'bücher-☃', executor: 'echo' }));
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { name: string }).name).toBe('bücher-☃');
+  });
+
+  it('reads a chunked body without Content-Length', async () => {
+    const res = await post(chunked('{"name": "chunked-tpl", ', '"executor": "echo"}'));
+    expect(res.status).toBe(201);
+  });
+
+  it('refuses a body over the limit with or without Content-Length, and reports bad JSON', async () => {
+    const big = JSON.stringify({ name: 'x'.repeat(5000), executor: 'echo' });
+    const declared = await post(big);
+    expect(declared.status).toBe(413);
+    expect(((await declared.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    const streamed = await post(chunked(big.slice(0, 3000), big.slice(3000)));
+    expect(streamed.status).toBe(413);
+    const broken = await post('{"name": ');
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+  });
+});
