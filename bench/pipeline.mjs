@@ -155,6 +155,7 @@ async function stack(workers) {
       return legs;
     },
     cpu: () => children.reduce((sum, c) => sum + cpuMs(c.pid), 0),
+    managerCpu: () => cpuMs(children[1].pid),
     async stop() {
       sqlite.close();
       for (const c of [...children].reverse()) {
@@ -205,6 +206,7 @@ async function latencyAtRate(s) {
   const since = Date.now();
   const total = RATE * RATE_SECONDS;
   const before = s.done();
+  const managerCpu0 = s.managerCpu();
   const t0 = performance.now();
   const inflight = new Set();
   for (let i = 0; i < total; i++) {
@@ -221,10 +223,13 @@ async function latencyAtRate(s) {
   }
   await Promise.all(inflight);
   await waitUntil('rate tasks completed', () => s.done() >= before + total, 120_000);
+  // Manager CPU per single-POST task (create, relay, result) — the process that saturates first.
+  const managerCpuUsPerTask = Math.round(((s.managerCpu() - managerCpu0) * 1000) / total);
   const lat = s.latencies(since);
   return {
     rate_per_s: RATE,
     tasks: total,
+    manager_cpu_us_per_task: managerCpuUsPerTask,
     p50_ms: pct(lat, 50),
     p95_ms: pct(lat, 95),
     p99_ms: pct(lat, 99),
@@ -264,5 +269,6 @@ console.table(
     'p50 ms': r.latency.p50_ms,
     'p95 ms': r.latency.p95_ms,
     'p99 ms': r.latency.p99_ms,
+    'mgr µs/POST task': r.latency.manager_cpu_us_per_task,
   })),
 );

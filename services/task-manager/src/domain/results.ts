@@ -1,10 +1,11 @@
 // Applies worker results to tasks: the lifecycle, retries and result_schema checks, idempotent by (task id, attempt).
 import { formatAjvErrors } from '@taskwire/contracts';
 import type { ResultMessage, TaskStatus, WireError } from '@taskwire/contracts';
-import type { StoreOps, TaskEventRecord, TaskPatch, TaskRecord, TemplateRecord } from '../store/types.js';
+import type { TaskEventRecord, TaskPatch, TaskRecord, TemplateRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import { decideRetry } from './retry.js';
 import { compileSchema } from './schemas.js';
+import { loadTaskTemplates } from './task-templates.js';
 
 /** What one batch changed, for logs and for the caller's wake-ups. */
 export interface ApplyOutcome {
@@ -40,9 +41,9 @@ export async function applyResults(
     for (const task of await tx.getTasks(ids)) {
       tasks.set(task.id, { task, guard: { status: task.status, attempt: task.attempt }, patch: null });
     }
-    const templates = await loadTemplates(
+    const templates = await loadTaskTemplates(
       tx,
-      [...tasks.values()].map((w) => w.task.templateId),
+      [...tasks.values()].map((w) => w.task),
     );
     const events: TaskEventRecord[] = [];
     const outcome: ApplyOutcome = { applied: 0, ignored: 0, earliestRetryAt: null };
@@ -83,17 +84,6 @@ export async function applyResults(
     if (events.length > 0) await tx.insertEvents(events);
     return outcome;
   });
-}
-
-async function loadTemplates(tx: StoreOps, ids: string[]): Promise<Map<string, TemplateRecord>> {
-  const unique = [...new Set(ids)];
-  const found = new Map((await tx.getTemplates(unique)).map((t) => [t.id, t]));
-  for (const id of unique) {
-    if (found.has(id)) continue;
-    const deleted = await tx.getTemplateIncludingDeleted(id);
-    if (deleted) found.set(id, deleted);
-  }
-  return found;
 }
 
 type Verdict = 'applied' | 'ignored' | 'duplicate';

@@ -1,8 +1,9 @@
 // The watchdog rule: a RUNNING task far past its deadline lost its worker; time it out and maybe retry.
 import type { TaskStatus, WireError } from '@taskwire/contracts';
-import type { StoreOps, TaskEventRecord, TaskRecord, TemplateRecord } from '../store/types.js';
+import type { TaskEventRecord, TaskRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import { decideRetry } from './retry.js';
+import { loadTaskTemplates } from './task-templates.js';
 
 /**
  * How long past started_at + timeout_ms the watchdog waits before it declares a worker gone. The
@@ -97,23 +98,4 @@ export async function timeOutOverdueTasks(
   });
   if (outcome.earliestRetryAt) deps.signals.dueAt(outcome.earliestRetryAt);
   return outcome;
-}
-
-/**
- * The templates of `tasks` by id, deleted ones included: a task keeps running, retrying and timing
- * out under the template it was created from. (results.ts has a private twin; one could move to a
- * shared domain file.)
- */
-export async function loadTaskTemplates(
-  tx: StoreOps,
-  tasks: readonly TaskRecord[],
-): Promise<Map<string, TemplateRecord>> {
-  const ids = [...new Set(tasks.map((t) => t.templateId))];
-  const found = new Map((await tx.getTemplates(ids)).map((t) => [t.id, t]));
-  for (const id of ids) {
-    if (found.has(id)) continue;
-    const deleted = await tx.getTemplateIncludingDeleted(id);
-    if (deleted) found.set(id, deleted);
-  }
-  return found;
 }

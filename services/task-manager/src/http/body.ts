@@ -64,8 +64,8 @@ function readText(c: Context): Promise<string> {
   const direct =
     incoming instanceof IncomingMessage &&
     !incoming.readableDidRead &&
-    c.req.header('content-length') !== undefined &&
-    c.req.header('transfer-encoding') === undefined;
+    incoming.headers['content-length'] !== undefined &&
+    incoming.headers['transfer-encoding'] === undefined;
   if (!direct) return c.req.text();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -1,4 +1,4 @@
-// Request bodies through a real @hono/node-server listener: the direct read of Content-Length bodies and the limits.
+// Requests through a real @hono/node-server listener: direct reads of Content-Length bodies, the limits, request ids.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
@@ -78,5 +78,26 @@ describe('bodies over a real listener', () => {
     const broken = await post('{"name": ');
     expect(broken.status).toBe(400);
     expect(((await broken.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+  });
+});
+
+describe('request ids over a real listener', () => {
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  it("echoes the client's X-Request-Id when it is a sane token", async () => {
+    const res = await fetch(`${url}/healthz`, { headers: { 'x-request-id': 'abc-123=' } });
+    expect(res.headers.get('x-request-id')).toBe('abc-123=');
+  });
+
+  it('replaces a missing, malformed or overlong X-Request-Id with a fresh UUID', async () => {
+    const cases: Array<Record<string, string>> = [
+      {},
+      { 'x-request-id': 'a b;c' },
+      { 'x-request-id': 'x'.repeat(256) },
+    ];
+    for (const headers of cases) {
+      const res = await fetch(`${url}/healthz`, { headers });
+      expect(res.headers.get('x-request-id')).toMatch(UUID);
+    }
   });
 });

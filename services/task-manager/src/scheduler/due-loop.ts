@@ -2,7 +2,7 @@
 import type { TaskRecord } from '../store/types.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { queueTask } from '../domain/dispatch.js';
-import { loadTaskTemplates } from '../domain/timeouts.js';
+import { loadTaskTemplates } from '../domain/task-templates.js';
 
 export interface DueLoopOptions {
   /** Tasks queued per unit of work. */
