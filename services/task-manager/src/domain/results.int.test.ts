@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { createTestSqliteFile } from '@taskwire/testkit';
 import type { ResultMessage, TaskStatus } from '@taskwire/contracts';
 import { createSqliteStore } from '../store/index.js';
-import type { Store, TaskRecord, TemplateRecord } from '../store/types.js';
+import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
+import type { Store, TaskRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import { noSignals } from './deps.js';
 import { newId } from './ids.js';
@@ -34,56 +35,28 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-const template: TemplateRecord = {
+const template = makeTemplate({
   id: newId(T0.getTime()),
   name: 'results-test',
-  description: null,
-  executor: 'echo',
-  queue: 'default',
-  paramSchema: null,
-  resultSchema: null,
-  defaultParams: null,
-  cronExpression: null,
-  cronTimezone: null,
-  enabled: true,
   maxAttempts: 1,
   backoff: { initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0 },
   timeoutMs: 10_000,
-  missedFirePolicy: 'skip',
-  overlapPolicy: 'allow',
-  deletedAt: null,
-  createdAt: T0,
-  updatedAt: T0,
-};
+});
 
 async function seed(status: TaskStatus): Promise<TaskRecord> {
   if (!(await store.getTemplate(template.id))) await store.insertTemplate(template);
-  const task: TaskRecord = {
-    id: newId(),
+  const task = makeTask({
     templateId: template.id,
     name: template.name,
-    description: null,
-    queue: 'default',
-    params: {},
     status,
-    result: null,
-    error: null,
-    attempt: 1,
     maxAttempts: 1,
-    backoff: null,
-    runAt: null,
-    nextAttemptAt: null,
     timeoutMs: 10_000,
-    idempotencyKey: null,
-    trigger: 'api',
-    scheduledFor: null,
     workerId: status === 'RUNNING' ? 'w1' : null,
     createdAt: T0,
     queuedAt: T0,
     startedAt: status === 'RUNNING' ? T0 : null,
-    finishedAt: null,
     updatedAt: T0,
-  };
+  });
   await store.insertTasks([task]);
   return task;
 }

@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { createTestSqliteFile } from '@taskwire/testkit';
 import type { ControlMessage, DispatchMessage, TaskStatus } from '@taskwire/contracts';
 import { createSqliteStore } from '../store/index.js';
-import type { Store, TaskRecord, TemplateRecord } from '../store/types.js';
+import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
+import type { Store, TaskRecord } from '../store/types.js';
 import { createWatchdog } from '../scheduler/watchdog.js';
 import { cancelTask } from './cancel.js';
 import type { Clock } from './clock.js';
@@ -47,57 +48,29 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-const template: TemplateRecord = {
+const template = makeTemplate({
   id: newId(T0.getTime()),
   name: 'control-test',
-  description: null,
-  executor: 'echo',
-  queue: 'default',
-  paramSchema: null,
-  resultSchema: null,
-  defaultParams: null,
-  cronExpression: null,
-  cronTimezone: null,
-  enabled: true,
   maxAttempts: 3,
   backoff: { initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0 },
   timeoutMs: 10_000,
-  missedFirePolicy: 'skip',
-  overlapPolicy: 'allow',
-  deletedAt: null,
-  createdAt: T0,
-  updatedAt: T0,
-};
+});
 
 async function seed(status: TaskStatus, patch: Partial<TaskRecord> = {}): Promise<TaskRecord> {
   if (!(await store.getTemplate(template.id))) await store.insertTemplate(template);
-  const task: TaskRecord = {
-    id: newId(),
+  const task = makeTask({
     templateId: template.id,
     name: template.name,
-    description: null,
-    queue: 'default',
     params: { n: 1 },
     status,
-    result: null,
-    error: null,
-    attempt: 1,
-    maxAttempts: 3,
-    backoff: null,
-    runAt: null,
-    nextAttemptAt: null,
     timeoutMs: 10_000,
-    idempotencyKey: null,
-    trigger: 'api',
-    scheduledFor: null,
     workerId: status === 'RUNNING' ? 'worker-1' : null,
     createdAt: T0,
     queuedAt: status === 'PENDING' ? null : T0,
     startedAt: status === 'RUNNING' ? T0 : null,
-    finishedAt: null,
     updatedAt: T0,
     ...patch,
-  };
+  });
   await store.insertTasks([task]);
   return task;
 }
