@@ -1,4 +1,6 @@
 // Builds the manager's Kafka side (topics, outbox relay, result/heartbeat consumer) as start/stop components.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Partitioners } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import type { DomainDeps } from '../domain/deps.js';
@@ -39,7 +41,15 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     allowAutoTopicCreation: true,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  const relay = createRelay({ store: domain.store, producer, logger: domain.logger, clock: domain.clock });
+  // Unique per process, so replicas on one database (and restarts of one) are distinct lease owners.
+  const owner = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const relay = createRelay({
+    store: domain.store,
+    producer,
+    logger: domain.logger,
+    clock: domain.clock,
+    owner,
+  });
   const consumer = createResultConsumer({
     domain,
     kafka,

@@ -15,7 +15,17 @@ export interface RelayDeps {
   idleMs?: number;
   /** Sent rows are deleted after this long (default 1 h). */
   keepSentMs?: number;
+  /** Who this relay is in the lease row: unique per manager process (e.g. host-pid-random). */
+  owner: string;
+  /**
+   * How long the relay lease lasts without renewal (default 5000 ms). A crashed leader's rows
+   * wait at most this long for another replica; replicas' clocks must agree well within it.
+   */
+  leaseMs?: number;
 }
+
+/** The lease row that elects the one publishing relay among replicas sharing the database. */
+export const RELAY_LEASE = 'outbox-relay';
 
 export interface Relay {
   start(): Promise<void>;
@@ -31,12 +41,26 @@ export interface Relay {
  * (Kafka unreachable) leaves the rows unsent and retries with capped exponential backoff; the API
  * keeps writing rows meanwhile. A crash after send and before markSent re-sends those rows: the
  * workers and the result handling are idempotent per (task id, attempt).
+ *
+ * Replicas on one database each run a relay, but only the holder of the RELAY_LEASE row
+ * publishes: otherwise two relays read the same unsent rows and each dispatch goes out twice.
+ * Each iteration takes or renews the lease before reading rows (one UPDATE), and a timer renews
+ * it every leaseMs/3 while a publish is in flight, so a slow Kafka request does not let the lease
+ * lapse mid-batch. The others poll for the lease every idleMs; stop() releases it so that one of
+ * them takes over at its next poll instead of after leaseMs.
  */
 export function createRelay(deps: RelayDeps): Relay {
   const batchSize = deps.batchSize ?? 1_000;
   const idleMs = deps.idleMs ?? 1_000;
   const keepSentMs = deps.keepSentMs ?? 3_600_000;
-  const log = deps.logger.child({ component: 'outbox-relay' });
+  const leaseMs = deps.leaseMs ?? 5_000;
+  const { owner } = deps;
+  const log = deps.logger.child({ component: 'outbox-relay', owner });
+  let leader = false;
+  /** When this relay last took or renewed the lease (epoch ms). */
+  let renewedAt = 0;
+  /** The timer's last renewal, awaited before release so it cannot re-take a released lease. */
+  let renewing: Promise<unknown> = Promise.resolve();
   let running = false;
   let woken = false;
   let wakeUp: (() => void) | null = null;
@@ -56,15 +80,44 @@ export function createRelay(deps: RelayDeps): Relay {
       wakeUp = done;
     });
 
+  /** Takes or renews the lease; logs when this relay becomes, or stops being, the active one. */
+  async function holdLease(): Promise<boolean> {
+    const now = deps.clock.now();
+    // A lease renewed less than a third of its length ago is still good: skip the UPDATE, so a
+    // relay woken for every request does not add a write to each one.
+    if (leader && now.getTime() - renewedAt < leaseMs / 3) return true;
+    const held = await deps.store.acquireLease(RELAY_LEASE, owner, now, leaseMs);
+    if (held) renewedAt = now.getTime();
+    if (held !== leader) {
+      if (held) log.info({ leaseMs }, 'this replica is now the active outbox relay');
+      else log.info('outbox relay lease is held by another replica; standing by');
+      leader = held;
+    }
+    return held;
+  }
+
   async function publishOnce(): Promise<number> {
     const rows = await deps.store.listUnsentOutbox(batchSize);
     if (rows.length === 0) return 0;
-    await deps.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
-    await deps.store.markOutboxSent(
-      rows.map((r) => r.id as number),
-      deps.clock.now(),
-    );
+    const renewer = setInterval(() => {
+      renewing = holdLease().catch((err: unknown) => log.warn({ err }, 'outbox relay lease renewal failed'));
+    }, leaseMs / 3);
+    try {
+      await deps.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
+      await deps.store.markOutboxSent(
+        rows.map((r) => r.id as number),
+        deps.clock.now(),
+      );
+    } finally {
+      clearInterval(renewer);
+    }
     return rows.length;
+  }
+
+  function resolveDrainers(): void {
+    const waiting = drainers;
+    drainers = [];
+    for (const resolve of waiting) resolve();
   }
 
   async function run(): Promise<void> {
@@ -72,6 +125,14 @@ export function createRelay(deps: RelayDeps): Relay {
       woken = false;
       let sent = 0;
       try {
+        if (!(await holdLease())) {
+          // Another replica publishes; the rows are not ours to wait for.
+          failures = 0;
+          resolveDrainers();
+          if (!running) break;
+          await sleep(idleMs);
+          continue;
+        }
         sent = await publishOnce();
         failures = 0;
         await maybePrune();
@@ -83,9 +144,7 @@ export function createRelay(deps: RelayDeps): Relay {
         continue;
       }
       if (sent >= batchSize || woken) continue;
-      const waiting = drainers;
-      drainers = [];
-      for (const resolve of waiting) resolve();
+      resolveDrainers();
       if (!running) break;
       await sleep(idleMs);
     }
@@ -109,13 +168,23 @@ export function createRelay(deps: RelayDeps): Relay {
       running = false;
       wakeUp?.();
       await loop;
-      for (const resolve of drainers) resolve();
-      drainers = [];
+      resolveDrainers();
+      await renewing;
+      if (leader) {
+        leader = false;
+        try {
+          await deps.store.releaseLease(RELAY_LEASE, owner);
+          log.info('released the outbox relay lease');
+        } catch (err) {
+          log.warn({ err, leaseMs }, 'could not release the outbox relay lease; it expires on its own');
+        }
+      }
     },
     wake() {
       woken = true;
       wakeUp?.();
     },
+    /** On a replica that does not hold the lease this resolves at its next poll: the holder publishes. */
     drain() {
       return new Promise<void>((resolve) => {
         drainers.push(resolve);

@@ -2,6 +2,7 @@
 import { describe } from 'vitest';
 import type { MakeStore } from './contract/harness.js';
 import { eventsOutboxWorkersContract } from './contract/events-outbox-workers.js';
+import { leasesContract } from './contract/leases.js';
 import { schedulingContract } from './contract/scheduling.js';
 import { tasksContract } from './contract/tasks.js';
 import { templatesContract } from './contract/templates.js';
@@ -15,6 +16,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     tasksContract(makeStore);
     schedulingContract(makeStore);
     eventsOutboxWorkersContract(makeStore);
+    leasesContract(makeStore);
     unitOfWorkContract(makeStore);
   });
 }

@@ -189,6 +189,16 @@ export interface StoreOps {
   // workers
   upsertWorkers(workers: readonly WorkerRecord[]): Promise<void>;
   listWorkers(): Promise<WorkerRecord[]>;
+
+  // leases (one holder at a time among replicas sharing the database, e.g. the outbox relay)
+  /**
+   * Takes or renews the lease `name` for `owner` until now + ttlMs. Returns true if `owner` now
+   * holds it (it was free, expired before `now`, or already `owner`'s), false if another owner
+   * holds an unexpired lease. Atomic across connections and processes.
+   */
+  acquireLease(name: string, owner: string, now: Date, ttlMs: number): Promise<boolean>;
+  /** Frees the lease if `owner` holds it (expired or not); otherwise changes nothing. */
+  releaseLease(name: string, owner: string): Promise<void>;
 }
 
 export interface Store extends StoreOps {

@@ -13,6 +13,7 @@ import {
   lte,
   max,
   min,
+  or,
   sql,
 } from 'drizzle-orm';
 import type { MySqlDatabase } from 'drizzle-orm/mysql-core';
@@ -32,7 +33,7 @@ import { insertPlan } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import { chunk } from '../chunk.js';
 import { translateMysqlError } from './errors.js';
-import { outbox, taskEvents, tasks, templates, workers } from './schema.js';
+import { leases, outbox, taskEvents, tasks, templates, workers } from './schema.js';
 
 export type MysqlDb = MySqlDatabase<MySql2QueryResultHKT, MySql2PreparedQueryHKT, Record<string, never>>;
 
@@ -315,6 +316,34 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
     listWorkers() {
       return db.select().from(workers).orderBy(asc(workers.id));
+    },
+
+    // leases
+    async acquireLease(name, owner, now, ttlMs) {
+      // The renewal (the common case) is one UPDATE. InnoDB's UPDATE locks the row and checks
+      // the WHERE against its latest committed version, so two replicas cannot both take an
+      // expired lease. affectedRows counts matched rows (FOUND_ROWS), so a renewal to the same
+      // expiry still counts. If no row matched, the lease is held by another owner or absent:
+      // the INSERT then takes it or hits the primary key (someone else holds it).
+      const expiresAt = new Date(now.getTime() + ttlMs);
+      const renewed = affected(
+        await db
+          .update(leases)
+          .set({ owner, expiresAt })
+          .where(and(eq(leases.name, name), or(eq(leases.owner, owner), lt(leases.expiresAt, now)))),
+      );
+      if (renewed > 0) return true;
+      try {
+        await db.insert(leases).values({ name, owner, expiresAt });
+        return true;
+      } catch (err) {
+        // Not INSERT IGNORE: that would also swallow a too-long owner, truncating it silently.
+        if (translateMysqlError(err) instanceof UniqueViolation) return false;
+        throw err;
+      }
+    },
+    async releaseLease(name, owner) {
+      await db.delete(leases).where(and(eq(leases.name, name), eq(leases.owner, owner)));
     },
   };
 }

@@ -157,3 +157,11 @@ export const workers = mysqlTable('workers', {
   lastSeen: time('last_seen').notNull(),
   stoppedAt: time('stopped_at'),
 });
+
+// One row per lease (e.g. the outbox relay): which replica holds it and until when. A holder
+// renews before expires_at; anyone may take it over once it has passed.
+export const leases = mysqlTable('leases', {
+  name: varchar('name', { length: 64 }).primaryKey(),
+  owner: varchar('owner', { length: 200 }).notNull(),
+  expiresAt: time('expires_at').notNull(),
+});

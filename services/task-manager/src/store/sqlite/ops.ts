@@ -13,6 +13,7 @@ import {
   lte,
   max,
   min,
+  or,
   sql,
 } from 'drizzle-orm';
 import type { Column, SQL } from 'drizzle-orm';
@@ -32,7 +33,7 @@ import type {
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import { preparedIn, preparedRows, preparedWriteIn, rowReader } from './prepared.js';
-import { outbox, taskEvents, tasks, templates, workers } from './schema.js';
+import { leases, outbox, taskEvents, tasks, templates, workers } from './schema.js';
 
 export type SqliteDb = BetterSQLite3Database<Record<string, never>>;
 
@@ -374,6 +375,27 @@ export function sqliteOps(
     },
     listWorkers() {
       return db.select().from(workers).orderBy(asc(workers.id)).all();
+    },
+
+    // leases
+    acquireLease(name, owner, now, ttlMs) {
+      // The renewal (the common case) is one UPDATE. A single statement holds the database's
+      // write lock, so two replicas cannot both take an expired lease. If no row matched, the
+      // lease is either held by another owner (the insert does nothing) or absent (the insert
+      // takes it, unless another replica's insert got there first).
+      const expiresAt = new Date(now.getTime() + ttlMs);
+      const renewed = db
+        .update(leases)
+        .set({ owner, expiresAt })
+        .where(and(eq(leases.name, name), or(eq(leases.owner, owner), lt(leases.expiresAt, now))))
+        .run().changes;
+      if (renewed > 0) return true;
+      return db.insert(leases).values({ name, owner, expiresAt }).onConflictDoNothing().run().changes > 0;
+    },
+    releaseLease(name, owner) {
+      db.delete(leases)
+        .where(and(eq(leases.name, name), eq(leases.owner, owner)))
+        .run();
     },
   };
 }

@@ -154,3 +154,11 @@ export const workers = sqliteTable('workers', {
   lastSeen: time('last_seen').notNull(),
   stoppedAt: time('stopped_at'),
 });
+
+// One row per lease (e.g. the outbox relay): which replica holds it and until when. A holder
+// renews before expires_at; anyone may take it over once it has passed.
+export const leases = sqliteTable('leases', {
+  name: text('name').primaryKey(),
+  owner: text('owner').notNull(),
+  expiresAt: time('expires_at').notNull(),
+});
