@@ -62,7 +62,15 @@ export function startNode(
 ): Proc {
   const child = spawn(process.execPath, [path.join(repoRoot, script), ...args], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
+    // Only what the process needs, so variables of the caller's shell (DB_DSN, KAFKA_BROKERS…) cannot leak in.
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+      LOG_LEVEL: 'warn',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -122,7 +130,8 @@ export async function startBrokerProcess(
 }
 
 export interface ManagerOptions {
-  brokers: string;
+  /** Without brokers the manager runs with KAFKA_ENABLED=0 and SCHEDULER_ENABLED=0 (API only). */
+  brokers?: string;
   dbType: 'sqlite' | 'mysql';
   dsn: string;
   env?: Record<string, string>;
@@ -138,7 +147,7 @@ export async function startManagerProcess(
     SERVER_ADDR: `127.0.0.1:${port}`,
     DB_TYPE: opts.dbType,
     DB_DSN: opts.dsn,
-    KAFKA_BROKERS: opts.brokers,
+    ...(opts.brokers ? { KAFKA_BROKERS: opts.brokers } : { KAFKA_ENABLED: '0', SCHEDULER_ENABLED: '0' }),
     ...opts.env,
   });
   const url = `http://127.0.0.1:${port}`;
@@ -181,9 +190,28 @@ export async function startWorkerProcess(
   return proc;
 }
 
+/** Runs a built entry point that is expected to exit by itself (bad config); its code and output. */
+export async function runToExit(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; output: string }> {
+  const proc = startNode(path.basename(script), script, env);
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
+  const { code, signal } = await proc.exited;
+  clearTimeout(timer);
+  if (signal === 'SIGKILL')
+    throw new Error(`${script} did not exit within ${timeoutMs} ms:\n${proc.output()}`);
+  return { code, output: proc.output() };
+}
+
+/** A response body as tests read it when they don't name its type: asserted with expect(). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LooseJson = any;
+
 /** Small JSON-over-HTTP client for tests. */
 export function api(baseUrl: string) {
-  async function call<T = unknown>(
+  async function call<T = LooseJson>(
     method: string,
     p: string,
     body?: unknown,
@@ -197,9 +225,9 @@ export function api(baseUrl: string) {
     return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
   }
   return {
-    get: <T = unknown>(p: string) => call<T>('GET', p),
-    post: <T = unknown>(p: string, body?: unknown) => call<T>('POST', p, body),
-    put: <T = unknown>(p: string, body?: unknown) => call<T>('PUT', p, body),
-    del: <T = unknown>(p: string) => call<T>('DELETE', p),
+    get: <T = LooseJson>(p: string) => call<T>('GET', p),
+    post: <T = LooseJson>(p: string, body?: unknown) => call<T>('POST', p, body),
+    put: <T = LooseJson>(p: string, body?: unknown) => call<T>('PUT', p, body),
+    del: <T = LooseJson>(p: string) => call<T>('DELETE', p),
   };
 }
