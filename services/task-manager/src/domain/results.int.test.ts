@@ -1,15 +1,12 @@
 // Result application on a real SQLite store: terminal results that carry the start (no `started` message).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { createTestSqliteFile } from '@taskwire/testkit';
 import type { ResultMessage, TaskStatus } from '@taskwire/contracts';
-import { createSqliteStore } from '../store/index.js';
 import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
 import type { Store, TaskRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
-import { noSignals } from './deps.js';
 import { newId } from './ids.js';
 import { applyResults } from './results.js';
+import { openSqliteDeps } from '../testing/sqlite-deps.js';
 
 const T0 = new Date('2024-03-01T12:00:00Z');
 const NOW = new Date(T0.getTime() + 5_000);
@@ -18,20 +15,7 @@ let deps: DomainDeps;
 let cleanup: () => Promise<void>;
 
 beforeEach(async () => {
-  const file = createTestSqliteFile();
-  store = createSqliteStore({ file: file.file });
-  await store.migrate();
-  cleanup = async () => {
-    await store.close();
-    file.cleanup();
-  };
-  deps = {
-    store,
-    clock: { now: () => NOW },
-    logger: pino({ level: 'silent' }),
-    settings: { dispatchTopic: 'dispatch', controlTopic: 'control' },
-    signals: noSignals,
-  };
+  ({ store, deps, close: cleanup } = await openSqliteDeps({ clock: { now: () => NOW } }));
 });
 afterEach(() => cleanup());
 

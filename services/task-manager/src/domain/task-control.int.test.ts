@@ -1,9 +1,6 @@
 // Cancel, manual retry and the timeout watchdog on a real SQLite store (dialect-neutral: one dialect).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { createTestSqliteFile } from '@taskwire/testkit';
 import type { ControlMessage, DispatchMessage, TaskStatus } from '@taskwire/contracts';
-import { createSqliteStore } from '../store/index.js';
 import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
 import type { Store, TaskRecord } from '../store/types.js';
 import { createWatchdog } from '../scheduler/watchdog.js';
@@ -14,6 +11,7 @@ import { AppError } from './errors.js';
 import { newId } from './ids.js';
 import { retryTask } from './manual-retry.js';
 import { timeOutOverdueTasks } from './timeouts.js';
+import { openSqliteDeps } from '../testing/sqlite-deps.js';
 
 const T0 = new Date('2024-03-01T12:00:00Z');
 let now = T0;
@@ -27,24 +25,18 @@ beforeEach(async () => {
   now = T0;
   signalled.outbox = 0;
   signalled.dueAt = [];
-  const file = createTestSqliteFile();
-  store = createSqliteStore({ file: file.file });
-  await store.migrate();
-  cleanup = async () => {
-    await store.close();
-    file.cleanup();
-  };
-  deps = {
+  ({
     store,
+    deps,
+    close: cleanup,
+  } = await openSqliteDeps({
     clock,
-    logger: pino({ level: 'silent' }),
-    settings: { dispatchTopic: 'dispatch', controlTopic: 'control' },
     signals: {
       outboxWritten: () => void signalled.outbox++,
       dueAt: (at) => void signalled.dueAt.push(at),
       templatesChanged: () => {},
     },
-  };
+  }));
 });
 afterEach(() => cleanup());
 

@@ -1,15 +1,13 @@
 // The OpenAPI document against the app on a real SQLite file: same routes, served, and real responses match it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { createTestSqliteFile } from '@taskwire/testkit';
-import { systemClock } from '../domain/clock.js';
-import { createSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
 import { createApp } from './app.js';
 import { openApiDocument } from './openapi.js';
+import type { DomainDeps } from '../domain/deps.js';
+import { openSqliteDeps } from '../testing/sqlite-deps.js';
 
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
@@ -19,25 +17,14 @@ const doc = openApiDocument() as Obj;
 
 let store: Store;
 let app: ReturnType<typeof createApp>;
-let cleanup: () => void;
+let close: () => Promise<void>;
+let deps: DomainDeps;
 
 beforeAll(async () => {
-  const db = createTestSqliteFile();
-  cleanup = db.cleanup;
-  store = createSqliteStore({ file: db.file });
-  await store.migrate();
-  app = createApp({
-    store,
-    clock: systemClock,
-    logger: pino({ level: 'silent' }),
-    settings: { dispatchTopic: 'dispatch', controlTopic: 'control' },
-    signals: { outboxWritten() {}, dueAt() {}, templatesChanged() {} },
-  });
+  ({ store, deps, close } = await openSqliteDeps());
+  app = createApp(deps);
 });
-afterAll(async () => {
-  await store.close();
-  cleanup();
-});
+afterAll(() => close());
 
 // Documented response bodies as ajv validators: components.schemas become $defs of one schema.
 const ajv = new Ajv2020({ strict: true, allowUnionTypes: true });
@@ -215,14 +202,7 @@ describe('the OpenAPI document and the app', () => {
   });
 
   it('a body over the limit is a documented 413', async () => {
-    const small = createApp({
-      store,
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-      settings: { dispatchTopic: 'dispatch', controlTopic: 'control' },
-      signals: { outboxWritten() {}, dueAt() {}, templatesChanged() {} },
-      bodyLimitBytes: 1024,
-    });
+    const small = createApp({ ...deps, bodyLimitBytes: 1024 });
     const big = { template_name: 'x', description: 'x'.repeat(2000) };
     const res = await call('POST', '/tasks', '/tasks', big, small);
     expect(res.status).toBe(413);

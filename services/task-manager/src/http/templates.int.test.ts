@@ -1,35 +1,25 @@
 // /templates over app.request() on a real SQLite file: validation failures, conflicts, soft delete.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { createTestSqliteFile } from '@taskwire/testkit';
 import { systemClock } from '../domain/clock.js';
-import { createSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
 import { createApp } from './app.js';
+import { noSignals } from '../domain/deps.js';
+import { openSqliteDeps } from '../testing/sqlite-deps.js';
 
 let store: Store;
 let app: ReturnType<typeof createApp>;
-let cleanup: () => void;
+let close: () => Promise<void>;
 let templatesChanged = 0;
 
 beforeAll(async () => {
-  const db = createTestSqliteFile();
-  cleanup = db.cleanup;
-  store = createSqliteStore({ file: db.file });
-  await store.migrate();
-  app = createApp({
-    store,
-    clock: systemClock,
-    logger: pino({ level: 'silent' }),
-    settings: { dispatchTopic: 'dispatch', controlTopic: 'control' },
-    signals: { outboxWritten() {}, dueAt() {}, templatesChanged: () => void templatesChanged++ },
-    bodyLimitBytes: 4096,
+  const opened = await openSqliteDeps({
+    signals: { ...noSignals, templatesChanged: () => void templatesChanged++ },
   });
+  ({ store, close } = opened);
+  app = createApp({ ...opened.deps, bodyLimitBytes: 4096 });
 });
-afterAll(async () => {
-  await store.close();
-  cleanup();
-});
+afterAll(() => close());
 
 async function call(method: string, path: string, body?: unknown, init: RequestInit = {}) {
   const res = await app.request(path, {
