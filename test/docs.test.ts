@@ -1,5 +1,5 @@
 // Keeps README.md in step with the code: error codes, routes (the OpenAPI), env variables, the test command.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '@taskwire/contracts';
 // Not exported from an entry point (or not as a module we can load here), so imported by path.
@@ -84,5 +84,25 @@ describe('README.md', () => {
     expect(ciCommands).toContain(command);
     const pkg = JSON.parse(read('package.json')) as { scripts?: Record<string, string> };
     expect(pkg.scripts?.test).toEqual(expect.any(String));
+  });
+});
+
+describe('README.md and docs/', () => {
+  const docs = readdirSync(new URL('docs/', root))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`);
+
+  it('link only to files inside the repository, and every linked file exists', () => {
+    const bad: string[] = [];
+    for (const file of ['README.md', ...docs]) {
+      for (const m of read(file).matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1]!.split('#')[0]!;
+        if (target === '' || /^[a-z]+:/.test(target)) continue; // anchors, http(s) and mailto links
+        const resolved = new URL(target, new URL(file, root));
+        if (!resolved.href.startsWith(root.href) || !existsSync(resolved)) bad.push(`${file}: ${m[1]}`);
+      }
+    }
+    expect(docs.length).toBeGreaterThan(0);
+    expect(bad).toEqual([]);
   });
 });
