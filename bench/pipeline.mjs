@@ -1,14 +1,16 @@
 // Pipeline benchmark: echo tasks through POST /tasks/batch → Kafka (dev broker) → workers → results,
 // with 1 and 2 workers on SQLite: completed tasks/s, and create→completed latency at a fixed rate.
 // Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS,
-// BENCH_WORKERS e.g. `2` or `1,2`).
+// BENCH_WORKERS e.g. `2` or `1,2`, BENCH_WARMUP, BENCH_IDLE_MS, BENCH_OUT). bench/compare.mjs runs it
+// with BENCH_RATE=1000 next to bench/peers/bullmq.mjs, which writes the same fields.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuMs, pct, rssMiB, selfCpuUs } from './proc-stats.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Read the manager's SQLite file directly to time completions (the bench has no DB driver of its own).
@@ -17,6 +19,9 @@ const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
 const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2_000);
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2_000);
+const OUT = process.env.BENCH_OUT ?? path.join(root, 'bench/results/pipeline.json');
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -52,16 +57,6 @@ async function waitUntil(what, fn, timeoutMs = 60_000) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** /proc/<pid>/stat utime+stime in ms (clock ticks of 10 ms). */
-function cpuMs(pid) {
-  try {
-    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
 const require = createRequire(import.meta.url);
 
 async function stack(workers) {
@@ -156,6 +151,19 @@ async function stack(workers) {
     },
     cpu: () => children.reduce((sum, c) => sum + cpuMs(c.pid), 0),
     managerCpu: () => cpuMs(children[1].pid),
+    /** CPU µs so far per role: this process (the HTTP client), broker, manager, workers. */
+    cpuBy: () => ({
+      client: selfCpuUs(),
+      broker: cpuMs(children[0].pid) * 1000,
+      manager: cpuMs(children[1].pid) * 1000,
+      workers: children.slice(2).reduce((sum, c) => sum + cpuMs(c.pid) * 1000, 0),
+    }),
+    /** RSS (MiB) per role, `now` or `peak`; with several workers, the largest. */
+    rss: (which) => ({
+      broker: rssMiB(children[0].pid)[which],
+      manager: rssMiB(children[1].pid)[which],
+      worker: Math.max(...children.slice(2).map((c) => rssMiB(c.pid)[which])),
+    }),
     async stop() {
       sqlite.close();
       for (const c of [...children].reverse()) {
@@ -167,11 +175,16 @@ async function stack(workers) {
   };
 }
 
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null;
+/** Per-task CPU between two cpuBy() snapshots: every process, the bench's own (the client) included. */
+function cpuAll(c0, c1, tasks) {
+  const by = Object.fromEntries(Object.keys(c0).map((k) => [k, Math.round((c1[k] - c0[k]) / tasks)]));
+  return { cpu_us_per_task_all: Object.values(by).reduce((a, b) => a + b, 0), cpu_us_by_process: by };
+}
 
 async function throughput(s, TASKS) {
   const before = s.done();
   const cpu0 = s.cpu();
+  const by0 = s.cpuBy();
   const t0 = performance.now();
   const posts = [];
   for (let i = 0; i < TASKS; i += 1000) {
@@ -196,9 +209,11 @@ async function throughput(s, TASKS) {
   const cpuUsPerTask = ((s.cpu() - cpu0) * 1000) / TASKS;
   return {
     tasks: TASKS,
+    completed: s.done() - before,
     seconds: +seconds.toFixed(2),
     completed_per_s: Math.round(TASKS / seconds),
     cpu_us_per_task: Math.round(cpuUsPerTask),
+    ...cpuAll(by0, s.cpuBy(), TASKS),
   };
 }
 
@@ -207,6 +222,8 @@ async function latencyAtRate(s) {
   const total = RATE * RATE_SECONDS;
   const before = s.done();
   const managerCpu0 = s.managerCpu();
+  const cpu0 = s.cpu();
+  const by0 = s.cpuBy();
   const t0 = performance.now();
   const inflight = new Set();
   for (let i = 0; i < total; i++) {
@@ -225,11 +242,16 @@ async function latencyAtRate(s) {
   await waitUntil('rate tasks completed', () => s.done() >= before + total, 120_000);
   // Manager CPU per single-POST task (create, relay, result) — the process that saturates first.
   const managerCpuUsPerTask = Math.round(((s.managerCpu() - managerCpu0) * 1000) / total);
+  const cpuUsPerTask = Math.round(((s.cpu() - cpu0) * 1000) / total);
+  const all = cpuAll(by0, s.cpuBy(), total);
   const lat = s.latencies(since);
   return {
     rate_per_s: RATE,
     tasks: total,
+    completed: lat.length,
     manager_cpu_us_per_task: managerCpuUsPerTask,
+    cpu_us_per_task: cpuUsPerTask,
+    ...all,
     p50_ms: pct(lat, 50),
     p95_ms: pct(lat, 95),
     p99_ms: pct(lat, 99),
@@ -241,17 +263,29 @@ async function latencyAtRate(s) {
 const results = {
   date: new Date().toISOString(),
   machine: `${require('node:os').cpus().length} cores`,
+  load_avg: loadavg().map((l) => +l.toFixed(2)),
   runs: [],
 };
 try {
   for (const workers of WORKERS) {
     const s = await stack(workers);
     try {
-      await throughput(s, 2_000); // warm-up: JIT, SQLite cache, group joins
+      await sleep(IDLE_MS); // settled, before any task: the idle figures
+      const idle = s.rss('now');
+      if (WARMUP > 0) await throughput(s, WARMUP); // warm-up: JIT, SQLite cache, group joins
       const t = await throughput(s, TASKS);
       const l = await latencyAtRate(s);
-      results.runs.push({ db: 'sqlite', workers, throughput: t, latency: l });
-      console.log(JSON.stringify({ workers, throughput: t, latency: l }));
+      const load = s.rss('peak'); // VmHWM: each process's peak over both legs
+      const rss_mib = {
+        worker_idle: idle.worker,
+        worker_load: load.worker,
+        manager_idle: idle.manager,
+        manager_load: load.manager,
+        broker_idle: idle.broker,
+        broker_load: load.broker,
+      };
+      results.runs.push({ db: 'sqlite', workers, throughput: t, latency: l, rss_mib });
+      console.log(JSON.stringify({ workers, throughput: t, latency: l, rss_mib }));
     } finally {
       await s.stop();
     }
@@ -259,8 +293,8 @@ try {
 } finally {
   for (const c of procs) if (c.exitCode === null) c.kill('SIGKILL');
 }
-mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-writeFileSync(path.join(root, 'bench/results/pipeline.json'), JSON.stringify(results, null, 2));
+mkdirSync(path.dirname(OUT), { recursive: true });
+writeFileSync(OUT, JSON.stringify(results, null, 2));
 console.table(
   results.runs.map((r) => ({
     workers: r.workers,
