@@ -18,7 +18,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const num = (name, dflt) => {
   const v = Number(process.env[name] ?? dflt);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number, got ${process.env[name]}`);
+  if (!Number.isFinite(v) || v < 0)
+    throw new Error(`${name} must be a non-negative number, got ${process.env[name]}`);
   return v;
 };
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -228,7 +229,13 @@ async function main() {
     load_avg: os.loadavg().map((l) => +l.toFixed(2)),
     bullmq_version: require('bullmq/package.json').version,
     redis_version: (await redis.info('server')).match(/^redis_version:(\S+)/m)?.[1] ?? null,
-    config: { tasks: TASKS, warmup: WARMUP, rate_per_s: RATE, rate_seconds: RATE_SECONDS, concurrency: CONCURRENCY },
+    config: {
+      tasks: TASKS,
+      warmup: WARMUP,
+      rate_per_s: RATE,
+      rate_seconds: RATE_SECONDS,
+      concurrency: CONCURRENCY,
+    },
     runs: [],
   };
   try {
