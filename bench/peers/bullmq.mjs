@@ -255,7 +255,7 @@ async function main() {
           redis_idle: idle.redis,
           redis_load: await redisRssMiB(redis),
         };
-        results.runs.push({ backend: 'redis', workers, throughput: t, latency: l, rss_mib });
+        results.runs.push({ backend: 'redis', queue: s.name, workers, throughput: t, latency: l, rss_mib });
         console.log(JSON.stringify({ workers, throughput: t, latency: l, rss_mib }));
       } finally {
         await s.tearDown();
