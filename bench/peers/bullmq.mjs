@@ -56,13 +56,14 @@ async function connectStats() {
     maxRetriesPerRequest: 1,
     retryStrategy: () => null,
   });
-  redis.on('error', () => {}); // surfaced by connect()/ping() below
+  let cause; // ioredis reports the socket error (ECONNREFUSED…) as an event, connect() only "closed"
+  redis.on('error', (err) => (cause ??= err));
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`Redis is not reachable at ${REDIS_URL} (set REDIS_URL): ${err.message}`);
+    throw new Error(`Redis is not reachable at ${REDIS_URL} (set REDIS_URL): ${(cause ?? err).message}`);
   }
   return redis;
 }
