@@ -1,6 +1,8 @@
 // Environment -> validated, frozen Config: every variable, its default and what it accepts, in one JSON Schema.
 import { Ajv } from 'ajv';
 import { DEFAULT_GROUPS, DEFAULT_TOPICS } from '@taskwire/contracts';
+import { parseApiTokens } from './http/auth-tokens.js';
+import type { ApiToken } from './http/auth-tokens.js';
 
 export interface Config {
   server: { host: string; port: number; addr: string };
@@ -20,6 +22,13 @@ export interface Config {
   workerDeadAfterMs: number;
   timeoutGraceMs: number;
   schedulerEnabled: boolean;
+  auth: {
+    /** From API_TOKENS; those of API_TOKENS_FILE are read at start-up (startManager). */
+    tokens: readonly ApiToken[];
+    tokensFile: string | null;
+    /** AUTH_DISABLED: allows serving beyond loopback without tokens. */
+    disabled: boolean;
+  };
 }
 
 /** Thrown by loadConfig with one line per bad variable, all of them at once. */
@@ -46,8 +55,9 @@ export const CONFIG_SCHEMA = {
     SERVER_ADDR: {
       type: 'string',
       pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]*):[0-9]{1,5}$',
-      default: ':8080',
-      description: '":port" or "host:port" with a port 0-65535 (default ":8080")',
+      // Loopback by default: without tokens the API must not be reachable from other machines.
+      default: '127.0.0.1:8080',
+      description: '":port" or "host:port" with a port 0-65535 (default "127.0.0.1:8080")',
     },
     DB_TYPE: {
       type: 'string',
@@ -131,6 +141,20 @@ export const CONFIG_SCHEMA = {
       default: '1',
       description: '1 or 0 (true/false); 0 turns cron and due sweeps off',
     },
+    // No pattern: an ajv error line would quote the value, and this value is a secret.
+    API_TOKENS: {
+      type: 'string',
+      description: 'comma-separated <scope>:<token> entries (scope read, write or admin; tokens of 16+ characters)',
+    },
+    API_TOKENS_FILE: {
+      type: 'string',
+      description: 'a file of <scope>:<token> entries, one or more per line (comma-separated), # comments',
+    },
+    AUTH_DISABLED: {
+      ...FLAG,
+      default: '0',
+      description: '1 or 0 (true/false); 1 serves beyond loopback without tokens (no authentication)',
+    },
   },
 } as const;
 
@@ -190,6 +214,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   dsn ??= DEFAULT_SQLITE_DSN;
 
+  const apiTokens = parseApiTokens(typeof v.API_TOKENS === 'string' ? v.API_TOKENS : '', (at) => `API_TOKENS entry ${at.entry}`);
+  apiTokens.problems.forEach((line, i) => problems.set(`API_TOKENS ${i}`, line));
+
   if (problems.size > 0) throw new ConfigError([...problems.values()]);
   const config: Config = {
     server: { host, port, addr },
@@ -212,6 +239,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     workerDeadAfterMs: Number(v.WORKER_DEAD_AFTER_MS),
     timeoutGraceMs: Number(v.TIMEOUT_GRACE_MS),
     schedulerEnabled: flag(v.SCHEDULER_ENABLED),
+    auth: {
+      tokens: apiTokens.tokens,
+      tokensFile: typeof v.API_TOKENS_FILE === 'string' ? v.API_TOKENS_FILE : null,
+      disabled: flag(v.AUTH_DISABLED),
+    },
   };
   return deepFreeze(config);
 }

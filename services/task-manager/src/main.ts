@@ -16,6 +16,11 @@ try {
 
 const logger = createLogger({ level: config.logLevel });
 const manager = await startManager(config, { logger }).catch((err: unknown) => {
+  // A refusal to start (no tokens beyond loopback, a bad API_TOKENS_FILE) reads like a config error.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`task-manager: ${err.message}\n`);
+    process.exit(1);
+  }
   logger.fatal({ err }, 'task-manager failed to start');
   // Give the logger a moment to flush (the pretty transport runs in a worker thread).
   setTimeout(() => process.exit(1), 200);

@@ -9,6 +9,7 @@ import type { Clock } from './domain/clock.js';
 import { systemClock } from './domain/clock.js';
 import type { DomainDeps, Signals } from './domain/deps.js';
 import { createApp } from './http/app.js';
+import { resolveAuth } from './http/auth-setup.js';
 import { createManagerKafka } from './kafka/index.js';
 import { createScheduler } from './scheduler/index.js';
 import type { AppDeps } from './http/types.js';
@@ -55,6 +56,16 @@ export async function startManager(
   opts: { logger: Logger; clock?: Clock },
 ): Promise<RunningManager> {
   const logger = opts.logger;
+  // First, so a manager that must not serve opens nothing (throws ConfigError).
+  const auth = resolveAuth(config);
+  if (auth.mode === 'off') {
+    logger.warn(
+      { addr: config.server.addr, reason: auth.reason },
+      auth.reason === 'loopback'
+        ? `authentication is off: no API_TOKENS, so the API answers anyone on this machine (SERVER_ADDR ${config.server.addr} is loopback only)`
+        : `authentication is off (AUTH_DISABLED=1): anyone who can reach ${config.server.addr} can do anything`,
+    );
+  }
   const store = await createStore({ dbType: config.db.type, dsn: config.db.dsn, logger });
   try {
     await store.migrate();
@@ -71,6 +82,7 @@ export async function startManager(
     signals,
     bodyLimitBytes: config.bodyLimitBytes,
     workerDeadAfterMs: config.workerDeadAfterMs,
+    apiTokens: auth.mode === 'tokens' ? auth.tokens : [],
     // SQLite has one writer: one transaction at a time, as large as the queue. MySQL commits in parallel.
     groupCommit: { maxBatch: 500, maxInFlight: config.db.type === 'mysql' ? 4 : 1 },
   };

@@ -1,5 +1,6 @@
 // The hono app: middleware order, resource routers, the one error renderer.
 import { Hono } from 'hono';
+import { requireToken } from './auth.js';
 import { onError, notFound } from './errors.js';
 import { accessLog, limitBody, requestId } from './middleware.js';
 import { openApiDocument } from './openapi.js';
@@ -16,6 +17,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const logger = deps.logger.child({ component: 'http' });
   app.use(requestId());
   app.use(accessLog(logger));
+  // Before the body limit: a caller without a token learns nothing, not even a 413.
+  if (deps.apiTokens !== undefined && deps.apiTokens.length > 0) app.use(requireToken(deps.apiTokens));
   app.use(limitBody(deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.route('/', systemRoutes(deps));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));

@@ -27,6 +27,7 @@ import {
   updateTemplateSchema,
 } from './request-schemas.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './tasks.js';
+import { PRIVILEGED_EXECUTORS, routeRule } from './auth-routes.js';
 
 type Schema = Record<string, unknown>;
 type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
@@ -258,6 +259,8 @@ function list(item: string): Schema {
 /** One shared response per error status; a Record so a new status in ERROR_STATUS must be named here. */
 const ERROR_RESPONSES: Record<ErrorStatus, string> = {
   400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'NotFound',
   409: 'Conflict',
   413: 'PayloadTooLarge',
@@ -272,7 +275,40 @@ function errorResponses(): Record<string, Schema> {
     const codes = ERROR_CODES.filter((c) => String(ERROR_STATUS[c]) === status);
     out[name] = { description: `Error: ${codes.join(' or ')}.`, content: json(ref('Error')) };
   }
+  out.Unauthorized!.headers = {
+    'WWW-Authenticate': { description: 'Bearer challenge (RFC 6750)', schema: str },
+  };
   return out;
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/**
+ * Adds each operation's `security` and its 401/403 from the route table of the auth middleware
+ * (auth-routes.ts), so the document states exactly what the middleware enforces. The scope an
+ * operation needs is named as the role in its bearer requirement (OpenAPI 3.1 allows roles there).
+ */
+function withSecurity(paths: Record<string, Schema>): Record<string, Schema> {
+  for (const [path, item] of Object.entries(paths)) {
+    for (const method of METHODS) {
+      const op = item[method] as Schema | undefined;
+      if (op === undefined) continue;
+      const rule = routeRule(method.toUpperCase(), path.replace(/\{(\w+)\}/g, ':$1'));
+      if (rule.access === 'public') {
+        op.security = [];
+        continue;
+      }
+      op.security = [{ bearer: [rule.access] }];
+      const responses = op.responses as Record<string, Schema>;
+      responses['401'] = { $ref: '#/components/responses/Unauthorized' };
+      // Every valid token holds read, so only routes needing more can answer 403.
+      if (rule.access !== 'read' || rule.executorRule)
+        responses['403'] = { $ref: '#/components/responses/Forbidden' };
+      if (rule.executorRule)
+        op.description = `A template whose executor is ${PRIVILEGED_EXECUTORS.map((e) => `\`${e}\``).join(' or ')} needs scope \`admin\` (403 for a \`write\` token).`;
+    }
+  }
+  return paths;
 }
 
 interface Operation {
@@ -327,7 +363,7 @@ function build(): Schema {
         'Task templates, tasks, their history and the workers. JSON with snake_case fields; every error is `{"error": {code, message, details}}`.',
     },
     tags: [{ name: 'templates' }, { name: 'tasks' }, { name: 'system' }],
-    paths: {
+    paths: withSecurity({
       '/templates': {
         post: operation({
           id: 'createTemplate',
@@ -508,10 +544,18 @@ function build(): Schema {
           ok: { 200: ['The OpenAPI 3.1 document', 'OpenApiDocument'] },
         }),
       },
-    },
+    }),
     components: {
       schemas,
       responses: errorResponses(),
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'A token from API_TOKENS / API_TOKENS_FILE with scope read, write or admin (admin ⊃ write ⊃ read). Off when the manager runs without tokens on loopback.',
+        },
+      },
       parameters: { Id: { name: 'id', in: 'path', required: true, schema: str } },
     },
   };

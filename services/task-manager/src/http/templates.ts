@@ -10,6 +10,7 @@ import {
 } from '../domain/templates.js';
 import { templateInputFromWire, templateToWire } from '../domain/mappers.js';
 import { AppError } from '../domain/errors.js';
+import { assertMayUseExecutor, mayUseAnyExecutor } from './auth.js';
 import { checkBody, compileBodySchema, readJsonObject } from './body.js';
 import { createTemplateSchema, updateTemplateSchema } from './request-schemas.js';
 import type { AppDeps, AppEnv } from './types.js';
@@ -22,7 +23,9 @@ export function templateRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.post('/', async (c) => {
     const body = checkBody(checkCreate, await readJsonObject(c));
-    const t = await createTemplate(deps, templateInputFromWire(body));
+    const input = templateInputFromWire(body);
+    assertMayUseExecutor(c, input.executor);
+    const t = await createTemplate(deps, input);
     return c.json(templateToWire(t), 201);
   });
 
@@ -45,7 +48,13 @@ export function templateRoutes(deps: AppDeps): Hono<AppEnv> {
         [{ path: '/id', message: 'must equal the id in the path' }],
       );
     }
-    const t = await updateTemplate(deps, id, templateInputFromWire(body));
+    const input = templateInputFromWire(body);
+    if (!mayUseAnyExecutor(c)) {
+      // Both the executor it gets and the one it has: a write token may not edit a shell template.
+      assertMayUseExecutor(c, input.executor);
+      assertMayUseExecutor(c, (await getTemplate(deps, id)).executor);
+    }
+    const t = await updateTemplate(deps, id, input);
     return c.json(templateToWire(t));
   });
 

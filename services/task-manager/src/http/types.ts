@@ -1,6 +1,7 @@
 // Types shared by the HTTP layer: what createApp is given and the hono context variables.
 import type { RequestIdVariables } from 'hono/request-id';
 import type { DomainDeps } from '../domain/deps.js';
+import type { ApiToken, Scope } from './auth-tokens.js';
 
 export interface AppDeps extends DomainDeps {
   /** BODY_LIMIT_BYTES (default 1 MiB). */
@@ -9,6 +10,9 @@ export interface AppDeps extends DomainDeps {
   workerDeadAfterMs?: number;
   /** Group commit of concurrent POST /tasks: most tasks per transaction and transactions in flight. */
   groupCommit?: { maxBatch?: number; maxInFlight?: number };
+  /** API_TOKENS (+ API_TOKENS_FILE): with none, authentication is off (startManager allows that on loopback only). */
+  apiTokens?: readonly ApiToken[];
 }
 
-export type AppEnv = { Variables: RequestIdVariables };
+/** `scope`: the caller's token scope, set by requireToken; unset when authentication is off. */
+export type AppEnv = { Variables: RequestIdVariables & { scope?: Scope } };

@@ -1,0 +1,248 @@
+// Authorization over app.request() on a real SQLite file: the route table against the app's real routes,
+// 401/403/2xx for every token kind on every route, and the admin-only executors of templates.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelTask } from '../domain/cancel.js';
+import { createTasks } from '../domain/tasks.js';
+import { createTemplate } from '../domain/templates.js';
+import type { DomainDeps } from '../domain/deps.js';
+import { openSqliteDeps } from '../testing/sqlite-deps.js';
+import { createApp } from './app.js';
+import { ROUTE_RULES } from './auth-routes.js';
+import { scopeAllows } from './auth-tokens.js';
+import type { Scope } from './auth-tokens.js';
+
+const TOKENS: Record<Scope, string> = {
+  read: 'read-0123456789abcdef',
+  write: 'write-0123456789abcdef',
+  admin: 'admin-0123456789abcdef',
+};
+const UNKNOWN = 'nobody-0123456789abcdef';
+
+let deps: DomainDeps;
+let close: () => Promise<void>;
+let app: ReturnType<typeof createApp>;
+
+beforeAll(async () => {
+  ({ deps, close } = await openSqliteDeps());
+  app = createApp({
+    ...deps,
+    apiTokens: (Object.keys(TOKENS) as Scope[]).map((scope) => ({ scope, token: TOKENS[scope] })),
+  });
+});
+afterAll(() => close());
+
+type Who = 'none' | 'unknown' | Scope;
+
+async function call(method: string, path: string, who: Who, body?: unknown, authorization?: string) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (authorization !== undefined) headers.authorization = authorization;
+  else if (who === 'unknown') headers.authorization = `Bearer ${UNKNOWN}`;
+  else if (who !== 'none') headers.authorization = `Bearer ${TOKENS[who]}`;
+  const res = await app.request(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+}
+
+let n = 0;
+const unique = (base: string): string => `${base}-${++n}`;
+const newTemplate = async (executor = 'echo') =>
+  createTemplate(deps, { name: unique('auth'), executor });
+const newTask = async () => {
+  const t = await newTemplate();
+  const [outcome] = await createTasks(deps, [{ templateId: t.id }]);
+  if (!outcome?.ok) throw new Error('task not created');
+  return outcome.value.task;
+};
+
+/**
+ * For every route, a request that succeeds (2xx) once authorized, on fresh resources each time.
+ * Keyed like ROUTE_RULES: a new route needs an example here too, or the test below fails.
+ */
+const EXAMPLES: Record<string, () => Promise<{ path: string; body?: unknown }>> = {
+  'GET /healthz': async () => ({ path: '/healthz' }),
+  'GET /readyz': async () => ({ path: '/readyz' }),
+  'GET /openapi.json': async () => ({ path: '/openapi.json' }),
+  'GET /workers': async () => ({ path: '/workers' }),
+  'POST /admin/scheduler/refresh': async () => ({ path: '/admin/scheduler/refresh' }),
+  'GET /templates': async () => ({ path: '/templates' }),
+  'GET /templates/:id': async () => ({ path: `/templates/${(await newTemplate()).id}` }),
+  'POST /templates': async () => ({ path: '/templates', body: { name: unique('new'), executor: 'echo' } }),
+  'PUT /templates/:id': async () => ({
+    path: `/templates/${(await newTemplate()).id}`,
+    body: { description: 'changed' },
+  }),
+  'DELETE /templates/:id': async () => ({ path: `/templates/${(await newTemplate()).id}` }),
+  'GET /tasks': async () => ({ path: '/tasks' }),
+  'GET /tasks/:id': async () => ({ path: `/tasks/${(await newTask()).id}` }),
+  'GET /tasks/:id/events': async () => ({ path: `/tasks/${(await newTask()).id}/events` }),
+  'POST /tasks': async () => ({ path: '/tasks', body: { task_template_id: (await newTemplate()).id } }),
+  'POST /tasks/batch': async () => ({
+    path: '/tasks/batch',
+    body: { tasks: [{ task_template_id: (await newTemplate()).id }] },
+  }),
+  'POST /tasks/:id/cancel': async () => ({ path: `/tasks/${(await newTask()).id}/cancel` }),
+  'POST /tasks/:id/retry': async () => {
+    const task = await newTask();
+    await cancelTask(deps, task.id);
+    return { path: `/tasks/${task.id}/retry` };
+  },
+  'PUT /tasks/:id': async () => ({ path: `/tasks/${(await newTask()).id}`, body: { result: { ok: true } } }),
+};
+
+/** The app's own routes (hono's `app.routes`), middleware ('ALL') left out, keyed like ROUTE_RULES. */
+const served = (): string[] =>
+  createApp({ ...deps, apiTokens: [] })
+    .routes.filter((r) => r.method !== 'ALL')
+    .map((r) => `${r.method} ${r.path}`);
+
+describe('the route table', () => {
+  it('has one scope decision for every route the app serves, and names no route the app lacks', () => {
+    const routes = served();
+    expect(new Set(routes).size).toBe(routes.length);
+    expect([...routes].sort()).toEqual(Object.keys(ROUTE_RULES).sort());
+  });
+
+  it('has an example request for every route, so the table below covers them all', () => {
+    expect(Object.keys(EXAMPLES).sort()).toEqual(served().sort());
+  });
+
+  it('leaves only the health probes public and gives admin PUT /tasks/{id} and /admin/*', () => {
+    const byAccess = (a: string) =>
+      Object.entries(ROUTE_RULES)
+        .filter(([, r]) => r.access === a)
+        .map(([k]) => k)
+        .sort();
+    expect(byAccess('public')).toEqual(['GET /healthz', 'GET /readyz']);
+    expect(byAccess('admin')).toEqual(['POST /admin/scheduler/refresh', 'PUT /tasks/:id']);
+    for (const [key, rule] of Object.entries(ROUTE_RULES)) {
+      if (key.startsWith('GET ') && rule.access !== 'public') expect(rule.access, key).toBe('read');
+    }
+  });
+});
+
+const WHO: Who[] = ['none', 'unknown', 'read', 'write', 'admin'];
+
+describe.each(Object.keys(ROUTE_RULES))('%s', (key) => {
+  const [method, pattern] = key.split(' ') as [string, string];
+  const rule = ROUTE_RULES[key]!;
+  it.each(WHO)('answers a caller with %s token as its scope allows', async (who) => {
+    const example = await EXAMPLES[key]!();
+    const res = await call(method, example.path, who, example.body);
+    const where = `${who} → ${key}: ${res.status} ${JSON.stringify(res.body)}`;
+    if (rule.access === 'public') {
+      expect(res.status, where).toBeLessThan(300);
+    } else if (who === 'none' || who === 'unknown') {
+      expect(res.status, where).toBe(401);
+      expect(res.body.error.code, where).toBe('unauthorized');
+      expect(res.headers.get('www-authenticate'), where).toBe(
+        who === 'none' ? 'Bearer realm="taskwire"' : 'Bearer realm="taskwire", error="invalid_token"',
+      );
+    } else if (!scopeAllows(who, rule.access)) {
+      expect(res.status, where).toBe(403);
+      expect(res.body.error, where).toEqual({
+        code: 'forbidden',
+        message: `${method} ${pattern} needs a token with scope "${rule.access}"; this token has "${who}"`,
+        details: { required_scope: rule.access, token_scope: who },
+      });
+    } else {
+      expect(res.status, where).toBeGreaterThanOrEqual(200);
+      expect(res.status, where).toBeLessThan(300);
+    }
+  });
+});
+
+describe('the bearer token', () => {
+  it('is read from "Authorization: Bearer", whatever the case of the scheme', async () => {
+    expect((await call('GET', '/tasks', 'none', undefined, `bearer ${TOKENS.read}`)).status).toBe(200);
+    expect((await call('GET', '/tasks', 'none', undefined, `BEARER  ${TOKENS.read}`)).status).toBe(200);
+  });
+
+  it('is not accepted in another scheme, as a prefix of a token, or with a suffix', async () => {
+    for (const header of [
+      `Basic ${TOKENS.admin}`,
+      TOKENS.admin,
+      `Bearer ${TOKENS.admin.slice(0, -1)}`,
+      `Bearer ${TOKENS.admin}x`,
+      `Bearer ${TOKENS.admin} extra`,
+      'Bearer',
+    ]) {
+      const res = await call('GET', '/tasks', 'none', undefined, header);
+      expect(res.status, header).toBe(401);
+    }
+  });
+
+  it('is needed before a path that has no route gets its 404, so strangers cannot map the API', async () => {
+    expect((await call('GET', '/nothing-here', 'none')).status).toBe(401);
+    expect((await call('GET', '/nothing-here', 'read')).status).toBe(404);
+  });
+
+  it('is checked before the body: no token and an oversized body is 401, not 413', async () => {
+    const res = await app.request('/tasks', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) },
+      body: '{}',
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it('is never echoed in an error', async () => {
+    const res = await call('POST', '/admin/scheduler/refresh', 'write');
+    expect(JSON.stringify(res.body)).not.toContain(TOKENS.write);
+    const unknown = await call('GET', '/tasks', 'unknown');
+    expect(JSON.stringify(unknown.body)).not.toContain(UNKNOWN);
+  });
+});
+
+describe('templates with a shell or http executor', () => {
+  it.each(['shell', 'http'])('need admin to create with executor %s: 403 names it for write', async (executor) => {
+    const body = { name: unique('priv'), executor };
+    const denied = await call('POST', '/templates', 'write', body);
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.code).toBe('forbidden');
+    expect(denied.body.error.message).toContain(`executor "${executor}"`);
+    expect(denied.body.error.details).toEqual({ required_scope: 'admin', token_scope: 'write' });
+    // Same through the executor_type alias.
+    const alias = await call('POST', '/templates', 'write', { name: unique('priv'), executor_type: executor });
+    expect(alias.status).toBe(403);
+    expect((await call('POST', '/templates', 'admin', body)).status).toBe(201);
+  });
+
+  it('need admin to update, whether the update sets the executor or the template already has it', async () => {
+    const echo = await newTemplate('echo');
+    const toShell = await call('PUT', `/templates/${echo.id}`, 'write', { executor: 'shell' });
+    expect(toShell.status).toBe(403);
+    expect(toShell.body.error.message).toContain('executor "shell"');
+
+    const http = await newTemplate('http');
+    const edit = await call('PUT', `/templates/${http.id}`, 'write', { description: 'x' });
+    expect(edit.status).toBe(403);
+    expect(edit.body.error.message).toContain('executor "http"');
+    const away = await call('PUT', `/templates/${http.id}`, 'write', { executor: 'echo' });
+    expect(away.status).toBe(403);
+
+    expect((await call('PUT', `/templates/${http.id}`, 'admin', { description: 'x' })).status).toBe(200);
+    expect((await call('PUT', `/templates/${echo.id}`, 'admin', { executor: 'shell' })).status).toBe(200);
+  });
+
+  it('leave other executors to write tokens, and creating tasks from a shell template to write', async () => {
+    expect((await call('POST', '/templates', 'write', { name: unique('ok'), executor: 'sleep' })).status).toBe(
+      201,
+    );
+    const shell = await newTemplate('shell');
+    expect((await call('POST', '/tasks', 'write', { task_template_id: shell.id })).status).toBe(201);
+  });
+
+  it('are anyone\'s to create when authentication is off (no tokens)', async () => {
+    const open = createApp(deps);
+    const res = await open.request('/templates', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: unique('open'), executor: 'shell' }),
+    });
+    expect(res.status).toBe(201);
+  });
+});
