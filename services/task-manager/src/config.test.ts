@@ -15,7 +15,7 @@ function problems(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('an empty environment gives the documented defaults', () => {
     const c = loadConfig({});
-    expect(c.server).toEqual({ host: '', port: 8080, addr: ':8080' });
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, addr: '127.0.0.1:8080' });
     expect(c.db).toEqual({ type: 'sqlite', dsn: './.data/taskwire.db' });
     expect(c.logLevel).toBe('info');
     expect(c.bodyLimitBytes).toBe(1_048_576);
@@ -36,6 +36,7 @@ describe('loadConfig', () => {
     expect(c.timeoutGraceMs).toBe(30_000);
     expect(c.schedulerEnabled).toBe(true);
     expect(Object.isFrozen(c.kafka.topics)).toBe(true);
+    expect(c.auth).toEqual({ tokens: [], tokensFile: null, disabled: false });
   });
 
   it('parses host:port, mysql, flags, numbers and broker lists', () => {
@@ -118,5 +119,56 @@ describe('loadConfig', () => {
     } catch (err) {
       expect((err as Error).message).toMatch(/invalid configuration:\n {2}.*\n {2}/);
     }
+  });
+});
+
+describe('loadConfig: API_TOKENS, API_TOKENS_FILE, AUTH_DISABLED', () => {
+  const SECRET = 'Zx9-secret-token-value';
+
+  it('parses comma-separated <scope>:<token> entries, the file path and the flag', () => {
+    const c = loadConfig({
+      API_TOKENS: ` read:${SECRET}1 , admin:${SECRET}2,`,
+      API_TOKENS_FILE: '/run/secrets/taskwire-tokens',
+      AUTH_DISABLED: '1',
+    });
+    expect(c.auth).toEqual({
+      tokens: [
+        { scope: 'read', token: `${SECRET}1` },
+        { scope: 'admin', token: `${SECRET}2` },
+      ],
+      tokensFile: '/run/secrets/taskwire-tokens',
+      disabled: true,
+    });
+  });
+
+  it('names each bad entry by its position and what is wrong, never printing the token', () => {
+    let message = '';
+    try {
+      loadConfig({
+        API_TOKENS: `read:${SECRET},${SECRET},root:${SECRET}x,write:tiny1,write:${SECRET} space,admin:${SECRET}`,
+        LOG_LEVEL: 'loud',
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    const lines = problems({
+      API_TOKENS: `read:${SECRET},${SECRET},root:${SECRET}x,write:tiny1,write:${SECRET} space,admin:${SECRET}`,
+    });
+    expect(lines.map((l) => l.split(' ').slice(0, 3).join(' '))).toEqual([
+      'API_TOKENS entry 2',
+      'API_TOKENS entry 3',
+      'API_TOKENS entry 4',
+      'API_TOKENS entry 5',
+      'API_TOKENS entry 6',
+    ]);
+    expect(lines[0]).toMatch(/^API_TOKENS entry 2 has no "<scope>:" prefix: expected <scope>:<token>/);
+    expect(lines[1]).toContain('scope other than read, write or admin');
+    expect(lines[2]).toContain('shorter than 16 characters');
+    expect(lines[3]).toContain('characters other than');
+    expect(lines[4]).toBe('API_TOKENS entry 6 repeats the token of API_TOKENS entry 1: each token must appear once');
+    expect(message).toContain('LOG_LEVEL');
+    expect(message).toContain('API_TOKENS entry 2');
+    expect(message).not.toContain(SECRET);
+    expect(message).not.toContain('tiny1');
   });
 });

@@ -7,9 +7,10 @@ import { createTemplate } from '../domain/templates.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
 import { createApp } from './app.js';
-import { ROUTE_RULES } from './auth-routes.js';
+import { PRIVILEGED_EXECUTORS, ROUTE_RULES } from './auth-routes.js';
 import { scopeAllows } from './auth-tokens.js';
 import type { Scope } from './auth-tokens.js';
+import { openApiDocument } from './openapi.js';
 
 const TOKENS: Record<Scope, string> = {
   read: 'read-0123456789abcdef',
@@ -120,6 +121,31 @@ describe('the route table', () => {
     expect(byAccess('admin')).toEqual(['POST /admin/scheduler/refresh', 'PUT /tasks/:id']);
     for (const [key, rule] of Object.entries(ROUTE_RULES)) {
       if (key.startsWith('GET ') && rule.access !== 'public') expect(rule.access, key).toBe('read');
+    }
+  });
+});
+
+describe('the OpenAPI document', () => {
+  type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const doc = openApiDocument() as Obj;
+
+  it('declares the bearer scheme and, per operation, the scope of the route table and its 401/403', () => {
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const [key, rule] of Object.entries(ROUTE_RULES)) {
+      const [method, pattern] = key.split(' ') as [string, string];
+      const op = doc.paths[pattern.replace(/:(\w+)/g, '{$1}')][method.toLowerCase()] as Obj;
+      const statuses = Object.keys(op.responses);
+      if (rule.access === 'public') {
+        expect(op.security, key).toEqual([]);
+        expect(statuses, key).not.toContain('401');
+        continue;
+      }
+      expect(op.security, key).toEqual([{ bearer: [rule.access] }]);
+      expect(op.responses['401'], key).toEqual({ $ref: '#/components/responses/Unauthorized' });
+      if (rule.access === 'read' && !rule.executorRule) expect(statuses, key).not.toContain('403');
+      else expect(op.responses['403'], key).toEqual({ $ref: '#/components/responses/Forbidden' });
+      if (rule.executorRule)
+        for (const e of PRIVILEGED_EXECUTORS) expect(op.description, key).toContain(`\`${e}\``);
     }
   });
 });
