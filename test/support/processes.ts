@@ -209,8 +209,8 @@ export async function runToExit(
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type LooseJson = any;
 
-/** Small JSON-over-HTTP client for tests. */
-export function api(baseUrl: string) {
+/** Small JSON-over-HTTP client for tests; with `token`, every request carries it as a bearer token. */
+export function api(baseUrl: string, token?: string) {
   async function call<T = LooseJson>(
     method: string,
     p: string,
@@ -218,7 +218,10 @@ export function api(baseUrl: string) {
   ): Promise<{ status: number; body: T }> {
     const res = await fetch(`${baseUrl}${p}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
