@@ -26,7 +26,8 @@ function intVar(name, fallback, min, max) {
 const dataDir = path.resolve(root, env.TASKWIRE_DATA_DIR || '.data');
 const brokerPort = intVar('BROKER_PORT', 9092, 1, 65535);
 const workerCount = intVar('TASKWIRE_WORKERS', 2, 0, 64);
-const serverAddr = env.SERVER_ADDR || ':8080';
+// Loopback: without API_TOKENS the manager serves only this machine (and refuses anything wider).
+const serverAddr = env.SERVER_ADDR || '127.0.0.1:8080';
 const brokers = `127.0.0.1:${brokerPort}`;
 mkdirSync(dataDir, { recursive: true });
 
@@ -55,6 +56,11 @@ function pipeLines(name, color, stream, out) {
       `${when} ${levels[level] ?? level} \x1b[${color}m[${name}]\x1b[0m${comp} ${msg ?? ''}${extra}\n`,
     );
   });
+}
+
+/** The named variables that are set (non-empty) in our environment. */
+function pick(...names) {
+  return Object.fromEntries(names.filter((n) => env[n]).map((n) => [n, env[n]]));
 }
 
 function run(name, script, extraEnv, args = []) {
@@ -134,8 +140,9 @@ async function stopAll(code) {
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
-const kafkaEnv = { KAFKA_BROKERS: brokers };
-run('broker', 'packages/dev-broker/dist/cli.js', {}, [
+// Only the manager checks tokens: the broker and the workers do not get them (undefined = not passed).
+const kafkaEnv = { KAFKA_BROKERS: brokers, API_TOKENS: undefined, API_TOKENS_FILE: undefined };
+run('broker', 'packages/dev-broker/dist/cli.js', { API_TOKENS: undefined, API_TOKENS_FILE: undefined }, [
   '--port',
   String(brokerPort),
   '--data-dir',
@@ -148,17 +155,21 @@ try {
     SERVER_ADDR: serverAddr,
     DB_TYPE: env.DB_TYPE || 'sqlite',
     DB_DSN: env.DB_DSN || path.join(dataDir, 'taskwire.db'),
+    // Authentication: passed as given; unset means off, which the manager allows on loopback only.
+    ...pick('API_TOKENS', 'API_TOKENS_FILE', 'AUTH_DISABLED'),
   });
-  const port = serverAddr.split(':').pop();
-  const host =
-    serverAddr.startsWith(':') || serverAddr.startsWith('0.0.0.0') ? '127.0.0.1' : serverAddr.split(':')[0];
+  const colon = serverAddr.lastIndexOf(':');
+  const port = serverAddr.slice(colon + 1);
+  const given = serverAddr.slice(0, colon);
+  const host = ['', '0.0.0.0', '[::]'].includes(given) ? '127.0.0.1' : given;
   const url = `http://${host}:${port}`;
   await waitForReady(url, 30_000);
   for (let i = 1; i <= workerCount; i++) {
     run(`worker-${i}`, 'services/task-worker/dist/main.js', { ...kafkaEnv, WORKER_ID: `worker-${i}` });
   }
+  const auth = env.API_TOKENS || env.API_TOKENS_FILE ? 'bearer tokens required' : 'no authentication';
   process.stdout.write(
-    `\nTaskwire is up: ${url}  (broker ${brokers}, ${workerCount} workers, data in ${dataDir})\n`,
+    `\nTaskwire is up: ${url}  (${auth}; broker ${brokers}, ${workerCount} workers, data in ${dataDir})\n`,
   );
   process.stdout.write('Press Ctrl-C to stop.\n\n');
 } catch (err) {

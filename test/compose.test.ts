@@ -68,6 +68,23 @@ describe('docker-compose.yml', () => {
     expect(mysqlEnv.MYSQL_PASSWORD).toBe('taskwire');
   });
 
+  it('publishes the API on this host only and requires API_TOKENS, which only the manager gets', () => {
+    const manager = svc('task-manager');
+    expect(manager.ports).toEqual(['127.0.0.1:8080:8080']);
+    // Inside the container the manager must listen beyond loopback, so it refuses to start without tokens.
+    expect(manager.environment?.SERVER_ADDR).toBe('0.0.0.0:8080');
+    expect(String(manager.environment?.API_TOKENS)).toMatch(/^\$\{API_TOKENS:\?[^}]*README[^}]*\}$/);
+    expect(manager.environment?.AUTH_DISABLED).toBeUndefined();
+    for (const name of Object.keys(services).filter((n) => n !== 'task-manager')) {
+      const env = Object.keys(svc(name).environment ?? {});
+      expect(env.filter((k) => k.startsWith('API_TOKENS') || k === 'AUTH_DISABLED'), name).toEqual([]);
+      const published = (svc(name).ports ?? []).filter((p) => !p.startsWith('127.0.0.1:'));
+      expect(published, name).toEqual([]);
+    }
+    // The health check uses a route that needs no token.
+    expect(manager.healthcheck?.test.join(' ')).toContain('http://127.0.0.1:8080/readyz');
+  });
+
   it('keeps the workers scalable: no fixed name, port or worker id', () => {
     const worker = svc('task-worker') as Service & { container_name?: string };
     expect(worker.container_name).toBeUndefined();
