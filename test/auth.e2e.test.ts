@@ -101,9 +101,15 @@ describe('a manager without tokens', () => {
       const dir = tempDir('auth-refuse');
       const dsn = path.join(dir.dir, 'never.db');
       try {
-        const { code, output } = await runToExit(MANAGER, { SERVER_ADDR: addr, DB_DSN: dsn, KAFKA_ENABLED: '0' });
+        const { code, output } = await runToExit(MANAGER, {
+          SERVER_ADDR: addr,
+          DB_DSN: dsn,
+          KAFKA_ENABLED: '0',
+        });
         expect(code).toBe(1);
-        expect(output).toContain(`refusing to start: SERVER_ADDR=${JSON.stringify(addr)} listens beyond loopback`);
+        expect(output).toContain(
+          `refusing to start: SERVER_ADDR=${JSON.stringify(addr)} listens beyond loopback`,
+        );
         expect(output).toContain('AUTH_DISABLED=1');
         expect(existsSync(dsn)).toBe(false);
       } finally {

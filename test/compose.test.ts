@@ -77,7 +77,10 @@ describe('docker-compose.yml', () => {
     expect(manager.environment?.AUTH_DISABLED).toBeUndefined();
     for (const name of Object.keys(services).filter((n) => n !== 'task-manager')) {
       const env = Object.keys(svc(name).environment ?? {});
-      expect(env.filter((k) => k.startsWith('API_TOKENS') || k === 'AUTH_DISABLED'), name).toEqual([]);
+      expect(
+        env.filter((k) => k.startsWith('API_TOKENS') || k === 'AUTH_DISABLED'),
+        name,
+      ).toEqual([]);
       const published = (svc(name).ports ?? []).filter((p) => !p.startsWith('127.0.0.1:'));
       expect(published, name).toEqual([]);
     }

@@ -165,7 +165,9 @@ describe('loadConfig: API_TOKENS, API_TOKENS_FILE, AUTH_DISABLED', () => {
     expect(lines[1]).toContain('scope other than read, write or admin');
     expect(lines[2]).toContain('shorter than 16 characters');
     expect(lines[3]).toContain('characters other than');
-    expect(lines[4]).toBe('API_TOKENS entry 6 repeats the token of API_TOKENS entry 1: each token must appear once');
+    expect(lines[4]).toBe(
+      'API_TOKENS entry 6 repeats the token of API_TOKENS entry 1: each token must appear once',
+    );
     expect(message).toContain('LOG_LEVEL');
     expect(message).toContain('API_TOKENS entry 2');
     expect(message).not.toContain(SECRET);

@@ -144,7 +144,8 @@ export const CONFIG_SCHEMA = {
     // No pattern: an ajv error line would quote the value, and this value is a secret.
     API_TOKENS: {
       type: 'string',
-      description: 'comma-separated <scope>:<token> entries (scope read, write or admin; tokens of 16+ characters)',
+      description:
+        'comma-separated <scope>:<token> entries (scope read, write or admin; tokens of 16+ characters)',
     },
     API_TOKENS_FILE: {
       type: 'string',
@@ -214,7 +215,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   dsn ??= DEFAULT_SQLITE_DSN;
 
-  const apiTokens = parseApiTokens(typeof v.API_TOKENS === 'string' ? v.API_TOKENS : '', (at) => `API_TOKENS entry ${at.entry}`);
+  const apiTokens = parseApiTokens(
+    typeof v.API_TOKENS === 'string' ? v.API_TOKENS : '',
+    (at) => `API_TOKENS entry ${at.entry}`,
+  );
   apiTokens.problems.forEach((line, i) => problems.set(`API_TOKENS ${i}`, line));
 
   if (problems.size > 0) throw new ConfigError([...problems.values()]);

@@ -20,9 +20,26 @@ function refusal(env: Record<string, string>, file?: string): string[] {
 
 describe('isLoopbackHost', () => {
   it('is true for 127.0.0.0/8, ::1 and localhost only', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST'])
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      'localhost',
+      'LOCALHOST',
+    ])
       expect(isLoopbackHost(host), host).toBe(true);
-    for (const host of ['', '0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '::ffff:10.0.0.1', 'example.com', 'localhost.evil'])
+    for (const host of [
+      '',
+      '0.0.0.0',
+      '::',
+      '10.0.0.1',
+      '128.0.0.1',
+      '::ffff:10.0.0.1',
+      'example.com',
+      'localhost.evil',
+    ])
       expect(isLoopbackHost(host), host).toBe(false);
   });
 });
@@ -37,7 +54,9 @@ describe('resolveAuth', () => {
     for (const addr of [':8080', '0.0.0.0:8080', '[::]:8080', '192.168.1.10:8080', 'box:8080']) {
       const [line, ...rest] = refusal({ SERVER_ADDR: addr });
       expect(rest).toEqual([]);
-      expect(line).toContain(`refusing to start: SERVER_ADDR=${JSON.stringify(addr)} listens beyond loopback`);
+      expect(line).toContain(
+        `refusing to start: SERVER_ADDR=${JSON.stringify(addr)} listens beyond loopback`,
+      );
       expect(line).toContain('API_TOKENS');
       expect(line).toContain('AUTH_DISABLED=1');
     }
@@ -65,7 +84,10 @@ describe('resolveAuth', () => {
   });
 
   it('names bad lines of the file, an unreadable or empty file, and never a token', () => {
-    const lines = refusal({ API_TOKENS: 'read:aaaaaaaaaaaaaaaa1', API_TOKENS_FILE: '/t' }, 'write:x\nadmin:aaaaaaaaaaaaaaaa1');
+    const lines = refusal(
+      { API_TOKENS: 'read:aaaaaaaaaaaaaaaa1', API_TOKENS_FILE: '/t' },
+      'write:x\nadmin:aaaaaaaaaaaaaaaa1',
+    );
     expect(lines).toEqual([
       expect.stringMatching(/^API_TOKENS_FILE line 1 \(entry 1\) has a token shorter than 16 characters/),
       'API_TOKENS_FILE entry 1 repeats a token of API_TOKENS: each token must appear once',

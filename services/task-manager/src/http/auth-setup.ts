@@ -51,7 +51,9 @@ export function resolveAuth(
     const fromEnv = new Set(tokens.map((t) => t.token));
     parsed.tokens.forEach((t, i) => {
       if (fromEnv.has(t.token))
-        problems.push(`API_TOKENS_FILE entry ${i + 1} repeats a token of API_TOKENS: each token must appear once`);
+        problems.push(
+          `API_TOKENS_FILE entry ${i + 1} repeats a token of API_TOKENS: each token must appear once`,
+        );
     });
     if (problems.length > 0) throw new ConfigError(problems);
     if (parsed.tokens.length === 0)

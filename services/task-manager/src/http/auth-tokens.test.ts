@@ -35,7 +35,9 @@ describe('parseApiTokens', () => {
       'line 3 entry 3',
       'line 3 entry 4',
     ]);
-    expect(problems[0]).toBe('line 3 entry 2 repeats the token of line 1 entry 1: each token must appear once');
+    expect(problems[0]).toBe(
+      'line 3 entry 2 repeats the token of line 1 entry 1: each token must appear once',
+    );
     for (const p of problems) expect(p).not.toMatch(/aaaa|bbbb|cccc/);
   });
 });

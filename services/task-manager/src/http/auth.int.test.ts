@@ -50,8 +50,7 @@ async function call(method: string, path: string, who: Who, body?: unknown, auth
 
 let n = 0;
 const unique = (base: string): string => `${base}-${++n}`;
-const newTemplate = async (executor = 'echo') =>
-  createTemplate(deps, { name: unique('auth'), executor });
+const newTemplate = async (executor = 'echo') => createTemplate(deps, { name: unique('auth'), executor });
 const newTask = async () => {
   const t = await newTemplate();
   const [outcome] = await createTasks(deps, [{ templateId: t.id }]);
@@ -224,18 +223,24 @@ describe('the bearer token', () => {
 });
 
 describe('templates with a shell or http executor', () => {
-  it.each(['shell', 'http'])('need admin to create with executor %s: 403 names it for write', async (executor) => {
-    const body = { name: unique('priv'), executor };
-    const denied = await call('POST', '/templates', 'write', body);
-    expect(denied.status).toBe(403);
-    expect(denied.body.error.code).toBe('forbidden');
-    expect(denied.body.error.message).toContain(`executor "${executor}"`);
-    expect(denied.body.error.details).toEqual({ required_scope: 'admin', token_scope: 'write' });
-    // Same through the executor_type alias.
-    const alias = await call('POST', '/templates', 'write', { name: unique('priv'), executor_type: executor });
-    expect(alias.status).toBe(403);
-    expect((await call('POST', '/templates', 'admin', body)).status).toBe(201);
-  });
+  it.each(['shell', 'http'])(
+    'need admin to create with executor %s: 403 names it for write',
+    async (executor) => {
+      const body = { name: unique('priv'), executor };
+      const denied = await call('POST', '/templates', 'write', body);
+      expect(denied.status).toBe(403);
+      expect(denied.body.error.code).toBe('forbidden');
+      expect(denied.body.error.message).toContain(`executor "${executor}"`);
+      expect(denied.body.error.details).toEqual({ required_scope: 'admin', token_scope: 'write' });
+      // Same through the executor_type alias.
+      const alias = await call('POST', '/templates', 'write', {
+        name: unique('priv'),
+        executor_type: executor,
+      });
+      expect(alias.status).toBe(403);
+      expect((await call('POST', '/templates', 'admin', body)).status).toBe(201);
+    },
+  );
 
   it('need admin to update, whether the update sets the executor or the template already has it', async () => {
     const echo = await newTemplate('echo');
@@ -255,14 +260,14 @@ describe('templates with a shell or http executor', () => {
   });
 
   it('leave other executors to write tokens, and creating tasks from a shell template to write', async () => {
-    expect((await call('POST', '/templates', 'write', { name: unique('ok'), executor: 'sleep' })).status).toBe(
-      201,
-    );
+    expect(
+      (await call('POST', '/templates', 'write', { name: unique('ok'), executor: 'sleep' })).status,
+    ).toBe(201);
     const shell = await newTemplate('shell');
     expect((await call('POST', '/tasks', 'write', { task_template_id: shell.id })).status).toBe(201);
   });
 
-  it('are anyone\'s to create when authentication is off (no tokens)', async () => {
+  it("are anyone's to create when authentication is off (no tokens)", async () => {
     const open = createApp(deps);
     const res = await open.request('/templates', {
       method: 'POST',

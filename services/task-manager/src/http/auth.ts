@@ -47,7 +47,8 @@ export function requireToken(tokens: readonly ApiToken[]): MiddlewareHandler<App
           : 'unknown bearer token',
       );
     }
-    if (!scopeAllows(scope, rule.access)) throw forbidden(c, scope, rule.access, `${c.req.method} ${route?.path}`);
+    if (!scopeAllows(scope, rule.access))
+      throw forbidden(c, scope, rule.access, `${c.req.method} ${route?.path}`);
     c.set('scope', scope);
     return next();
   };
