@@ -170,7 +170,7 @@ describe.each(Object.keys(ROUTE_RULES))('%s', (key) => {
       expect(res.status, where).toBe(403);
       expect(res.body.error, where).toEqual({
         code: 'forbidden',
-        message: `${method} ${pattern} needs a token with scope "${rule.access}"; this token has "${who}"`,
+        message: `${method} ${pattern.replace(/:(\w+)/g, '{$1}')} needs a token with scope "${rule.access}"; this token has "${who}"`,
         details: { required_scope: rule.access, token_scope: who },
       });
     } else {

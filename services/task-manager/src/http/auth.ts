@@ -47,8 +47,11 @@ export function requireToken(tokens: readonly ApiToken[]): MiddlewareHandler<App
           : 'unknown bearer token',
       );
     }
-    if (!scopeAllows(scope, rule.access))
-      throw forbidden(c, scope, rule.access, `${c.req.method} ${route?.path}`);
+    if (!scopeAllows(scope, rule.access)) {
+      // Named as the README and the OpenAPI document name routes: `PUT /tasks/{id}`.
+      const what = route ? `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}` : c.req.path;
+      throw forbidden(c, scope, rule.access, what);
+    }
     c.set('scope', scope);
     return next();
   };
