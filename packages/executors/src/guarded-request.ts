@@ -109,7 +109,8 @@ function send(req: GuardedRequest, url: URL, lookup: LookupFunction): Promise<In
       signal: req.signal,
     });
     out.once('response', resolve);
-    out.once('error', reject);
+    // Kept after the response: a late error (abort, reset while reading) must not go unhandled.
+    out.on('error', reject);
     out.end(req.body);
   });
 }

@@ -32,7 +32,7 @@ async function failure(p: Promise<unknown>): Promise<ExecutorError> {
   );
 }
 
-/** A local server: `/json`, `/text`, `/redirect?to=…`, `/loop`, `/slow?ms=…`, `/endless`, `/bomb`. */
+/** A local server: `/json`, `/text`, `/redirect?to=…`, `/loop`, `/stall`, `/slow?ms=…`, `/endless`, `/bomb`. */
 let server: Server;
 let base: string;
 let port: number;
@@ -49,6 +49,11 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     switch (url.pathname) {
       case '/text':
         res.writeHead(status, { 'content-type': 'text/plain' }).end('plain');
+        return;
+      case '/stall':
+        // Headers and a first chunk, then nothing: a timeout has to land while the body is read.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first');
         return;
       case '/loop':
         res.writeHead(302, { location: '/loop' }).end();
@@ -295,6 +300,11 @@ describe('http executor: limits', () => {
     // Unclamped, Node turns 2^31 ms into 1 ms and the 50 ms answer would time out.
     const res = await run({ method: 'GET', url: `${base}/slow?ms=50`, timeout_ms: 2 ** 31 });
     expect(res.body).toBe('late');
+  });
+
+  it('times out retryably when the deadline lands while the body is being read', async () => {
+    const err = await failure(run({ method: 'GET', url: `${base}/stall`, timeout_ms: 50 }));
+    expect(err).toMatchObject({ retryable: true, message: `http GET ${base}/stall timed out after 50 ms` });
   });
 
   it('times out retryably after timeout_ms', async () => {

@@ -95,7 +95,12 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): Executor<
       }
       const method = params.method.toUpperCase();
       const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(params.headers ?? {})) headers[name.toLowerCase()] = value;
+      for (const [name, value] of Object.entries(params.headers ?? {})) {
+        // Framing is ours to set: a wrong content-length or transfer-encoding would hang or split the request.
+        const key = name.toLowerCase();
+        if (key !== 'content-length' && key !== 'transfer-encoding' && key !== 'connection')
+          headers[key] = value;
+      }
       const body = requestBody(params, headers);
       // Clamped here as well as in the schema: callers that skip validation must not reach Node's overflow.
       const timeoutMs =
