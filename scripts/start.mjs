@@ -165,7 +165,12 @@ try {
   const url = `http://${host}:${port}`;
   await waitForReady(url, 30_000);
   for (let i = 1; i <= workerCount; i++) {
-    run(`worker-${i}`, 'services/task-worker/dist/main.js', { ...kafkaEnv, WORKER_ID: `worker-${i}` });
+    run(`worker-${i}`, 'services/task-worker/dist/main.js', {
+      ...kafkaEnv,
+      WORKER_ID: `worker-${i}`,
+      // One developer's machine: let http tasks call services on loopback (production allows none).
+      HTTP_EXECUTOR_ALLOW_HOSTS: env.HTTP_EXECUTOR_ALLOW_HOSTS || '127.0.0.1,::1,localhost',
+    });
   }
   const auth = env.API_TOKENS || env.API_TOKENS_FILE ? 'bearer tokens required' : 'no authentication';
   process.stdout.write(

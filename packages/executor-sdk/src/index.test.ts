@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineExecutor, ExecutorError, isExecutor } from './index.js';
+import { DEFAULT_PLUGIN_OPTIONS, defineExecutor, ExecutorError, isExecutor } from './index.js';
 
 describe('executor-sdk', () => {
   it('defineExecutor returns a frozen copy of the definition', () => {
@@ -40,5 +40,10 @@ describe('executor-sdk', () => {
     expect(ExecutorError.is(foreign)).toBe(true);
     expect(ExecutorError.is(new Error('x'))).toBe(false);
     expect(ExecutorError.is(ExecutorError.retryable('y'))).toBe(true);
+  });
+
+  it('DEFAULT_PLUGIN_OPTIONS allows nothing extra and cannot be widened by a plugin', () => {
+    expect(DEFAULT_PLUGIN_OPTIONS).toEqual({ httpAllowHosts: [], shellPrograms: [], shellEnv: [] });
+    expect(() => (DEFAULT_PLUGIN_OPTIONS.httpAllowHosts as string[]).push('0.0.0.0/0')).toThrow(TypeError);
   });
 });

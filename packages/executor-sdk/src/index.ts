@@ -9,3 +9,5 @@ export type {
 } from './executor.js';
 export { ExecutorError } from './errors.js';
 export type { ExecutorErrorOptions } from './errors.js';
+export { DEFAULT_PLUGIN_OPTIONS } from './plugin.js';
+export type { CreateExecutors, PluginOptions } from './plugin.js';

@@ -92,6 +92,22 @@ describe('loadConfig', () => {
     expect(lines.find((l) => l.startsWith('WORKER_ID="a/b"'))).toBeDefined();
   });
 
+  it('reads the executor sandbox allowlists, empty (nothing extra allowed) by default', () => {
+    expect(loadConfig({})).toMatchObject({ httpAllowHosts: [], shellPrograms: [], shellEnv: [] });
+    const config = loadConfig({
+      HTTP_EXECUTOR_ALLOW_HOSTS: '127.0.0.1, 10.0.0.0/8,internal.example,[::1]',
+      WORKER_SHELL_PROGRAMS: 'env, /usr/bin/git',
+      WORKER_SHELL_ENV: 'GREETING, LANG',
+    });
+    expect(config.httpAllowHosts).toEqual(['127.0.0.1', '10.0.0.0/8', 'internal.example', '[::1]']);
+    expect(config.shellPrograms).toEqual(['env', '/usr/bin/git']);
+    expect(config.shellEnv).toEqual(['GREETING', 'LANG']);
+    expect(problems({ HTTP_EXECUTOR_ALLOW_HOSTS: 'a b', WORKER_SHELL_ENV: 'NOT-A-KEY' })).toEqual([
+      'HTTP_EXECUTOR_ALLOW_HOSTS="a b" is invalid: expected a comma-separated list of hostnames, IP addresses and CIDRs (e.g. 127.0.0.1,10.0.0.0/8)',
+      'WORKER_SHELL_ENV="NOT-A-KEY" is invalid: expected a comma-separated list of environment variable names',
+    ]);
+  });
+
   it('rejects a concurrency above 1024', () => {
     expect(problems({ WORKER_CONCURRENCY: '1025' })).toEqual([
       'WORKER_CONCURRENCY="1025" is invalid: expected an integer from 1 to 1024',

@@ -20,6 +20,12 @@ export interface Config {
   /** Plugin module specifiers or paths (paths resolve against the working directory). */
   executors: string[];
   allowShell: boolean;
+  /** HTTP_EXECUTOR_ALLOW_HOSTS: hostnames, IPs and CIDRs the http executor may reach although private. */
+  httpAllowHosts: string[];
+  /** WORKER_SHELL_PROGRAMS: program names or absolute paths the shell executor may run. */
+  shellPrograms: string[];
+  /** WORKER_SHELL_ENV: environment keys a shell task may pass to its program. */
+  shellEnv: string[];
   heartbeatIntervalMs: number;
   shutdownGraceMs: number;
   sessionTimeoutMs: number;
@@ -33,6 +39,8 @@ export const SHELL_PLUGIN = '@taskwire/executors/shell';
 const name = NAME_PATTERN.slice(1, -1); // the pattern without its anchors, to build list patterns
 const topic = '^[A-Za-z0-9._-]{1,249}$';
 const list = (item: string): string => `^\\s*${item}(\\s*,\\s*${item})*\\s*$`;
+/** Like list, but the empty string (the default: nothing allowed) is valid too. */
+const optionalList = (item: string): string => `^(\\s*${item}(\\s*,\\s*${item})*\\s*)?$`;
 const int = (min: number, max: number, dflt: number, description: string) =>
   ({ type: 'integer', minimum: min, maximum: max, default: dflt, description }) as const;
 
@@ -93,6 +101,24 @@ const schema = {
       description: 'a comma-separated list of plugin module names or paths',
     },
     WORKER_ALLOW_SHELL: { enum: ['0', '1', 'true', 'false'], default: '0', description: '0 or 1' },
+    HTTP_EXECUTOR_ALLOW_HOSTS: {
+      type: 'string',
+      pattern: optionalList('[A-Za-z0-9._:%/\\[\\]-]+'),
+      default: '',
+      description: 'a comma-separated list of hostnames, IP addresses and CIDRs (e.g. 127.0.0.1,10.0.0.0/8)',
+    },
+    WORKER_SHELL_PROGRAMS: {
+      type: 'string',
+      pattern: optionalList('[^\\s,]+'),
+      default: '',
+      description: 'a comma-separated list of program names or absolute paths',
+    },
+    WORKER_SHELL_ENV: {
+      type: 'string',
+      pattern: optionalList('[A-Za-z_][A-Za-z0-9_]*'),
+      default: '',
+      description: 'a comma-separated list of environment variable names',
+    },
     HEARTBEAT_INTERVAL_MS: int(100, 600_000, 5000, 'an integer number of ms from 100 to 600000'),
     SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000, 'an integer number of ms from 0 to 3600000'),
     KAFKA_SESSION_TIMEOUT_MS: int(3000, 3_600_000, 30_000, 'an integer number of ms from 3000 to 3600000'),
@@ -169,6 +195,9 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: Co
     concurrency: r.WORKER_CONCURRENCY,
     executors,
     allowShell,
+    httpAllowHosts: splitList(r.HTTP_EXECUTOR_ALLOW_HOSTS),
+    shellPrograms: [...new Set(splitList(r.WORKER_SHELL_PROGRAMS))],
+    shellEnv: [...new Set(splitList(r.WORKER_SHELL_ENV))],
     heartbeatIntervalMs: r.HEARTBEAT_INTERVAL_MS,
     shutdownGraceMs: r.SHUTDOWN_GRACE_MS,
     sessionTimeoutMs: r.KAFKA_SESSION_TIMEOUT_MS,

@@ -59,6 +59,12 @@ export async function startWorker(config: Config, deps: WorkerDeps = {}): Promis
       specifiers: config.executors,
       allowShell: config.allowShell,
       cwd: deps.cwd ?? process.cwd(),
+      pluginOptions: {
+        httpAllowHosts: config.httpAllowHosts,
+        shellPrograms: config.shellPrograms,
+        shellEnv: config.shellEnv,
+      },
+      logger: logger.child({ component: 'registry' }),
     }));
 
   const kafka = new Kafka({

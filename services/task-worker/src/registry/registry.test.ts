@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtinExecutors, shellExecutor } from '@taskwire/executors';
+import { DEFAULT_PLUGIN_OPTIONS } from '@taskwire/executor-sdk';
+import { builtinExecutors } from '@taskwire/executors';
 import { buildRegistry, loadExecutors, RegistryError } from './index.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -118,7 +119,93 @@ describe('executor registry', () => {
       specifiers: ['@taskwire/executors/shell'],
       allowShell: true,
       cwd: repoRoot,
+      pluginOptions: { ...DEFAULT_PLUGIN_OPTIONS, shellPrograms: ['env'] },
     });
-    expect(registry.get('shell')?.executor).toBe(shellExecutor);
+    expect(registry.get('shell')?.executor.name).toBe('shell');
+  });
+});
+
+describe('executor registry: the sandbox policy', () => {
+  const ctx = <P>(params: P) => {
+    const noop = () => undefined;
+    const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
+    const signal = new AbortController().signal;
+    return {
+      params,
+      taskId: 't',
+      attempt: 1,
+      signal,
+      deadline: Date.now() + 60_000,
+      log: noop,
+      progress: noop,
+      logger,
+    };
+  };
+
+  it('builds a plugin with a createExecutors export from the worker policy', async () => {
+    const path = plugin(
+      'factory.mjs',
+      `export const createExecutors = (o) => ({ name: 'policy', description: 'd', run: () => o });
+       export default { name: 'policy', description: 'd', run: () => null };`,
+    );
+    const pluginOptions = { httpAllowHosts: ['10.0.0.0/8'], shellPrograms: [], shellEnv: ['A'] };
+    const registry = await loadExecutors({ specifiers: [path], allowShell: false, cwd: dir, pluginOptions });
+    expect(await registry.get('policy')?.executor.run(ctx(null))).toEqual(pluginOptions);
+  });
+
+  it('applies HTTP_EXECUTOR_ALLOW_HOSTS to the built-in http executor', async () => {
+    const load = (httpAllowHosts: string[]) =>
+      loadExecutors({
+        specifiers: ['@taskwire/executors'],
+        allowShell: false,
+        cwd: repoRoot,
+        pluginOptions: { ...DEFAULT_PLUGIN_OPTIONS, httpAllowHosts },
+      });
+    // Port 9: nothing listens; what matters is whether the executor tries to connect at all.
+    const params = { method: 'GET', url: 'http://127.0.0.1:9/' };
+    const strict = (await load([])).get('http')!.executor;
+    expect(await Promise.resolve(strict.run(ctx(params))).catch((e: Error) => e.message)).toBe(
+      'http GET http://127.0.0.1:9/: 127.0.0.1 is a loopback address',
+    );
+    const open = (await load(['127.0.0.1'])).get('http')!.executor;
+    expect(await Promise.resolve(open.run(ctx(params))).catch((e: Error) => e.message)).toMatch(
+      /^http GET http:\/\/127\.0\.0\.1:9\/ failed: /,
+    );
+  });
+
+  it('refuses to start on a bad allowlist entry, naming the plugin and the entry', async () => {
+    const err = await loadExecutors({
+      specifiers: ['@taskwire/executors'],
+      allowShell: false,
+      cwd: repoRoot,
+      pluginOptions: { ...DEFAULT_PLUGIN_OPTIONS, httpAllowHosts: ['10.0.0.0/33'] },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RegistryError);
+    expect((err as Error).message).toBe(
+      'plugin @taskwire/executors: createExecutors failed: HTTP_EXECUTOR_ALLOW_HOSTS: "10.0.0.0/33" is not a valid CIDR',
+    );
+  });
+
+  it('warns at start-up when shell is loaded but WORKER_SHELL_PROGRAMS is empty', async () => {
+    const warnings: unknown[] = [];
+    const logger = { warn: (msg: unknown) => void warnings.push(msg) };
+    await loadExecutors({
+      specifiers: ['@taskwire/executors/shell'],
+      allowShell: true,
+      cwd: repoRoot,
+      logger,
+    });
+    expect(warnings).toEqual([
+      'the shell executor is loaded but WORKER_SHELL_PROGRAMS is empty: every shell task will be refused',
+    ]);
+    warnings.length = 0;
+    await loadExecutors({
+      specifiers: ['@taskwire/executors/shell'],
+      allowShell: true,
+      cwd: repoRoot,
+      logger,
+      pluginOptions: { ...DEFAULT_PLUGIN_OPTIONS, shellPrograms: ['env'] },
+    });
+    expect(warnings).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
-// Executor registry: loads the EXECUTORS plugins, checks every executor and enforces the shell gate.
+// Executor registry: loads the EXECUTORS plugins with the worker's sandbox policy, checks every executor, gates shell.
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ValidateFunction } from 'ajv';
-import type { Executor } from '@taskwire/executor-sdk';
+import { DEFAULT_PLUGIN_OPTIONS } from '@taskwire/executor-sdk';
+import type { Executor, ExecutorLogger, PluginOptions } from '@taskwire/executor-sdk';
 import { NAME_PATTERN } from '@taskwire/contracts';
 import { compileSchema } from '../schema.js';
 
@@ -32,6 +33,8 @@ export interface PluginModule {
   plugin: string;
   /** The module's default export. */
   value: unknown;
+  /** The module's named export `createExecutors`, when it has one: called with the worker's policy. */
+  createExecutors?: unknown;
 }
 
 /** A path (./x.js, ../x, /abs/x.mjs) rather than a package name. */
@@ -44,7 +47,7 @@ export function isPathSpecifier(specifier: string): boolean {
  * dependencies (the built-ins), then from `cwd`'s node_modules (plugins installed beside the worker).
  */
 export async function importPlugin(specifier: string, cwd: string): Promise<PluginModule> {
-  let mod: { default?: unknown };
+  let mod: { default?: unknown; createExecutors?: unknown };
   try {
     if (specifier.startsWith('file:')) mod = (await import(specifier)) as typeof mod;
     else if (isPathSpecifier(specifier))
@@ -61,12 +64,14 @@ export async function importPlugin(specifier: string, cwd: string): Promise<Plug
   } catch (err) {
     throw new RegistryError(`plugin ${specifier} could not be loaded: ${(err as Error).message}`);
   }
-  if (mod.default === undefined) {
+  if (mod.default === undefined && mod.createExecutors === undefined) {
     throw new RegistryError(
       `plugin ${specifier} has no default export (expected an executor or an array of them)`,
     );
   }
-  return { plugin: specifier, value: mod.default };
+  const loaded: PluginModule = { plugin: specifier, value: mod.default };
+  if (mod.createExecutors !== undefined) loaded.createExecutors = mod.createExecutors;
+  return loaded;
 }
 
 function compile(plugin: string, name: string, which: string, schema: unknown): ValidateFunction | undefined {
@@ -118,11 +123,36 @@ export function checkPlugin({ plugin, value }: PluginModule): LoadedExecutor[] {
 /** Executors that run programs on the worker's host: only with WORKER_ALLOW_SHELL=1. */
 const GATED = new Set(['shell']);
 
+export interface RegistryOptions {
+  allowShell: boolean;
+  /** The sandbox policy handed to plugins' `createExecutors`; default: nothing extra allowed. */
+  pluginOptions?: PluginOptions;
+  /** Says at start-up what the policy leaves out (e.g. shell loaded with no program allowed). */
+  logger?: Pick<ExecutorLogger, 'warn'>;
+}
+
+/**
+ * A plugin with a `createExecutors` export is built with the worker's policy (its default export,
+ * if any, is what importers without a policy get); any other plugin is its default export.
+ */
+function instantiate(mod: PluginModule, options: PluginOptions): PluginModule {
+  if (mod.createExecutors === undefined) return mod;
+  if (typeof mod.createExecutors !== 'function') {
+    throw new RegistryError(`plugin ${mod.plugin}: createExecutors must be a function`);
+  }
+  try {
+    return { plugin: mod.plugin, value: (mod.createExecutors as (o: PluginOptions) => unknown)(options) };
+  } catch (err) {
+    throw new RegistryError(`plugin ${mod.plugin}: createExecutors failed: ${(err as Error).message}`);
+  }
+}
+
 /** Builds the registry from checked plugins: rejects duplicates and gated executors. */
-export function buildRegistry(plugins: PluginModule[], options: { allowShell: boolean }): ExecutorRegistry {
+export function buildRegistry(plugins: PluginModule[], options: RegistryOptions): ExecutorRegistry {
+  const pluginOptions = options.pluginOptions ?? DEFAULT_PLUGIN_OPTIONS;
   const byName = new Map<string, LoadedExecutor>();
   for (const mod of plugins) {
-    for (const loaded of checkPlugin(mod)) {
+    for (const loaded of checkPlugin(instantiate(mod, pluginOptions))) {
       const { name } = loaded.executor;
       if (GATED.has(name) && !options.allowShell) {
         throw new RegistryError(
@@ -139,16 +169,19 @@ export function buildRegistry(plugins: PluginModule[], options: { allowShell: bo
     }
   }
   if (byName.size === 0) throw new RegistryError('no executors loaded (EXECUTORS is empty)');
+  if (byName.has('shell') && pluginOptions.shellPrograms.length === 0) {
+    options.logger?.warn(
+      'the shell executor is loaded but WORKER_SHELL_PROGRAMS is empty: every shell task will be refused',
+    );
+  }
   const names = Object.freeze([...byName.keys()].sort());
   return { get: (name) => byName.get(name), names };
 }
 
 /** Loads every plugin named in EXECUTORS, in order; throws RegistryError at the first problem. */
-export async function loadExecutors(options: {
-  specifiers: readonly string[];
-  allowShell: boolean;
-  cwd: string;
-}): Promise<ExecutorRegistry> {
+export async function loadExecutors(
+  options: RegistryOptions & { specifiers: readonly string[]; cwd: string },
+): Promise<ExecutorRegistry> {
   const modules: PluginModule[] = [];
   for (const specifier of options.specifiers) modules.push(await importPlugin(specifier, options.cwd));
   return buildRegistry(modules, options);
