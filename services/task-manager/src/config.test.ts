@@ -106,6 +106,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('accepts IPv6 brokers in brackets and spaces after commas, like the worker', () => {
+    expect(loadConfig({ KAFKA_BROKERS: '[::1]:9092' }).kafka.brokers).toEqual(['[::1]:9092']);
+    expect(loadConfig({ KAFKA_BROKERS: 'a:1, b:2' }).kafka.brokers).toEqual(['a:1', 'b:2']);
+  });
+
+  it('never prints the password of a DB_DSN it refuses', () => {
+    const [line] = problems({ DB_TYPE: 'mysql', DB_DSN: 'mysql://taskwire:hunter2@db:3306' });
+    expect(line).toMatch(/^DB_DSN="mysql:\/\/taskwire:\*\*\*@db:3306" is invalid/);
+    expect(line).not.toContain('hunter2');
+  });
+
   it('a port above 65535 is refused', () => {
     expect(problems({ SERVER_ADDR: ':70000' })[0]).toMatch(
       /^SERVER_ADDR=":70000" is invalid \(port out of range\)/,

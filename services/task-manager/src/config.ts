@@ -1,13 +1,16 @@
 // Environment -> validated, frozen Config: every variable, its default and what it accepts, in one JSON Schema.
-import { Ajv } from 'ajv';
-import { DEFAULT_GROUPS, DEFAULT_TOPICS } from '@taskwire/contracts';
+import { DEFAULT_GROUPS } from '@taskwire/contracts';
+import { deepFreeze, parseBrokers, readEnv, sessionTimeoutVar, SHARED_VARS } from '@taskwire/service-kit';
+import type { LogLevel } from '@taskwire/service-kit';
 import { parseApiTokens } from './http/auth-tokens.js';
 import type { ApiToken } from './http/auth-tokens.js';
+
+export { ConfigError } from '@taskwire/service-kit';
 
 export interface Config {
   server: { host: string; port: number; addr: string };
   db: { type: 'sqlite' | 'mysql'; dsn: string };
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
   bodyLimitBytes: number;
   kafka: {
     enabled: boolean;
@@ -31,19 +34,9 @@ export interface Config {
   };
 }
 
-/** Thrown by loadConfig with one line per bad variable, all of them at once. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
 export const DEFAULT_SQLITE_DSN = './.data/taskwire.db';
 
-const TOPIC = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,249}$' } as const;
 const FLAG = { type: 'string', enum: ['0', '1', 'true', 'false'] } as const;
-const HOST_PORT = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}';
 
 /**
  * Every variable the manager reads. `description` is what the error line says the variable accepts.
@@ -70,12 +63,7 @@ export const CONFIG_SCHEMA = {
       minLength: 1,
       description: `a SQLite file path (default ${DEFAULT_SQLITE_DSN}) or, with DB_TYPE=mysql, mysql://user:pass@host:port/db`,
     },
-    LOG_LEVEL: {
-      type: 'string',
-      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-      default: 'info',
-      description: 'one of fatal, error, warn, info, debug, trace, silent (default info)',
-    },
+    LOG_LEVEL: SHARED_VARS.LOG_LEVEL,
     BODY_LIMIT_BYTES: {
       type: 'integer',
       minimum: 1024,
@@ -88,20 +76,11 @@ export const CONFIG_SCHEMA = {
       default: '1',
       description: '1 or 0 (true/false); 0 runs the API without Kafka',
     },
-    KAFKA_BROKERS: {
-      type: 'string',
-      pattern: `^${HOST_PORT}(,${HOST_PORT})*$`,
-      default: '127.0.0.1:9092',
-      description: 'a comma-separated list of host:port (default 127.0.0.1:9092)',
-    },
-    TASK_DISPATCH_TOPIC: { ...TOPIC, default: DEFAULT_TOPICS.dispatch, description: 'a Kafka topic name' },
-    RESULT_TOPIC: { ...TOPIC, default: DEFAULT_TOPICS.results, description: 'a Kafka topic name' },
-    TASK_CONTROL_TOPIC: { ...TOPIC, default: DEFAULT_TOPICS.control, description: 'a Kafka topic name' },
-    WORKER_HEARTBEAT_TOPIC: {
-      ...TOPIC,
-      default: DEFAULT_TOPICS.heartbeats,
-      description: 'a Kafka topic name',
-    },
+    KAFKA_BROKERS: SHARED_VARS.KAFKA_BROKERS,
+    TASK_DISPATCH_TOPIC: SHARED_VARS.TASK_DISPATCH_TOPIC,
+    RESULT_TOPIC: SHARED_VARS.RESULT_TOPIC,
+    TASK_CONTROL_TOPIC: SHARED_VARS.TASK_CONTROL_TOPIC,
+    WORKER_HEARTBEAT_TOPIC: SHARED_VARS.WORKER_HEARTBEAT_TOPIC,
     RESULT_GROUP_ID: {
       type: 'string',
       pattern: '^\\S{1,255}$',
@@ -115,13 +94,7 @@ export const CONFIG_SCHEMA = {
       default: 12,
       description: 'an integer from 1 to 1000: partitions of the topics the manager creates (default 12)',
     },
-    KAFKA_SESSION_TIMEOUT_MS: {
-      type: 'integer',
-      minimum: 1000,
-      maximum: 300_000,
-      default: 30_000,
-      description: 'milliseconds from 1000 to 300000 (default 30000)',
-    },
+    KAFKA_SESSION_TIMEOUT_MS: sessionTimeoutVar(30_000),
     WORKER_DEAD_AFTER_MS: {
       type: 'integer',
       minimum: 1000,
@@ -141,9 +114,11 @@ export const CONFIG_SCHEMA = {
       default: '1',
       description: '1 or 0 (true/false); 0 turns cron and due sweeps off',
     },
-    // No pattern: an ajv error line would quote the value, and this value is a secret.
+    // No pattern: entries are checked one by one (by position, never quoting a token); secret: the
+    // env loader never prints the value either.
     API_TOKENS: {
       type: 'string',
+      secret: true,
       description:
         'comma-separated <scope>:<token> entries (scope read, write or admin; tokens of 16+ characters)',
     },
@@ -159,12 +134,6 @@ export const CONFIG_SCHEMA = {
   },
 } as const;
 
-type Raw = Record<keyof typeof CONFIG_SCHEMA.properties, string | number | undefined>;
-
-const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false });
-const check = ajv.compile(CONFIG_SCHEMA);
-const VARS = Object.keys(CONFIG_SCHEMA.properties) as Array<keyof typeof CONFIG_SCHEMA.properties>;
-
 function flag(v: unknown): boolean {
   return v === '1' || v === 'true';
 }
@@ -174,44 +143,27 @@ function flag(v: unknown): boolean {
  * count as unset. Throws ConfigError listing every bad variable, one line each.
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const raw: Record<string, string> = {};
-  for (const name of VARS) {
-    const v = env[name];
-    if (v !== undefined && v.trim() !== '') raw[name] = v.trim();
-  }
-  const given = { ...raw };
-  const problems = new Map<string, string>();
-  const bad = (name: string, extra = ''): void => {
-    if (problems.has(name)) return;
-    const spec = CONFIG_SCHEMA.properties[name as keyof typeof CONFIG_SCHEMA.properties];
-    problems.set(
-      name,
-      `${name}=${JSON.stringify(given[name] ?? '')} is invalid${extra}: expected ${spec.description}`,
-    );
-  };
-  if (!check(raw)) {
-    for (const e of check.errors ?? []) bad(e.instancePath.slice(1));
-  }
-  const v = raw as unknown as Raw;
+  const check = readEnv(CONFIG_SCHEMA, env);
+  const v = check.values;
 
   const addr = String(v.SERVER_ADDR);
   const colon = addr.lastIndexOf(':');
   const port = Number(addr.slice(colon + 1));
-  if (!problems.has('SERVER_ADDR') && !(port >= 0 && port <= 65_535))
-    bad('SERVER_ADDR', ' (port out of range)');
+  if (!check.failed('SERVER_ADDR') && !(port >= 0 && port <= 65_535))
+    check.invalid('SERVER_ADDR', ' (port out of range)');
   let host = addr.slice(0, colon);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
 
   const dbType = v.DB_TYPE === 'mysql' ? 'mysql' : 'sqlite';
   let dsn = typeof v.DB_DSN === 'string' ? v.DB_DSN : undefined;
-  if (dbType === 'mysql' && !problems.has('DB_TYPE')) {
+  if (dbType === 'mysql' && !check.failed('DB_TYPE')) {
     if (dsn === undefined)
-      problems.set(
+      check.problem(
         'DB_DSN',
         'DB_DSN is required with DB_TYPE=mysql: expected mysql://user:pass@host:port/db',
       );
     else if (!/^mysql:\/\/[^/]+\/[^/?]+/.test(dsn))
-      bad('DB_DSN', ' (DB_TYPE=mysql needs mysql://user:pass@host:port/db)');
+      check.invalid('DB_DSN', ' (DB_TYPE=mysql needs mysql://user:pass@host:port/db)');
   }
   dsn ??= DEFAULT_SQLITE_DSN;
 
@@ -219,17 +171,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     typeof v.API_TOKENS === 'string' ? v.API_TOKENS : '',
     (at) => `API_TOKENS entry ${at.entry}`,
   );
-  apiTokens.problems.forEach((line, i) => problems.set(`API_TOKENS ${i}`, line));
+  apiTokens.problems.forEach((line, i) => check.problem(`API_TOKENS ${i}`, line));
 
-  if (problems.size > 0) throw new ConfigError([...problems.values()]);
+  check.done();
   const config: Config = {
     server: { host, port, addr },
     db: { type: dbType, dsn },
-    logLevel: v.LOG_LEVEL as Config['logLevel'],
+    logLevel: v.LOG_LEVEL as LogLevel,
     bodyLimitBytes: Number(v.BODY_LIMIT_BYTES),
     kafka: {
       enabled: flag(v.KAFKA_ENABLED),
-      brokers: String(v.KAFKA_BROKERS).split(','),
+      brokers: parseBrokers(v.KAFKA_BROKERS),
       topics: {
         dispatch: String(v.TASK_DISPATCH_TOPIC),
         results: String(v.RESULT_TOPIC),
@@ -250,12 +202,4 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
   };
   return deepFreeze(config);
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
-    for (const value of Object.values(o)) deepFreeze(value);
-    Object.freeze(o);
-  }
-  return o;
 }

@@ -3,6 +3,4 @@ export { createApp, createSignalBus, startManager } from './server.js';
 export type { AppDeps, Component, RunningManager } from './server.js';
 export { ConfigError, CONFIG_SCHEMA, loadConfig } from './config.js';
 export type { Config } from './config.js';
-export { createLogger } from './logger.js';
-export type { Logger, LoggerOptions } from './logger.js';
 export type { DomainDeps, Signals } from './domain/deps.js';

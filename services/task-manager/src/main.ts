@@ -2,7 +2,7 @@
 // Entry point: env -> config (exit 1 naming every bad variable), start the manager, stop on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config.js';
 import type { Config } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '@taskwire/service-kit';
 import { startManager } from './server.js';
 
 let config: Config;
@@ -14,7 +14,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ name: 'task-manager', level: config.logLevel });
 const manager = await startManager(config, { logger }).catch((err: unknown) => {
   // A refusal to start (no tokens beyond loopback, a bad API_TOKENS_FILE) reads like a config error.
   if (err instanceof ConfigError) {

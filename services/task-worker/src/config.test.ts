@@ -77,7 +77,7 @@ describe('loadConfig', () => {
     });
     expect(lines).toHaveLength(10);
     expect(lines).toContain(
-      'KAFKA_BROKERS="localhost" is invalid: expected a comma-separated list of host:port',
+      'KAFKA_BROKERS="localhost" is invalid: expected a comma-separated list of host:port or [ipv6]:port (default 127.0.0.1:9092)',
     );
     expect(lines).toContain('WORKER_CONCURRENCY="0" is invalid: expected an integer from 1 to 1024');
     expect(lines.find((l) => l.startsWith('WORKER_QUEUES="Bad Queue"'))).toMatch(/queue names matching/);
@@ -106,6 +106,20 @@ describe('loadConfig', () => {
       'HTTP_EXECUTOR_ALLOW_HOSTS="a b" is invalid: expected a comma-separated list of hostnames, IP addresses and CIDRs (e.g. 127.0.0.1,10.0.0.0/8)',
       'WORKER_SHELL_ENV="NOT-A-KEY" is invalid: expected a comma-separated list of environment variable names',
     ]);
+  });
+
+  it('accepts IPv6 brokers in brackets and spaces after commas, like the manager', () => {
+    expect(loadConfig({ KAFKA_BROKERS: '[::1]:9092' }).kafkaBrokers).toEqual(['[::1]:9092']);
+    expect(loadConfig({ KAFKA_BROKERS: 'a:1, b:2' }).kafkaBrokers).toEqual(['a:1', 'b:2']);
+    expect(problems({ KAFKA_BROKERS: 'a:70000' })[0]).toMatch(/^KAFKA_BROKERS="a:70000" is invalid/);
+  });
+
+  it('serves no probes unless HEALTH_ADDR is set, and parses host:port when it is', () => {
+    expect(loadConfig({}).health).toBeUndefined();
+    expect(loadConfig({ HEALTH_ADDR: '127.0.0.1:9464' }).health).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({ HEALTH_ADDR: '[::1]:9464' }).health).toEqual({ host: '::1', port: 9464 });
+    expect(problems({ HEALTH_ADDR: '9464' })[0]).toMatch(/^HEALTH_ADDR="9464" is invalid: expected host:port/);
+    expect(problems({ HEALTH_ADDR: 'localhost:99999' })[0]).toMatch(/port out of range/);
   });
 
   it('rejects a concurrency above 1024', () => {

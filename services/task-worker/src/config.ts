@@ -1,11 +1,12 @@
 // Worker configuration: every env var, its default and what it accepts, checked at once by ajv.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Ajv } from 'ajv';
-import { DEFAULT_GROUPS, DEFAULT_QUEUE, DEFAULT_TOPICS, NAME_PATTERN } from '@taskwire/contracts';
+import { DEFAULT_GROUPS, DEFAULT_QUEUE, NAME_PATTERN } from '@taskwire/contracts';
+import { parseBrokers, readEnv, sessionTimeoutVar, SHARED_VARS, splitList } from '@taskwire/service-kit';
+import type { LogLevel } from '@taskwire/service-kit';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { ConfigError } from '@taskwire/service-kit';
+export type { LogLevel } from '@taskwire/service-kit';
 
 export interface Config {
   kafkaBrokers: string[];
@@ -29,6 +30,8 @@ export interface Config {
   heartbeatIntervalMs: number;
   shutdownGraceMs: number;
   sessionTimeoutMs: number;
+  /** Where GET /healthz and /readyz are served (HEALTH_ADDR); undefined = not served. */
+  health?: { host: string; port: number };
   logLevel: LogLevel;
 }
 
@@ -37,7 +40,8 @@ export const BUILTIN_PLUGIN = '@taskwire/executors';
 export const SHELL_PLUGIN = '@taskwire/executors/shell';
 
 const name = NAME_PATTERN.slice(1, -1); // the pattern without its anchors, to build list patterns
-const topic = '^[A-Za-z0-9._-]{1,249}$';
+const HOST = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)';
+const PORT = '[0-9]{1,5}';
 const list = (item: string): string => `^\\s*${item}(\\s*,\\s*${item})*\\s*$`;
 /** Like list, but the empty string (the default: nothing allowed) is valid too. */
 const optionalList = (item: string): string => `^(\\s*${item}(\\s*,\\s*${item})*\\s*)?$`;
@@ -47,36 +51,11 @@ const int = (min: number, max: number, dflt: number, description: string) =>
 const schema = {
   type: 'object',
   properties: {
-    KAFKA_BROKERS: {
-      type: 'string',
-      pattern: list('[^\\s,:]+:[0-9]{1,5}'),
-      default: '127.0.0.1:9092',
-      description: 'a comma-separated list of host:port',
-    },
-    TASK_DISPATCH_TOPIC: {
-      type: 'string',
-      pattern: topic,
-      default: DEFAULT_TOPICS.dispatch,
-      description: 'a Kafka topic name',
-    },
-    RESULT_TOPIC: {
-      type: 'string',
-      pattern: topic,
-      default: DEFAULT_TOPICS.results,
-      description: 'a Kafka topic name',
-    },
-    TASK_CONTROL_TOPIC: {
-      type: 'string',
-      pattern: topic,
-      default: DEFAULT_TOPICS.control,
-      description: 'a Kafka topic name',
-    },
-    WORKER_HEARTBEAT_TOPIC: {
-      type: 'string',
-      pattern: topic,
-      default: DEFAULT_TOPICS.heartbeats,
-      description: 'a Kafka topic name',
-    },
+    KAFKA_BROKERS: SHARED_VARS.KAFKA_BROKERS,
+    TASK_DISPATCH_TOPIC: SHARED_VARS.TASK_DISPATCH_TOPIC,
+    RESULT_TOPIC: SHARED_VARS.RESULT_TOPIC,
+    TASK_CONTROL_TOPIC: SHARED_VARS.TASK_CONTROL_TOPIC,
+    WORKER_HEARTBEAT_TOPIC: SHARED_VARS.WORKER_HEARTBEAT_TOPIC,
     GROUP_ID: {
       type: 'string',
       pattern: '^\\S{1,255}$',
@@ -121,30 +100,15 @@ const schema = {
     },
     HEARTBEAT_INTERVAL_MS: int(100, 600_000, 5000, 'an integer number of ms from 100 to 600000'),
     SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000, 'an integer number of ms from 0 to 3600000'),
-    KAFKA_SESSION_TIMEOUT_MS: int(3000, 3_600_000, 30_000, 'an integer number of ms from 3000 to 3600000'),
-    LOG_LEVEL: { enum: [...LOG_LEVELS], default: 'info', description: LOG_LEVELS.join(', ') },
+    KAFKA_SESSION_TIMEOUT_MS: sessionTimeoutVar(30_000),
+    HEALTH_ADDR: {
+      type: 'string',
+      pattern: `^${HOST}:${PORT}$`,
+      description: 'host:port (or [ipv6]:port) to serve GET /healthz and /readyz on; unset = off',
+    },
+    LOG_LEVEL: SHARED_VARS.LOG_LEVEL,
   },
 } as const;
-
-type Props = typeof schema.properties;
-type Raw = { [K in keyof Props]: Props[K] extends { type: 'integer' } ? number : string };
-
-const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
-const check = ajv.compile(schema);
-
-/** Thrown by loadConfig: one line per bad variable in `problems`. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: string[]) {
-    super(`invalid worker configuration:\n${problems.join('\n')}`);
-  }
-}
-
-const splitList = (value: string): string[] =>
-  value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
 
 export interface ConfigDefaults {
   hostname?: string;
@@ -156,24 +120,16 @@ export interface ConfigDefaults {
  * variables count as unset. Throws ConfigError naming every bad variable at once.
  */
 export function loadConfig(env: Record<string, string | undefined>, defaults: ConfigDefaults = {}): Config {
-  const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(schema.properties)) {
-    const value = env[key]?.trim();
-    if (value !== undefined && value !== '') raw[key] = value;
+  const check = readEnv(schema, env);
+  const r = check.values;
+  let health: Config['health'];
+  if (r.HEALTH_ADDR !== undefined && !check.failed('HEALTH_ADDR')) {
+    const colon = r.HEALTH_ADDR.lastIndexOf(':');
+    const port = Number(r.HEALTH_ADDR.slice(colon + 1));
+    if (port > 65_535) check.invalid('HEALTH_ADDR', ' (port out of range)');
+    health = { host: r.HEALTH_ADDR.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
   }
-  const given = { ...raw };
-  if (!check(raw)) {
-    const byVar = new Map<string, string>();
-    for (const e of check.errors ?? []) {
-      const key = e.instancePath.replace(/^\//, '');
-      if (byVar.has(key)) continue;
-      const prop = schema.properties[key as keyof Props] as { description: string } | undefined;
-      const accepts = prop ? prop.description : 'a valid value';
-      byVar.set(key, `${key}=${JSON.stringify(given[key])} is invalid: expected ${accepts}`);
-    }
-    throw new ConfigError([...byVar.values()]);
-  }
-  const r = raw as Raw;
+  check.done();
   const allowShell = r.WORKER_ALLOW_SHELL === '1' || r.WORKER_ALLOW_SHELL === 'true';
   const host = (defaults.hostname ?? hostname()).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 120);
   const workerId = r.WORKER_ID ?? `${host}-${defaults.pid ?? process.pid}-${randomBytes(3).toString('hex')}`;
@@ -184,7 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: Co
         ? [BUILTIN_PLUGIN, SHELL_PLUGIN]
         : [BUILTIN_PLUGIN];
   return Object.freeze({
-    kafkaBrokers: splitList(r.KAFKA_BROKERS),
+    kafkaBrokers: parseBrokers(r.KAFKA_BROKERS),
     dispatchTopic: r.TASK_DISPATCH_TOPIC,
     resultTopic: r.RESULT_TOPIC,
     controlTopic: r.TASK_CONTROL_TOPIC,
@@ -201,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: Co
     heartbeatIntervalMs: r.HEARTBEAT_INTERVAL_MS,
     shutdownGraceMs: r.SHUTDOWN_GRACE_MS,
     sessionTimeoutMs: r.KAFKA_SESSION_TIMEOUT_MS,
+    health,
     logLevel: r.LOG_LEVEL as LogLevel,
   });
 }

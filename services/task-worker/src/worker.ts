@@ -1,11 +1,13 @@
-// startWorker: wires registry, runner and Kafka I/O into one worker, and stops it gracefully.
+// createWorker/startWorker: wires registry, runner and Kafka I/O into one worker that stays connected, and stops it.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Kafka, Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import { dispatchTopicFor } from '@taskwire/contracts';
+import { createLogger, kafkaBrokerConfig, kafkaLogCreator, kafkaLogLevel } from '@taskwire/service-kit';
 import type { Config } from './config.js';
-import { createLogger, kafkaLogCreator, kafkaLogLevel } from './logger.js';
+import { startHealthServer } from './health.js';
+import type { HealthServer } from './health.js';
 import { loadExecutors } from './registry/index.js';
 import type { ExecutorRegistry } from './registry/index.js';
 import { RunningTasks, runTask, TaskAbort } from './runner/index.js';
@@ -14,6 +16,8 @@ import { BatchingProducer } from './kafka/batching-producer.js';
 import { ControlConsumer } from './kafka/control-consumer.js';
 import { DispatchConsumer } from './kafka/dispatch-consumer.js';
 import { Heartbeats } from './kafka/heartbeat.js';
+import { KafkaSupervisor } from './kafka/supervisor.js';
+import type { KafkaStatus } from './kafka/supervisor.js';
 
 export interface WorkerDeps {
   logger?: Logger;
@@ -28,6 +32,18 @@ export interface Worker {
   readonly executors: readonly string[];
   /** Tasks running now. */
   running(): number;
+  /** Connected to Kafka and consuming, or why not: what GET /readyz answers. */
+  status(): KafkaStatus;
+  /** Resolves once connected to Kafka and consuming (at once if it is). */
+  ready(): Promise<void>;
+  /** The port GET /healthz and /readyz are served on (HEALTH_ADDR), if they are. */
+  readonly healthPort: number | undefined;
+  /**
+   * Leaves the group at once (the process is crashing): commits what is finished and disconnects,
+   * waiting at most `ms`. Unfinished tasks are redelivered to the other workers without waiting
+   * for this one's session to expire.
+   */
+  abort(ms: number): Promise<void>;
   /**
    * Stops fetching, lets running tasks finish for up to SHUTDOWN_GRACE_MS, then aborts the rest
    * (their dispatches stay uncommitted and go to another worker), publishes, commits and leaves.
@@ -40,6 +56,13 @@ const ABORT_SETTLE_MS = 2000;
 /** How long shutdown waits for unsent messages when the broker does not answer. */
 const FLUSH_TIMEOUT_MS = 10_000;
 
+/**
+ * kafkajs ERROR lines that only say Kafka is unreachable. The supervisor retries these and logs
+ * each retry once at warn with the reason, so kafkajs' own lines about them go to debug.
+ */
+const CONNECTIVITY =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection (error|timeout)|Failed to connect|Closed connection|Crash: KafkaJS(NumberOfRetriesExceeded|Connection)|Restarting the consumer|not (be )?connected/i;
+
 function version(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -51,8 +74,22 @@ function version(): string {
   }
 }
 
+/** Connects to Kafka (retrying until it can) and resolves once consuming; see createWorker. */
 export async function startWorker(config: Config, deps: WorkerDeps = {}): Promise<Worker> {
-  const logger = (deps.logger ?? createLogger(config.logLevel)).child({ workerId: config.workerId });
+  const worker = await createWorker(config, deps);
+  await worker.ready();
+  return worker;
+}
+
+/**
+ * Loads the executors (a bad plugin throws: that is a configuration error) and starts connecting to
+ * Kafka in the background, retrying with backoff for as long as the worker runs; the returned
+ * worker answers `status()`/`ready()` and, with HEALTH_ADDR, GET /healthz and /readyz.
+ */
+export async function createWorker(config: Config, deps: WorkerDeps = {}): Promise<Worker> {
+  const logger = (deps.logger ?? createLogger({ name: 'task-worker', level: config.logLevel })).child({
+    workerId: config.workerId,
+  });
   const registry =
     deps.registry ??
     (await loadExecutors({
@@ -69,16 +106,16 @@ export async function startWorker(config: Config, deps: WorkerDeps = {}): Promis
 
   const kafka = new Kafka({
     clientId: config.workerId,
-    brokers: config.kafkaBrokers,
+    ...kafkaBrokerConfig(config.kafkaBrokers),
     logLevel: kafkaLogLevel(config.logLevel),
-    logCreator: kafkaLogCreator(logger),
+    logCreator: kafkaLogCreator(logger, { demote: (message, extra) => CONNECTIVITY.test(`${message} ${String(extra.error ?? '')}`) }),
   });
   // Results are keyed by task id: any stable partitioner will do; naming it silences kafkajs' v2 notice.
   const producer = kafka.producer({
     allowAutoTopicCreation: true,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  await producer.connect();
+  let producerConnected = false;
   const out = new BatchingProducer(producer, logger.child({ component: 'producer' }));
   const running = new RunningTasks();
   const schemas = new SchemaCache();
@@ -104,6 +141,7 @@ export async function startWorker(config: Config, deps: WorkerDeps = {}): Promis
     groupId: `${config.groupId}.control.${config.workerId}.${randomUUID().slice(0, 8)}`,
     running,
     logger: logger.child({ component: 'control' }),
+    onLost: (err) => supervisor.lost(err),
   });
   const dispatchTopics = config.queues.map((q) => dispatchTopicFor(config.dispatchTopic, q));
   const dispatch = new DispatchConsumer({
@@ -114,6 +152,7 @@ export async function startWorker(config: Config, deps: WorkerDeps = {}): Promis
     sessionTimeoutMs: config.sessionTimeoutMs,
     producer: out,
     logger: logger.child({ component: 'dispatch' }),
+    onLost: (err) => supervisor.lost(err),
     run: (message, executed) => runTask(message, runnerDeps, executed),
   });
   const heartbeats = new Heartbeats({
@@ -132,28 +171,52 @@ export async function startWorker(config: Config, deps: WorkerDeps = {}): Promis
     },
   });
 
-  try {
-    // The control consumer joins first, so no cancel sent after the first task starts is missed.
-    await control.start();
-    await dispatch.start();
-  } catch (err) {
-    await Promise.allSettled([control.disconnect(), dispatch.disconnect(), producer.disconnect()]);
-    throw err;
-  }
-  heartbeats.start();
-  logger.info(
-    {
-      queues: config.queues,
-      topics: dispatchTopics,
-      executors: registry.names,
-      concurrency: config.concurrency,
-    },
-    `worker ${config.workerId} started: queues ${config.queues.join(',')}, executors ${registry.names.join(',')}, concurrency ${config.concurrency}`,
-  );
-
+  let heartbeatsStarted = false;
   let stopping: Promise<void> | undefined;
+  const supervisor: KafkaSupervisor = new KafkaSupervisor({
+    logger: logger.child({ component: 'kafka' }),
+    async connect() {
+      if (!producerConnected) {
+        await producer.connect();
+        producerConnected = true;
+      }
+      // The control consumer joins first, so no cancel sent after the first task starts is missed.
+      if (!supervisor.isStopped) await control.start();
+      if (!supervisor.isStopped) await dispatch.start();
+    },
+    async teardown() {
+      await Promise.allSettled([control.disconnect(), dispatch.disconnect()]);
+    },
+  });
+  void supervisor.start().then(() => {
+    if (heartbeatsStarted || stopping) return;
+    heartbeatsStarted = true;
+    heartbeats.start();
+    logger.info(
+      {
+        queues: config.queues,
+        topics: dispatchTopics,
+        executors: registry.names,
+        concurrency: config.concurrency,
+      },
+      `worker ${config.workerId} started: queues ${config.queues.join(',')}, executors ${registry.names.join(',')}, concurrency ${config.concurrency}`,
+    );
+  });
+
+  let health: HealthServer | undefined;
+  if (config.health) {
+    try {
+      health = await startHealthServer(config.health, () => supervisor.status());
+    } catch (err) {
+      await supervisor.stop();
+      await Promise.allSettled([control.disconnect(), dispatch.disconnect(), producer.disconnect()]);
+      throw err;
+    }
+  }
+
   const stop = async (): Promise<void> => {
     const started = Date.now();
+    await supervisor.stop();
     dispatch.stopFetching();
     logger.info(
       { running: dispatch.running, graceMs: config.shutdownGraceMs },
@@ -169,18 +232,36 @@ export async function startWorker(config: Config, deps: WorkerDeps = {}): Promis
     if (!(await out.flush(FLUSH_TIMEOUT_MS)))
       logger.warn('results still unsent at shutdown; their tasks will be redelivered');
     await dispatch.commit();
-    await heartbeats.stop();
+    if (heartbeatsStarted) await heartbeats.stop();
     await out.flush(FLUSH_TIMEOUT_MS);
     out.close();
     await Promise.allSettled([dispatch.disconnect(), control.disconnect()]);
     await producer.disconnect();
+    await health?.close();
     logger.info({ ms: Date.now() - started }, `worker ${config.workerId} stopped`);
+  };
+
+  const abort = async (ms: number): Promise<void> => {
+    const leave = (async () => {
+      await supervisor.stop();
+      dispatch.stopFetching();
+      await dispatch.commit();
+      await Promise.allSettled([dispatch.disconnect(), control.disconnect()]);
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race([leave.catch(() => undefined), timeout]);
+    clearTimeout(timer);
   };
 
   return {
     id: config.workerId,
     executors: registry.names,
     running: () => dispatch.running,
+    status: () => supervisor.status(),
+    ready: () => supervisor.whenReady(),
+    healthPort: health?.port,
     stop: () => (stopping ??= stop()),
+    abort,
   };
 }

@@ -1,27 +1,20 @@
 // kafkajs client construction: brokers from config, kafkajs logs routed through pino.
-import { Kafka, logLevel } from 'kafkajs';
-import type { LogEntry, logCreator } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { kafkaBrokerConfig, kafkaLogCreator, kafkaLogLevel } from '@taskwire/service-kit';
+import type { LogLevel } from '@taskwire/service-kit';
 
-/** Maps kafkajs log entries onto a pino child so every process keeps one log stream. */
-export function pinoLogCreator(logger: Logger): logCreator {
-  return () =>
-    ({ level, log }: LogEntry) => {
-      const { message, ...extra } = log;
-      const fields = { kafkaNamespace: extra.namespace ?? undefined, ...extra };
-      if (level === logLevel.ERROR) logger.error(fields, message);
-      else if (level === logLevel.WARN) logger.warn(fields, message);
-      else if (level === logLevel.INFO) logger.info(fields, message);
-      else logger.debug(fields, message);
-    };
-}
-
-export function createKafka(opts: { brokers: string[]; clientId: string; logger: Logger }): Kafka {
+export function createKafka(opts: {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  logLevel?: LogLevel;
+}): Kafka {
   return new Kafka({
     clientId: opts.clientId,
-    brokers: opts.brokers,
-    logLevel: logLevel.WARN,
-    logCreator: pinoLogCreator(opts.logger.child({ component: 'kafkajs' })),
+    ...kafkaBrokerConfig(opts.brokers),
+    logLevel: kafkaLogLevel(opts.logLevel ?? 'info'),
+    logCreator: kafkaLogCreator(opts.logger),
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
   });
 }

@@ -12,13 +12,21 @@ export interface ControlConsumerOptions {
   groupId: string;
   running: RunningTasks;
   logger: Logger;
+  /** The consumer stopped for good (kafkajs does not restart it): the owner reconnects. */
+  onLost(err: Error): void;
 }
 
 export class ControlConsumer {
   private readonly consumer: Consumer;
 
   constructor(private readonly o: ControlConsumerOptions) {
-    this.consumer = o.kafka.consumer({ groupId: o.groupId, maxWaitTimeInMs: 1000 });
+    this.consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      maxWaitTimeInMs: 1000,
+      // Restarts go through the worker's supervisor, like the dispatch consumer's.
+      retry: { restartOnFailure: async () => false },
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => this.o.onLost(e.payload.error));
   }
 
   /** Resolves once the consumer has joined its group, so cancels sent from now on are seen. */

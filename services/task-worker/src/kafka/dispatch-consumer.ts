@@ -15,6 +15,8 @@ export interface DispatchConsumerOptions {
   sessionTimeoutMs: number;
   producer: BatchingProducer;
   logger: Logger;
+  /** The consumer stopped for good (kafkajs does not restart it): the owner reconnects. */
+  onLost(err: Error): void;
   /**
    * Runs one task; calls `executed` when the executor is done and resolves once the terminal result
    * is published.
@@ -24,6 +26,13 @@ export interface DispatchConsumerOptions {
 
 /** How often a batch waiting for a free slot heartbeats (kafkajs throttles to heartbeatInterval). */
 const WAIT_HEARTBEAT_MS = 1000;
+
+/**
+ * Group heartbeat interval for a session timeout: a tenth of it (at least 500 ms), so a busy or
+ * briefly stalled process has nine more chances before the group gives its partitions away.
+ */
+export const heartbeatIntervalFor = (sessionTimeoutMs: number): number =>
+  Math.max(500, Math.floor(sessionTimeoutMs / 10));
 /**
  * Tasks whose executor is done but whose result is not yet acknowledged do not hold a concurrency
  * slot (the next task may start while the result batch is in flight), but at most this many times
@@ -59,21 +68,31 @@ export class DispatchConsumer {
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
+  private readonly heartbeatIntervalMs: number;
+  /** The running consumer's heartbeat() (from its latest batch), for the timer below. */
+  private groupHeartbeat: (() => Promise<void>) | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: DispatchConsumerOptions) {
     this.maxUnacked = o.concurrency * UNACKED_FACTOR;
+    this.heartbeatIntervalMs = heartbeatIntervalFor(o.sessionTimeoutMs);
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
       sessionTimeout: o.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
+      heartbeatInterval: this.heartbeatIntervalMs,
       // Idle long-polls return within a second, which bounds how long stop() waits for the fetch loop.
       maxWaitTimeInMs: 1000,
+      // A crashed consumer is restarted by the worker's supervisor (with its backoff and readiness),
+      // never by kafkajs on its own, so there is one restart path whatever the error.
+      retry: { restartOnFailure: async () => false },
     });
     const { GROUP_JOIN, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
-    this.consumer.on(CRASH, (e) =>
-      this.o.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'dispatch consumer crashed'),
-    );
+    this.consumer.on(CRASH, (e) => {
+      this.groupHeartbeat = undefined;
+      this.o.logger.debug({ err: e.payload.error }, 'dispatch consumer crashed');
+      this.o.onLost(e.payload.error);
+    });
   }
 
   /** Tasks running now. */
@@ -91,6 +110,14 @@ export class DispatchConsumer {
       partitionsConsumedConcurrently: Math.min(this.o.concurrency, 8),
       eachBatch: (payload) => this.eachBatch(payload),
     });
+    // kafkajs heartbeats only from its fetch loop and from heartbeat() calls inside eachBatch; a
+    // fetch loop held up by slow batches (or a broker answering slowly) must not cost the session.
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      // Errors (a rebalance, a lost coordinator) reach the fetch loop through its own heartbeat.
+      this.groupHeartbeat?.().catch(() => undefined);
+    }, this.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
   }
 
   /** Stops taking new messages; running tasks go on. */
@@ -151,11 +178,19 @@ export class DispatchConsumer {
     await this.committing;
   }
 
-  /** Leaves the group (commit first: a member that left can no longer commit). */
+  /**
+   * Leaves the group (commit first: a member that left can no longer commit). Also the teardown
+   * before a reconnect: batches waiting for a slot give up, so kafkajs can stop its fetch loop.
+   */
   async disconnect(): Promise<void> {
     if (this.commitTimer) clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    this.groupHeartbeat = undefined;
+    for (const grant of this.waiters.splice(0)) grant(false);
     for (const t of this.trackers.values()) t.revoke();
+    this.trackers.clear();
     await this.consumer.disconnect();
   }
 
@@ -166,6 +201,7 @@ export class DispatchConsumer {
     isRunning,
     isStale,
   }: EachBatchPayload): Promise<void> {
+    this.groupHeartbeat = heartbeat;
     const { topic, partition } = batch;
     const key = `${topic}|${partition}`;
     let tracker = this.trackers.get(key);

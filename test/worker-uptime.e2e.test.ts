@@ -1,0 +1,98 @@
+// A worker stays up without Kafka: started with no broker reachable, it retries, reports not ready, and runs tasks once the broker is there.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  freePort,
+  startManagerProcess,
+  startNode,
+  tempDir,
+  waitFor,
+} from './support/processes.js';
+import type { Proc } from './support/processes.js';
+import { createTask, createTemplate, waitForStatus } from './support/tasks.js';
+
+async function probe(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('worker without Kafka', () => {
+  const tmp = tempDir('uptime');
+  const procs: Proc[] = [];
+  afterAll(async () => {
+    for (const p of procs.reverse()) await p.stop('SIGTERM', 10_000);
+    tmp.cleanup();
+  }, 60_000);
+
+  it('a worker started with no broker reachable keeps retrying and completes tasks once the broker starts', async () => {
+    const brokerPort = await freePort();
+    const healthPort = await freePort();
+    const brokers = `127.0.0.1:${brokerPort}`;
+    const manager = await startManagerProcess({
+      brokers,
+      dbType: 'sqlite',
+      dsn: path.join(tmp.dir, 'taskwire.db'),
+      env: { KAFKA_SESSION_TIMEOUT_MS: '6000' },
+    });
+    procs.push(manager.proc);
+    const workerId = `w-${randomUUID().slice(0, 6)}`;
+    const worker = startNode(workerId, 'services/task-worker/dist/main.js', {
+      WORKER_ID: workerId,
+      KAFKA_BROKERS: brokers,
+      HEARTBEAT_INTERVAL_MS: '1000',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      HEALTH_ADDR: `127.0.0.1:${healthPort}`,
+    });
+    procs.push(worker);
+    const health = `http://127.0.0.1:${healthPort}`;
+    const alive = (): void => {
+      if (worker.child.exitCode !== null || worker.child.signalCode !== null)
+        throw new Error(`worker exited: ${worker.output()}`);
+    };
+
+    await waitFor('the worker /healthz', async () => (await probe(`${health}/healthz`)).status === 200);
+    // kafkajs gives up on its first connect after ~10 s: the worker used to exit 1 right there.
+    await waitFor(
+      'a retry logged at warn',
+      () => {
+        alive();
+        return /Kafka unavailable .*retrying in \d+ ms/.test(worker.output());
+      },
+      60_000,
+    );
+    const notReady = await probe(`${health}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(notReady.body).toEqual({ status: 'unavailable', reason: expect.stringMatching(/\S/) });
+    alive();
+
+    const broker = startNode('broker', 'packages/dev-broker/dist/cli.js', {}, [
+      '--port',
+      String(brokerPort),
+      '--data-dir',
+      path.join(tmp.dir, 'broker'),
+    ]);
+    procs.splice(1, 0, broker); // stopped after the worker
+    await waitFor(
+      'the worker /readyz to turn 200',
+      async () => {
+        alive();
+        return (await probe(`${health}/readyz`)).status === 200;
+      },
+      90_000,
+      250,
+    );
+
+    const http = api(manager.url);
+    const template = await createTemplate(http, { executor: 'echo' });
+    const tasks = await Promise.all(
+      [1, 2, 3].map((i) => createTask(http, { task_template_id: template.id, params: { i } })),
+    );
+    for (const [i, t] of tasks.entries()) {
+      const done = await waitForStatus(http, t.id, 'COMPLETED', 60_000);
+      expect(done.result).toEqual({ i: i + 1 });
+      expect(done.worker_id).toBe(workerId);
+    }
+  });
+});
