@@ -1,7 +1,7 @@
 # Production images of the two services, built from the workspace in one multi-stage file.
 # docker build --target task-manager -t taskwire/task-manager .
 # docker build --target task-worker  -t taskwire/task-worker .
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
@@ -10,7 +10,7 @@ RUN npx --yes pnpm@9.15.9 install --frozen-lockfile \
  && npx --yes pnpm@9.15.9 deploy --filter @taskwire/task-manager --prod /out/task-manager \
  && npx --yes pnpm@9.15.9 deploy --filter @taskwire/task-worker --prod /out/task-worker
 
-FROM node:20-bookworm-slim AS task-manager
+FROM node:24-bookworm-slim AS task-manager
 ENV NODE_ENV=production SERVER_ADDR=:8080
 WORKDIR /app
 COPY --from=build /out/task-manager /app
@@ -19,7 +19,7 @@ EXPOSE 8080
 USER node
 CMD ["node", "dist/main.js"]
 
-FROM node:20-bookworm-slim AS task-worker
+FROM node:24-bookworm-slim AS task-worker
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /out/task-worker /app

@@ -15,6 +15,7 @@ interface Service {
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
+  restart?: string;
 }
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service> };
 const services = compose.services;
@@ -43,6 +44,21 @@ describe('docker-compose.yml', () => {
       expect(svc(name).healthcheck?.test.length, name).toBeGreaterThan(0);
     }
     expect(svc('task-manager').healthcheck?.test.join(' ')).toContain('/readyz');
+  });
+
+  it('restarts every long-running service that stops, but not the one-shot topic creation', () => {
+    for (const name of ['kafka', 'mysql', 'task-manager', 'task-worker']) {
+      expect(['unless-stopped', 'always', 'on-failure'], name).toContain(svc(name).restart);
+    }
+    expect(svc('kafka-init').restart).toBe('no');
+  });
+
+  it("checks a worker's readiness on its HEALTH_ADDR, inside the container only", () => {
+    const worker = svc('task-worker');
+    const addr = String(worker.environment?.HEALTH_ADDR);
+    expect(addr).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(worker.healthcheck?.test.join(' ')).toContain(`http://${addr}/readyz`);
+    expect(worker.ports).toBeUndefined();
   });
 
   it('creates the four topics and their DLQs with 12 partitions before the services start', () => {
@@ -137,5 +153,22 @@ describe('Dockerfile', () => {
   });
   it('ships the migrations the manager applies at start-up', () => {
     expect(dockerfile).toContain('COPY --from=build /app/drizzle /drizzle');
+  });
+  it('builds and runs every stage on Node 24 LTS', () => {
+    const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(bases).toHaveLength(3);
+    for (const base of bases) expect(base).toMatch(/^node:24(-|$)/);
+  });
+});
+
+describe('.dockerignore', () => {
+  const ignored = read('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  it('keeps history, data, installs, builds, bench results, logs and env files out of the build context', () => {
+    for (const entry of ['.git', '.data', '**/node_modules', '**/dist', 'bench/results', '*.log', '.env']) {
+      expect(ignored, entry).toContain(entry);
+    }
   });
 });
