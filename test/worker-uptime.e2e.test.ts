@@ -1,15 +1,8 @@
-// A worker stays up without Kafka: started with no broker reachable, it retries, reports not ready, and runs tasks once the broker is there.
+// A worker stays up without Kafka: started with no broker reachable, or when the broker restarts, it retries, reports not ready, and runs tasks once the broker is back.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  api,
-  freePort,
-  startManagerProcess,
-  startNode,
-  tempDir,
-  waitFor,
-} from './support/processes.js';
+import { api, freePort, startManagerProcess, startNode, tempDir, waitFor } from './support/processes.js';
 import type { Proc } from './support/processes.js';
 import { createTask, createTemplate, waitForStatus } from './support/tasks.js';
 
@@ -26,7 +19,7 @@ describe('worker without Kafka', () => {
     tmp.cleanup();
   }, 60_000);
 
-  it('a worker started with no broker reachable keeps retrying and completes tasks once the broker starts', async () => {
+  it('a worker started with no broker reachable keeps retrying, completes tasks once the broker starts, and again after a broker restart', async () => {
     const brokerPort = await freePort();
     const healthPort = await freePort();
     const brokers = `127.0.0.1:${brokerPort}`;
@@ -94,5 +87,38 @@ describe('worker without Kafka', () => {
       expect(done.result).toEqual({ i: i + 1 });
       expect(done.worker_id).toBe(workerId);
     }
+
+    // A broker restart later: the worker reports it, stays up, and consumes again once it is back.
+    await broker.stop('SIGTERM', 10_000);
+    const lost = await waitFor(
+      'the worker /readyz to turn 503 while the broker is down',
+      async () => {
+        alive();
+        const r = await probe(`${health}/readyz`);
+        return r.status === 503 ? r : null;
+      },
+      90_000,
+      250,
+    );
+    expect(lost.body.reason).toEqual(expect.stringMatching(/\S/));
+    const restarted = startNode('broker', 'packages/dev-broker/dist/cli.js', {}, [
+      '--port',
+      String(brokerPort),
+      '--data-dir',
+      path.join(tmp.dir, 'broker'),
+    ]);
+    procs.splice(1, 0, restarted);
+    await waitFor(
+      'the worker /readyz to turn 200 again',
+      async () => {
+        alive();
+        return (await probe(`${health}/readyz`)).status === 200;
+      },
+      90_000,
+      250,
+    );
+    const after = await createTask(http, { task_template_id: template.id, params: { after: 'restart' } });
+    expect((await waitForStatus(http, after.id, 'COMPLETED', 90_000)).result).toEqual({ after: 'restart' });
+    alive();
   });
 });

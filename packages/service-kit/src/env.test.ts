@@ -92,7 +92,9 @@ describe('redactValue', () => {
   it('masks URL passwords up to the last @ and password parameters, and leaves other values alone', () => {
     expect(redactValue('mysql://root:p@ss@h:3306/db')).toBe('mysql://root:***@h:3306/db');
     expect(redactValue('mysql://root@h/db')).toBe('mysql://root@h/db');
-    expect(redactValue('mysql://h/db?user=a&password=x&ssl=1')).toBe('mysql://h/db?user=a&password=***&ssl=1');
+    expect(redactValue('mysql://h/db?user=a&password=x&ssl=1')).toBe(
+      'mysql://h/db?user=a&password=***&ssl=1',
+    );
     expect(redactValue('./data/taskwire.db')).toBe('./data/taskwire.db');
   });
 });

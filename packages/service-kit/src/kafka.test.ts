@@ -50,9 +50,20 @@ describe('kafkaLogCreator', () => {
   it('writes kafkajs entries to a kafkajs child at the matching pino level', () => {
     const { logger, lines } = capture();
     const log = kafkaLogCreator(logger)(logLevel.INFO);
-    log({ namespace: 'Consumer', level: logLevel.WARN, label: 'WARN', log: { message: 'slow', timestamp: 'x', groupId: 'g' } });
+    log({
+      namespace: 'Consumer',
+      level: logLevel.WARN,
+      label: 'WARN',
+      log: { message: 'slow', timestamp: 'x', groupId: 'g' },
+    });
     expect(lines).toEqual([
-      expect.objectContaining({ level: 40, component: 'kafkajs', namespace: 'Consumer', groupId: 'g', msg: 'slow' }),
+      expect.objectContaining({
+        level: 40,
+        component: 'kafkajs',
+        namespace: 'Consumer',
+        groupId: 'g',
+        msg: 'slow',
+      }),
     ]);
     expect(lines[0]).not.toHaveProperty('timestamp');
   });
@@ -60,9 +71,28 @@ describe('kafkaLogCreator', () => {
   it('writes rebalance answers and what the service demotes at debug', () => {
     const { logger, lines } = capture();
     const log = kafkaLogCreator(logger, { demote: (m) => m.includes('ECONNREFUSED') })(logLevel.INFO);
-    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { message: 'Response Heartbeat', error: 'The group is rebalancing, so a rejoin is needed', timestamp: '' } });
-    log({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { message: 'connect ECONNREFUSED 127.0.0.1:1', timestamp: '' } });
-    log({ namespace: 'Consumer', level: logLevel.ERROR, label: 'ERROR', log: { message: 'Crash: something else', timestamp: '' } });
+    log({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: {
+        message: 'Response Heartbeat',
+        error: 'The group is rebalancing, so a rejoin is needed',
+        timestamp: '',
+      },
+    });
+    log({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: { message: 'connect ECONNREFUSED 127.0.0.1:1', timestamp: '' },
+    });
+    log({
+      namespace: 'Consumer',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: { message: 'Crash: something else', timestamp: '' },
+    });
     expect(lines.map((l) => l.level)).toEqual([20, 20, 50]);
   });
 

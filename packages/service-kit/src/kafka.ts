@@ -54,7 +54,9 @@ export function kafkaLogCreator(logger: Logger, opts: KafkaLogOptions = {}): log
  * `[::1]:9092` cannot reach it as written: such entries go in as a placeholder host that the socket
  * factory maps back to the address. (Brokers found through metadata arrive as host and port.)
  */
-export function kafkaBrokerConfig(brokers: readonly string[]): Pick<KafkaConfig, 'brokers' | 'socketFactory'> {
+export function kafkaBrokerConfig(
+  brokers: readonly string[],
+): Pick<KafkaConfig, 'brokers' | 'socketFactory'> {
   const literals = new Map<string, string>();
   const list = brokers.map((b) => {
     const m = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(b);
@@ -68,7 +70,10 @@ export function kafkaBrokerConfig(brokers: readonly string[]): Pick<KafkaConfig,
   const socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
     const address = literals.get(host) ?? host;
     const socket = ssl
-      ? tls.connect({ host: address, port, ...(net.isIP(address) ? {} : { servername: address }), ...ssl }, onConnect)
+      ? tls.connect(
+          { host: address, port, ...(net.isIP(address) ? {} : { servername: address }), ...ssl },
+          onConnect,
+        )
       : net.connect({ host: address, port }, onConnect);
     socket.setKeepAlive(true, 60_000);
     return socket;

@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       allowShell: false,
       heartbeatIntervalMs: 5000,
       shutdownGraceMs: 30000,
-      sessionTimeoutMs: 30000,
+      sessionTimeoutMs: 10000,
       logLevel: 'info',
     });
     expect(config.workerId).toMatch(/^box-42-[0-9a-f]{6}$/);
@@ -118,7 +118,9 @@ describe('loadConfig', () => {
     expect(loadConfig({}).health).toBeUndefined();
     expect(loadConfig({ HEALTH_ADDR: '127.0.0.1:9464' }).health).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(loadConfig({ HEALTH_ADDR: '[::1]:9464' }).health).toEqual({ host: '::1', port: 9464 });
-    expect(problems({ HEALTH_ADDR: '9464' })[0]).toMatch(/^HEALTH_ADDR="9464" is invalid: expected host:port/);
+    expect(problems({ HEALTH_ADDR: '9464' })[0]).toMatch(
+      /^HEALTH_ADDR="9464" is invalid: expected host:port/,
+    );
     expect(problems({ HEALTH_ADDR: 'localhost:99999' })[0]).toMatch(/port out of range/);
   });
 

@@ -108,7 +108,9 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     clientId: config.workerId,
     ...kafkaBrokerConfig(config.kafkaBrokers),
     logLevel: kafkaLogLevel(config.logLevel),
-    logCreator: kafkaLogCreator(logger, { demote: (message, extra) => CONNECTIVITY.test(`${message} ${String(extra.error ?? '')}`) }),
+    logCreator: kafkaLogCreator(logger, {
+      demote: (message, extra) => CONNECTIVITY.test(`${message} ${String(extra.error ?? '')}`),
+    }),
   });
   // Results are keyed by task id: any stable partitioner will do; naming it silences kafkajs' v2 notice.
   const producer = kafka.producer({

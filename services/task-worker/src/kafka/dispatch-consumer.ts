@@ -28,11 +28,13 @@ export interface DispatchConsumerOptions {
 const WAIT_HEARTBEAT_MS = 1000;
 
 /**
- * Group heartbeat interval for a session timeout: a tenth of it (at least 500 ms), so a busy or
- * briefly stalled process has nine more chances before the group gives its partitions away.
+ * Group heartbeat interval: at most 1 s, and a fifth of the session at most. A member learns that
+ * the group rebalances (a worker died, left or joined) only from a heartbeat answer, so the interval
+ * bounds how long every worker's consumption pauses in each rebalance (bench/worker-crash.mjs);
+ * one small request a second is cheap, and a busy process gets several chances per session.
  */
 export const heartbeatIntervalFor = (sessionTimeoutMs: number): number =>
-  Math.max(500, Math.floor(sessionTimeoutMs / 10));
+  Math.min(1000, Math.max(100, Math.floor(sessionTimeoutMs / 5)));
 /**
  * Tasks whose executor is done but whose result is not yet acknowledged do not hold a concurrency
  * slot (the next task may start while the result batch is in flight), but at most this many times

@@ -18,7 +18,8 @@ export interface KafkaStatus {
   reason?: string;
 }
 
-const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+const describe = (err: unknown): string =>
+  err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 
 /**
  * kafkajs gives up: a producer's connect() fails after its retries (~10 s), and a consumer that
