@@ -1,5 +1,5 @@
-// Public entry of @taskwire/task-worker: start a worker in-process (tests, embedded stack).
-export { startWorker } from './worker.js';
+// Public entry of @taskwire/task-worker: create or start a worker in-process (tests, embedded stack).
+export { createWorker, startWorker } from './worker.js';
 export type { Worker, WorkerDeps } from './worker.js';
 export { loadConfig, ConfigError, BUILTIN_PLUGIN, SHELL_PLUGIN } from './config.js';
 export type { Config, LogLevel } from './config.js';
