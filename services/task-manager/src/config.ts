@@ -9,7 +9,14 @@ export { ConfigError } from '@taskwire/service-kit';
 
 export interface Config {
   server: { host: string; port: number; addr: string };
-  db: { type: 'sqlite' | 'mysql'; dsn: string };
+  db: {
+    type: 'sqlite' | 'mysql';
+    dsn: string;
+    /** MySQL pool connections. */
+    poolSize: number;
+    /** Operations that may wait for a MySQL connection or the SQLite lock; more get 503. */
+    queueLimit: number;
+  };
   logLevel: LogLevel;
   bodyLimitBytes: number;
   kafka: {
@@ -62,6 +69,21 @@ export const CONFIG_SCHEMA = {
       type: 'string',
       minLength: 1,
       description: `a SQLite file path (default ${DEFAULT_SQLITE_DSN}) or, with DB_TYPE=mysql, mysql://user:pass@host:port/db`,
+    },
+    DB_POOL_SIZE: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+      default: 10,
+      description: 'an integer from 1 to 1000: MySQL connections in the pool (default 10)',
+    },
+    DB_QUEUE_LIMIT: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 1000,
+      description:
+        'an integer from 1 to 1000000: operations that may wait for a MySQL connection or the SQLite lock; more get 503 (default 1000)',
     },
     LOG_LEVEL: SHARED_VARS.LOG_LEVEL,
     BODY_LIMIT_BYTES: {
@@ -176,7 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   check.done();
   const config: Config = {
     server: { host, port, addr },
-    db: { type: dbType, dsn },
+    db: { type: dbType, dsn, poolSize: Number(v.DB_POOL_SIZE), queueLimit: Number(v.DB_QUEUE_LIMIT) },
     logLevel: v.LOG_LEVEL as LogLevel,
     bodyLimitBytes: Number(v.BODY_LIMIT_BYTES),
     kafka: {

@@ -66,7 +66,13 @@ export async function startManager(
         : `authentication is off (AUTH_DISABLED=1): anyone who can reach ${config.server.addr} can do anything`,
     );
   }
-  const store = await createStore({ dbType: config.db.type, dsn: config.db.dsn, logger });
+  const store = await createStore({
+    dbType: config.db.type,
+    dsn: config.db.dsn,
+    poolSize: config.db.poolSize,
+    queueLimit: config.db.queueLimit,
+    logger,
+  });
   try {
     await store.migrate();
   } catch (err) {

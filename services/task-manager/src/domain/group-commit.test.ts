@@ -1,5 +1,7 @@
 // Unit tests of the group-commit batcher: coalescing, per-item outcomes, isolation of a failing batch.
 import { describe, expect, it } from 'vitest';
+import { StoreUnavailable } from '../store/types.js';
+import { AppError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { ItemResult } from './group-commit.js';
 
@@ -71,6 +73,43 @@ describe('GroupCommit', () => {
     const out = await Promise.allSettled([1, 13, 3].map((n) => gc.submit(n)));
     expect(out.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'))).toEqual([2, 'failed', 6]);
     expect(batches).toEqual([[1, 13, 3], [1], [13], [3]]);
+  });
+
+  it('a batch failing because the database is unavailable fails every item at once, without re-running each', async () => {
+    const down = new StoreUnavailable('unreachable', 'the MySQL server is unreachable (ECONNREFUSED)');
+    const { gc, batches } = recorder(() => {
+      throw down;
+    });
+    const out = await Promise.allSettled([1, 2, 3].map((n) => gc.submit(n)));
+    expect(out.map((r) => (r.status === 'rejected' ? r.reason : 'resolved'))).toEqual([down, down, down]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
+  it('a full queue refuses the next item at once with 503 unavailable and a retry hint, then takes items again', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const gc = new GroupCommit<number, number>({
+      run: async (items) => {
+        await gate;
+        return double(items);
+      },
+      maxBatch: 2,
+      maxQueued: 3,
+    });
+    const first = gc.submit(1);
+    await new Promise((r) => setImmediate(r)); // item 1 is now being committed, the queue is empty
+    const waiting = [2, 3, 4].map((n) => gc.submit(n));
+    expect(gc.queued).toBe(3);
+    const refused = await gc.submit(5).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({
+      code: 'unavailable',
+      status: 503,
+      details: { reason: 'queue_full', retry_after_s: 1 },
+    });
+    release();
+    await expect(Promise.all([first, ...waiting])).resolves.toEqual([2, 4, 6, 8]);
+    await expect(gc.submit(6)).resolves.toBe(12);
   });
 
   it('drain resolves once everything submitted has settled', async () => {

@@ -1,4 +1,7 @@
-// Group commit: coalesces concurrent submissions into one batch run (one unit of work), one outcome each.
+// Group commit: coalesces concurrent submissions into one batch run (one unit of work), one outcome
+// each, with a bounded queue.
+import { StoreUnavailable } from '../store/types.js';
+import { AppError } from './errors.js';
 
 /** The outcome of one item of a batch: its own value or its own error. */
 export type ItemResult<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -13,7 +16,16 @@ export interface GroupCommitOptions<I, R> {
   maxBatch?: number;
   /** Batches running at once (default 1: SQLite has one writer; MySQL can take a few). */
   maxInFlight?: number;
+  /**
+   * Items that may wait for a batch (default unbounded). One more is refused at once with a 503
+   * `unavailable` AppError: a burst faster than the database, or a database that hangs, must not
+   * pile up requests in memory until the process falls over.
+   */
+  maxQueued?: number;
 }
+
+/** Retry-After (seconds) of a submission refused because the queue is full. */
+export const QUEUE_FULL_RETRY_AFTER_S = 1;
 
 interface Pending<I, R> {
   item: I;
@@ -34,14 +46,30 @@ export class GroupCommit<I, R> {
   private idleWaiters: Array<() => void> = [];
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly maxQueued: number;
 
   constructor(private readonly opts: GroupCommitOptions<I, R>) {
     this.maxBatch = Math.max(1, opts.maxBatch ?? 500);
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
+    this.maxQueued = Math.max(1, opts.maxQueued ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** Items waiting for a batch (not counting those being committed). */
+  get queued(): number {
+    return this.queue.length;
   }
 
   /** Adds `item` to the next batch; settles with this item's own result or error. */
   submit(item: I): Promise<R> {
+    if (this.queue.length >= this.maxQueued) {
+      return Promise.reject(
+        new AppError(
+          'unavailable',
+          `too many requests are waiting to be committed (${this.maxQueued}); retry in ${QUEUE_FULL_RETRY_AFTER_S} s`,
+          { reason: 'queue_full', retry_after_s: QUEUE_FULL_RETRY_AFTER_S },
+        ),
+      );
+    }
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.schedule();
@@ -87,8 +115,10 @@ export class GroupCommit<I, R> {
     try {
       results = await this.opts.run(batch.map((p) => p.item));
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      // A database that cannot serve now fails every item alike: running each alone would only
+      // knock on the same closed door once per item.
+      if (batch.length === 1 || err instanceof StoreUnavailable) {
+        for (const p of batch) p.reject(err);
         return;
       }
       // Isolate: run each item alone, so only the item that breaks the batch gets the error.

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { AppError } from '../domain/errors.js';
 import { workerToWire } from '../domain/mappers.js';
+import { RETRY_AFTER_S, StoreUnavailable } from '../store/types.js';
 import type { AppDeps, AppEnv } from './types.js';
 
 const DEFAULT_WORKER_DEAD_AFTER_MS = 15_000;
@@ -12,13 +13,19 @@ export function systemRoutes(deps: AppDeps): Hono<AppEnv> {
   // Liveness: the process answers. Never touches the database, so a slow DB does not get us killed.
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
-  // Readiness: the database answers and is migrated.
+  // Readiness: the database answers and is migrated. A 503 carries Retry-After, like every 503.
   app.get('/readyz', async (c) => {
     try {
       await deps.store.ping();
     } catch (err) {
       deps.logger.warn({ err }, 'readiness check failed');
-      throw new AppError('unavailable', 'the database is not reachable', null, { cause: err });
+      const reason = err instanceof StoreUnavailable ? err.reason : 'unreachable';
+      throw new AppError(
+        'unavailable',
+        `the database is not reachable; retry in ${RETRY_AFTER_S[reason]} s`,
+        { reason, retry_after_s: RETRY_AFTER_S[reason] },
+        { cause: err },
+      );
     }
     return c.json({ status: 'ready' });
   });

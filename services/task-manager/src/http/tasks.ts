@@ -27,6 +27,8 @@ const checkUpdate = compileBodySchema(updateTaskSchema);
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
+/** POST /tasks waiting for a group commit; more get 503 (20 full batches: ~1-2 s of SQLite writes). */
+export const DEFAULT_CREATE_QUEUE_LIMIT = 10_000;
 
 export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -35,6 +37,7 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
     run: (inputs) => createTasks(deps, inputs),
     maxBatch: deps.groupCommit?.maxBatch,
     maxInFlight: deps.groupCommit?.maxInFlight,
+    maxQueued: deps.groupCommit?.maxQueued ?? DEFAULT_CREATE_QUEUE_LIMIT,
   });
 
   app.post('/', async (c) => {

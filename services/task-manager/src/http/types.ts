@@ -8,8 +8,11 @@ export interface AppDeps extends DomainDeps {
   bodyLimitBytes?: number;
   /** WORKER_DEAD_AFTER_MS: a worker silent for longer shows alive=false (default 15 s). */
   workerDeadAfterMs?: number;
-  /** Group commit of concurrent POST /tasks: most tasks per transaction and transactions in flight. */
-  groupCommit?: { maxBatch?: number; maxInFlight?: number };
+  /**
+   * Group commit of concurrent POST /tasks: most tasks per transaction, transactions in flight, and
+   * requests that may wait (more get 503; default 10,000).
+   */
+  groupCommit?: { maxBatch?: number; maxInFlight?: number; maxQueued?: number };
   /** API_TOKENS (+ API_TOKENS_FILE): with none, authentication is off (startManager allows that on loopback only). */
   apiTokens?: readonly ApiToken[];
 }

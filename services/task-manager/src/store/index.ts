@@ -30,19 +30,21 @@ export interface StoreConfig {
   /** sqlite: a file path, `file:path` or `:memory:`; mysql: mysql://user:pass@host:port/db */
   dsn: string;
   logger?: Logger;
-  /** MySQL pool size. */
+  /** MySQL pool size (DB_POOL_SIZE). */
   poolSize?: number;
+  /** Operations that may wait for a MySQL connection or the SQLite lock (DB_QUEUE_LIMIT); more get 503. */
+  queueLimit?: number;
   /** Overrides the drizzle/<dialect> migrations folder. */
   migrationsDir?: string;
 }
 
 export function createStore(config: StoreConfig): Store {
-  const { logger, migrationsDir } = config;
+  const { logger, migrationsDir, queueLimit } = config;
   switch (config.dbType) {
     case 'sqlite':
-      return createSqliteStore({ file: config.dsn, logger, migrationsDir });
+      return createSqliteStore({ file: config.dsn, logger, migrationsDir, queueLimit });
     case 'mysql':
-      return createMysqlStore({ dsn: config.dsn, poolSize: config.poolSize, logger, migrationsDir });
+      return createMysqlStore({ dsn: config.dsn, poolSize: config.poolSize, queueLimit, logger, migrationsDir });
     default:
       throw new Error(`unknown dbType ${String(config.dbType as unknown)} (expected sqlite or mysql)`);
   }

@@ -225,3 +225,38 @@ export class UniqueViolation extends Error {
     this.name = 'UniqueViolation';
   }
 }
+
+/**
+ * Why a store cannot serve right now: the database is unreachable (refused, lost, gone), busy
+ * (SQLite lock held past the busy timeout), saturated (too many operations waiting for a
+ * connection or the writer lock), closed (shutting down), or a MySQL deadlock / lock-wait timeout
+ * that persisted through the adapter's retries.
+ */
+export type UnavailableReason = 'unreachable' | 'busy' | 'saturated' | 'closed' | 'deadlock' | 'lock_timeout';
+
+/** Seconds a client should wait before retrying, per reason (sent as Retry-After with the 503). */
+export const RETRY_AFTER_S: Readonly<Record<UnavailableReason, number>> = {
+  unreachable: 5,
+  closed: 5,
+  busy: 1,
+  saturated: 1,
+  deadlock: 1,
+  lock_timeout: 1,
+};
+
+/**
+ * Thrown by a store when the database cannot serve the call now but may later; the caller may
+ * retry (HTTP renders it as 503 `unavailable` with Retry-After). `message` never holds a password.
+ */
+export class StoreUnavailable extends Error {
+  readonly retryAfterS: number;
+  constructor(
+    readonly reason: UnavailableReason,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'StoreUnavailable';
+    this.retryAfterS = RETRY_AFTER_S[reason];
+  }
+}

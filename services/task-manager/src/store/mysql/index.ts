@@ -1,4 +1,5 @@
-// The MySQL/MariaDB Store: a mysql2 pool (UTC, JSON as text), a unit of work = one connection's transaction.
+// The MySQL/MariaDB Store: a mysql2 pool (UTC, JSON as text, bounded wait queue), a unit of work = one
+// connection's transaction, retried on deadlocks.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -12,23 +13,36 @@ import { resolveMigrationsDir } from '../migrations-dir.js';
 import { translateMysqlError } from './errors.js';
 import { mysqlOps } from './ops.js';
 import type { Atomic, MysqlDb, MysqlHandle } from './ops.js';
+import { withConflictRetry } from './retry.js';
 
 export interface MysqlStoreOptions {
   /** mysql://user:pass@host:port/db */
   dsn: string;
   /** Pool connections (default 10). */
   poolSize?: number;
+  /**
+   * Operations that may wait for a free connection (default 1000); one more fails at once with
+   * StoreUnavailable('saturated') instead of piling up in memory behind a slow or dead server.
+   */
+  queueLimit?: number;
+  /** Retries of a deadlocked or lock-timed-out unit of work or operation (default 3). */
+  conflictRetries?: number;
   logger?: Logger;
   /** Overrides the drizzle/mysql folder found by walking up from this module. */
   migrationsDir?: string;
 }
 
-/** Wraps every op so that duplicate-key errors become UniqueViolation, in this one place. */
-function translated(ops: StoreOps): StoreOps {
+/**
+ * Wraps every op so that driver errors become store errors, in this one place. `retry` runs an op
+ * again after a deadlock: only outside a unit of work, where the op is its own transaction (inside
+ * one, the deadlock rolled back the whole unit, so the unit is what gets retried).
+ */
+function translated(ops: StoreOps, retry?: (fn: () => Promise<unknown>) => Promise<unknown>): StoreOps {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(ops) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
-    out[name] = (...args: unknown[]) =>
+    const once = (args: unknown[]) =>
       fn(...args).catch((err: unknown) => Promise.reject(translateMysqlError(err)));
+    out[name] = retry ? (...args: unknown[]) => retry(() => once(args)) : (...args: unknown[]) => once(args);
   }
   return out as unknown as StoreOps;
 }
@@ -41,6 +55,7 @@ export function createMysqlStore(opts: MysqlStoreOptions): Store {
   const pool = createPool({
     uri: opts.dsn,
     connectionLimit: opts.poolSize ?? 10,
+    queueLimit: opts.queueLimit ?? 1000,
     // DATETIME(3) columns hold UTC; drizzle formats them as UTC strings, and 'Z' keeps mysql2
     // from shifting any Date it formats itself.
     timezone: 'Z',
@@ -68,13 +83,16 @@ export function createMysqlStore(opts: MysqlStoreOptions): Store {
    * db.transaction(): the batch INSERTs need the raw connection, which drizzle's tx hides.
    */
   const transaction = async <T>(fn: (h: MysqlHandle) => Promise<T>): Promise<T> => {
-    const conn = await pool.getConnection();
+    // Driver errors of the transaction's own statements are translated here; `fn`'s errors come
+    // from translated ops (or the domain) and pass through unchanged.
+    const driver = (err: unknown) => Promise.reject(translateMysqlError(err));
+    const conn = await pool.getConnection().catch(driver);
     let healthy = true;
     try {
-      await conn.query('START TRANSACTION');
+      await conn.query('START TRANSACTION').catch(driver);
       try {
         const result = await fn({ db: drizzle(conn, { mode: 'default' }) as unknown as MysqlDb, raw: conn });
-        await conn.query('COMMIT');
+        await conn.query('COMMIT').catch(driver);
         return result;
       } catch (err) {
         await conn.query('ROLLBACK').catch((rollbackErr: unknown) => {
@@ -92,7 +110,9 @@ export function createMysqlStore(opts: MysqlStoreOptions): Store {
     (h: MysqlHandle): Atomic =>
     (fn) =>
       fn(h);
-  const topOps = translated(mysqlOps({ db, raw: pool }, transaction));
+  const retry = <T>(fn: () => Promise<T>): Promise<T> =>
+    withConflictRetry(fn, { retries: opts.conflictRetries, log });
+  const topOps = translated(mysqlOps({ db, raw: pool }, transaction), retry);
 
   let migrationsDir: string | undefined;
   const dir = () => (migrationsDir ??= resolveMigrationsDir('mysql', opts.migrationsDir));
@@ -103,7 +123,9 @@ export function createMysqlStore(opts: MysqlStoreOptions): Store {
     dialect: 'mysql',
 
     unitOfWork(fn) {
-      return transaction((h) => fn(translated(mysqlOps(h, inTx(h)))));
+      // A deadlock rolls back the whole unit, so the whole unit runs again: `fn` must keep its
+      // state inside (as every unit of work does: it reads, decides and writes through `tx`).
+      return retry(() => transaction((h) => fn(translated(mysqlOps(h, inTx(h))))));
     },
 
     async migrate() {
@@ -118,7 +140,8 @@ export function createMysqlStore(opts: MysqlStoreOptions): Store {
         }
         try {
           log?.info({ dsn: redact(opts.dsn), migrationsDir: dir() }, 'applying mysql migrations');
-          await migrate(db as never, { migrationsFolder: dir() });
+          // On the connection holding the lock: with DB_POOL_SIZE=1 the pool has no other.
+          await migrate(drizzle(conn, { mode: 'default' }) as never, { migrationsFolder: dir() });
         } finally {
           await conn.query("SELECT RELEASE_LOCK(CONCAT('taskwire_migrate:', DATABASE()))");
         }

@@ -20,9 +20,14 @@ export interface SqliteStoreOptions {
   migrationsDir?: string;
   /** How long a write waits for another process's lock, in ms (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * Operations that may wait for the connection at once (default 1000); one more fails at once
+   * with StoreUnavailable('saturated').
+   */
+  queueLimit?: number;
 }
 
-/** Promise-returning ops over the synchronous ones, with unique-key errors translated. */
+/** Promise-returning ops over the synchronous ones, with driver errors translated (in this one place). */
 function asyncOps(sync: SyncOps): StoreOps {
   const ops: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(sync) as Array<[string, (...args: unknown[]) => unknown]>) {
@@ -55,7 +60,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   client.pragma('temp_store = MEMORY');
   const db = drizzle({ client });
   const log = opts.logger?.child({ component: 'store', dialect: 'sqlite' });
-  const lock = new Mutex();
+  const lock = new Mutex(opts.queueLimit ?? 1000);
   const begin = client.prepare('BEGIN IMMEDIATE');
   const commit = client.prepare('COMMIT');
   const rollback = client.prepare('ROLLBACK');
@@ -86,10 +91,20 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
 
     unitOfWork(fn) {
       return lock.run(async () => {
-        begin.run();
+        // BEGIN IMMEDIATE is where another process's write lock shows (SQLITE_BUSY after
+        // busy_timeout); `fn`'s errors come from translated ops (or the domain) and pass through.
+        try {
+          begin.run();
+        } catch (err) {
+          throw translateSqliteError(err);
+        }
         try {
           const result = await fn(txOps);
-          commit.run();
+          try {
+            commit.run();
+          } catch (err) {
+            throw translateSqliteError(err);
+          }
           return result;
         } catch (err) {
           if (client.inTransaction) rollback.run();
