@@ -33,7 +33,11 @@ async function call(app: App, method: string, path: string, body?: unknown) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: text ? JSON.parse(text) : null };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    body: text ? JSON.parse(text) : null,
+  };
 }
 
 function expectUnavailable(res: Awaited<ReturnType<typeof call>>, reason: string, retryAfter: string): void {
@@ -68,7 +72,11 @@ describe('SQLite locked by another connection', () => {
     try {
       other.exec('BEGIN EXCLUSIVE');
       expectUnavailable(await call(app, 'POST', '/tasks', { template_name: 'locked' }), 'busy', '1');
-      expectUnavailable(await call(app, 'POST', '/templates', { name: 'locked-2', executor: 'echo' }), 'busy', '1');
+      expectUnavailable(
+        await call(app, 'POST', '/templates', { name: 'locked-2', executor: 'echo' }),
+        'busy',
+        '1',
+      );
       // Reads still work in WAL mode, and so does readiness.
       expect((await call(app, 'GET', `/templates/${tpl.body.id}`)).status).toBe(200);
       expect((await call(app, 'GET', '/readyz')).status).toBe(200);
@@ -95,7 +103,12 @@ describe('SQLite locked by another connection', () => {
 });
 
 /** A TCP proxy in front of MariaDB that can be cut (every socket destroyed, port closed) and restored. */
-async function startProxy(): Promise<{ port: number; down(): Promise<void>; up(): Promise<void>; close(): Promise<void> }> {
+async function startProxy(): Promise<{
+  port: number;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   let server: Server | null = null;
   let port = 0;
@@ -149,7 +162,9 @@ describe('MySQL server unreachable, then back', () => {
   });
 
   it('reads, writes and readiness get 503 unreachable with Retry-After while it is down, and succeed once it is back', async () => {
-    expect((await call(app, 'POST', '/templates', { name: 'mysql-down', executor: 'echo' })).status).toBe(201);
+    expect((await call(app, 'POST', '/templates', { name: 'mysql-down', executor: 'echo' })).status).toBe(
+      201,
+    );
     await proxy.down();
     expectUnavailable(await call(app, 'POST', '/tasks', { template_name: 'mysql-down' }), 'unreachable', '5');
     expectUnavailable(await call(app, 'GET', '/tasks'), 'unreachable', '5');

@@ -44,7 +44,13 @@ export function createStore(config: StoreConfig): Store {
     case 'sqlite':
       return createSqliteStore({ file: config.dsn, logger, migrationsDir, queueLimit });
     case 'mysql':
-      return createMysqlStore({ dsn: config.dsn, poolSize: config.poolSize, queueLimit, logger, migrationsDir });
+      return createMysqlStore({
+        dsn: config.dsn,
+        poolSize: config.poolSize,
+        queueLimit,
+        logger,
+        migrationsDir,
+      });
     default:
       throw new Error(`unknown dbType ${String(config.dbType as unknown)} (expected sqlite or mysql)`);
   }

@@ -1,12 +1,43 @@
 // MySQL-only store behaviour: how times look to other clients of the server, the migration lock
-// between replicas starting together, and connection failures. SQLite has no server, no session
+// between replicas starting together, deadlocks between concurrent units of work, and connection failures. SQLite has no server, no session
 // time zone and no concurrent migrators, so none of this applies there.
 import { createTestMysqlDatabase } from '@taskwire/testkit';
 import type { TestMysqlDatabase } from '@taskwire/testkit';
 import { createConnection } from 'mysql2/promise';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { T0, makeTask } from './contract/fixtures.js';
 import { createMysqlStore } from './mysql/index.js';
+import { StoreUnavailable } from './types.js';
+import type { Store } from './types.js';
+
+/**
+ * Two units of work that update tasks `a` and `b` in opposite orders, each waiting until the other
+ * holds its first row lock: InnoDB must pick a deadlock victim (errno 1213). Returns how often each ran.
+ */
+async function provokeDeadlock(store: Store, a: string, b: string) {
+  const runs = { first: 0, second: 0 };
+  let firstLocked!: () => void;
+  let secondLocked!: () => void;
+  const firstHolds = new Promise<void>((r) => (firstLocked = r));
+  const secondHolds = new Promise<void>((r) => (secondLocked = r));
+  const first = store.unitOfWork(async (tx) => {
+    runs.first++;
+    await tx.updateTask(a, { name: 'first' });
+    firstLocked();
+    await secondHolds;
+    await tx.updateTask(b, { name: 'first' });
+  });
+  const second = store.unitOfWork(async (tx) => {
+    runs.second++;
+    await tx.updateTask(b, { name: 'second' });
+    secondLocked();
+    await firstHolds;
+    await tx.updateTask(a, { name: 'second' });
+  });
+  const settled = await Promise.allSettled([first, second]);
+  return { runs, settled };
+}
 
 describe('mysql store', () => {
   let db: TestMysqlDatabase;
@@ -47,6 +78,68 @@ describe('mysql store', () => {
       await Promise.all([a.ping(), b.ping()]);
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+describe('mysql deadlocks', () => {
+  let db: TestMysqlDatabase;
+  beforeEach(async () => {
+    db = await createTestMysqlDatabase();
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  it('a deadlocked unit of work is rolled back and run again, so both units commit', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+    const store = createMysqlStore({ dsn: db.dsn, poolSize: 4, logger });
+    try {
+      await store.migrate();
+      const [a, b] = [makeTask(), makeTask()];
+      await store.insertTasks([a, b]);
+      const { runs, settled } = await provokeDeadlock(store, a.id, b.id);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled']);
+      // The victim ran twice and, committing last, wrote both rows.
+      expect(runs.first + runs.second).toBe(3);
+      const victim = runs.first === 2 ? 'first' : 'second';
+      expect((await store.getTask(a.id))?.name).toBe(victim);
+      expect((await store.getTask(b.id))?.name).toBe(victim);
+      const retries = lines.map((l) => JSON.parse(l) as { msg: string; reason?: string });
+      expect(retries).toContainEqual(
+        expect.objectContaining({ msg: 'mysql conflict; retrying', reason: 'deadlock' }),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('with retries exhausted the deadlock surfaces as StoreUnavailable(deadlock), the other unit commits', async () => {
+    const store = createMysqlStore({ dsn: db.dsn, poolSize: 4, conflictRetries: 0 });
+    try {
+      await store.migrate();
+      const [a, b] = [makeTask(), makeTask()];
+      await store.insertTasks([a, b]);
+      const { runs, settled } = await provokeDeadlock(store, a.id, b.id);
+      expect(runs).toEqual({ first: 1, second: 1 });
+      const failed = settled.filter((s) => s.status === 'rejected');
+      expect(failed).toHaveLength(1);
+      const reason = (failed[0] as PromiseRejectedResult).reason as unknown;
+      expect(reason).toBeInstanceOf(StoreUnavailable);
+      expect(reason).toMatchObject({ reason: 'deadlock', retryAfterS: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a pool of one connection migrates and serves (the migration runs on the connection holding its lock)', async () => {
+    const store = createMysqlStore({ dsn: db.dsn, poolSize: 1 });
+    try {
+      await store.migrate();
+      await store.ping();
+    } finally {
+      await store.close();
     }
   });
 });

@@ -20,7 +20,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * jitter keeps two losers from meeting again in lockstep. Any other error, or the last conflict,
  * is thrown as it is.
  */
-export async function withConflictRetry<T>(fn: () => Promise<T>, opts: ConflictRetryOptions = {}): Promise<T> {
+export async function withConflictRetry<T>(
+  fn: () => Promise<T>,
+  opts: ConflictRetryOptions = {},
+): Promise<T> {
   const retries = opts.retries ?? DEFAULT_CONFLICT_RETRIES;
   const base = opts.baseDelayMs ?? 10;
   for (let retry = 0; ; retry++) {

@@ -64,6 +64,9 @@ export function translateSqliteError(err: unknown): unknown {
   }
   const reason = UNAVAILABLE.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`))?.[1];
   if (!reason) return err;
-  const what = reason === 'busy' ? 'the SQLite database is locked by another connection' : 'the SQLite database cannot be used';
+  const what =
+    reason === 'busy'
+      ? 'the SQLite database is locked by another connection'
+      : 'the SQLite database cannot be used';
   return new StoreUnavailable(reason, `${what} (${code})`, err);
 }
