@@ -11,6 +11,7 @@ import type {
 import type { AttemptSummary } from './history.js';
 import type { Backoff, TaskEventRecord, TaskRecord, TemplateRecord, WorkerRecord } from '../store/types.js';
 import { AppError } from './errors.js';
+import { checkJsonText } from './json-text.js';
 import type { TaskInput, TaskUpdateInput } from './tasks.js';
 import type { TemplateInput } from './templates.js';
 
@@ -151,6 +152,12 @@ export function jsonObjectField(
   if (value === null && nullable) return null;
   let v = value;
   if (typeof v === 'string') {
+    const problem = checkJsonText(v);
+    if (problem) {
+      throw AppError.badRequest(`${field} is refused: ${problem.message}`, [
+        { path: `/${field}`, message: problem.message, ...problem.detail },
+      ]);
+    }
     try {
       v = JSON.parse(v);
     } catch (err) {

@@ -178,7 +178,31 @@ async function resolveTemplates(deps: DomainDeps, inputs: readonly TaskInput[]):
   return { byId, byName };
 }
 
+/** run_at may not be earlier than this (older times are typos or zero values, not schedules). */
+export const RUN_AT_MIN = new Date('2000-01-01T00:00:00Z');
+
+/**
+ * run_at between RUN_AT_MIN and one year after `now` (a task held longer is a cron job, or a bug
+ * that would sit in the PENDING index for ever); a time JavaScript cannot represent (a leap second
+ * 23:59:60, which the date-time format allows) is refused too.
+ */
+function checkRunAt(runAt: Date | undefined, now: Date): void {
+  if (runAt === undefined) return;
+  const max = new Date(now);
+  max.setUTCFullYear(max.getUTCFullYear() + 1);
+  let problem: string | null = null;
+  if (Number.isNaN(runAt.getTime())) problem = 'run_at is not a representable date-time';
+  else if (runAt < RUN_AT_MIN) problem = `run_at must not be before ${RUN_AT_MIN.toISOString()}`;
+  else if (runAt > max) problem = `run_at must be at most one year ahead (not after ${max.toISOString()})`;
+  if (problem) {
+    throw AppError.badRequest(problem, [
+      { path: '/run_at', message: problem, minimum: RUN_AT_MIN.toISOString(), maximum: max.toISOString() },
+    ]);
+  }
+}
+
 function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLookup, now: Date): Prepared {
+  checkRunAt(input.runAt, now);
   let template: TemplateRecord | undefined;
   if (input.templateId !== undefined) {
     template = templates.byId.get(input.templateId);

@@ -1,4 +1,5 @@
-// Request bodies: read JSON, reject what is not an object, check it against the endpoint's JSON Schema.
+// Request bodies: read JSON (depth and number limits first), reject what is not an object, check it
+// against the endpoint's JSON Schema.
 import { IncomingMessage } from 'node:http';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -6,6 +7,7 @@ import addFormatsModule from 'ajv-formats';
 import type { Context } from 'hono';
 import type { ErrorDetail } from '@taskwire/contracts';
 import { AppError } from '../domain/errors.js';
+import { checkJsonText } from '../domain/json-text.js';
 
 type AddFormats = (ajv: Ajv) => Ajv;
 const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ??
@@ -78,10 +80,18 @@ function readText(c: Context): Promise<string> {
   });
 }
 
-/** Parses the request body as a JSON object (400 invalid_json / bad_request otherwise). */
+/**
+ * Parses the request body as a JSON object (400 invalid_json / bad_request otherwise). As
+ * JSON.parse does: a duplicate key keeps its last value, and a `__proto__` key is an own property
+ * like any other (never the object's prototype).
+ */
 export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
   const text = await readText(c);
   if (text.trim() === '') throw new AppError('invalid_json', 'request body is empty: expected a JSON object');
+  // Before parsing: 10,000 nested arrays parse fine but break recursive code further on.
+  const problem = checkJsonText(text);
+  if (problem)
+    throw new AppError('invalid_json', `request body is refused: ${problem.message}`, problem.detail);
   let body: unknown;
   try {
     body = JSON.parse(text);
