@@ -26,6 +26,7 @@ async function send(method: string, path: string, text: string) {
     headers: { 'content-type': 'application/json' },
     body: text,
   });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response shapes vary per case
   const body = (await res.json()) as Record<string, any>;
   return { status: res.status, body, text: JSON.stringify(body) };
 }
