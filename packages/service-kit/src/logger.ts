@@ -1,6 +1,6 @@
-// The process's one pino root: pretty lines on a terminal, JSON lines otherwise.
+// The process's one pino root: pretty lines on a terminal, JSON lines otherwise, secrets masked in every line.
 import { pino } from 'pino';
-import type { DestinationStream, Logger } from 'pino';
+import type { DestinationStream, Logger, LoggerOptions as PinoOptions } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -12,11 +12,55 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Write here instead of stdout (tests). */
   destination?: DestinationStream;
+  /**
+   * Values never to print (the DB_DSN password): masked as `***` wherever they appear in a line,
+   * raw, URL-encoded or JSON-escaped. Values shorter than MIN_SECRET_LENGTH are masked only inside
+   * URLs, where they can be found without mangling every other word of the log.
+   */
+  secrets?: readonly string[];
+}
+
+export const MIN_SECRET_LENGTH = 4;
+
+/** `scheme://user:password@` anywhere in a line (a DSN inside an error message or a field). */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/"']*):[^\s@/"']*@/gi;
+
+/** The password of a `scheme://user:password@host…` DSN (URL-decoded), or null. */
+export function dsnPassword(dsn: string): string | null {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^@/]*)@/i.exec(dsn);
+  if (!m?.[1]) return null;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1];
+  }
+}
+
+/** Every spelling of a secret that may reach a log line. */
+function spellings(secret: string): string[] {
+  const forms = new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+  return [...forms].filter((s) => s.length >= MIN_SECRET_LENGTH);
+}
+
+/** `line` with URL credentials and every secret replaced by `***`. */
+export function maskSecrets(line: string, secrets: readonly string[] = []): string {
+  let out = line.includes('://') ? line.replace(URL_CREDENTIALS, '$1:***@') : line;
+  for (const secret of secrets) {
+    for (const form of spellings(secret)) if (out.includes(form)) out = out.replaceAll(form, '***');
+  }
+  return out;
 }
 
 /** Creates the root logger; components take `logger.child({ component })`. */
 export function createLogger(opts: LoggerOptions): Logger {
-  const base = { level: opts.level, name: opts.name };
+  const secrets = opts.secrets ?? [];
+  const base: PinoOptions = {
+    level: opts.level,
+    name: opts.name,
+    // The last step before a line is written (to stdout or the pretty transport): whatever field
+    // or error carried the secret (a driver error's message, a URL parser's `input`…), it is gone.
+    hooks: { streamWrite: (line: string) => maskSecrets(line, secrets) },
+  };
   if (opts.destination) return pino(base, opts.destination);
   if (opts.pretty ?? process.stdout.isTTY === true) {
     return pino({

@@ -2,7 +2,7 @@
 // Entry point: env -> config (exit 1 naming every bad variable), start the manager, stop on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config.js';
 import type { Config } from './config.js';
-import { createLogger } from '@taskwire/service-kit';
+import { createLogger, dsnPassword } from '@taskwire/service-kit';
 import { startManager } from './server.js';
 
 let config: Config;
@@ -14,7 +14,13 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger({ name: 'task-manager', level: config.logLevel });
+// The DB_DSN password is masked in every line, whichever error or field would carry it.
+const password = dsnPassword(config.db.dsn);
+const logger = createLogger({
+  name: 'task-manager',
+  level: config.logLevel,
+  secrets: password === null ? [] : [password],
+});
 const manager = await startManager(config, { logger }).catch((err: unknown) => {
   // A refusal to start (no tokens beyond loopback, a bad API_TOKENS_FILE) reads like a config error.
   if (err instanceof ConfigError) {
