@@ -82,7 +82,7 @@ describe('mysql store', () => {
   });
 });
 
-describe('mysql deadlocks', () => {
+describe('mysql deadlocks and lock-wait timeouts', () => {
   let db: TestMysqlDatabase;
   beforeEach(async () => {
     db = await createTestMysqlDatabase();
@@ -129,6 +129,32 @@ describe('mysql deadlocks', () => {
       expect(reason).toBeInstanceOf(StoreUnavailable);
       expect(reason).toMatchObject({ reason: 'deadlock', retryAfterS: 1 });
     } finally {
+      await store.close();
+    }
+  });
+
+  it('an update that times out waiting for a row lock (1205) is run again and succeeds once the lock is gone', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+    const store = createMysqlStore({ dsn: db.dsn, poolSize: 2, logger, lockWaitTimeoutS: 1 });
+    const holder = await createConnection({ uri: db.dsn });
+    try {
+      await store.migrate();
+      const t = makeTask();
+      await store.insertTasks([t]);
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT id FROM tasks WHERE id = ? FOR UPDATE', [t.id]);
+      const update = store.updateTask(t.id, { name: 'after the lock' });
+      // Release the row once the first attempt has timed out and the retry is waiting.
+      for (let i = 0; i < 200 && !lines.some((l) => l.includes('"reason":"lock_timeout"')); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(lines.some((l) => l.includes('"reason":"lock_timeout"'))).toBe(true);
+      await holder.query('COMMIT');
+      await expect(update).resolves.toBe(true);
+      expect((await store.getTask(t.id))?.name).toBe('after the lock');
+    } finally {
+      await holder.end();
       await store.close();
     }
   });
