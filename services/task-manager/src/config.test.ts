@@ -16,7 +16,7 @@ describe('loadConfig', () => {
   it('an empty environment gives the documented defaults', () => {
     const c = loadConfig({});
     expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, addr: '127.0.0.1:8080' });
-    expect(c.db).toEqual({ type: 'sqlite', dsn: './.data/taskwire.db' });
+    expect(c.db).toEqual({ type: 'sqlite', dsn: './.data/taskwire.db', poolSize: 10, queueLimit: 1000 });
     expect(c.logLevel).toBe('info');
     expect(c.bodyLimitBytes).toBe(1_048_576);
     expect(c.kafka).toEqual({
@@ -49,9 +49,16 @@ describe('loadConfig', () => {
       KAFKA_BROKERS: 'a:9092,b.example:19092',
       BODY_LIMIT_BYTES: '2048',
       LOG_LEVEL: 'warn',
+      DB_POOL_SIZE: '4',
+      DB_QUEUE_LIMIT: '50',
     });
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 9000 });
-    expect(c.db).toEqual({ type: 'mysql', dsn: 'mysql://root@127.0.0.1:3306/taskwire' });
+    expect(c.db).toEqual({
+      type: 'mysql',
+      dsn: 'mysql://root@127.0.0.1:3306/taskwire',
+      poolSize: 4,
+      queueLimit: 50,
+    });
     expect(c.kafka.enabled).toBe(false);
     expect(c.schedulerEnabled).toBe(false);
     expect(c.kafka.brokers).toEqual(['a:9092', 'b.example:19092']);
@@ -75,11 +82,15 @@ describe('loadConfig', () => {
       WORKER_DEAD_AFTER_MS: '-5',
       TIMEOUT_GRACE_MS: '1.5',
       SCHEDULER_ENABLED: 'maybe',
+      DB_POOL_SIZE: '0',
+      DB_QUEUE_LIMIT: 'unbounded',
     });
     const names = lines.map((l) => l.split('=')[0]);
     expect(names.sort()).toEqual(
       [
         'BODY_LIMIT_BYTES',
+        'DB_POOL_SIZE',
+        'DB_QUEUE_LIMIT',
         'DB_TYPE',
         'KAFKA_BROKERS',
         'KAFKA_ENABLED',
