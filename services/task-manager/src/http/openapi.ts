@@ -274,6 +274,14 @@ function errorResponses(): Record<string, Schema> {
   for (const [status, name] of Object.entries(ERROR_RESPONSES)) {
     const codes = ERROR_CODES.filter((c) => String(ERROR_STATUS[c]) === status);
     out[name] = { description: `Error: ${codes.join(' or ')}.`, content: json(ref('Error')) };
+    if (status === '503') {
+      out[name]!.headers = {
+        'Retry-After': {
+          description: 'Seconds to wait before retrying (also in error.details.retry_after_s).',
+          schema: { type: 'integer', minimum: 1 },
+        },
+      };
+    }
   }
   out.Unauthorized!.headers = {
     'WWW-Authenticate': { description: 'Bearer challenge (RFC 6750)', schema: str },
@@ -329,7 +337,14 @@ function operation(o: Operation): Schema {
   for (const [status, [description, schema]] of Object.entries(o.ok)) {
     responses[status] = schema === null ? { description } : { description, content: json(ref(schema)) };
   }
-  const errors = new Set<ErrorStatus>([...(o.body ? ([400, 413] as const) : []), ...(o.errors ?? []), 500]);
+  // Every route that touches the database may answer 503 (unreachable, busy, saturated).
+  const database = !['getHealth', 'getOpenApi', 'refreshScheduler'].includes(o.id);
+  const errors = new Set<ErrorStatus>([
+    ...(o.body ? ([400, 413] as const) : []),
+    ...(o.errors ?? []),
+    ...(database ? ([503] as const) : []),
+    500,
+  ]);
   for (const status of [...errors].sort((a, b) => a - b)) {
     responses[status] = { $ref: `#/components/responses/${ERROR_RESPONSES[status]}` };
   }
