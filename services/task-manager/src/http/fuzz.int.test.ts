@@ -10,7 +10,7 @@ import type { SqliteDeps } from '../testing/sqlite-deps.js';
 import { createApp } from './app.js';
 
 /** Runs per property: bounded so the whole file takes a few seconds. */
-const RUNS = 250;
+const RUNS = 200;
 
 let fixture: SqliteDeps;
 let app: ReturnType<typeof createApp>;
@@ -373,6 +373,54 @@ describe('fuzzing every route', () => {
         );
       }),
       { numRuns: RUNS * 2 },
+    );
+  });
+
+  it('with API tokens configured, random Authorization headers get 401/403 in the envelope, never a 500', async () => {
+    const tokens = { read: 'r'.repeat(32), write: 'w'.repeat(32) };
+    const guarded = createApp({
+      ...fixture.deps,
+      apiTokens: [
+        { scope: 'read', token: tokens.read },
+        { scope: 'write', token: tokens.write },
+      ],
+    });
+    const authorization = fc.oneof(
+      headerValue,
+      fc.constantFrom(
+        `Bearer ${tokens.read}`,
+        `Bearer ${tokens.write}`,
+        'Bearer',
+        'Bearer ',
+        `bearer ${tokens.read}x`,
+      ),
+      headerValue.map((v) => `Bearer ${v}`),
+    );
+    const request = fc.record({
+      route: fc.integer({ min: 0, max: 1000 }).map((i) => routes[i % routes.length]!),
+      authorization,
+      body: bodyText,
+    });
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const path = r.route.path.replace(':id', ids.task);
+        const withBody = r.route.method === 'POST' || r.route.method === 'PUT';
+        const res = await guarded.request(path, {
+          method: r.route.method,
+          headers: { authorization: r.authorization, 'content-type': 'application/json' },
+          body: withBody ? r.body : undefined,
+        });
+        const o = {
+          status: res.status,
+          contentType: res.headers.get('content-type'),
+          text: await res.text(),
+        };
+        check(
+          o,
+          `${r.route.method} ${path} auth=${JSON.stringify(r.authorization)} ${withBody ? r.body.slice(0, 300) : ''}`,
+        );
+      }),
+      { numRuns: RUNS },
     );
   });
 
