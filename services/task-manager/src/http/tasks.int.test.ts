@@ -263,7 +263,9 @@ describe('GET /tasks', () => {
 
   it('filters by status list and creation time; bad filters are 400 naming them', async () => {
     const t = await template();
-    const pending = await call('POST', '/tasks', { task_template_id: t.id, run_at: '2999-01-01T00:00:00Z' });
+    // Pending for a month (run_at may be at most a year ahead).
+    const runAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const pending = await call('POST', '/tasks', { task_template_id: t.id, run_at: runAt });
     await call('POST', '/tasks', { task_template_id: t.id });
     const res = (await call('GET', `/tasks?template_id=${t.id}&status=PENDING,COMPLETED`)).body;
     expect(res.items.map((x: { id: string }) => x.id)).toEqual([pending.body.id]);
