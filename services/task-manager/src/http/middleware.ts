@@ -34,7 +34,7 @@ export function requestId(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** One line per request: method, path, status, duration_ms, requestId. */
+/** One line per request: method, path, status, duration_ms, requestId (error for a 500, warn for a 503). */
 export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const start = performance.now();
@@ -47,7 +47,9 @@ export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
       status,
       duration_ms: Math.round((performance.now() - start) * 1000) / 1000,
     };
-    if (status >= 500) logger.error(line, 'request');
+    // A 503 is the database saying "not now" (already logged with its reason): a warning, not a bug.
+    if (status === 503) logger.warn(line, 'request');
+    else if (status >= 500) logger.error(line, 'request');
     else logger.info(line, 'request');
   };
 }

@@ -87,6 +87,49 @@ describe('SQLite locked by another connection', () => {
     expect((await call(app, 'POST', '/tasks', { template_name: 'locked' })).status).toBe(201);
   });
 
+  it('POST /tasks beyond the group-commit queue gets 503 queue_full with Retry-After; the queued ones are created', async () => {
+    // The first batch's template lookup tells when it has left the queue (and waits for the store).
+    let batchStarted!: () => void;
+    const started = new Promise<void>((r) => (batchStarted = r));
+    const watched = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'getTemplateByName') {
+          return (name: string) => {
+            batchStarted();
+            return target.getTemplateByName(name);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const small = createApp({
+      store: watched,
+      clock: systemClock,
+      logger: pino({ level: 'silent' }),
+      settings: { dispatchTopic: 'dispatch', controlTopic: 'control' },
+      signals: noSignals,
+      groupCommit: { maxBatch: 1, maxInFlight: 1, maxQueued: 2 },
+    });
+    // Hold the store: the first batch waits for it, the next two wait in the queue, the rest are refused.
+    let release!: () => void;
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    const hold = store.unitOfWork(async () => {
+      holding();
+      await new Promise<void>((r) => (release = r));
+    });
+    await held;
+    const first = call(small, 'POST', '/tasks', { template_name: 'locked' });
+    await started;
+    const queued = [1, 2].map(() => call(small, 'POST', '/tasks', { template_name: 'locked' }));
+    const refused = await call(small, 'POST', '/tasks', { template_name: 'locked' });
+    expectUnavailable(refused, 'queue_full', '1');
+    release();
+    await hold;
+    expect((await Promise.all([first, ...queued])).map((r) => r.status)).toEqual([201, 201, 201]);
+  });
+
   it('a closed store answers 503 closed, never 500', async () => {
     const f = createTestSqliteFile();
     const s = createSqliteStore({ file: f.file });
