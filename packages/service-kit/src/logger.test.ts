@@ -5,6 +5,7 @@ import { createLogger, dsnPassword, maskSecrets } from './logger.js';
 function capture(secrets: string[]) {
   const lines: string[] = [];
   const logger = createLogger({
+    name: 'test',
     level: 'info',
     secrets,
     destination: { write: (l: string) => void lines.push(l) },
