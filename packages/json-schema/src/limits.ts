@@ -13,13 +13,14 @@ export interface SchemaLimits {
 }
 
 /**
- * Defaults sized from bench/json-schema.mjs: a schema at all three limits compiles in tens of
- * milliseconds, while hand-written and generated schemas seen in practice stay far below them.
+ * Compile time grows with the node count (ajv's code generation is ~50-150 µs per node on our
+ * 2-core machine), so maxNodes is what bounds the time one schema can hold the event loop: about
+ * 0.1-0.3 s at 2,000 (bench/json-schema.mjs). Hand-written param schemas have tens of nodes.
  */
 export const DEFAULT_SCHEMA_LIMITS: Readonly<SchemaLimits> = Object.freeze({
   maxBytes: 65_536,
   maxDepth: 32,
-  maxNodes: 5_000,
+  maxNodes: 2_000,
 });
 
 export interface SchemaSize {
