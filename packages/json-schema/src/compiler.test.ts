@@ -34,10 +34,25 @@ describe('patterns run on RE2', () => {
   });
 
   it.each([
-    ['a backreference', { properties: { a: { pattern: '(a)\\1' } } }, 'pattern', '/param_schema/properties/a/pattern'],
+    [
+      'a backreference',
+      { properties: { a: { pattern: '(a)\\1' } } },
+      'pattern',
+      '/param_schema/properties/a/pattern',
+    ],
     ['a lookahead', { items: { pattern: '^(?=a)' } }, 'pattern', '/param_schema/items/pattern'],
-    ['a lookbehind key', { patternProperties: { '(?<!a)b': {} } }, 'patternProperties', '/param_schema/patternProperties/(?<!a)b'],
-    ['a pattern in $defs', { $defs: { x: { pattern: '(?!x)' } } }, 'pattern', '/param_schema/$defs/x/pattern'],
+    [
+      'a lookbehind key',
+      { patternProperties: { '(?<!a)b': {} } },
+      'patternProperties',
+      '/param_schema/patternProperties/(?<!a)b',
+    ],
+    [
+      'a pattern in $defs',
+      { $defs: { x: { pattern: '(?!x)' } } },
+      'pattern',
+      '/param_schema/$defs/x/pattern',
+    ],
   ])('%s is refused naming the keyword and its path', (_what, schema, keyword, path) => {
     const err = refusal(() => new SchemaCompiler().compile(schema, 'param_schema'));
     expect(err.reason).toBe('unsupported_pattern');
@@ -100,7 +115,7 @@ describe('drafts', () => {
     expect(err.message).toContain('https://json-schema.org/draft/2020-12/schema');
   });
 
-  it('an invalid schema is refused with ajv\'s reason', () => {
+  it("an invalid schema is refused with ajv's reason", () => {
     const err = refusal(() => new SchemaCompiler().compile({ type: 'strin' }, 'param_schema'));
     expect(err.reason).toBe('invalid');
     expect(err.message).toMatch(/^param_schema is not a valid JSON Schema \(draft-07\): \/type must be/);
@@ -141,7 +156,7 @@ describe('limits', () => {
   });
 
   it('bytes are those of the compact JSON text', () => {
-    const schema = { type: 'object', properties: { 'é': { enum: [1, 'two', null, true] } }, x: [] };
+    const schema = { type: 'object', properties: { é: { enum: [1, 'two', null, true] } }, x: [] };
     expect(measureSchema(schema).bytes).toBe(Buffer.byteLength(JSON.stringify(schema)));
   });
 });

@@ -64,7 +64,8 @@ interface Entry {
 }
 
 /** A validator, or the reason the schema was refused. */
-export type CompileResult = { validate: ValidateFunction; error?: undefined } | { validate?: undefined; error: SchemaError };
+export type CompileResult =
+  { validate: ValidateFunction; error?: undefined } | { validate?: undefined; error: SchemaError };
 
 /**
  * Compiles users' JSON Schemas safely; one per process (manager or worker), built from its config.
@@ -95,7 +96,7 @@ export class SchemaCompiler {
 
   /**
    * Only the cheap checks, no compile: the size limits, `$schema` and that RE2 takes every
- * `pattern` / `patternProperties` regex (parsing one is linear in its length). Throws SchemaError naming
+   * `pattern` / `patternProperties` regex (parsing one is linear in its length). Throws SchemaError naming
    * `field`. Callers run it before their other checks that need the store or a compile.
    */
   check(schema: Record<string, unknown>, field = 'schema'): Draft {
@@ -251,17 +252,27 @@ function explain(
     const pattern = propertyName ?? String(valueAt(schema, regexError.instancePath));
     const keyword = propertyName !== undefined ? 'patternProperties' : 'pattern';
     const path =
-      propertyName !== undefined ? `${regexError.instancePath}/${escapePointer(propertyName)}` : regexError.instancePath;
+      propertyName !== undefined
+        ? `${regexError.instancePath}/${escapePointer(propertyName)}`
+        : regexError.instancePath;
     return patternError(keyword, pattern, `/${field}${path}`, field);
   }
   if (err.name === 'RE2JSSyntaxException' || /error parsing regexp/.test(err.message)) {
     const found = findUnsupportedPattern(schema);
     if (found) return patternError(found.keyword, found.pattern, `/${field}${found.path}`, field);
   }
-  const reason = fromMeta.length > 0 ? fromMeta.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ') : err.message;
-  return new SchemaError('invalid', `${field} is not a valid JSON Schema (${draft}): ${reason}`, `/${field}`, {
-    reason,
-  });
+  const reason =
+    fromMeta.length > 0
+      ? fromMeta.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')
+      : err.message;
+  return new SchemaError(
+    'invalid',
+    `${field} is not a valid JSON Schema (${draft}): ${reason}`,
+    `/${field}`,
+    {
+      reason,
+    },
+  );
 }
 
 function patternError(keyword: string, pattern: string, path: string, field: string): SchemaError {

@@ -61,7 +61,11 @@ const OPTIONS: Options = {
 /** A fresh Ajv for `draft` with the formats of ajv-formats, `regex` checked by RE2's parser. */
 export function newAjv(draft: Draft): Ajv {
   const ajv =
-    draft === '2020-12' ? new Ajv2020(OPTIONS) : draft === '2019-09' ? new Ajv2019(OPTIONS) : new Ajv(OPTIONS);
+    draft === '2020-12'
+      ? new Ajv2020(OPTIONS)
+      : draft === '2019-09'
+        ? new Ajv2019(OPTIONS)
+        : new Ajv(OPTIONS);
   addFormats(ajv);
   // ajv-formats checks `regex` with `new RegExp`: a pattern V8 accepts but RE2 cannot run must be
   // refused by the meta-schema too (it checks `pattern` values with this format).

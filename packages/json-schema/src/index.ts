@@ -9,3 +9,5 @@ export { DEFAULT_SCHEMA_LIMITS, canonicalJson, measureSchema, schemaHash } from 
 export type { SchemaLimits, SchemaSize } from './limits.js';
 export { isLinearPattern } from './regexp.js';
 export type { ErrorObject, ValidateFunction } from 'ajv';
+export { formatProblems, schemaProblems } from './problems.js';
+export type { SchemaProblem } from './problems.js';

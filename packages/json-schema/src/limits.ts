@@ -97,7 +97,8 @@ export function assertWithinLimits(schema: unknown, limits: SchemaLimits, field:
 /** JSON with object keys sorted, so that key order does not make two equal schemas differ. Recursive: call it only on a schema within the depth limit. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
   const keys = Object.keys(value)
     .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
     .sort();

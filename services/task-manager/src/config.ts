@@ -4,6 +4,8 @@ import { deepFreeze, parseBrokers, readEnv, sessionTimeoutVar, SHARED_VARS } fro
 import type { LogLevel } from '@taskwire/service-kit';
 import { parseApiTokens } from './http/auth-tokens.js';
 import type { ApiToken } from './http/auth-tokens.js';
+import { DEFAULT_SCHEMA_LIMITS } from '@taskwire/json-schema';
+import type { SchemaLimits } from '@taskwire/json-schema';
 
 export { ConfigError } from '@taskwire/service-kit';
 
@@ -39,6 +41,8 @@ export interface Config {
     /** AUTH_DISABLED: allows serving beyond loopback without tokens. */
     disabled: boolean;
   };
+  /** SCHEMA_MAX_BYTES/DEPTH/NODES: what a template's param_schema or result_schema may be. */
+  schemaLimits: SchemaLimits;
 }
 
 export const DEFAULT_SQLITE_DSN = './.data/taskwire.db';
@@ -153,6 +157,27 @@ export const CONFIG_SCHEMA = {
       default: '0',
       description: '1 or 0 (true/false); 1 serves beyond loopback without tokens (no authentication)',
     },
+    SCHEMA_MAX_BYTES: {
+      type: 'integer',
+      minimum: 256,
+      maximum: 16_777_216,
+      default: DEFAULT_SCHEMA_LIMITS.maxBytes,
+      description: `bytes from 256 to 16777216: largest param_schema/result_schema as compact JSON (default ${DEFAULT_SCHEMA_LIMITS.maxBytes})`,
+    },
+    SCHEMA_MAX_DEPTH: {
+      type: 'integer',
+      minimum: 2,
+      maximum: 1000,
+      default: DEFAULT_SCHEMA_LIMITS.maxDepth,
+      description: `an integer from 2 to 1000: deepest nesting of a schema's objects/arrays (default ${DEFAULT_SCHEMA_LIMITS.maxDepth})`,
+    },
+    SCHEMA_MAX_NODES: {
+      type: 'integer',
+      minimum: 10,
+      maximum: 1_000_000,
+      default: DEFAULT_SCHEMA_LIMITS.maxNodes,
+      description: `an integer from 10 to 1000000: most JSON values in one schema (default ${DEFAULT_SCHEMA_LIMITS.maxNodes})`,
+    },
   },
 } as const;
 
@@ -221,6 +246,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       tokens: apiTokens.tokens,
       tokensFile: typeof v.API_TOKENS_FILE === 'string' ? v.API_TOKENS_FILE : null,
       disabled: flag(v.AUTH_DISABLED),
+    },
+    schemaLimits: {
+      maxBytes: Number(v.SCHEMA_MAX_BYTES),
+      maxDepth: Number(v.SCHEMA_MAX_DEPTH),
+      maxNodes: Number(v.SCHEMA_MAX_NODES),
     },
   };
   return deepFreeze(config);

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
+import { SchemaCompiler } from '@taskwire/json-schema';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
@@ -86,6 +87,7 @@ export async function startManager(
     logger,
     settings: { dispatchTopic: config.kafka.topics.dispatch, controlTopic: config.kafka.topics.control },
     signals,
+    schemas: new SchemaCompiler({ limits: config.schemaLimits }),
     bodyLimitBytes: config.bodyLimitBytes,
     workerDeadAfterMs: config.workerDeadAfterMs,
     apiTokens: auth.mode === 'tokens' ? auth.tokens : [],

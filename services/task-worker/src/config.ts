@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_GROUPS, DEFAULT_QUEUE, NAME_PATTERN } from '@taskwire/contracts';
 import { parseBrokers, readEnv, sessionTimeoutVar, SHARED_VARS, splitList } from '@taskwire/service-kit';
 import type { LogLevel } from '@taskwire/service-kit';
+import { DEFAULT_SCHEMA_LIMITS } from '@taskwire/json-schema';
+import type { SchemaLimits } from '@taskwire/json-schema';
 
 export { ConfigError } from '@taskwire/service-kit';
 export type { LogLevel } from '@taskwire/service-kit';
@@ -33,6 +35,8 @@ export interface Config {
   /** Where GET /healthz and /readyz are served (HEALTH_ADDR); undefined = not served. */
   health?: { host: string; port: number };
   logLevel: LogLevel;
+  /** SCHEMA_MAX_BYTES/DEPTH/NODES: the param_schema a dispatched task may carry (as the manager's). */
+  schemaLimits: SchemaLimits;
 }
 
 /** The built-in plugin, and the opt-in shell plugin added when WORKER_ALLOW_SHELL=1 and EXECUTORS is unset. */
@@ -108,6 +112,24 @@ const schema = {
       description: 'host:port (or [ipv6]:port) to serve GET /healthz and /readyz on; unset = off',
     },
     LOG_LEVEL: SHARED_VARS.LOG_LEVEL,
+    SCHEMA_MAX_BYTES: int(
+      256,
+      16_777_216,
+      DEFAULT_SCHEMA_LIMITS.maxBytes,
+      'an integer number of bytes from 256 to 16777216 (a param_schema as compact JSON)',
+    ),
+    SCHEMA_MAX_DEPTH: int(
+      2,
+      1000,
+      DEFAULT_SCHEMA_LIMITS.maxDepth,
+      'an integer from 2 to 1000 (schema nesting)',
+    ),
+    SCHEMA_MAX_NODES: int(
+      10,
+      1_000_000,
+      DEFAULT_SCHEMA_LIMITS.maxNodes,
+      'an integer from 10 to 1000000 (JSON values in a schema)',
+    ),
   },
 } as const;
 
@@ -160,5 +182,10 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: Co
     sessionTimeoutMs: r.KAFKA_SESSION_TIMEOUT_MS,
     health,
     logLevel: r.LOG_LEVEL as LogLevel,
+    schemaLimits: Object.freeze({
+      maxBytes: r.SCHEMA_MAX_BYTES,
+      maxDepth: r.SCHEMA_MAX_DEPTH,
+      maxNodes: r.SCHEMA_MAX_NODES,
+    }),
   });
 }

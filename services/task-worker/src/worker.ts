@@ -5,13 +5,13 @@ import { Kafka, Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import { dispatchTopicFor } from '@taskwire/contracts';
 import { createLogger, kafkaBrokerConfig, kafkaLogCreator, kafkaLogLevel } from '@taskwire/service-kit';
+import { SchemaCompiler } from '@taskwire/json-schema';
 import type { Config } from './config.js';
 import { startHealthServer } from './health.js';
 import type { HealthServer } from './health.js';
 import { loadExecutors } from './registry/index.js';
 import type { ExecutorRegistry } from './registry/index.js';
 import { RunningTasks, runTask, TaskAbort } from './runner/index.js';
-import { SchemaCache } from './schema.js';
 import { BatchingProducer } from './kafka/batching-producer.js';
 import { ControlConsumer } from './kafka/control-consumer.js';
 import { DispatchConsumer } from './kafka/dispatch-consumer.js';
@@ -120,7 +120,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
   let producerConnected = false;
   const out = new BatchingProducer(producer, logger.child({ component: 'producer' }));
   const running = new RunningTasks();
-  const schemas = new SchemaCache();
+  const schemas = new SchemaCompiler({ limits: config.schemaLimits });
   const runnerLogger = logger.child({ component: 'runner' });
   const publish = (taskId: string, value: string): Promise<void> =>
     out.send(config.resultTopic, { key: taskId, value });

@@ -1,4 +1,5 @@
-// What every domain function is given: the store, a clock, a logger, settings and wake-up signals.
+// What every domain function is given: the store, a clock, a logger, settings, wake-up signals, the schema compiler.
+import type { SchemaCompiler } from '@taskwire/json-schema';
 import type { Logger } from 'pino';
 import type { Store } from '../store/types.js';
 import type { Clock } from './clock.js';
@@ -31,4 +32,9 @@ export interface DomainDeps {
   logger: Logger;
   settings: DomainSettings;
   signals: Signals;
+  /**
+   * Compiles users' JSON Schemas within SCHEMA_MAX_*; one per process, so that its cache is shared.
+   * Absent (tests): one with the default limits.
+   */
+  schemas?: SchemaCompiler;
 }

@@ -1,10 +1,11 @@
 // Applies worker results to tasks: the lifecycle, retries and result_schema checks, idempotent by (task id, attempt).
 import { formatAjvErrors } from '@taskwire/contracts';
 import type { ResultMessage, TaskStatus, WireError } from '@taskwire/contracts';
+import type { SchemaCompiler } from '@taskwire/json-schema';
 import type { TaskEventRecord, TaskPatch, TaskRecord, TemplateRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import { decideRetry } from './retry.js';
-import { compileSchema } from './schemas.js';
+import { schemaCompiler } from './schemas.js';
 import { loadTaskTemplates } from './task-templates.js';
 
 /** What one batch changed, for logs and for the caller's wake-ups. */
@@ -56,7 +57,8 @@ export async function applyResults(
         outcome.ignored++;
         continue;
       }
-      const verdict = applyOne(w, msg, templates.get(w.task.templateId) ?? null, now, events);
+      const template = templates.get(w.task.templateId) ?? null;
+      const verdict = applyOne(w, msg, template, now, events, schemaCompiler(deps));
       if (verdict === 'applied') outcome.applied++;
       else if (verdict === 'ignored') {
         outcome.ignored++;
@@ -94,6 +96,7 @@ function applyOne(
   template: TemplateRecord | null,
   now: Date,
   events: TaskEventRecord[],
+  schemas: SchemaCompiler,
 ): Verdict {
   const task = w.task;
   if (msg.attempt !== task.attempt) return 'ignored';
@@ -131,7 +134,7 @@ function applyOne(
       if (task.status === 'COMPLETED') return 'duplicate';
       if (!ACTIVE_RUN.includes(task.status)) return 'ignored';
       startImplicitly();
-      const violation = checkResult(template, msg.result);
+      const violation = checkResult(template, msg.result, schemas);
       if (violation) return finishFailed(w, msg, violation, template, now, set, events);
       set({
         status: 'COMPLETED',
@@ -194,10 +197,25 @@ function finishFailed(
   return 'applied';
 }
 
-/** Null when the result matches the template's result_schema (or there is none). */
-function checkResult(template: TemplateRecord | null, result: unknown): WireError | null {
+/**
+ * Null when the result matches the template's result_schema (or there is none). A stored schema
+ * the compiler now refuses (SCHEMA_MAX_* lowered since) fails the task instead of throwing: a throw
+ * here would fail the whole batch and redeliver it forever.
+ */
+function checkResult(
+  template: TemplateRecord | null,
+  result: unknown,
+  schemas: SchemaCompiler,
+): WireError | null {
   if (!template?.resultSchema) return null;
-  const validate = compileSchema(template.resultSchema);
+  const { validate, error } = schemas.tryCompile(template.resultSchema, 'result_schema');
+  if (!validate) {
+    return {
+      message: `result_schema of template ${template.name} cannot be used: ${error.message}`,
+      code: 'invalid_schema',
+      retryable: false,
+    };
+  }
   if (validate(result ?? null)) return null;
   return {
     message: `result does not match the result_schema of template ${template.name}: ${formatAjvErrors(validate.errors)}`,

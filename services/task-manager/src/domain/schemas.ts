@@ -1,96 +1,51 @@
-// Compiles users' JSON Schemas (param_schema, result_schema) with ajv, cached; picks the draft by `$schema`.
-import { Ajv } from 'ajv';
-import type { ErrorObject, Options, ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+// Users' JSON Schemas (param_schema, result_schema) in the domain: the shared compiler's refusals as AppErrors, ajv errors as details.
+import { SchemaCompiler, SchemaError } from '@taskwire/json-schema';
+import type { ErrorObject, ValidateFunction } from '@taskwire/json-schema';
 import type { ErrorDetail } from '@taskwire/contracts';
+import type { DomainDeps } from './deps.js';
 import { AppError } from './errors.js';
 
-// ajv-formats is CommonJS: under NodeNext its default import is the module object on some setups.
-type AddFormats = (ajv: Ajv) => Ajv;
-const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ??
-  addFormatsModule) as unknown as AddFormats;
+/** Used when the deps bring no compiler (tests): the default limits. */
+const shared = new SchemaCompiler();
 
-// allErrors: report every violation at once. strict: false: users' schemas may carry keywords ajv
-// does not know (`example`, vendor extensions). addUsedSchema: false: two templates may use the same
-// `$id` without clashing. logger: false: unknown formats are ignored quietly instead of on stdout.
-const OPTIONS: Options = { allErrors: true, strict: false, addUsedSchema: false, logger: false };
-
-type Draft = 'draft-07' | '2019-09' | '2020-12';
-const instances = new Map<Draft, Ajv>();
-
-function ajvFor(draft: Draft): Ajv {
-  let ajv = instances.get(draft);
-  if (!ajv) {
-    ajv =
-      draft === '2020-12'
-        ? new Ajv2020(OPTIONS)
-        : draft === '2019-09'
-          ? new Ajv2019(OPTIONS)
-          : new Ajv(OPTIONS);
-    addFormats(ajv);
-    instances.set(draft, ajv);
-  }
-  return ajv;
+/** The compiler built from SCHEMA_MAX_* (server.ts), or one with the default limits. */
+export function schemaCompiler(deps: Pick<DomainDeps, 'schemas'>): SchemaCompiler {
+  return deps.schemas ?? shared;
 }
-
-/** Which dialect a schema asks for: its `$schema`, draft-07 when absent. Null: not supported. */
-export function schemaDraft(schema: Record<string, unknown>): Draft | null {
-  const uri = schema.$schema;
-  if (uri === undefined) return 'draft-07';
-  if (typeof uri !== 'string') return null;
-  if (/json-schema\.org\/draft\/2020-12\/schema/.test(uri)) return '2020-12';
-  if (/json-schema\.org\/draft\/2019-09\/schema/.test(uri)) return '2019-09';
-  if (/json-schema\.org\/draft-0[67]\/schema/.test(uri)) return 'draft-07';
-  return null;
-}
-
-const MAX_CACHED = 1000;
-// Keyed by the schema's JSON text: templates are read afresh from the store for each request, so
-// object identity would never hit. Bounded, oldest evicted (and removed from ajv's own cache).
-const cache = new Map<string, { validate: ValidateFunction; schema: object; draft: Draft }>();
-// Items of one batch share their template object: skip the JSON.stringify for all but the first.
-const byObject = new WeakMap<object, ValidateFunction>();
 
 /**
- * A validator for `schema` (cached). Throws AppError bad_request naming `field` with ajv's message
- * when the schema does not compile (bad keyword values, unresolvable $ref, unsupported $schema).
+ * The API error for a refused schema: 413 payload_too_large over SCHEMA_MAX_BYTES, 400 bad_request
+ * for everything else (depth, nodes, $schema, a pattern RE2 cannot run, an invalid schema). The
+ * detail carries the path and what was exceeded or refused (`limit`, `keyword`, `pattern`).
  */
-export function compileSchema(schema: Record<string, unknown>, field = 'schema'): ValidateFunction {
-  const known = byObject.get(schema);
-  if (known) return known;
-  const key = JSON.stringify(schema);
-  const hit = cache.get(key);
-  if (hit) {
-    byObject.set(schema, hit.validate);
-    return hit.validate;
-  }
-  const draft = schemaDraft(schema);
-  if (draft === null) {
-    throw AppError.badRequest(
-      `${field}.$schema ${JSON.stringify(schema.$schema)} is not supported: use draft-07, 2019-09 or 2020-12`,
-      [{ path: `/${field}/$schema`, message: 'unsupported $schema' }],
-    );
-  }
-  const ajv = ajvFor(draft);
-  let validate: ValidateFunction;
+export function schemaAppError(err: SchemaError): AppError {
+  const detail: ErrorDetail = { ...err.details, path: err.path, message: err.message, reason: err.reason };
+  return new AppError(err.reason === 'too_large' ? 'payload_too_large' : 'bad_request', err.message, [
+    detail,
+  ]);
+}
+
+function translate<T>(fn: () => T): T {
   try {
-    validate = ajv.compile(schema);
+    return fn();
   } catch (err) {
-    const reason = (err as Error).message;
-    throw AppError.badRequest(`${field} is not a valid JSON Schema (${draft}): ${reason}`, [
-      { path: `/${field}`, message: reason },
-    ]);
+    if (err instanceof SchemaError) throw schemaAppError(err);
+    throw err;
   }
-  if (cache.size >= MAX_CACHED) {
-    const [oldKey, old] = cache.entries().next().value as [string, { schema: object; draft: Draft }];
-    cache.delete(oldKey);
-    ajvFor(old.draft).removeSchema(old.schema);
-  }
-  cache.set(key, { validate, schema, draft });
-  byObject.set(schema, validate);
-  return validate;
+}
+
+/** The cheap checks only (limits, $schema, patterns), no compile. Throws AppError naming `field`. */
+export function checkSchema(compiler: SchemaCompiler, schema: Record<string, unknown>, field: string): void {
+  translate(() => compiler.check(schema, field));
+}
+
+/** A validator for `schema` (cached). Throws AppError naming `field` when it is refused or does not compile. */
+export function compileSchema(
+  compiler: SchemaCompiler,
+  schema: Record<string, unknown>,
+  field: string,
+): ValidateFunction {
+  return translate(() => compiler.compile(schema, field));
 }
 
 /** ajv errors as API error details: path (instancePath, "" for the root), message, keyword, params. */
@@ -105,12 +60,13 @@ export function ajvDetails(errors: readonly ErrorObject[] | null | undefined, pr
 
 /** Throws AppError validation_failed (422) listing every violation of `schema` (named `field`) by `value`. */
 export function assertMatches(
+  compiler: SchemaCompiler,
   schema: Record<string, unknown>,
   value: unknown,
   field: string,
   message: string,
 ): void {
-  const validate = compileSchema(schema, field);
+  const validate = compileSchema(compiler, schema, field);
   if (validate(value)) return;
   const details = ajvDetails(validate.errors);
   const summary = details.map((d) => `${d.path || '/'} ${d.message}`).join('; ');

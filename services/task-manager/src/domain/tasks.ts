@@ -16,7 +16,7 @@ import { dispatchOutboxRow, queueTask } from './dispatch.js';
 import { AppError } from './errors.js';
 import type { ItemResult } from './group-commit.js';
 import { ULID_PATTERN, newId } from './ids.js';
-import { assertMatches } from './schemas.js';
+import { assertMatches, schemaCompiler } from './schemas.js';
 
 export interface TaskInput {
   templateId?: string;
@@ -223,17 +223,6 @@ function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLook
     ]);
   }
 
-  // Disabled templates still accept API tasks: `enabled` only switches the cron trigger off, the
-  // way a paused Sidekiq-cron/Celery-beat entry still lets you enqueue the job by hand.
-  const params = { ...template.defaultParams, ...input.params };
-  if (template.paramSchema) {
-    assertMatches(
-      template.paramSchema,
-      params,
-      'param_schema',
-      `params do not match the param_schema of template ${JSON.stringify(template.name)}`,
-    );
-  }
   let backoff: Backoff | null = null;
   if (input.backoff) {
     backoff = { ...template.backoff, ...input.backoff };
@@ -243,6 +232,19 @@ function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLook
         [{ path: '/backoff/max_ms', message: 'must be >= backoff.initial_ms' }],
       );
     }
+  }
+  // Disabled templates still accept API tasks: `enabled` only switches the cron trigger off, the
+  // way a paused Sidekiq-cron/Celery-beat entry still lets you enqueue the job by hand.
+  const params = { ...template.defaultParams, ...input.params };
+  // Last of the checks: it may compile the template's schema (cached after the first task).
+  if (template.paramSchema) {
+    assertMatches(
+      schemaCompiler(deps),
+      template.paramSchema,
+      params,
+      'param_schema',
+      `params do not match the param_schema of template ${JSON.stringify(template.name)}`,
+    );
   }
 
   const delayed = input.runAt !== undefined && input.runAt.getTime() > now.getTime();
@@ -357,6 +359,7 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
   const template = await deps.store.getTemplateIncludingDeleted(task.templateId);
   if (input.result !== undefined && template?.resultSchema) {
     assertMatches(
+      schemaCompiler(deps),
       template.resultSchema,
       input.result,
       'result_schema',

@@ -1,6 +1,7 @@
 // Template rules: defaults, schema/cron/default_params validation, unique names, soft delete.
 import { DEFAULT_QUEUE } from '@taskwire/contracts';
 import type { MissedFirePolicy, OverlapPolicy } from '@taskwire/contracts';
+import type { SchemaCompiler } from '@taskwire/json-schema';
 import type { Backoff, TemplatePatch, TemplateRecord } from '../store/types.js';
 import { UniqueViolation } from '../store/types.js';
 import { cronProblems, nextFireTimes } from './cron.js';
@@ -8,7 +9,7 @@ import type { DomainDeps } from './deps.js';
 import { AppError } from './errors.js';
 import { newId } from './ids.js';
 import { DEFAULT_BACKOFF } from './retry.js';
-import { assertMatches, compileSchema } from './schemas.js';
+import { assertMatches, checkSchema, compileSchema, schemaCompiler } from './schemas.js';
 
 /** What a caller may set on a template; on update only the fields present change (null clears). */
 export interface TemplateInput {
@@ -72,7 +73,10 @@ export async function createTemplate(deps: DomainDeps, input: TemplateInput): Pr
     createdAt: now,
     updatedAt: now,
   };
-  validateTemplate(record);
+  const schemas = schemaCompiler(deps);
+  checkTemplate(record, schemas);
+  await assertNameFree(deps, record.name, null);
+  compileTemplateSchemas(record, schemas);
   try {
     await deps.store.insertTemplate(record);
   } catch (err) {
@@ -93,7 +97,10 @@ export async function updateTemplate(
   const patch: TemplatePatch = { ...input, updatedAt: now } as TemplatePatch;
   if (input.backoff) patch.backoff = { ...current.backoff, ...input.backoff };
   const next: TemplateRecord = { ...current, ...patch };
-  validateTemplate(next);
+  const schemas = schemaCompiler(deps);
+  checkTemplate(next, schemas);
+  if (next.name !== current.name) await assertNameFree(deps, next.name, id);
+  compileTemplateSchemas(next, schemas);
   let changed: boolean;
   try {
     changed = await deps.store.updateTemplate(id, patch);
@@ -135,12 +142,11 @@ export function upcomingFires(t: TemplateRecord, from: Date, n = NEXT_FIRE_TIMES
 }
 
 /**
- * Cross-field rules the request schema cannot express: schemas compile (400), default_params
- * satisfy param_schema (422), the cron expression and time zone parse (400), max_ms >= initial_ms.
+ * Cross-field rules the request schema cannot express, the cheap ones: the cron expression and time
+ * zone parse (400), max_ms >= initial_ms (400), and the schemas are within SCHEMA_MAX_* (413/400),
+ * name a supported draft and only regexes RE2 can run (400). Nothing here compiles a schema.
  */
-export function validateTemplate(t: TemplateRecord): void {
-  if (t.paramSchema) compileSchema(t.paramSchema, 'param_schema');
-  if (t.resultSchema) compileSchema(t.resultSchema, 'result_schema');
+export function checkTemplate(t: TemplateRecord, schemas: SchemaCompiler): void {
   if (t.cronExpression !== null || t.cronTimezone !== null) {
     // With no expression the time zone is still checked, so a later expression cannot surprise.
     const problems = cronProblems(t.cronExpression ?? '* * * * *', t.cronTimezone);
@@ -152,8 +158,21 @@ export function validateTemplate(t: TemplateRecord): void {
       [{ path: '/backoff/max_ms', message: 'must be >= backoff.initial_ms' }],
     );
   }
+  if (t.paramSchema) checkSchema(schemas, t.paramSchema, 'param_schema');
+  if (t.resultSchema) checkSchema(schemas, t.resultSchema, 'result_schema');
+}
+
+/**
+ * The dear part, run last: the schemas compile (400) and default_params satisfy param_schema (422).
+ * Compiling costs up to a few hundred ms for a schema at the limits, so a request that fails for
+ * any cheaper reason never gets here.
+ */
+export function compileTemplateSchemas(t: TemplateRecord, schemas: SchemaCompiler): void {
+  if (t.paramSchema) compileSchema(schemas, t.paramSchema, 'param_schema');
+  if (t.resultSchema) compileSchema(schemas, t.resultSchema, 'result_schema');
   if (t.paramSchema && t.defaultParams) {
     assertMatches(
+      schemas,
       t.paramSchema,
       t.defaultParams,
       'param_schema',
@@ -162,12 +181,23 @@ export function validateTemplate(t: TemplateRecord): void {
   }
 }
 
+/**
+ * 409 before compiling when another live template has the name. The store's unique key still
+ * decides a race between two requests (translateUnique).
+ */
+async function assertNameFree(deps: DomainDeps, name: string, self: string | null): Promise<void> {
+  const other = await deps.store.getTemplateByName(name);
+  if (other && other.deletedAt === null && other.id !== self) throw nameConflict(name);
+}
+
 function translateUnique(err: unknown, name: string): unknown {
-  if (err instanceof UniqueViolation && err.constraint === 'template_name') {
-    return new AppError('conflict', `a template named ${JSON.stringify(name)} already exists`, {
-      field: 'name',
-      value: name,
-    });
-  }
+  if (err instanceof UniqueViolation && err.constraint === 'template_name') return nameConflict(name);
   return err;
+}
+
+function nameConflict(name: string): AppError {
+  return new AppError('conflict', `a template named ${JSON.stringify(name)} already exists`, {
+    field: 'name',
+    value: name,
+  });
 }

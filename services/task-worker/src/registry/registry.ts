@@ -2,13 +2,26 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ValidateFunction } from 'ajv';
 import { DEFAULT_PLUGIN_OPTIONS } from '@taskwire/executor-sdk';
 import type { Executor, ExecutorLogger, PluginOptions } from '@taskwire/executor-sdk';
 import { NAME_PATTERN } from '@taskwire/contracts';
-import { compileSchema } from '../schema.js';
+import { SchemaCompiler } from '@taskwire/json-schema';
+import type { ValidateFunction } from '@taskwire/json-schema';
 
 const NAME = new RegExp(NAME_PATTERN);
+
+/**
+ * Executors' own schemas are code the operator installed, not user input: the same drafts and RE2
+ * patterns as template schemas (one dialect everywhere), without SCHEMA_MAX_* (a plugin may ship a
+ * large generated schema).
+ */
+const pluginSchemas = new SchemaCompiler({
+  limits: {
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    maxDepth: Number.MAX_SAFE_INTEGER,
+    maxNodes: Number.MAX_SAFE_INTEGER,
+  },
+});
 
 /** An executor with its compiled schemas and the plugin it came from. */
 export interface LoadedExecutor {
@@ -80,7 +93,7 @@ function compile(plugin: string, name: string, which: string, schema: unknown): 
     throw new RegistryError(`plugin ${plugin}: executor ${name}: ${which} must be a JSON Schema object`);
   }
   try {
-    return compileSchema(schema as Record<string, unknown>);
+    return pluginSchemas.compile(schema as Record<string, unknown>, which);
   } catch (err) {
     throw new RegistryError(
       `plugin ${plugin}: executor ${name}: ${which} does not compile: ${(err as Error).message}`,

@@ -5,7 +5,7 @@ import { decodeResult } from '@taskwire/contracts';
 import { defineExecutor, ExecutorError } from '@taskwire/executor-sdk';
 import { builtinExecutors } from '@taskwire/executors';
 import { buildRegistry } from '../registry/index.js';
-import { SchemaCache } from '../schema.js';
+import { SchemaCompiler } from '@taskwire/json-schema';
 import { runTask } from './run-task.js';
 import { RunningTasks } from './running-tasks.js';
 
@@ -55,7 +55,7 @@ function setup() {
     workerId: 'w-test',
     registry,
     running,
-    schemas: new SchemaCache(),
+    schemas: new SchemaCompiler(),
     logger: pino({ level: 'silent' }),
     publish: async (_key: string, value: string) => {
       const decoded = decodeResult(value);

@@ -3,8 +3,8 @@ import type { DispatchMessage, ResultMessage, ResultType, WireError } from '@tas
 import type { ExecutorContext, ExecutorLogger } from '@taskwire/executor-sdk';
 import type { Logger } from 'pino';
 import type { ExecutorRegistry } from '../registry/index.js';
-import { formatProblems, schemaProblems } from '../schema.js';
-import type { SchemaCache } from '../schema.js';
+import { formatProblems, schemaProblems } from '@taskwire/json-schema';
+import type { SchemaCompiler } from '@taskwire/json-schema';
 import { encodeResult, LOG_LINE_LIMIT, toWireError, truncate } from './encode.js';
 import { TaskAbort } from './running-tasks.js';
 import type { RunningTasks } from './running-tasks.js';
@@ -13,7 +13,11 @@ export interface RunnerDeps {
   workerId: string;
   registry: ExecutorRegistry;
   running: RunningTasks;
-  schemas: SchemaCache;
+  /**
+   * Re-checks params against the template's param_schema with the manager's rules (drafts, limits,
+   * RE2 patterns): the schema in a dispatch message may have changed since the task was accepted.
+   */
+  schemas: SchemaCompiler;
   /** Sends one result message (key: task id). Resolves once the broker has acknowledged it. */
   publish(taskId: string, value: string): Promise<void>;
   /**
@@ -91,10 +95,10 @@ export async function runTask(
   }
 
   if (msg.param_schema) {
-    const { validate, error } = deps.schemas.get(msg.param_schema);
+    const { validate, error } = deps.schemas.tryCompile(msg.param_schema, 'param_schema');
     if (!validate) {
       return fail({
-        message: `template ${msg.template_name} param_schema does not compile: ${error}`,
+        message: `template ${msg.template_name} param_schema cannot be used: ${error.message}`,
         code: 'invalid_schema',
         retryable: false,
       });
