@@ -171,6 +171,22 @@ function pipelineSuite(dbType: 'sqlite' | 'mysql') {
       expect(task?.error?.message).toContain('/ok');
     });
 
+    it('runs a task whose param_schema is a draft-07 tuple (no $schema) to COMPLETED: worker and manager read one draft', async () => {
+      const templateId = await createTemplate(stack, {
+        executor: 'echo',
+        param_schema: {
+          type: 'object',
+          properties: { pair: { type: 'array', items: [{ type: 'string' }, { type: 'integer' }] } },
+        },
+      });
+      const [id] = await createBatch(stack, templateId, [{ pair: ['a', 1] }]);
+      const [task] = await waitAllTerminal(stack, templateId, 1, 30_000);
+      expect(task?.id).toBe(id);
+      expect(task?.error).toBeNull();
+      expect(task?.status).toBe('COMPLETED');
+      expect(task?.result).toEqual({ pair: ['a', 1] });
+    });
+
     it('sends a poison message on each topic to its DLQ and keeps processing', async () => {
       const kafka = new Kafka({ brokers: [stack.brokers], logLevel: logLevel.NOTHING });
       const producer = kafka.producer({ allowAutoTopicCreation: true });

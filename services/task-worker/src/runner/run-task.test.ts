@@ -159,6 +159,41 @@ describe('runTask', () => {
     expect(sent[0]?.error).toMatchObject({ code: 'invalid_schema', retryable: false });
   });
 
+  it('reads a param_schema without $schema as draft-07, as the manager does: tuple items per position', async () => {
+    const { deps, sent } = setup();
+    const param_schema = {
+      type: 'object',
+      properties: { pair: { items: [{ type: 'string' }, { type: 'integer' }] } },
+    };
+    await expect(runTask(dispatch({ params: { pair: ['a', 1] }, param_schema }), deps)).resolves.toBe(
+      'succeeded',
+    );
+    await expect(runTask(dispatch({ params: { pair: [1, 'a'] }, param_schema }), deps)).resolves.toBe(
+      'failed',
+    );
+    expect(sent.at(-1)?.error?.message).toBe(
+      "params do not match template tpl's param_schema: /pair/0 must be string; /pair/1 must be integer",
+    );
+  });
+
+  it('checks a ReDoS pattern on RE2: a 30-character param gets the right verdict at once', async () => {
+    const { deps, sent } = setup();
+    const param_schema = { properties: { s: { type: 'string', pattern: '^(a+)+$' } } };
+    await runTask(dispatch({ params: { s: `${'a'.repeat(30)}!` }, param_schema }), deps);
+    expect(sent.at(-1)?.error).toMatchObject({ code: 'invalid_params', retryable: false });
+    await expect(runTask(dispatch({ params: { s: 'a'.repeat(30) }, param_schema }), deps)).resolves.toBe(
+      'succeeded',
+    );
+  });
+
+  it('fails non-retryably, naming the limit, when the param_schema is over SCHEMA_MAX_*', async () => {
+    const { deps, sent } = setup();
+    deps.schemas = new SchemaCompiler({ limits: { maxNodes: 10 } });
+    await runTask(dispatch({ param_schema: { enum: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] } }), deps);
+    expect(sent[0]?.error).toMatchObject({ code: 'invalid_schema', retryable: false });
+    expect(sent[0]?.error?.message).toContain('over the limit of 10 (SCHEMA_MAX_NODES)');
+  });
+
   it('fails non-retryably naming the worker and the executor when the executor is unknown', async () => {
     const { deps, sent } = setup();
     await expect(runTask(dispatch({ executor: 'teleport' }), deps)).resolves.toBe('failed');
