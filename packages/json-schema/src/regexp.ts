@@ -8,8 +8,25 @@ import type { RegExpEngine, RegExpLike } from 'ajv/dist/types/index.js';
  * it: backreferences and lookaround need backtracking, which is what makes `^(a+)+$` exponential.
  */
 export function compileLinear(pattern: string): RE2JS {
-  return RE2JS.compile(RE2JS.translateRegExp(pattern));
+  const known = memo.get(pattern);
+  if (known instanceof RE2JS) return known;
+  if (known) throw known;
+  let out: RE2JS | Error;
+  try {
+    out = RE2JS.compile(RE2JS.translateRegExp(pattern));
+  } catch (err) {
+    out = err as Error;
+  }
+  if (memo.size >= MEMO_SIZE) memo.clear();
+  memo.set(pattern, out);
+  if (out instanceof Error) throw out;
+  return out;
 }
+
+// The pre-compile check and ajv's engine both need each pattern; a schema near the node limit has
+// hundreds. Bounded: cleared whole when full (patterns are small; the point is the pair of calls).
+const MEMO_SIZE = 2000;
+const memo = new Map<string, RE2JS | Error>();
 
 /** Whether `pattern` compiles under RE2; the `regex` format and the pre-compile check use it. */
 export function isLinearPattern(pattern: string): boolean {
