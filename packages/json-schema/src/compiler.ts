@@ -101,10 +101,7 @@ export class SchemaCompiler {
    */
   check(schema: Record<string, unknown>, field = 'schema'): Draft {
     assertWithinLimits(schema, this.limits, field);
-    const draft = this.draftOrThrow(schema, field);
-    const bad = findUnsupportedPattern(schema);
-    if (bad) throw patternError(bad.keyword, bad.pattern, `/${field}${bad.path}`, field);
-    return draft;
+    return this.checkContent(schema, field);
   }
 
   /** A validator for `schema`, cached. Throws SchemaError (limits, draft, pattern, invalid schema). */
@@ -136,7 +133,9 @@ export class SchemaCompiler {
   private entry(schema: Record<string, unknown>, field: string): Entry {
     const known = this.byObject.get(schema);
     if (known && !known.generation.retired) return known;
-    const draft = this.check(schema, field);
+    // The limits come first, on every call: hashing walks the whole schema, and a hit must not
+    // outlive a lowered limit. The rest of check() only matters before a compile.
+    assertWithinLimits(schema, this.limits, field);
     const key = schemaHash(schema);
     const hit = this.cache.get(key);
     if (hit) {
@@ -146,6 +145,7 @@ export class SchemaCompiler {
       this.byObject.set(schema, hit);
       return hit;
     }
+    const draft = this.checkContent(schema, field);
     const generation = this.currentGeneration();
     const entry: Entry = { generation, ...this.compileIn(generation, draft, schema, field) };
     generation.compiled++;
@@ -159,15 +159,13 @@ export class SchemaCompiler {
     return entry;
   }
 
-  private draftOrThrow(schema: Record<string, unknown>, field: string): Draft {
+  /** `$schema` names a supported draft (returned) and RE2 takes every pattern. */
+  private checkContent(schema: Record<string, unknown>, field: string): Draft {
     const draft = draftOf(schema.$schema, DEFAULT_DRAFT);
-    if (draft) return draft;
-    throw new SchemaError(
-      'unsupported_draft',
-      `${field}.$schema ${JSON.stringify(schema.$schema)} is not supported: use ${DRAFTS.map((d) => JSON.stringify(META_SCHEMA_URI[d])).join(', ')} (none: ${DEFAULT_DRAFT})`,
-      `/${field}/$schema`,
-      { supported: DRAFTS },
-    );
+    if (!draft) throw unsupportedDraft(schema, field);
+    const bad = findUnsupportedPattern(schema);
+    if (bad) throw patternError(bad.keyword, bad.pattern, `/${field}${bad.path}`, field);
+    return draft;
   }
 
   private compileIn(
@@ -295,3 +293,12 @@ function valueAt(schema: unknown, pointer: string): unknown {
 }
 
 const escapePointer = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function unsupportedDraft(schema: Record<string, unknown>, field: string): SchemaError {
+  return new SchemaError(
+    'unsupported_draft',
+    `${field}.$schema ${JSON.stringify(schema.$schema)} is not supported: use ${DRAFTS.map((d) => JSON.stringify(META_SCHEMA_URI[d])).join(', ')} (none: ${DEFAULT_DRAFT})`,
+    `/${field}/$schema`,
+    { supported: DRAFTS },
+  );
+}
