@@ -108,6 +108,15 @@ describe('loadConfig', () => {
     expect(lines.find((l) => l.startsWith('LOG_LEVEL'))).toContain('one of fatal, error, warn');
   });
 
+  it('SCHEMA_MAX_BYTES/DEPTH/NODES default to the compiler defaults and take overrides; a bad one is named', () => {
+    expect(loadConfig({}).schemaLimits).toEqual({ maxBytes: 65_536, maxDepth: 32, maxNodes: 2000 });
+    expect(
+      loadConfig({ SCHEMA_MAX_BYTES: '1024', SCHEMA_MAX_DEPTH: '8', SCHEMA_MAX_NODES: '100' }).schemaLimits,
+    ).toEqual({ maxBytes: 1024, maxDepth: 8, maxNodes: 100 });
+    const lines = problems({ SCHEMA_MAX_BYTES: '10', SCHEMA_MAX_NODES: 'many' });
+    expect(lines.map((l) => l.split('=')[0])).toEqual(['SCHEMA_MAX_BYTES', 'SCHEMA_MAX_NODES']);
+  });
+
   it('mysql needs a mysql:// DSN', () => {
     expect(problems({ DB_TYPE: 'mysql' })).toEqual([
       'DB_DSN is required with DB_TYPE=mysql: expected mysql://user:pass@host:port/db',

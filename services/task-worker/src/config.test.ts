@@ -124,6 +124,14 @@ describe('loadConfig', () => {
     expect(problems({ HEALTH_ADDR: 'localhost:99999' })[0]).toMatch(/port out of range/);
   });
 
+  it('reads SCHEMA_MAX_* like the manager, with the same defaults', () => {
+    expect(loadConfig({}).schemaLimits).toEqual({ maxBytes: 65_536, maxDepth: 32, maxNodes: 2000 });
+    expect(loadConfig({ SCHEMA_MAX_DEPTH: '8' }).schemaLimits.maxDepth).toBe(8);
+    expect(problems({ SCHEMA_MAX_DEPTH: '1' })).toEqual([
+      'SCHEMA_MAX_DEPTH="1" is invalid: expected an integer from 2 to 1000 (schema nesting)',
+    ]);
+  });
+
   it('rejects a concurrency above 1024', () => {
     expect(problems({ WORKER_CONCURRENCY: '1025' })).toEqual([
       'WORKER_CONCURRENCY="1025" is invalid: expected an integer from 1 to 1024',
