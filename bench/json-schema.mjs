@@ -18,7 +18,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 if (typeof global.gc !== 'function') {
-  const run = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { stdio: 'inherit' });
+  const run = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], {
+    stdio: 'inherit',
+  });
   process.exit(run.status ?? 1);
 }
 
@@ -136,7 +138,10 @@ async function latency(port) {
   const attacks = {
     none: null,
     redos_param_30_chars: () =>
-      call(attackAgent, port, 'POST', '/tasks', { task_template_id: redos, params: { s: `${'a'.repeat(30)}!` } }),
+      call(attackAgent, port, 'POST', '/tasks', {
+        task_template_id: redos,
+        params: { s: `${'a'.repeat(30)}!` },
+      }),
     schema_at_node_limit: () =>
       call(attackAgent, port, 'POST', '/templates', {
         name: `big-${++seed}`,
@@ -144,7 +149,11 @@ async function latency(port) {
         param_schema: schemaOf(seed, atLimitProps),
       }),
     schema_323kb: () =>
-      call(attackAgent, port, 'POST', '/templates', { name: `huge-${++seed}`, executor: 'echo', param_schema: huge }),
+      call(attackAgent, port, 'POST', '/templates', {
+        name: `huge-${++seed}`,
+        executor: 'echo',
+        param_schema: huge,
+      }),
   };
   const phases = {};
   for (const [name, attack] of Object.entries(attacks)) {
