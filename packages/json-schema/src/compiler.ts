@@ -267,9 +267,7 @@ function explain(
     'invalid',
     `${field} is not a valid JSON Schema (${draft}): ${reason}`,
     `/${field}`,
-    {
-      reason,
-    },
+    { ajv_error: reason },
   );
 }
 
@@ -279,7 +277,7 @@ function patternError(keyword: string, pattern: string, path: string, field: str
     'unsupported_pattern',
     `${field}: ${keyword} ${JSON.stringify(pattern)} at ${path} is not supported by the linear-time regex engine (RE2: no backreferences, no lookaround): ${why}`,
     path,
-    { keyword, pattern, reason: why },
+    { keyword, pattern, re2_error: why },
   );
 }
 
