@@ -11,10 +11,11 @@ const scripts = {
   'create-tasks': 'create-tasks.mjs',
   scheduler: 'scheduler.mjs',
   pipeline: 'pipeline.mjs',
+  'json-schema': 'json-schema.mjs',
   bullmq: 'peers/bullmq.mjs',
   compare: 'compare.mjs',
 };
-const defaults = ['dev-broker', 'create-tasks', 'scheduler', 'pipeline'];
+const defaults = ['dev-broker', 'create-tasks', 'scheduler', 'pipeline', 'json-schema'];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('-'));
 const names = firstOption < 0 ? args : args.slice(0, firstOption);

@@ -156,7 +156,11 @@ describe('limits', () => {
   });
 
   it('bytes are those of the compact JSON text', () => {
-    const schema = { type: 'object', properties: { é: { enum: [1, 'two', null, true] } }, x: [] };
+    const schema = {
+      type: 'object',
+      properties: { é: { enum: [1, 'two', null, true, 'q"\\\n\u0001\u007f', 1.5e300] } },
+      x: [],
+    };
     expect(measureSchema(schema).bytes).toBe(Buffer.byteLength(JSON.stringify(schema)));
   });
 });

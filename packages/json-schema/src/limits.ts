@@ -37,28 +37,47 @@ export function measureSchema(value: unknown): SchemaSize {
   let bytes = 0;
   let depth = 0;
   let nodes = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
+  // Two parallel stacks instead of [value, depth] pairs: this runs on every request body schema.
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop();
+    const d = depths.pop()!;
     nodes++;
-    if (v !== null && typeof v === 'object') {
-      if (d > depth) depth = d;
-      if (Array.isArray(v)) {
-        bytes += 2 + Math.max(0, v.length - 1);
-        for (const item of v) stack.push([item === undefined ? null : item, d + 1]);
-      } else {
-        const entries = Object.entries(v).filter(([, x]) => x !== undefined);
-        bytes += 2 + Math.max(0, entries.length - 1);
-        for (const [k, x] of entries) {
-          bytes += Buffer.byteLength(JSON.stringify(k)) + 1;
-          stack.push([x, d + 1]);
-        }
+    if (v === null || typeof v !== 'object') {
+      bytes += typeof v === 'string' ? stringBytes(v) : (JSON.stringify(v) ?? 'null').length;
+      continue;
+    }
+    if (d > depth) depth = d;
+    let members = 0;
+    if (Array.isArray(v)) {
+      for (const item of v) {
+        values.push(item === undefined ? null : item);
+        depths.push(d + 1);
+        members++;
       }
     } else {
-      bytes += Buffer.byteLength(JSON.stringify(v) ?? 'null');
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        const x = (v as Record<string, unknown>)[k];
+        if (x === undefined) continue;
+        bytes += stringBytes(k) + 1;
+        values.push(x);
+        depths.push(d + 1);
+        members++;
+      }
     }
+    bytes += 2 + Math.max(0, members - 1);
   }
   return { bytes, depth, nodes };
+}
+
+// Printable ASCII other than `"` and `\`: JSON writes it as is, one byte per character.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** Bytes of `s` as a JSON string literal (UTF-8, quotes and escapes included). */
+function stringBytes(s: string): number {
+  return PLAIN.test(s) ? s.length + 2 : Buffer.byteLength(JSON.stringify(s));
 }
 
 /**
