@@ -11,3 +11,5 @@ export { ExecutorError } from './errors.js';
 export type { ExecutorErrorOptions } from './errors.js';
 export { DEFAULT_PLUGIN_OPTIONS } from './plugin.js';
 export type { CreateExecutors, PluginOptions } from './plugin.js';
+export { rejectionOf, testContext } from './testing.js';
+export type { TestContext } from './testing.js';

@@ -1,32 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PLUGIN_OPTIONS } from '@taskwire/executor-sdk';
-import type { Executor, ExecutorContext, ExecutorError } from '@taskwire/executor-sdk';
+import { DEFAULT_PLUGIN_OPTIONS, rejectionOf, testContext } from '@taskwire/executor-sdk';
+import type { Executor, ExecutorError } from '@taskwire/executor-sdk';
 import { builtinExecutors, createExecutors, echoExecutor, httpExecutor, sleepExecutor } from './index.js';
 import { createExecutors as createShellExecutors } from './shell.js';
 
-function ctx<P>(params: P, signal: AbortSignal = new AbortController().signal): ExecutorContext<P> {
-  const noop = () => undefined;
-  const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
-  return {
-    params,
-    taskId: 't1',
-    attempt: 1,
-    signal,
-    deadline: Date.now() + 60_000,
-    log: noop,
-    progress: noop,
-    logger,
-  };
-}
-
-async function failure(p: Promise<unknown>): Promise<ExecutorError> {
-  return p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (err: ExecutorError) => err,
-  );
-}
+const ctx = testContext;
+const failure = (p: Promise<unknown>): Promise<ExecutorError> => rejectionOf<ExecutorError>(p);
 
 describe('built-in executors', () => {
   it('builtinExecutors has echo, sleep and http but not shell', () => {

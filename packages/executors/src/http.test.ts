@@ -4,33 +4,13 @@ import type { LookupAddress } from 'node:dns';
 import type { AddressInfo, Server } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutorContext, ExecutorError } from '@taskwire/executor-sdk';
+import { rejectionOf, testContext } from '@taskwire/executor-sdk';
+import type { ExecutorError } from '@taskwire/executor-sdk';
 import { createHttpExecutor, HTTP_MAX_BODY_BYTES, HTTP_MAX_TIMEOUT_MS, httpExecutor } from './index.js';
 import type { HttpParams } from './index.js';
 
-function ctx<P>(params: P, signal: AbortSignal = new AbortController().signal): ExecutorContext<P> {
-  const noop = () => undefined;
-  const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
-  return {
-    params,
-    taskId: 't1',
-    attempt: 1,
-    signal,
-    deadline: Date.now() + 60_000,
-    log: noop,
-    progress: noop,
-    logger,
-  };
-}
-
-async function failure(p: Promise<unknown>): Promise<ExecutorError> {
-  return p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (err: ExecutorError) => err,
-  );
-}
+const ctx = testContext;
+const failure = (p: Promise<unknown>): Promise<ExecutorError> => rejectionOf<ExecutorError>(p);
 
 /** A local server: `/json`, `/text`, `/redirect?to=…`, `/loop`, `/stall`, `/slow?ms=…`, `/endless`, `/bomb`. */
 let server: Server;

@@ -1,31 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutorContext, ExecutorError } from '@taskwire/executor-sdk';
+import { rejectionOf, testContext } from '@taskwire/executor-sdk';
+import type { ExecutorError } from '@taskwire/executor-sdk';
 import { createShellExecutor, SHELL_MAX_TIMEOUT_MS, SHELL_PATH, shellExecutor } from './index.js';
 import type { ShellParams } from './index.js';
 
-function ctx<P>(params: P, signal: AbortSignal = new AbortController().signal): ExecutorContext<P> {
-  const noop = () => undefined;
-  const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
-  return {
-    params,
-    taskId: 't1',
-    attempt: 1,
-    signal,
-    deadline: Date.now() + 60_000,
-    log: noop,
-    progress: noop,
-    logger,
-  };
-}
-
-async function failure(p: Promise<unknown>): Promise<ExecutorError> {
-  return p.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (err: ExecutorError) => err,
-  );
-}
+const ctx = testContext;
+const failure = (p: Promise<unknown>): Promise<ExecutorError> => rejectionOf<ExecutorError>(p);
 
 const node = process.execPath;
 /** A worker with WORKER_SHELL_PROGRAMS=<node>,env and WORKER_SHELL_ENV=X,GREETING. */

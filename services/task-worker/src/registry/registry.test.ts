@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PLUGIN_OPTIONS } from '@taskwire/executor-sdk';
+import { DEFAULT_PLUGIN_OPTIONS, testContext } from '@taskwire/executor-sdk';
 import { builtinExecutors } from '@taskwire/executors';
 import { buildRegistry, loadExecutors, RegistryError } from './index.js';
 
@@ -126,21 +126,7 @@ describe('executor registry', () => {
 });
 
 describe('executor registry: the sandbox policy', () => {
-  const ctx = <P>(params: P) => {
-    const noop = () => undefined;
-    const logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
-    const signal = new AbortController().signal;
-    return {
-      params,
-      taskId: 't',
-      attempt: 1,
-      signal,
-      deadline: Date.now() + 60_000,
-      log: noop,
-      progress: noop,
-      logger,
-    };
-  };
+  const ctx = testContext;
 
   it('builds a plugin with a createExecutors export from the worker policy', async () => {
     const path = plugin(
