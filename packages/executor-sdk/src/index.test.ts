@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PLUGIN_OPTIONS, defineExecutor, ExecutorError, isExecutor } from './index.js';
+import {
+  DEFAULT_PLUGIN_OPTIONS,
+  defineExecutor,
+  ExecutorError,
+  isExecutor,
+  rejectionOf,
+  testContext,
+} from './index.js';
 
 describe('executor-sdk', () => {
   it('defineExecutor returns a frozen copy of the definition', () => {
@@ -45,5 +52,25 @@ describe('executor-sdk', () => {
   it('DEFAULT_PLUGIN_OPTIONS allows nothing extra and cannot be widened by a plugin', () => {
     expect(DEFAULT_PLUGIN_OPTIONS).toEqual({ httpAllowHosts: [], shellPrograms: [], shellEnv: [] });
     expect(() => (DEFAULT_PLUGIN_OPTIONS.httpAllowHosts as string[]).push('0.0.0.0/0')).toThrow(TypeError);
+  });
+});
+
+describe('testContext', () => {
+  it('records what an executor logs and reports, so a plugin test can assert on it', async () => {
+    const executor = defineExecutor<{ n: number }, number>({
+      name: 'count',
+      description: 'counts',
+      run: (ctx) => {
+        ctx.log(`counting to ${ctx.params.n}`);
+        ctx.progress(50, 'half way');
+        return ctx.params.n;
+      },
+    });
+    const ctx = testContext({ n: 3 });
+    await expect(executor.run(ctx)).resolves.toBe(3);
+    expect(ctx.logs).toEqual(['counting to 3']);
+    expect(ctx.progressReports).toEqual([{ pct: 50, message: 'half way' }]);
+    expect(await rejectionOf(Promise.reject(new Error('boom')))).toHaveProperty('message', 'boom');
+    await expect(rejectionOf(Promise.resolve(1))).rejects.toThrow('expected a failure');
   });
 });
