@@ -67,7 +67,7 @@ describe('testContext', () => {
       },
     });
     const ctx = testContext({ n: 3 });
-    await expect(executor.run(ctx)).resolves.toBe(3);
+    expect(await executor.run(ctx)).toBe(3);
     expect(ctx.logs).toEqual(['counting to 3']);
     expect(ctx.progressReports).toEqual([{ pct: 50, message: 'half way' }]);
     expect(await rejectionOf(Promise.reject(new Error('boom')))).toHaveProperty('message', 'boom');
