@@ -14,7 +14,7 @@ export interface TestContext<P> extends ExecutorContext<P> {
  * @example
  * ```ts
  * const ctx = testContext({ url: 'https://example.com' });
- * await expect(myExecutor.run(ctx)).resolves.toEqual({ status: 200 });
+ * expect(await myExecutor.run(ctx)).toEqual({ status: 200 });
  * expect(ctx.logs).toContain('fetching https://example.com');
  * ```
  */
