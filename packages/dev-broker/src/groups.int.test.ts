@@ -2,21 +2,28 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Consumer, Producer } from 'kafkajs';
-import { startBroker } from './index.js';
-import type { RunningBroker } from './index.js';
-import { assignments, fastConsumer, kafkaFor, uniqueName, waitFor, quietLogger } from './testing/helpers.js';
+import { brokerTraits, startTestBroker } from '@taskwire/testkit';
+import type { TestBroker } from '@taskwire/testkit';
+import {
+  assignments,
+  fastConsumer,
+  kafkaFor,
+  sessionTimeout,
+  uniqueName,
+  waitFor,
+} from './testing/helpers.js';
 
-let broker: RunningBroker;
+let broker: TestBroker;
 let admin: Admin;
 let producer: Producer;
 
 beforeAll(async () => {
-  broker = await startBroker({ logger: quietLogger });
+  broker = await startTestBroker();
   const kafka = kafkaFor(broker.brokers);
   admin = kafka.admin();
   producer = kafka.producer();
   await Promise.all([admin.connect(), producer.connect()]);
-});
+}, brokerTraits.startMs);
 
 afterAll(async () => {
   await Promise.all([admin?.disconnect(), producer?.disconnect()]);
@@ -118,7 +125,7 @@ describe('consumer groups', () => {
         sockets.add(s);
         return s;
       },
-    }).consumer(fastConsumer(groupId, { sessionTimeout: 1500, retry: quickRetry }));
+    }).consumer(fastConsumer(groupId, { sessionTimeout: sessionTimeout(1500), retry: quickRetry }));
     for (const [c, name] of [
       [healthy, 'healthy'],
       [doomed, 'doomed'],

@@ -1,5 +1,7 @@
 // Public entry of @taskwire/testkit: fixtures for integration tests (MariaDB database, SQLite file, broker).
 export * from './mysql.js';
 export * from './sqlite.js';
-// The dev-broker fixture (a broker per test on a free port).
+// The broker fixture: the dev broker or real Apache Kafka, one per test file on a free port.
 export * from './broker.js';
+export * from './real-kafka.js';
+export * from './kafka-home.js';

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import type { Admin, Consumer, ConsumerConfig, KafkaConfig } from 'kafkajs';
+import { brokerTraits } from '@taskwire/testkit';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -29,11 +30,16 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`;
 }
 
+/** A session timeout of `ms`, or the broker's minimum if that is longer (real Kafka refuses less than 6 s). */
+export function sessionTimeout(ms: number): number {
+  return Math.max(ms, brokerTraits.minSessionTimeoutMs);
+}
+
 /** Fast group settings for tests: short session, quick heartbeats, short long-polls. */
 export function fastConsumer(groupId: string, extra: Partial<ConsumerConfig> = {}): ConsumerConfig {
   return {
     groupId,
-    sessionTimeout: 2500,
+    sessionTimeout: sessionTimeout(2500),
     rebalanceTimeout: 4000,
     heartbeatInterval: 250,
     maxWaitTimeInMs: 250,
