@@ -6,17 +6,17 @@ import type { TaskResource } from '@taskwire/contracts';
 import {
   api,
   freePort,
+  startBrokerProcess,
   startManagerProcess,
-  startNode,
   startWorkerProcess,
   tempDir,
   waitFor,
 } from './support/processes.js';
-import type { Proc } from './support/processes.js';
+import type { BrokerProc } from './support/processes.js';
 
 describe('Kafka outage', () => {
   const tmp = tempDir('outage');
-  const procs: Proc[] = [];
+  const procs: BrokerProc[] = [];
   afterAll(async () => {
     for (const p of procs.reverse()) await p.stop('SIGTERM', 10_000);
     tmp.cleanup();
@@ -50,13 +50,8 @@ describe('Kafka outage', () => {
       created.push(res.body.id);
     }
 
-    const broker = startNode('broker', 'packages/dev-broker/dist/cli.js', {}, [
-      '--port',
-      String(brokerPort),
-      '--data-dir',
-      path.join(tmp.dir, 'broker'),
-    ]);
-    procs.push(broker);
+    const broker = await startBrokerProcess(path.join(tmp.dir, 'broker'), { port: brokerPort });
+    procs.push(broker.proc);
     const worker = await startWorkerProcess(`w-${randomUUID().slice(0, 6)}`, brokers, manager.url, {
       KAFKA_SESSION_TIMEOUT_MS: '6000',
     });

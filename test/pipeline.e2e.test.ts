@@ -13,7 +13,7 @@ import {
   tempDir,
   waitFor,
 } from './support/processes.js';
-import type { Proc } from './support/processes.js';
+import type { BrokerProc, Proc } from './support/processes.js';
 
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'TIMED_OUT', 'CANCELED']);
 const workerEnv = { KAFKA_SESSION_TIMEOUT_MS: '6000', WORKER_CONCURRENCY: '16' };
@@ -22,7 +22,7 @@ interface Stack {
   brokers: string;
   url: string;
   manager: Proc;
-  broker: Proc;
+  broker: BrokerProc;
   workers: Map<string, Proc>;
   http: ReturnType<typeof api>;
   restartManager(signal: NodeJS.Signals): Promise<void>;

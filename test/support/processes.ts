@@ -6,6 +6,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startRealKafka, testBrokerKind } from '@taskwire/testkit';
+import type { BrokerKind } from '@taskwire/testkit';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -114,19 +116,68 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** Starts the dev broker CLI on a free port with a data dir. */
-export async function startBrokerProcess(
-  dataDir: string,
-): Promise<{ proc: Proc; brokers: string; port: number }> {
-  const port = await freePort();
-  const proc = startNode('broker', 'packages/dev-broker/dist/cli.js', {}, [
-    '--port',
-    String(port),
-    '--data-dir',
-    dataDir,
-  ]);
-  await waitFor(`the dev broker on port ${port}\n${proc.output()}`, () => portOpen(port), 20_000);
-  return { proc, brokers: `127.0.0.1:${port}`, port };
+/** What the e2e suites hold of a broker process; a dev broker's `Proc` is one. */
+export interface BrokerProc {
+  name: string;
+  output(): string;
+  /** Stops the broker for good (the suite is done with it). */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+export interface BrokerProcess {
+  kind: BrokerKind;
+  proc: BrokerProc;
+  brokers: string;
+  port: number;
+  /** kill -9 the broker process (its data stays); start() brings it back on the same port. */
+  kill(): Promise<void>;
+  /** Starts a killed broker again with the same data dir and port, and waits until it serves. */
+  start(): Promise<void>;
+}
+
+/**
+ * Starts a broker process of this test run's kind (TASKWIRE_TEST_BROKER): the dev broker CLI, or
+ * real Apache Kafka through ../shared/kafka/kafka-up, with its state in `dataDir`, on `port` or a free one.
+ */
+export async function startBrokerProcess(dataDir: string, opts: { port?: number } = {}): Promise<BrokerProcess> {
+  const kind = testBrokerKind();
+  if (kind === 'kafka') {
+    const kafka = await startRealKafka({ dataDir, ...(opts.port === undefined ? {} : { port: opts.port }) });
+    return {
+      kind,
+      brokers: kafka.brokers,
+      port: kafka.port,
+      proc: { name: 'broker', output: () => kafka.output(), stop: () => kafka.stop() },
+      kill: () => kafka.kill('SIGKILL'),
+      start: () => kafka.start(),
+    };
+  }
+  const port = opts.port ?? (await freePort());
+  const spawnDev = async (): Promise<Proc> => {
+    const p = startNode('broker', 'packages/dev-broker/dist/cli.js', {}, [
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+    ]);
+    await waitFor(`the dev broker on port ${port}\n${p.output()}`, () => portOpen(port), 20_000);
+    return p;
+  };
+  let current = await spawnDev();
+  return {
+    kind,
+    brokers: `127.0.0.1:${port}`,
+    port,
+    proc: {
+      name: 'broker',
+      output: () => current.output(),
+      stop: (signal, graceMs) => current.stop(signal, graceMs),
+    },
+    kill: () => current.stop('SIGKILL'),
+    async start() {
+      current = await spawnDev();
+    },
+  };
 }
 
 export interface ManagerOptions {
