@@ -139,7 +139,10 @@ export interface BrokerProcess {
  * Starts a broker process of this test run's kind (TASKWIRE_TEST_BROKER): the dev broker CLI, or
  * real Apache Kafka through ../shared/kafka/kafka-up, with its state in `dataDir`, on `port` or a free one.
  */
-export async function startBrokerProcess(dataDir: string, opts: { port?: number } = {}): Promise<BrokerProcess> {
+export async function startBrokerProcess(
+  dataDir: string,
+  opts: { port?: number } = {},
+): Promise<BrokerProcess> {
   const kind = testBrokerKind();
   if (kind === 'kafka') {
     const kafka = await startRealKafka({ dataDir, ...(opts.port === undefined ? {} : { port: opts.port }) });

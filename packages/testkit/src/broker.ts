@@ -14,7 +14,8 @@ export type BrokerKind = 'dev' | 'kafka';
 /** The kind this test process runs against: TASKWIRE_TEST_BROKER (set per vitest project), default dev. */
 export function testBrokerKind(): BrokerKind {
   const v = process.env.TASKWIRE_TEST_BROKER ?? 'dev';
-  if (v !== 'dev' && v !== 'kafka') throw new Error(`TASKWIRE_TEST_BROKER="${v}" is invalid: expected dev or kafka`);
+  if (v !== 'dev' && v !== 'kafka')
+    throw new Error(`TASKWIRE_TEST_BROKER="${v}" is invalid: expected dev or kafka`);
   return v;
 }
 
@@ -35,8 +36,20 @@ export interface BrokerTraits {
 }
 
 const TRAITS: Record<BrokerKind, BrokerTraits> = {
-  dev: { kind: 'dev', minSessionTimeoutMs: 100, restartAfterKillMs: 10_000, startMs: 20_000, transactions: false },
-  kafka: { kind: 'kafka', minSessionTimeoutMs: 6_000, restartAfterKillMs: 60_000, startMs: 90_000, transactions: true },
+  dev: {
+    kind: 'dev',
+    minSessionTimeoutMs: 100,
+    restartAfterKillMs: 10_000,
+    startMs: 20_000,
+    transactions: false,
+  },
+  kafka: {
+    kind: 'kafka',
+    minSessionTimeoutMs: 6_000,
+    restartAfterKillMs: 60_000,
+    startMs: 90_000,
+    transactions: true,
+  },
 };
 
 /** The traits of the kind this test process runs against. */

@@ -61,7 +61,11 @@ function groupConfig(groupId: string, extra: Partial<ConsumerConfig> = {}): Cons
   };
 }
 
-async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
+async function until<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 30_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -71,7 +75,8 @@ async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 3
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -94,7 +99,11 @@ async function spread(admin: Admin, groupId: string): Promise<number[] | null> {
   const g = groups[0];
   if (!g || g.state !== 'Stable') return null;
   return g.members
-    .map((m) => Object.values(AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}).flat().length)
+    .map(
+      (m) =>
+        Object.values(AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}).flat()
+          .length,
+    )
     .sort();
 }
 
@@ -223,7 +232,9 @@ const cases: Array<{ name: string; run(s: Side): Promise<unknown>; timeoutMs?: n
         aJoins: [a.joins[0], a.joins.length, a.joins.at(-1)],
         shares: [a.joins[1], b.joins[0]].sort(),
         bJoins: b.joins.length,
-        memberIds: withTwo.groups[0]?.members.map((m) => m.memberId.replace(m.clientId, '<client>').replace(uuid, '<uuid>')),
+        memberIds: withTwo.groups[0]?.members.map((m) =>
+          m.memberId.replace(m.clientId, '<client>').replace(uuid, '<uuid>'),
+        ),
         protocolWithTwo: withTwo.groups[0]?.protocol,
         protocolType: withTwo.groups[0]?.protocolType,
         stateAfterAllLeft: groups[0]?.state,
@@ -238,7 +249,9 @@ const cases: Array<{ name: string; run(s: Side): Promise<unknown>; timeoutMs?: n
       await s.admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
       const c = s.kafka.consumer(groupConfig(randomName('session'), { sessionTimeout: 30 * 60_000 + 1 }));
       const crashed = new Promise<unknown>((resolve) => {
-        c.on(c.events.CRASH, (e) => resolve((e.payload.error as { type?: string }).type ?? e.payload.error.name));
+        c.on(c.events.CRASH, (e) =>
+          resolve((e.payload.error as { type?: string }).type ?? e.payload.error.name),
+        );
       });
       await c.connect();
       await c.subscribe({ topic });
@@ -258,7 +271,10 @@ const cases: Array<{ name: string; run(s: Side): Promise<unknown>; timeoutMs?: n
       await s.admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
       const producer = s.kafka.producer();
       await producer.connect();
-      await producer.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ value: `m${i}`, partition: 0 })) });
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 5 }, (_, i) => ({ value: `m${i}`, partition: 0 })),
+      });
       await producer.disconnect();
       await s.admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '3' }] });
       // Kafka does not check a committed offset against the log; only a fetch from it is out of range.

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Where real Kafka can be started from, or why it cannot. */
-export type KafkaHome = { ok: true; dir: string; kafkaUp: string; kafkaDown: string } | { ok: false; missing: string };
+export type KafkaHome =
+  { ok: true; dir: string; kafkaUp: string; kafkaDown: string } | { ok: false; missing: string };
 
 /** The directory holding pnpm-workspace.yaml above `from` (this file's directory by default). */
 export function findRepoRoot(from = path.dirname(fileURLToPath(import.meta.url))): string {
@@ -26,7 +27,12 @@ function candidates(repoRoot: string): string[] {
   const dotGit = path.join(repoRoot, '.git');
   try {
     if (statSync(dotGit).isFile()) {
-      const gitDir = path.resolve(repoRoot, readFileSync(dotGit, 'utf8').replace(/^gitdir:\s*/, '').trim());
+      const gitDir = path.resolve(
+        repoRoot,
+        readFileSync(dotGit, 'utf8')
+          .replace(/^gitdir:\s*/, '')
+          .trim(),
+      );
       const common = path.resolve(gitDir, readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
       out.push(path.resolve(path.dirname(common), '../shared/kafka'));
     }

@@ -137,7 +137,12 @@ function run(file: string, args: string[], env: Record<string, string>): Promise
       args,
       { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 4 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        if (err) reject(new Error(`${path.basename(file)} ${args.join(' ')} failed: ${String(stderr || err.message).trim()}`));
+        if (err)
+          reject(
+            new Error(
+              `${path.basename(file)} ${args.join(' ')} failed: ${String(stderr || err.message).trim()}`,
+            ),
+          );
         else resolve(stdout);
       },
     );
@@ -145,7 +150,12 @@ function run(file: string, args: string[], env: Record<string, string>): Promise
 }
 
 /** SIGKILL the process in DATA_DIR/run/NAME.pid if its command line matches (PIDs get reused). */
-async function killByPidFile(dataDir: string, name: string, pattern: RegExp, signal: NodeJS.Signals): Promise<void> {
+async function killByPidFile(
+  dataDir: string,
+  name: string,
+  pattern: RegExp,
+  signal: NodeJS.Signals,
+): Promise<void> {
   let pid: number;
   try {
     pid = Number(readFileSync(path.join(dataDir, 'run', `${name}.pid`), 'utf8').trim());
@@ -182,7 +192,8 @@ async function waitForCoordinator(brokers: string, timeoutMs = 90_000): Promise<
         await admin.fetchOffsets({ groupId: 'testkit-warmup', topics: [] });
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`Kafka at ${brokers} coordinates no group: ${String(err)}`);
+        if (Date.now() > deadline)
+          throw new Error(`Kafka at ${brokers} coordinates no group: ${String(err)}`);
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -219,7 +230,9 @@ export async function startRealKafka(options: RealKafkaOptions = {}): Promise<Re
     for (let attempt = 0; ; attempt++) {
       // The first start picks the port (never 9092, which belongs to a developer's `npm start`);
       // later ones let kafka-up reuse the port it stored in the data dir.
-      const env: Record<string, string> = startedOnce ? { KAFKA_PORT: '' } : { KAFKA_PORT: String(options.port ?? (await freePort())) };
+      const env: Record<string, string> = startedOnce
+        ? { KAFKA_PORT: '' }
+        : { KAFKA_PORT: String(options.port ?? (await freePort())) };
       try {
         const out = await run(home.kafkaUp, [dataDir], env);
         const ready = /KAFKA READY 127\.0\.0\.1:(\d+)/.exec(out);
@@ -230,9 +243,16 @@ export async function startRealKafka(options: RealKafkaOptions = {}): Promise<Re
         return;
       } catch (err) {
         // Another process took the free port between our probe and Kafka's bind: pick another.
-        if (!startedOnce && attempt < 3 && options.port === undefined && /port \d+ is in use/.test(String(err)))
+        if (
+          !startedOnce &&
+          attempt < 3 &&
+          options.port === undefined &&
+          /port \d+ is in use/.test(String(err))
+        )
           continue;
-        throw new Error(`${(err as Error).message}\n${tail(path.join(dataDir, 'logs/kafka.out'))}`, { cause: err });
+        throw new Error(`${(err as Error).message}\n${tail(path.join(dataDir, 'logs/kafka.out'))}`, {
+          cause: err,
+        });
       }
     }
   };
