@@ -16,6 +16,7 @@ const KAFKA_FACING = [
   'test/pipeline.e2e.test.ts',
   'test/scheduling.e2e.test.ts',
   'test/outage.e2e.test.ts',
+  'test/broker-crash.e2e.test.ts',
 ];
 /** Starts both kinds itself and compares them: only in the kafka project. */
 const CONFORMANCE = 'packages/testkit/src/conformance.int.test.ts';
