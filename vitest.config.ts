@@ -25,7 +25,9 @@ const kafka = locateKafka();
 // Without ../shared/kafka or Java a clone still tests everything on the dev broker, but says so loudly;
 // under CI the kafka project runs anyway and fails naming what is missing.
 const runKafka = kafka.ok || Boolean(process.env.CI);
-if (!runKafka) {
+// vitest evaluates this file more than once per run: one banner is enough.
+if (!runKafka && !process.env.TASKWIRE_KAFKA_SKIP_SHOWN) {
+  process.env.TASKWIRE_KAFKA_SKIP_SHOWN = '1';
   process.stderr.write(
     `\n${'!'.repeat(100)}\n!! SKIPPING the real-Kafka test project: ${kafka.ok ? '' : kafka.missing}\n` +
       `!! Only the dev broker is tested. Set CI=1 to make this a failure.\n${'!'.repeat(100)}\n\n`,

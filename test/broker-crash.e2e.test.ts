@@ -53,28 +53,33 @@ describe('broker crash', () => {
     expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(200);
   }
 
-  it('completes every task, including those created while it was down, once it is back', async () => {
-    const template = await createTemplate(http, { executor: 'sleep', timeout_ms: 120_000 });
-    await createBatch(template.id, 200);
-    await waitFor('some tasks to complete', async () => {
-      const tasks = await listTemplateTasks(http, template.id);
-      return tasks.filter((t) => t.status === 'COMPLETED').length >= 20;
-    });
+  it(
+    'completes every task, including those created while it was down, once it is back',
+    async () => {
+      const template = await createTemplate(http, { executor: 'sleep', timeout_ms: 120_000 });
+      await createBatch(template.id, 200);
+      await waitFor('some tasks to complete', async () => {
+        const tasks = await listTemplateTasks(http, template.id);
+        return tasks.filter((t) => t.status === 'COMPLETED').length >= 20;
+      });
 
-    await broker.kill();
-    await createBatch(template.id, 50); // the API keeps accepting work while Kafka is gone
-    await broker.start();
+      await broker.kill();
+      await createBatch(template.id, 50); // the API keeps accepting work while Kafka is gone
+      await broker.start();
 
-    const tasks = await waitFor(
-      'all 250 tasks to complete after the broker restart',
-      async () => {
-        for (const w of workers) if (w.child.exitCode !== null) throw new Error(`${w.name} exited:\n${w.output()}`);
-        const all = await listTemplateTasks(http, template.id);
-        return all.length === 250 && all.every((t) => t.status === 'COMPLETED') ? all : null;
-      },
-      brokerTraits.restartAfterKillMs + 120_000,
-      500,
-    );
-    expect(new Set(tasks.map((t) => t.id)).size).toBe(250);
-  }, brokerTraits.restartAfterKillMs + 180_000);
+      const tasks = await waitFor(
+        'all 250 tasks to complete after the broker restart',
+        async () => {
+          for (const w of workers)
+            if (w.child.exitCode !== null) throw new Error(`${w.name} exited:\n${w.output()}`);
+          const all = await listTemplateTasks(http, template.id);
+          return all.length === 250 && all.every((t) => t.status === 'COMPLETED') ? all : null;
+        },
+        brokerTraits.restartAfterKillMs + 120_000,
+        500,
+      );
+      expect(new Set(tasks.map((t) => t.id)).size).toBe(250);
+    },
+    brokerTraits.restartAfterKillMs + 180_000,
+  );
 });
