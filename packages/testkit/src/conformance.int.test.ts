@@ -299,6 +299,32 @@ const cases: Array<{ name: string; run(s: Side): Promise<unknown>; timeoutMs?: n
     },
   },
   {
+    name: 'deleting a topic drops its committed offsets; a topic of that name created again starts empty',
+    timeoutMs: 90_000,
+    async run({ admin, kafka }) {
+      const topic = randomName('deleted');
+      const groupId = randomName('deleted');
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });
+      await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '2' }] });
+      await admin.deleteTopics({ topics: [topic] });
+      // Kafka deletes asynchronously: the name is free once the topic is gone from the list.
+      await until('the topic to be gone', async () => !(await admin.listTopics()).includes(topic));
+      const created = await until('the topic created again', () =>
+        admin.createTopics({ topics: [{ topic, numPartitions: 1 }] }).catch(() => false),
+      );
+      await producer.disconnect();
+      // Kafka elects the new topic's leader asynchronously; until then metadata calls fail.
+      const ends = await until('the new topic to serve', () => admin.fetchTopicOffsets(topic));
+      const [offsets] = await until('its committed offsets', () =>
+        admin.fetchOffsets({ groupId, topics: [topic] }),
+      );
+      return { created, committed: offsets?.partitions.map((p) => p.offset), ends };
+    },
+  },
+  {
     name: 'long-poll timing class: an empty fetch waits ~maxWaitTime, a message ends it early',
     timeoutMs: 90_000,
     async run(s) {

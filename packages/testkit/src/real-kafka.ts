@@ -202,6 +202,32 @@ async function waitForCoordinator(brokers: string, timeoutMs = 90_000): Promise<
   }
 }
 
+/**
+ * kafka-up can give up on a broker that is in fact starting: on a loaded machine its liveness check
+ * may read /proc/<pid>/cmdline while the start script execs into java, see an empty command line
+ * and report "Kafka did not start" with an empty log. If that broker process runs, wait for it the
+ * way kafka-up would (its "started" log line) instead of failing; otherwise rethrow.
+ */
+async function startingAnyway(dataDir: string, err: Error): Promise<string> {
+  if (!/Kafka did not start/.test(err.message)) throw err;
+  const deadline = Date.now() + 90_000;
+  const log = path.join(dataDir, 'logs/kafka.out');
+  for (;;) {
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(path.join(dataDir, 'run/kafka.pid'), 'utf8').trim());
+    } catch {
+      throw err;
+    }
+    if (!pidAlive(pid) || Date.now() > deadline) throw err;
+    if (tail(log, 10_000).includes('started (kafka.server.KafkaServer)')) {
+      const port = readFileSync(path.join(dataDir, 'run/kafka.port'), 'utf8').trim();
+      return `KAFKA READY 127.0.0.1:${port} ${dataDir}\n`;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 function tail(file: string, lines = 40): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
@@ -234,7 +260,9 @@ export async function startRealKafka(options: RealKafkaOptions = {}): Promise<Re
         ? { KAFKA_PORT: '' }
         : { KAFKA_PORT: String(options.port ?? (await freePort())) };
       try {
-        const out = await run(home.kafkaUp, [dataDir], env);
+        const out = await run(home.kafkaUp, [dataDir], env).catch((err: Error) =>
+          startingAnyway(dataDir, err),
+        );
         const ready = /KAFKA READY 127\.0\.0\.1:(\d+)/.exec(out);
         if (!ready) throw new Error(`kafka-up printed no READY line:\n${out}`);
         port = Number(ready[1]);
