@@ -13,10 +13,12 @@ const KAFKA_FACING = [
   'packages/dev-broker/src/records.int.test.ts',
   'services/task-manager/src/kafka/*.int.test.ts',
   'services/task-worker/src/worker.int.test.ts',
+  'services/task-worker/src/leave.int.test.ts',
   'test/pipeline.e2e.test.ts',
   'test/scheduling.e2e.test.ts',
   'test/outage.e2e.test.ts',
   'test/broker-crash.e2e.test.ts',
+  'test/worker-uptime.e2e.test.ts',
 ];
 /** Starts both kinds itself and compares them: only in the kafka project. */
 const CONFORMANCE = 'packages/testkit/src/conformance.int.test.ts';

@@ -2,8 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, freePort, startManagerProcess, startNode, tempDir, waitFor } from './support/processes.js';
-import type { Proc } from './support/processes.js';
+import {
+  api,
+  freePort,
+  startBrokerProcess,
+  startManagerProcess,
+  startNode,
+  tempDir,
+  waitFor,
+} from './support/processes.js';
+import type { BrokerProc } from './support/processes.js';
 import { createTask, createTemplate, waitForStatus } from './support/tasks.js';
 
 async function probe(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -13,7 +21,7 @@ async function probe(url: string): Promise<{ status: number; body: Record<string
 
 describe('worker without Kafka', () => {
   const tmp = tempDir('uptime');
-  const procs: Proc[] = [];
+  const procs: BrokerProc[] = [];
   afterAll(async () => {
     for (const p of procs.reverse()) await p.stop('SIGTERM', 10_000);
     tmp.cleanup();
@@ -60,13 +68,8 @@ describe('worker without Kafka', () => {
     expect(notReady.body).toEqual({ status: 'unavailable', reason: expect.stringMatching(/\S/) });
     alive();
 
-    const broker = startNode('broker', 'packages/dev-broker/dist/cli.js', {}, [
-      '--port',
-      String(brokerPort),
-      '--data-dir',
-      path.join(tmp.dir, 'broker'),
-    ]);
-    procs.splice(1, 0, broker); // stopped after the worker
+    const broker = await startBrokerProcess(path.join(tmp.dir, 'broker'), { port: brokerPort });
+    procs.splice(1, 0, broker.proc); // stopped after the worker
     await waitFor(
       'the worker /readyz to turn 200',
       async () => {
@@ -89,7 +92,7 @@ describe('worker without Kafka', () => {
     }
 
     // A broker restart later: the worker reports it, stays up, and consumes again once it is back.
-    await broker.stop('SIGTERM', 10_000);
+    await broker.kill('SIGTERM');
     const lost = await waitFor(
       'the worker /readyz to turn 503 while the broker is down',
       async () => {
@@ -101,13 +104,7 @@ describe('worker without Kafka', () => {
       250,
     );
     expect(lost.body.reason).toEqual(expect.stringMatching(/\S/));
-    const restarted = startNode('broker', 'packages/dev-broker/dist/cli.js', {}, [
-      '--port',
-      String(brokerPort),
-      '--data-dir',
-      path.join(tmp.dir, 'broker'),
-    ]);
-    procs.splice(1, 0, restarted);
+    await broker.start();
     await waitFor(
       'the worker /readyz to turn 200 again',
       async () => {

@@ -129,8 +129,8 @@ export interface BrokerProcess {
   proc: BrokerProc;
   brokers: string;
   port: number;
-  /** kill -9 the broker process (its data stays); start() brings it back on the same port. */
-  kill(): Promise<void>;
+  /** Ends the broker process, kill -9 by default (its data stays); start() brings it back on the same port. */
+  kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   /** Starts a killed broker again with the same data dir and port, and waits until it serves. */
   start(): Promise<void>;
 }
@@ -151,7 +151,7 @@ export async function startBrokerProcess(
       brokers: kafka.brokers,
       port: kafka.port,
       proc: { name: 'broker', output: () => kafka.output(), stop: () => kafka.stop() },
-      kill: () => kafka.kill('SIGKILL'),
+      kill: (signal = 'SIGKILL') => kafka.kill(signal),
       start: () => kafka.start(),
     };
   }
@@ -176,7 +176,7 @@ export async function startBrokerProcess(
       output: () => current.output(),
       stop: (signal, graceMs) => current.stop(signal, graceMs),
     },
-    kill: () => current.stop('SIGKILL'),
+    kill: (signal = 'SIGKILL') => current.stop(signal),
     async start() {
       current = await spawnDev();
     },
