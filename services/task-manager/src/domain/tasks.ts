@@ -377,17 +377,20 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
     if (to === 'RETRYING') patch.nextAttemptAt = now;
   }
   await deps.store.unitOfWork(async (tx) => {
+    let queued: TaskRecord | undefined;
     const ok = await tx.updateTask(id, patch, { status: [from], attempt: task.attempt });
     if (ok && to === 'QUEUED' && from !== 'QUEUED') {
       if (!template) throw AppError.conflict(`task ${id} cannot be queued: its template is gone`);
-      Object.assign(task, patch);
-      await queueTask(tx, task, template, now, deps.settings);
+      // A copy: queueTask updates the record it is given, and a unit of work retried after a
+      // MySQL deadlock runs this function again from the task as it was read.
+      queued = { ...task, ...patch };
+      await queueTask(tx, queued, template, now, deps.settings);
     }
     if (!ok) throw AppError.conflict(`task ${id} changed while being updated (it was ${from}); try again`);
     await tx.insertEvents([
       {
         taskId: id,
-        attempt: task.attempt,
+        attempt: (queued ?? task).attempt,
         type: 'updated',
         at: now,
         workerId: null,

@@ -109,7 +109,9 @@ export function createDueLoop(deps: DomainDeps & DueLoopOptions): DueLoop {
           continue;
         }
         // A false return means another replica queued it first (compare-and-set on status + attempt).
-        if (await queueTask(tx, task, template, now, deps.settings)) count++;
+        // A copy: queueTask updates the record it is given, and a unit of work retried after a
+        // MySQL deadlock runs again from the rows as they were read.
+        if (await queueTask(tx, { ...task }, template, now, deps.settings)) count++;
       }
       return count;
     });
