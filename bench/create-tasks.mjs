@@ -6,11 +6,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestMysqlDatabase } from '@taskwire/testkit';
+import { freePort } from './helpers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = join(here, '..', 'services', 'task-manager', 'dist', 'main.js');
@@ -19,17 +19,6 @@ const DBS = (process.env.BENCH_DBS ?? 'sqlite,mysql').split(',');
 // Per-request access logs at info cost CPU in both processes; the API path is what is measured here.
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const WARMUP_MS = 500;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function startManager(dbEnv) {
   const port = await freePort();

@@ -12,10 +12,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './helpers.mjs';
 
 if (typeof global.gc !== 'function') {
   const run = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], {
@@ -32,17 +32,6 @@ const MAIN = join(here, '..', 'services', 'task-manager', 'dist', 'main.js');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SCHEMAS = Number(process.env.BENCH_SCHEMAS ?? 20_000);
 const MB = 1024 * 1024;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function startManager(dir) {
   const port = await freePort();

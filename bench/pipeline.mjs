@@ -11,6 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMs, pct, rssMiB, selfCpuUs } from './proc-stats.mjs';
+import { sleep, waitUntil } from './helpers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Read the manager's SQLite file directly to time completions (the bench has no DB driver of its own).
@@ -30,7 +31,6 @@ const freePort = () =>
       s.close(() => resolve(port));
     });
   });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const procs = [];
 
 function start(script, env, args = []) {
@@ -42,19 +42,6 @@ function start(script, env, args = []) {
   });
   procs.push(child);
   return child;
-}
-
-async function waitUntil(what, fn, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if (await fn()) return;
-    } catch {
-      // not yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const require = createRequire(import.meta.url);

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from './helpers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'services', 'task-manager', 'dist');
@@ -91,8 +92,6 @@ function pendingTask(tpl, runAt, now) {
     updatedAt: now,
   };
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function withStore(fn) {
   const dir = mkdtempSync(join(tmpdir(), 'taskwire-bench-sched-'));

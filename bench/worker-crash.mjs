@@ -10,6 +10,7 @@ import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, waitUntil } from './helpers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Read the manager's SQLite file directly to time completions (the bench has no DB driver of its own).
@@ -21,7 +22,6 @@ const TASK_MS = Number(process.env.BENCH_TASK_MS ?? 20);
 const WORKERS = 3;
 const WARMUP_MS = 6000;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const freePort = () =>
   new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -44,19 +44,6 @@ function start(script, env, args = []) {
   });
   procs.push(child);
   return child;
-}
-
-async function waitUntil(what, fn, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if (await fn()) return;
-    } catch {
-      // not yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const portOpen = (port) =>

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cpuMs, pct, rssMiB, selfCpuUs } from '../proc-stats.mjs';
+import { sleep, waitUntil } from '../helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -36,17 +37,7 @@ const OUT = process.env.BENCH_OUT ?? path.join(here, '../results/bullmq.json');
 const TIMEOUT_MS = num('BENCH_TIMEOUT_MS', 15 * 60_000);
 const BULK_CHUNK = 1_000; // like Taskwire's POST /tasks/batch of 1,000
 const connection = { url: REDIS_URL };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const workerProcs = new Set();
-
-async function waitUntil(what, fn, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await sleep(50); // the same polling step as bench/pipeline.mjs, so both time completion alike
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 /** A plain connection for INFO and the probe: fails fast instead of retrying forever. */
 async function connectStats() {

@@ -1,0 +1,33 @@
+// Small helpers every bench script shares: sleeping, a free loopback port, polling a condition.
+import { createServer } from 'node:net';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Polls `fn` every 50 ms until it returns truthy (a throw counts as "not yet"); throws naming
+ * `what` after `timeoutMs`. Every bench uses the same step, so they time completion alike.
+ */
+export async function waitUntil(what, fn, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await fn()) return;
+    } catch {
+      // not yet
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
