@@ -94,8 +94,18 @@ export interface HeartbeatMessage {
 }
 
 const id = { type: 'string', minLength: 1, maxLength: 64 } as const;
-const epochMs = { type: 'integer', minimum: 0 } as const;
-const attempt = { type: 'integer', minimum: 1 } as const;
+/**
+ * Latest epoch ms a message may carry: 9999-12-31T23:59:59.999Z. A parseable but absurd time
+ * (`at: 1e17` is an Invalid Date) would otherwise fail only when the store writes it, and a
+ * message that cannot be written would stall its partition.
+ */
+export const MAX_EPOCH_MS = 253_402_300_799_999;
+const epochMs = { type: 'integer', minimum: 0, maximum: MAX_EPOCH_MS } as const;
+const attempt = { type: 'integer', minimum: 1, maximum: 2_147_483_647 } as const;
+/** Fits the store's INT columns. */
+const int32 = { type: 'integer', minimum: 0, maximum: 2_147_483_647 } as const;
+/** Fits the store's worker id columns (255 characters). */
+const workerId = { type: 'string', minLength: 1, maxLength: 200 } as const;
 
 const wireError = {
   type: 'object',
@@ -150,7 +160,7 @@ export const resultMessageSchema = {
     type: { enum: [...RESULT_TYPES] },
     task_id: id,
     attempt,
-    worker_id: { type: 'string', minLength: 1 },
+    worker_id: workerId,
     at: epochMs,
     pct: { type: 'number', minimum: 0, maximum: 100 },
     message: { type: 'string' },
@@ -197,18 +207,29 @@ export const heartbeatMessageSchema = {
   ],
   properties: {
     v: { const: 1 },
-    worker_id: { type: 'string', minLength: 1, maxLength: 200 },
-    host: { type: 'string' },
-    pid: { type: 'integer' },
+    worker_id: workerId,
+    host: { type: 'string', maxLength: 255 },
+    pid: int32,
     queues: { type: 'array', items: { type: 'string' } },
     executors: { type: 'array', items: { type: 'string' } },
-    concurrency: { type: 'integer', minimum: 1 },
-    running: { type: 'integer', minimum: 0 },
-    version: { type: 'string' },
+    concurrency: { ...int32, minimum: 1 },
+    running: int32,
+    version: { type: 'string', maxLength: 64 },
     started_at: epochMs,
     at: epochMs,
     stopping: { type: 'boolean' },
   },
+} as const;
+
+/**
+ * Headers of a dead letter on `<topic>.dlq`, written by the manager and the workers alike: why it
+ * was dead-lettered and where it came from (its key and value are the original message's).
+ */
+export const DLQ_HEADERS = {
+  reason: 'x-dlq-reason',
+  topic: 'x-dlq-topic',
+  partition: 'x-dlq-partition',
+  offset: 'x-dlq-offset',
 } as const;
 
 /** The status a terminal result message moves a task to (before retry rules apply). */

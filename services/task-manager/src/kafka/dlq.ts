@@ -1,5 +1,5 @@
-// Dead-letter publishing: a message that fails its schema goes to `<topic>.dlq` with the reason.
-import { dlqTopicFor } from '@taskwire/contracts';
+// Dead-letter publishing: a message that fails its schema, or cannot be applied, goes to `<topic>.dlq` with the reason.
+import { DLQ_HEADERS, dlqTopicFor } from '@taskwire/contracts';
 import type { KafkaMessage, Producer } from 'kafkajs';
 
 export interface DeadLetter {
@@ -26,10 +26,10 @@ export async function publishDeadLetters(producer: Producer, letters: readonly D
         key: l.message.key,
         value: l.message.value,
         headers: {
-          'x-dlq-reason': l.reason,
-          'x-dlq-topic': l.topic,
-          'x-dlq-partition': String(l.partition),
-          'x-dlq-offset': l.message.offset,
+          [DLQ_HEADERS.reason]: l.reason,
+          [DLQ_HEADERS.topic]: l.topic,
+          [DLQ_HEADERS.partition]: String(l.partition),
+          [DLQ_HEADERS.offset]: l.message.offset,
         },
       })),
     })),

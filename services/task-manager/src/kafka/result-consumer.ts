@@ -1,13 +1,14 @@
 // Result consumer: applies worker results and heartbeats to the store, committing offsets only after the DB write.
 import { decodeHeartbeat, decodeResult } from '@taskwire/contracts';
 import type { HeartbeatMessage, ResultMessage } from '@taskwire/contracts';
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { DomainDeps } from '../domain/deps.js';
 import { GroupCommit } from '../domain/group-commit.js';
 import { applyResults } from '../domain/results.js';
 import type { WorkerRecord } from '../store/types.js';
 import { publishDeadLetters } from './dlq.js';
 import type { DeadLetter } from './dlq.js';
+import { DEFAULT_APPLY_TRIES, applyWithTries, isTransientFailure } from './poison.js';
 
 export interface ResultConsumerDeps {
   domain: DomainDeps;
@@ -18,11 +19,17 @@ export interface ResultConsumerDeps {
   resultTopic: string;
   heartbeatTopic: string;
   sessionTimeoutMs?: number;
+  /** Tries to apply one message alone before it goes to the DLQ as poison (default 3). */
+  applyTries?: number;
 }
 
 /** One partition's decoded results, with what to do once they are in the DB. */
 interface PartitionResults {
+  topic: string;
+  partition: number;
   results: ResultMessage[];
+  /** The Kafka message each result came from (same index), for the DLQ. */
+  messages: KafkaMessage[];
   /** Marks the batch's last offset as processed (kafkajs resolveOffset). */
   applied(): void;
   /** Commits every resolved offset of the consumer. */
@@ -40,21 +47,71 @@ export interface ResultConsumer {
  * of one fetch are applied in one unit of work (domain/results.ts, idempotent by task id +
  * attempt); only then are the batches' last offsets resolved and committed. A crash before the
  * commit redelivers the batches, which then change nothing.
+ *
+ * A message that parses but cannot be applied would otherwise restart its partition forever. When a
+ * unit of work fails and the database is healthy (poison.ts), the messages are applied one at a
+ * time, each up to `applyTries` times; one that still fails goes to the DLQ with the reason and
+ * the partition moves on. When the database is down nothing is dead-lettered and nothing committed.
  */
 export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
   const log = deps.domain.logger.child({ component: 'result-consumer' });
+  const tries = deps.applyTries ?? DEFAULT_APPLY_TRIES;
+  const { store } = deps.domain;
   let consumer: Consumer | null = null;
+
+  function noteOutcome(outcome: Awaited<ReturnType<typeof applyResults>>): void {
+    if (outcome.earliestRetryAt) deps.domain.signals.dueAt(outcome.earliestRetryAt);
+    if (outcome.ignored > 0) log.debug({ ignored: outcome.ignored }, 'stale or duplicate results ignored');
+  }
+
+  /** Applies the results one by one (a unit of work failed); returns the poison ones. Throws when transient. */
+  async function applyOneByOne(items: readonly PartitionResults[]): Promise<DeadLetter[]> {
+    const dead: DeadLetter[] = [];
+    for (const item of items) {
+      for (let k = 0; k < item.results.length; k++) {
+        const result = item.results[k]!;
+        const reason = await applyWithTries(store, tries, async () =>
+          noteOutcome(await applyResults(deps.domain, [result])),
+        );
+        if (reason === null) continue;
+        const message = item.messages[k]!;
+        log.warn(
+          {
+            taskId: result.task_id,
+            attempt: result.attempt,
+            partition: item.partition,
+            offset: message.offset,
+            reason,
+          },
+          'result message cannot be applied; sent to the DLQ',
+        );
+        dead.push({
+          topic: item.topic,
+          partition: item.partition,
+          message,
+          reason: `result message ${reason}`,
+        });
+      }
+    }
+    return dead;
+  }
 
   // kafkajs hands each partition's batch of one fetch to eachBatch concurrently; they are applied
   // together: one unit of work and one offset commit per fetch instead of one per partition.
   const applier = new GroupCommit<PartitionResults, void>({
     run: async (items) => {
-      const outcome = await applyResults(
-        deps.domain,
-        items.flatMap((i) => i.results),
-      );
-      if (outcome.earliestRetryAt) deps.domain.signals.dueAt(outcome.earliestRetryAt);
-      if (outcome.ignored > 0) log.debug({ ignored: outcome.ignored }, 'stale or duplicate results ignored');
+      try {
+        noteOutcome(
+          await applyResults(
+            deps.domain,
+            items.flatMap((i) => i.results),
+          ),
+        );
+      } catch (err) {
+        // Transient: rethrown, so no offset moves and kafkajs redelivers the batches.
+        if (await isTransientFailure(store, err)) throw err;
+        await publishDeadLetters(deps.producer, await applyOneByOne(items));
+      }
       for (const i of items) i.applied();
       try {
         // Commits every offset resolved so far, i.e. those of all these batches, in one request.
@@ -76,29 +133,54 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
     const dead: DeadLetter[] = [];
     const last = batch.messages[batch.messages.length - 1]!;
     if (batch.topic === deps.heartbeatTopic) {
-      const beats: HeartbeatMessage[] = [];
+      const beats: Array<{ beat: HeartbeatMessage; message: KafkaMessage }> = [];
       for (const message of batch.messages) {
         const decoded = decodeHeartbeat(message.value);
-        if (decoded.ok) beats.push(decoded.value);
+        if (decoded.ok) beats.push({ beat: decoded.value, message });
         else dead.push({ topic: batch.topic, partition: batch.partition, message, reason: decoded.reason });
       }
+      const latest = latestPerWorker(beats);
+      try {
+        await store.upsertWorkers(latest.map((l) => l.record));
+      } catch (err) {
+        if (await isTransientFailure(store, err)) throw err;
+        for (const { record, message } of latest) {
+          const reason = await applyWithTries(store, tries, () => store.upsertWorkers([record]));
+          if (reason === null) continue;
+          log.warn(
+            { workerId: record.id, offset: message.offset, reason },
+            'heartbeat cannot be applied; sent to the DLQ',
+          );
+          dead.push({
+            topic: batch.topic,
+            partition: batch.partition,
+            message,
+            reason: `heartbeat message ${reason}`,
+          });
+        }
+      }
       await publishDeadLetters(deps.producer, dead);
-      await deps.domain.store.upsertWorkers(latestPerWorker(beats));
       resolveOffset(last.offset);
       await commitOffsetsIfNecessary();
     } else {
       const results: ResultMessage[] = [];
+      const messages: KafkaMessage[] = [];
       for (const message of batch.messages) {
         const decoded = decodeResult(message.value);
-        if (decoded.ok) results.push(decoded.value);
-        else dead.push({ topic: batch.topic, partition: batch.partition, message, reason: decoded.reason });
+        if (decoded.ok) {
+          results.push(decoded.value);
+          messages.push(message);
+        } else dead.push({ topic: batch.topic, partition: batch.partition, message, reason: decoded.reason });
       }
       if (dead.length > 0)
         log.warn({ count: dead.length, reason: dead[0]?.reason }, 'invalid result messages sent to DLQ');
       await publishDeadLetters(deps.producer, dead);
       // Resolves once the results are in the DB and the offset is committed.
       await applier.submit({
+        topic: batch.topic,
+        partition: batch.partition,
         results,
+        messages,
         applied: () => resolveOffset(last.offset),
         commit: () => commitOffsetsIfNecessary(),
       });
@@ -144,24 +226,29 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
   };
 }
 
-/** Only the newest heartbeat of each worker in a batch needs writing. */
-function latestPerWorker(beats: readonly HeartbeatMessage[]): WorkerRecord[] {
-  const latest = new Map<string, HeartbeatMessage>();
+/** Only the newest heartbeat of each worker in a batch needs writing (with the message it came from). */
+function latestPerWorker(
+  beats: ReadonlyArray<{ beat: HeartbeatMessage; message: KafkaMessage }>,
+): Array<{ record: WorkerRecord; message: KafkaMessage }> {
+  const latest = new Map<string, { beat: HeartbeatMessage; message: KafkaMessage }>();
   for (const b of beats) {
-    const prev = latest.get(b.worker_id);
-    if (!prev || prev.at <= b.at) latest.set(b.worker_id, b);
+    const prev = latest.get(b.beat.worker_id);
+    if (!prev || prev.beat.at <= b.beat.at) latest.set(b.beat.worker_id, b);
   }
-  return [...latest.values()].map((b) => ({
-    id: b.worker_id,
-    host: b.host,
-    pid: b.pid,
-    queues: b.queues,
-    executors: b.executors,
-    concurrency: b.concurrency,
-    running: b.running,
-    version: b.version,
-    startedAt: new Date(b.started_at),
-    lastSeen: new Date(b.at),
-    stoppedAt: b.stopping ? new Date(b.at) : null,
+  return [...latest.values()].map(({ beat: b, message }) => ({
+    message,
+    record: {
+      id: b.worker_id,
+      host: b.host,
+      pid: b.pid,
+      queues: b.queues,
+      executors: b.executors,
+      concurrency: b.concurrency,
+      running: b.running,
+      version: b.version,
+      startedAt: new Date(b.started_at),
+      lastSeen: new Date(b.at),
+      stoppedAt: b.stopping ? new Date(b.at) : null,
+    },
   }));
 }

@@ -1,7 +1,7 @@
 // The dispatch consumer: runs up to `concurrency` tasks at once and commits only finished prefixes.
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import { decodeDispatch, dlqTopicFor } from '@taskwire/contracts';
+import { DLQ_HEADERS, decodeDispatch, dlqTopicFor } from '@taskwire/contracts';
 import type { DispatchMessage } from '@taskwire/contracts';
 import type { RunOutcome } from '../runner/index.js';
 import type { BatchingProducer } from './batching-producer.js';
@@ -298,10 +298,10 @@ export class DispatchConsumer {
         value: message.value ?? null,
         headers: {
           ...message.headers,
-          'x-dlq-reason': reason,
-          'x-dlq-source-topic': topic,
-          'x-dlq-source-partition': String(partition),
-          'x-dlq-source-offset': message.offset,
+          [DLQ_HEADERS.reason]: reason,
+          [DLQ_HEADERS.topic]: topic,
+          [DLQ_HEADERS.partition]: String(partition),
+          [DLQ_HEADERS.offset]: message.offset,
         },
       })
       .then(
