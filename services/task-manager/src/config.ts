@@ -30,7 +30,11 @@ export interface Config {
     partitions: number;
     /** Consumer group session timeout: how soon a crashed manager's partitions move to another. */
     sessionTimeoutMs: number;
+    /** Largest message the relay sends, and the byte budget of one produce request. */
+    maxMessageBytes: number;
   };
+  /** MAX_PARAMS_BYTES, MAX_RESULT_BYTES, MAX_ERROR_BYTES. */
+  limits: { paramsBytes: number; resultBytes: number; errorBytes: number };
   workerDeadAfterMs: number;
   timeoutGraceMs: number;
   schedulerEnabled: boolean;
@@ -121,6 +125,36 @@ export const CONFIG_SCHEMA = {
       description: 'an integer from 1 to 1000: partitions of the topics the manager creates (default 12)',
     },
     KAFKA_SESSION_TIMEOUT_MS: sessionTimeoutVar(30_000),
+    KAFKA_MAX_MESSAGE_BYTES: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 104_857_600,
+      default: 921_600,
+      description:
+        "bytes from 1024 to 104857600: largest Kafka message and produce request the manager sends, below the broker's message.max.bytes (default 921600)",
+    },
+    MAX_PARAMS_BYTES: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 104_857_600,
+      default: 262_144,
+      description:
+        'bytes from 1024 to 104857600: largest task params as JSON; more gets 413 (default 262144)',
+    },
+    MAX_RESULT_BYTES: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 104_857_600,
+      default: 262_144,
+      description: 'bytes from 1024 to 104857600: largest task result as JSON (default 262144)',
+    },
+    MAX_ERROR_BYTES: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 104_857_600,
+      default: 65_536,
+      description: 'bytes from 1024 to 104857600: largest task error as JSON (default 65536)',
+    },
     WORKER_DEAD_AFTER_MS: {
       type: 'integer',
       minimum: 1000,
@@ -238,6 +272,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       resultGroupId: String(v.RESULT_GROUP_ID),
       partitions: Number(v.KAFKA_TOPIC_PARTITIONS),
       sessionTimeoutMs: Number(v.KAFKA_SESSION_TIMEOUT_MS),
+      maxMessageBytes: Number(v.KAFKA_MAX_MESSAGE_BYTES),
+    },
+    limits: {
+      paramsBytes: Number(v.MAX_PARAMS_BYTES),
+      resultBytes: Number(v.MAX_RESULT_BYTES),
+      errorBytes: Number(v.MAX_ERROR_BYTES),
     },
     workerDeadAfterMs: Number(v.WORKER_DEAD_AFTER_MS),
     timeoutGraceMs: Number(v.TIMEOUT_GRACE_MS),

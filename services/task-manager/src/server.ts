@@ -85,7 +85,11 @@ export async function startManager(
     store,
     clock: opts.clock ?? systemClock,
     logger,
-    settings: { dispatchTopic: config.kafka.topics.dispatch, controlTopic: config.kafka.topics.control },
+    settings: {
+      dispatchTopic: config.kafka.topics.dispatch,
+      controlTopic: config.kafka.topics.control,
+      limits: config.limits,
+    },
     signals,
     schemas: new SchemaCompiler({ limits: config.schemaLimits }),
     bodyLimitBytes: config.bodyLimitBytes,
@@ -103,6 +107,7 @@ export async function startManager(
       resultGroupId: config.kafka.resultGroupId,
       partitions: config.kafka.partitions,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      maxMessageBytes: config.kafka.maxMessageBytes,
     });
     bus.on('outboxWritten', () => kafka.relay.wake());
     components.push(...kafka.components);

@@ -3,12 +3,15 @@ import type { SchemaCompiler } from '@taskwire/json-schema';
 import type { Logger } from 'pino';
 import type { Store } from '../store/types.js';
 import type { Clock } from './clock.js';
+import type { PayloadLimits } from './limits.js';
 
 export interface DomainSettings {
   /** Base dispatch topic (TASK_DISPATCH_TOPIC); queue q ≠ default uses `<topic>.q`. */
   dispatchTopic: string;
   /** Control topic (TASK_CONTROL_TOPIC) for cancel requests to running tasks. */
   controlTopic: string;
+  /** Size caps on params, results and errors (default DEFAULT_PAYLOAD_LIMITS). */
+  limits?: PayloadLimits;
 }
 
 /**

@@ -1,4 +1,4 @@
-// Result application on a real SQLite store: terminal results that carry the start (no `started` message).
+// Result application on a real SQLite store: starts carried by terminal results, manager-clock times, size caps.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResultMessage, TaskStatus } from '@taskwire/contracts';
 import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
@@ -6,6 +6,7 @@ import type { Store, TaskRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import { newId } from './ids.js';
 import { applyResults } from './results.js';
+import { timeOutOverdueTasks } from './timeouts.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
 
 const T0 = new Date('2024-03-01T12:00:00Z');
@@ -65,11 +66,12 @@ describe('applyResults with started_at', () => {
     await applyResults(deps, [result(task, { result: { ok: 1 }, started_at })]);
     const after = await store.getTask(task.id);
     expect(after).toMatchObject({ status: 'COMPLETED', workerId: 'w1', result: { ok: 1 } });
-    expect(after?.startedAt?.getTime()).toBe(started_at);
-    expect(after?.finishedAt?.getTime()).toBe(T0.getTime() + 20);
+    // Manager clock (NOW), with the worker-measured 10 ms between start and end.
+    expect(after?.finishedAt?.getTime()).toBe(NOW.getTime());
+    expect(after?.startedAt?.getTime()).toBe(NOW.getTime() - 10);
     expect(await events(task.id)).toEqual([
-      { type: 'started', at: 10 },
-      { type: 'succeeded', at: 20 },
+      { type: 'started', at: 4_990 },
+      { type: 'succeeded', at: 5_000 },
     ]);
   });
 
@@ -81,7 +83,7 @@ describe('applyResults with started_at', () => {
       started_at: T0.getTime() + 10,
     });
     await applyResults(deps, [failed]);
-    expect((await store.getTask(task.id))?.startedAt?.getTime()).toBe(T0.getTime() + 10);
+    expect((await store.getTask(task.id))?.startedAt?.getTime()).toBe(NOW.getTime() - 10);
     expect((await events(task.id)).map((e) => e.type)).toEqual(['started', 'failed']);
   });
 
@@ -103,5 +105,53 @@ describe('applyResults with started_at', () => {
     expect(outcome).toMatchObject({ applied: 0, ignored: 0 });
     expect(await store.getTask(task.id)).toEqual(first);
     expect((await events(task.id)).map((e) => e.type)).toEqual(['started', 'succeeded']);
+  });
+});
+
+describe('applyResults clocks and caps', () => {
+  it('a worker whose clock is an hour behind does not get its live task timed out', async () => {
+    const task = await seed('QUEUED');
+    const workerAt = NOW.getTime() - 3_600_000;
+    await applyResults(deps, [result(task, { type: 'started', at: workerAt })]);
+    const after = await store.getTask(task.id);
+    expect(after).toMatchObject({ status: 'RUNNING', startedAt: NOW });
+    const [started] = (await store.listEvents(task.id)).filter((e) => e.type === 'started');
+    expect(started).toMatchObject({ at: NOW, data: { worker_at: workerAt } });
+
+    expect((await timeOutOverdueTasks(deps, { graceMs: 30_000 })).timedOut).toBe(0);
+    expect((await store.getTask(task.id))?.status).toBe('RUNNING');
+
+    // Past its own timeout (10 s) and the grace by the manager's clock, it is timed out after all.
+    const later = { ...deps, clock: { now: () => new Date(NOW.getTime() + 40_001) } };
+    expect((await timeOutOverdueTasks(later, { graceMs: 30_000 })).timedOut).toBe(1);
+  });
+
+  it('a started and a succeeded applied together keep the worker-measured duration', async () => {
+    const task = await seed('QUEUED');
+    await applyResults(deps, [
+      result(task, { type: 'started', at: T0.getTime() + 100 }),
+      result(task, { at: T0.getTime() + 350 }),
+    ]);
+    const after = await store.getTask(task.id);
+    expect(after?.finishedAt?.getTime()).toBe(NOW.getTime());
+    expect(after?.startedAt?.getTime()).toBe(NOW.getTime() - 250);
+    const succeeded = (await store.listEvents(task.id)).find((e) => e.type === 'succeeded');
+    expect(succeeded?.data).toMatchObject({ duration_ms: 250 });
+  });
+
+  it('a result larger than MAX_RESULT_BYTES fails the task with result_too_large instead of being stored', async () => {
+    const task = await seed('RUNNING');
+    const small = {
+      ...deps,
+      settings: { ...deps.settings, limits: { paramsBytes: 1024, resultBytes: 1024, errorBytes: 1024 } },
+    };
+    await applyResults(small, [result(task, { result: { blob: 'x'.repeat(2_000) } })]);
+    const after = await store.getTask(task.id);
+    expect(after).toMatchObject({
+      status: 'FAILED',
+      result: null,
+      error: { code: 'result_too_large', retryable: false },
+    });
+    expect(after?.error?.message).toMatch(/more than the 1024 bytes allowed \(MAX_RESULT_BYTES\)/);
   });
 });

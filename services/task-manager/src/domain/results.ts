@@ -4,6 +4,8 @@ import type { ResultMessage, TaskStatus, WireError } from '@taskwire/contracts';
 import type { SchemaCompiler } from '@taskwire/json-schema';
 import type { TaskEventRecord, TaskPatch, TaskRecord, TemplateRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
+import { DEFAULT_PAYLOAD_LIMITS, jsonBytes } from './limits.js';
+import type { PayloadLimits } from './limits.js';
 import { decideRetry } from './retry.js';
 import { schemaCompiler } from './schemas.js';
 import { loadTaskTemplates } from './task-templates.js';
@@ -23,6 +25,11 @@ interface Working {
   /** Status and attempt as read from the store: the compare-and-set guard of the final update. */
   guard: { status: TaskStatus; attempt: number };
   patch: TaskPatch | null;
+  /**
+   * Worker-clock epoch ms at which the current run started, when this batch saw it (a `started`
+   * message or a terminal result's started_at), with the `started` event written for it.
+   */
+  workerStart: { at: number; event: TaskEventRecord } | null;
 }
 
 /**
@@ -40,7 +47,12 @@ export async function applyResults(
     const ids = [...new Set(messages.map((m) => m.task_id))];
     const tasks = new Map<string, Working>();
     for (const task of await tx.getTasks(ids)) {
-      tasks.set(task.id, { task, guard: { status: task.status, attempt: task.attempt }, patch: null });
+      tasks.set(task.id, {
+        task,
+        guard: { status: task.status, attempt: task.attempt },
+        patch: null,
+        workerStart: null,
+      });
     }
     const templates = await loadTaskTemplates(
       tx,
@@ -49,6 +61,7 @@ export async function applyResults(
     const events: TaskEventRecord[] = [];
     const outcome: ApplyOutcome = { applied: 0, ignored: 0, earliestRetryAt: null };
     const now = deps.clock.now();
+    const limits = deps.settings.limits ?? DEFAULT_PAYLOAD_LIMITS;
 
     for (const msg of messages) {
       const w = tasks.get(msg.task_id);
@@ -58,12 +71,16 @@ export async function applyResults(
         continue;
       }
       const template = templates.get(w.task.templateId) ?? null;
-      const verdict = applyOne(w, msg, template, now, events, schemaCompiler(deps));
+      const verdict = applyOne(w, msg, template, now, limits, events, schemaCompiler(deps));
       if (verdict === 'applied') outcome.applied++;
       else if (verdict === 'ignored') {
         outcome.ignored++;
         events.push(
-          event(msg, 'ignored', { result_type: msg.type, status: w.task.status, attempt: w.task.attempt }),
+          event(msg, now, 'ignored', {
+            result_type: msg.type,
+            status: w.task.status,
+            attempt: w.task.attempt,
+          }),
         );
       }
       const retryAt = w.task.status === 'RETRYING' ? w.task.nextAttemptAt : null;
@@ -90,28 +107,48 @@ export async function applyResults(
 
 type Verdict = 'applied' | 'ignored' | 'duplicate';
 
+/**
+ * Times on the task and its events come from the manager's clock (`now`, when the message is
+ * applied): the watchdog compares started_at with the manager's clock, so a worker whose clock is
+ * off must not make a live task look overdue. The worker's own time is kept in the event data
+ * (`worker_at`). When a batch sees both ends of a run, the start is placed the worker-measured
+ * duration before the end, so durations stay exact even when both messages are applied at once.
+ */
 function applyOne(
   w: Working,
   msg: ResultMessage,
   template: TemplateRecord | null,
   now: Date,
+  limits: PayloadLimits,
   events: TaskEventRecord[],
   schemas: SchemaCompiler,
 ): Verdict {
   const task = w.task;
   if (msg.attempt !== task.attempt) return 'ignored';
-  const at = new Date(msg.at);
   const set = (patch: TaskPatch): void => {
     Object.assign(task, patch);
     w.patch = { ...(w.patch ?? {}), ...patch, updatedAt: now };
+  };
+  const started = (workerAt: number): void => {
+    const startEvent = event(msg, now, 'started', {}, workerAt);
+    set({ status: 'RUNNING', startedAt: now, workerId: msg.worker_id });
+    events.push(startEvent);
+    w.workerStart = { at: workerAt, event: startEvent };
   };
   // A terminal result of a run whose `started` message the worker never sent (the task ended
   // first) carries started_at: record the start as a `started` message would have.
   const startImplicitly = (): void => {
     if (msg.started_at === undefined || task.status !== 'QUEUED') return;
-    const startedAt = new Date(msg.started_at);
-    set({ status: 'RUNNING', startedAt, workerId: msg.worker_id });
-    events.push({ ...event(msg, 'started', {}), at: startedAt });
+    started(msg.started_at);
+  };
+  /** Ends the run at `now`; a start seen in this batch moves back by the worker-measured duration. */
+  const finish = (patch: TaskPatch): void => {
+    if (w.workerStart) {
+      const startedAt = new Date(now.getTime() - Math.max(0, msg.at - w.workerStart.at));
+      w.workerStart.event.at = startedAt;
+      set({ startedAt });
+    }
+    set({ ...patch, finishedAt: now, workerId: msg.worker_id });
   };
 
   switch (msg.type) {
@@ -119,31 +156,26 @@ function applyOne(
       if (task.status === 'RUNNING' && task.workerId === msg.worker_id) return 'duplicate';
       // RUNNING under another worker: the first worker died and the attempt was redelivered.
       if (task.status !== 'QUEUED' && task.status !== 'RUNNING') return 'ignored';
-      set({ status: 'RUNNING', startedAt: at, workerId: msg.worker_id });
-      events.push(event(msg, 'started', {}));
+      started(msg.at);
       return 'applied';
     }
     case 'progress':
     case 'log': {
       if (!ACTIVE_RUN.includes(task.status)) return 'ignored';
       const data = msg.type === 'progress' ? { pct: msg.pct, message: msg.message } : { line: msg.message };
-      events.push(event(msg, msg.type, data));
+      events.push(event(msg, now, msg.type, data, msg.at));
       return 'applied';
     }
     case 'succeeded': {
       if (task.status === 'COMPLETED') return 'duplicate';
       if (!ACTIVE_RUN.includes(task.status)) return 'ignored';
       startImplicitly();
-      const violation = checkResult(template, msg.result, schemas);
-      if (violation) return finishFailed(w, msg, violation, template, now, set, events);
-      set({
-        status: 'COMPLETED',
-        result: msg.result ?? null,
-        error: null,
-        finishedAt: at,
-        workerId: msg.worker_id,
-      });
-      events.push(event(msg, 'succeeded', { duration_ms: durationMs(task, at) }));
+      const violation =
+        tooLarge(msg.result, limits.resultBytes, 'result', 'MAX_RESULT_BYTES') ??
+        checkResult(template, msg.result, schemas);
+      if (violation) return finishFailed(w, msg, violation, template, now, finish, events);
+      finish({ status: 'COMPLETED', result: msg.result ?? null, error: null });
+      events.push(event(msg, now, 'succeeded', { duration_ms: durationMs(task) }, msg.at));
       return 'applied';
     }
     case 'failed':
@@ -152,15 +184,18 @@ function applyOne(
         return 'duplicate';
       if (!ACTIVE_RUN.includes(task.status)) return 'ignored';
       startImplicitly();
-      const error: WireError = msg.error ?? { message: 'no error given', retryable: true };
-      return finishFailed(w, msg, error, template, now, set, events);
+      const error: WireError = boundError(
+        msg.error ?? { message: 'no error given', retryable: true },
+        limits,
+      );
+      return finishFailed(w, msg, error, template, now, finish, events);
     }
     case 'canceled': {
       if (task.status === 'CANCELED') return 'duplicate';
       if (!ACTIVE_RUN.includes(task.status)) return 'ignored';
       startImplicitly();
-      set({ status: 'CANCELED', finishedAt: at, workerId: msg.worker_id, error: msg.error ?? null });
-      events.push(event(msg, 'canceled', { duration_ms: durationMs(task, at) }));
+      finish({ status: 'CANCELED', error: msg.error ? boundError(msg.error, limits) : null });
+      events.push(event(msg, now, 'canceled', { duration_ms: durationMs(task) }, msg.at));
       return 'applied';
     }
   }
@@ -172,29 +207,53 @@ function finishFailed(
   error: WireError,
   template: TemplateRecord | null,
   now: Date,
-  set: (patch: TaskPatch) => void,
+  finish: (patch: TaskPatch) => void,
   events: TaskEventRecord[],
 ): Verdict {
   const task = w.task;
-  const at = new Date(msg.at);
   const timedOut = msg.type === 'timed_out';
   // A timeout counts as a failed attempt and is retryable unless the worker said otherwise.
   const decision = decideRetry(task, template, error.retryable, now);
   const finalStatus: TaskStatus = timedOut ? 'TIMED_OUT' : 'FAILED';
-  events.push(event(msg, timedOut ? 'timed_out' : 'failed', { error, duration_ms: durationMs(task, at) }));
   if (decision.retry && decision.nextAttemptAt) {
-    set({
-      status: 'RETRYING',
-      error,
-      finishedAt: at,
-      nextAttemptAt: decision.nextAttemptAt,
-      workerId: msg.worker_id,
-    });
-    events.push(event(msg, 'retry_scheduled', { next_attempt_at: decision.nextAttemptAt.toISOString() }));
+    finish({ status: 'RETRYING', error, nextAttemptAt: decision.nextAttemptAt });
   } else {
-    set({ status: finalStatus, error, finishedAt: at, workerId: msg.worker_id });
+    finish({ status: finalStatus, error });
+  }
+  events.push(
+    event(msg, now, timedOut ? 'timed_out' : 'failed', { error, duration_ms: durationMs(task) }, msg.at),
+  );
+  if (decision.retry && decision.nextAttemptAt) {
+    events.push(
+      event(msg, now, 'retry_scheduled', { next_attempt_at: decision.nextAttemptAt.toISOString() }),
+    );
   }
   return 'applied';
+}
+
+/** A non-retryable error when `value` is larger than `limit` bytes of JSON (the same value would fail again). */
+function tooLarge(value: unknown, limit: number, what: string, variable: string): WireError | null {
+  const bytes = jsonBytes(value);
+  if (bytes <= limit) return null;
+  return {
+    message: `the ${what} is ${bytes} bytes of JSON, more than the ${limit} bytes allowed (${variable})`,
+    code: `${what}_too_large`,
+    retryable: false,
+    data: { bytes, limit },
+  };
+}
+
+/** An error larger than MAX_ERROR_BYTES keeps its verdict and the start of its message, not its data. */
+function boundError(error: WireError, limits: PayloadLimits): WireError {
+  const bytes = jsonBytes(error);
+  if (bytes <= limits.errorBytes) return error;
+  const keep = Math.max(0, Math.floor(limits.errorBytes / 4) - 200);
+  const bounded: WireError = {
+    message: `${error.message.slice(0, keep)}… (error of ${bytes} bytes cut to MAX_ERROR_BYTES=${limits.errorBytes})`,
+    retryable: error.retryable,
+  };
+  if (error.code !== undefined) bounded.code = error.code.slice(0, 200);
+  return bounded;
 }
 
 /**
@@ -225,17 +284,25 @@ function checkResult(
   };
 }
 
-function durationMs(task: TaskRecord, end: Date): number | null {
-  return task.startedAt ? end.getTime() - task.startedAt.getTime() : null;
+/** Run time in the manager's clock (the start was placed by the worker-measured duration when known). */
+function durationMs(task: TaskRecord): number | null {
+  return task.startedAt && task.finishedAt ? task.finishedAt.getTime() - task.startedAt.getTime() : null;
 }
 
-function event(msg: ResultMessage, type: TaskEventRecord['type'], data: unknown): TaskEventRecord {
+/** An event at the manager's `now`; `workerAt` (the worker's clock) is kept in its data. */
+function event(
+  msg: ResultMessage,
+  now: Date,
+  type: TaskEventRecord['type'],
+  data: Record<string, unknown>,
+  workerAt?: number,
+): TaskEventRecord {
   return {
     taskId: msg.task_id,
     attempt: msg.attempt,
     type,
-    at: new Date(msg.at),
+    at: now,
     workerId: msg.worker_id,
-    data,
+    data: workerAt === undefined ? data : { ...data, worker_at: workerAt },
   };
 }

@@ -14,6 +14,7 @@ import { UniqueViolation } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import { dispatchOutboxRow, queueTask } from './dispatch.js';
 import { AppError } from './errors.js';
+import { DEFAULT_PAYLOAD_LIMITS, assertWithinLimit } from './limits.js';
 import type { ItemResult } from './group-commit.js';
 import { ULID_PATTERN, newId } from './ids.js';
 import { assertMatches, schemaCompiler } from './schemas.js';
@@ -236,6 +237,7 @@ function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLook
   // Disabled templates still accept API tasks: `enabled` only switches the cron trigger off, the
   // way a paused Sidekiq-cron/Celery-beat entry still lets you enqueue the job by hand.
   const params = { ...template.defaultParams, ...input.params };
+  assertWithinLimit('params', params, deps.settings.limits ?? DEFAULT_PAYLOAD_LIMITS, 'paramsBytes');
   // Last of the checks: it may compile the template's schema (cached after the first task).
   if (template.paramSchema) {
     assertMatches(
@@ -356,6 +358,9 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
   if (to !== from && !canTransition(from, to)) {
     throw new AppError('invalid_transition', `task ${id} cannot move from ${from} to ${to}`, { from, to });
   }
+  const limits = deps.settings.limits ?? DEFAULT_PAYLOAD_LIMITS;
+  if (input.result !== undefined) assertWithinLimit('result', input.result, limits, 'resultBytes');
+  if (input.error) assertWithinLimit('error', input.error, limits, 'errorBytes');
   const template = await deps.store.getTemplateIncludingDeleted(task.templateId);
   if (input.result !== undefined && template?.resultSchema) {
     assertMatches(

@@ -17,6 +17,8 @@ export interface KafkaSettings {
   /** Partitions of the topics the manager creates (existing topics are left as they are). */
   partitions: number;
   sessionTimeoutMs: number;
+  /** KAFKA_MAX_MESSAGE_BYTES: largest message, and bytes per produce request, the relay sends. */
+  maxMessageBytes?: number;
   clientId?: string;
 }
 
@@ -49,6 +51,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     logger: domain.logger,
     clock: domain.clock,
     owner,
+    ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
   });
   const consumer = createResultConsumer({
     domain,

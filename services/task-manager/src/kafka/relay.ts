@@ -2,15 +2,29 @@
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
+import { failUndeliverable } from '../domain/dispatch.js';
+import type { UndeliverableRow } from '../domain/dispatch.js';
 import type { OutboxRecord, Store } from '../store/types.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, isTooLargeError, messageBytes } from './sizes.js';
 
 export interface RelayDeps {
   store: Store;
   producer: Producer;
   logger: Logger;
   clock: Clock;
-  /** Rows per Kafka request (default 1000). */
+  /** Rows read per iteration (default 1000). */
   batchSize?: number;
+  /**
+   * Largest message sent (KAFKA_MAX_MESSAGE_BYTES, default 900 KiB, under Kafka's 1 MiB
+   * message.max.bytes). A larger row fails its task instead of being sent.
+   */
+  maxMessageBytes?: number;
+  /**
+   * Bytes of messages per Kafka request (default maxMessageBytes). kafkajs puts all of one
+   * partition's messages of a request in one record batch, which the broker checks against
+   * message.max.bytes, so a request within this budget can never be refused for its size.
+   */
+  maxRequestBytes?: number;
   /** Safety-net poll when nobody wakes the relay, e.g. rows written by another replica (default 1000 ms). */
   idleMs?: number;
   /** Sent rows are deleted after this long (default 1 h). */
@@ -51,6 +65,8 @@ export interface Relay {
  */
 export function createRelay(deps: RelayDeps): Relay {
   const batchSize = deps.batchSize ?? 1_000;
+  const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxRequestBytes = Math.max(maxMessageBytes, deps.maxRequestBytes ?? maxMessageBytes);
   const idleMs = deps.idleMs ?? 1_000;
   const keepSentMs = deps.keepSentMs ?? 3_600_000;
   const leaseMs = deps.leaseMs ?? 5_000;
@@ -103,15 +119,55 @@ export function createRelay(deps: RelayDeps): Relay {
       renewing = holdLease().catch((err: unknown) => log.warn({ err }, 'outbox relay lease renewal failed'));
     }, leaseMs / 3);
     try {
-      await deps.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
-      await deps.store.markOutboxSent(
-        rows.map((r) => r.id as number),
-        deps.clock.now(),
-      );
+      const undeliverable: UndeliverableRow[] = [];
+      const sized: Sized[] = [];
+      for (const row of rows) {
+        const bytes = messageBytes(row.key, row.payload);
+        if (bytes > maxMessageBytes)
+          undeliverable.push({ row, bytes, limit: maxMessageBytes, refusedBy: 'KAFKA_MAX_MESSAGE_BYTES' });
+        else sized.push({ row, bytes });
+      }
+      for (const chunk of chunksByBytes(sized, maxRequestBytes)) {
+        await sendChunk(chunk, undeliverable);
+      }
+      // After the sent rows: a transient failure above leaves these for the next iteration too.
+      await failUndeliverable(deps, undeliverable);
     } finally {
       clearInterval(renewer);
     }
     return rows.length;
+  }
+
+  /**
+   * Sends one chunk and marks it sent. When Kafka refuses it as too large (its limit may be lower
+   * than ours), the chunk is halved until the refused message is alone; that one is set aside as
+   * undeliverable and the rest goes out. Any other error propagates: the rows stay unsent.
+   */
+  async function sendChunk(chunk: Sized[], undeliverable: UndeliverableRow[]): Promise<void> {
+    try {
+      await deps.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(chunk.map((c) => c.row)) });
+    } catch (err) {
+      const tooLarge = isTooLargeError(err);
+      if (!tooLarge) throw err;
+      if (chunk.length === 1) {
+        const { row, bytes } = chunk[0]!;
+        undeliverable.push({
+          row,
+          bytes,
+          limit: null,
+          refusedBy: tooLarge,
+        });
+        return;
+      }
+      const half = Math.ceil(chunk.length / 2);
+      await sendChunk(chunk.slice(0, half), undeliverable);
+      await sendChunk(chunk.slice(half), undeliverable);
+      return;
+    }
+    await deps.store.markOutboxSent(
+      chunk.map((c) => c.row.id as number),
+      deps.clock.now(),
+    );
   }
 
   function resolveDrainers(): void {
@@ -193,6 +249,29 @@ export function createRelay(deps: RelayDeps): Relay {
       });
     },
   };
+}
+
+interface Sized {
+  row: OutboxRecord;
+  bytes: number;
+}
+
+/** Consecutive runs of rows whose bytes add up to at most `budget` (a larger row goes alone). */
+function chunksByBytes(rows: readonly Sized[], budget: number): Sized[][] {
+  const chunks: Sized[][] = [];
+  let current: Sized[] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    if (current.length > 0 && bytes + r.bytes > budget) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += r.bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 function groupByTopic(
