@@ -31,7 +31,9 @@ describe('loadConfig', () => {
       resultGroupId: 'task-manager-results-group',
       partitions: 12,
       sessionTimeoutMs: 30_000,
+      maxMessageBytes: 921_600,
     });
+    expect(c.limits).toEqual({ paramsBytes: 262_144, resultBytes: 262_144, errorBytes: 65_536 });
     expect(c.workerDeadAfterMs).toBe(15_000);
     expect(c.timeoutGraceMs).toBe(30_000);
     expect(c.schedulerEnabled).toBe(true);

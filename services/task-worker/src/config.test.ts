@@ -28,6 +28,8 @@ describe('loadConfig', () => {
       heartbeatIntervalMs: 5000,
       shutdownGraceMs: 30000,
       sessionTimeoutMs: 10000,
+      maxMessageBytes: 921_600,
+      maxResultBytes: 262_144,
       logLevel: 'info',
     });
     expect(config.workerId).toMatch(/^box-42-[0-9a-f]{6}$/);

@@ -34,6 +34,10 @@ export interface Config {
   sessionTimeoutMs: number;
   /** Where GET /healthz and /readyz are served (HEALTH_ADDR); undefined = not served. */
   health?: { host: string; port: number };
+  /** KAFKA_MAX_MESSAGE_BYTES: largest message, and bytes per produce request, the worker sends. */
+  maxMessageBytes: number;
+  /** MAX_RESULT_BYTES: largest executor result sent; a larger one fails its task. */
+  maxResultBytes: number;
   logLevel: LogLevel;
   /** SCHEMA_MAX_BYTES/DEPTH/NODES: the param_schema a dispatched task may carry (as the manager's). */
   schemaLimits: SchemaLimits;
@@ -111,6 +115,13 @@ const schema = {
       pattern: `^${HOST}:${PORT}$`,
       description: 'host:port (or [ipv6]:port) to serve GET /healthz and /readyz on; unset = off',
     },
+    KAFKA_MAX_MESSAGE_BYTES: int(
+      1024,
+      104_857_600,
+      921_600,
+      "an integer number of bytes from 1024 to 104857600, below the broker's message.max.bytes",
+    ),
+    MAX_RESULT_BYTES: int(1024, 104_857_600, 262_144, 'an integer number of bytes from 1024 to 104857600'),
     LOG_LEVEL: SHARED_VARS.LOG_LEVEL,
     SCHEMA_MAX_BYTES: int(
       256,
@@ -181,6 +192,8 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: Co
     shutdownGraceMs: r.SHUTDOWN_GRACE_MS,
     sessionTimeoutMs: r.KAFKA_SESSION_TIMEOUT_MS,
     health,
+    maxMessageBytes: r.KAFKA_MAX_MESSAGE_BYTES,
+    maxResultBytes: r.MAX_RESULT_BYTES,
     logLevel: r.LOG_LEVEL as LogLevel,
     schemaLimits: Object.freeze({
       maxBytes: r.SCHEMA_MAX_BYTES,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Kafka, Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
-import { dispatchTopicFor } from '@taskwire/contracts';
+import { decodeResult, dispatchTopicFor } from '@taskwire/contracts';
 import { createLogger, kafkaBrokerConfig, kafkaLogCreator, kafkaLogLevel } from '@taskwire/service-kit';
 import { SchemaCompiler } from '@taskwire/json-schema';
 import type { Config } from './config.js';
@@ -11,7 +11,7 @@ import { startHealthServer } from './health.js';
 import type { HealthServer } from './health.js';
 import { loadExecutors } from './registry/index.js';
 import type { ExecutorRegistry } from './registry/index.js';
-import { RunningTasks, runTask, TaskAbort } from './runner/index.js';
+import { failedInstead, RunningTasks, runTask, TaskAbort } from './runner/index.js';
 import { BatchingProducer } from './kafka/batching-producer.js';
 import { ControlConsumer } from './kafka/control-consumer.js';
 import { DispatchConsumer } from './kafka/dispatch-consumer.js';
@@ -118,7 +118,22 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   let producerConnected = false;
-  const out = new BatchingProducer(producer, logger.child({ component: 'producer' }));
+  const out = new BatchingProducer(producer, logger.child({ component: 'producer' }), {
+    maxMessageBytes: config.maxMessageBytes,
+    // A result Kafka will not take becomes a failed result naming the limit, so the task ends
+    // (and its dispatch offset can be committed) instead of being redelivered forever.
+    replaceTooLarge: (topic, message, reason) => {
+      if (topic !== config.resultTopic || message.value === null) return null;
+      const decoded = decodeResult(message.value);
+      if (!decoded.ok) return null;
+      const failed = failedInstead(decoded.value, {
+        message: `the ${decoded.value.type} message of task ${decoded.value.task_id} is too large for Kafka: ${reason}`,
+        code: 'message_too_large',
+        retryable: false,
+      });
+      return { key: message.key, value: JSON.stringify(failed) };
+    },
+  });
   const running = new RunningTasks();
   const schemas = new SchemaCompiler({ limits: config.schemaLimits });
   const runnerLogger = logger.child({ component: 'runner' });
@@ -135,6 +150,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     publish,
     publishRetractable,
     logger: runnerLogger,
+    limits: { messageBytes: config.maxMessageBytes, resultBytes: config.maxResultBytes },
   };
   const control = new ControlConsumer({
     kafka,

@@ -10,7 +10,7 @@ import {
   startTestBroker,
 } from '@taskwire/testkit';
 import type { TestBroker } from '@taskwire/testkit';
-import { dispatchTopicFor } from '@taskwire/contracts';
+import { dispatchTopicFor, messageBytes } from '@taskwire/contracts';
 import { systemClock } from '../domain/clock.js';
 import { noSignals } from '../domain/deps.js';
 import type { DomainDeps } from '../domain/deps.js';
@@ -19,7 +19,6 @@ import { makeTemplate } from '../store/contract/fixtures.js';
 import { createMysqlStore, createSqliteStore } from '../store/index.js';
 import type { Store, TemplateRecord } from '../store/index.js';
 import { createRelay } from './relay.js';
-import { messageBytes } from './sizes.js';
 
 const logger = pino({ level: 'silent' });
 const WAIT = { timeout: 60_000, interval: 100 };

@@ -5,7 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import { failUndeliverable } from '../domain/dispatch.js';
 import type { UndeliverableRow } from '../domain/dispatch.js';
 import type { OutboxRecord, Store } from '../store/types.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, isTooLargeError, messageBytes } from './sizes.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, isTooLargeError, messageBytes } from '@taskwire/contracts';
 
 export interface RelayDeps {
   store: Store;

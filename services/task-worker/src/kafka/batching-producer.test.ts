@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Producer, ProducerBatch } from 'kafkajs';
-import { BatchingProducer } from './batching-producer.js';
+import { BatchingProducer, MessageTooLargeError } from './batching-producer.js';
 
 /** A stand-in for the kafkajs producer that records each request and can fail on demand. */
 function fakeProducer(failFirst = 0) {
@@ -104,5 +104,83 @@ describe('BatchingProducer', () => {
     expect(await out.flush()).toBe(true);
     const values = fake.requests.flatMap((r) => r.topicMessages![0]!.messages.map((m) => m.value));
     expect(values).toEqual(['kept', 'started']);
+  });
+
+  it('splits what is queued into requests of at most maxRequestBytes', async () => {
+    const fake = fakeProducer();
+    const out = new BatchingProducer(fake.producer, logger, { maxMessageBytes: 4096 });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => out.send('t', { key: `k${i}`, value: 'v'.repeat(1000) })),
+    );
+    expect(count(fake.requests)).toBe(20);
+    // 1000 bytes of value + key + framing each: three fit in 4096, a fourth does not.
+    expect(fake.requests.length).toBe(7);
+  });
+
+  it('a message over maxMessageBytes is sent as its replacement, or rejected; the others go out', async () => {
+    const fake = fakeProducer();
+    const out = new BatchingProducer(fake.producer, logger, {
+      maxMessageBytes: 2048,
+      replaceTooLarge: (topic, message, reason) =>
+        topic === 'results' ? { key: message.key, value: `replaced: ${reason}` } : null,
+    });
+    const big = 'x'.repeat(5000);
+    const [replaced, rejected, other] = await Promise.allSettled([
+      out.send('results', { key: 'a', value: big }),
+      out.send('heartbeats', { key: 'b', value: big }),
+      out.send('results', { key: 'c', value: 'small' }),
+    ]);
+    expect(replaced.status).toBe('fulfilled');
+    expect(other.status).toBe('fulfilled');
+    expect(rejected).toMatchObject({ status: 'rejected', reason: expect.any(MessageTooLargeError) });
+    const values = fake.requests.flatMap((r) =>
+      r.topicMessages!.flatMap((t) => t.messages.map((m) => m.value)),
+    );
+    expect(values).toEqual([
+      expect.stringMatching(/^replaced: 5\d+ bytes, more than KAFKA_MAX_MESSAGE_BYTES \(2048\)$/),
+      'small',
+    ]);
+  });
+
+  it('a request Kafka refuses as MESSAGE_TOO_LARGE is halved until the refused message is alone and replaced', async () => {
+    const requests: ProducerBatch[] = [];
+    // Refuses any request holding a message marked BIG, as a broker with a low message.max.bytes would.
+    const producer = {
+      sendBatch: async (batch: ProducerBatch) => {
+        if (batch.topicMessages!.some((t) => t.messages.some((m) => String(m.value).startsWith('BIG')))) {
+          const protocol = Object.assign(
+            new Error(
+              'The request included a message larger than the max message size the server will accept',
+            ),
+            { type: 'MESSAGE_TOO_LARGE' },
+          );
+          throw Object.assign(new Error('non-retriable'), { cause: protocol });
+        }
+        requests.push(batch);
+        return [];
+      },
+    } as unknown as Producer;
+    const out = new BatchingProducer(producer, logger, {
+      replaceTooLarge: (_topic, message, reason) => ({
+        key: message.key,
+        value: `failed instead: ${reason}`,
+      }),
+    });
+    const sends = Array.from({ length: 9 }, (_, i) =>
+      out.send('t', { key: `k${i}`, value: i === 4 ? 'BIG' : `m${i}` }),
+    );
+    await Promise.all(sends);
+    const values = requests.flatMap((r) => r.topicMessages!.flatMap((t) => t.messages.map((m) => m.value)));
+    expect(values).toEqual([
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'failed instead: refused by Kafka as MESSAGE_TOO_LARGE',
+      'm5',
+      'm6',
+      'm7',
+      'm8',
+    ]);
   });
 });

@@ -1,4 +1,5 @@
-// Coalesces messages produced close together into one kafkajs sendBatch (one request, acks -1).
+// Coalesces messages produced close together into kafkajs sendBatch requests (acks -1) bounded in bytes.
+import { DEFAULT_MAX_MESSAGE_BYTES, isTooLargeError, messageBytes } from '@taskwire/contracts';
 import type { IHeaders, Producer, TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 
@@ -11,6 +12,10 @@ export interface OutgoingMessage {
 interface Pending {
   topic: string;
   message: OutgoingMessage;
+  /** messageBytes of `message`. */
+  bytes: number;
+  /** Already the replacement of a message refused as too large: refused again, it is rejected. */
+  replaced?: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
   /** Withdrawn before it was sent: skipped when the next request is built. */
@@ -27,8 +32,29 @@ export interface Retractable {
   retract(): boolean;
 }
 
-/** Messages per request; keeps one request well under the broker's request size limit. */
+/** Messages per request at most (the byte budget usually ends a request first). */
 const MAX_BATCH = 2000;
+
+export interface BatchingProducerOptions {
+  /** KAFKA_MAX_MESSAGE_BYTES: a larger message is replaced (replaceTooLarge) or rejected, never sent. */
+  maxMessageBytes?: number;
+  /**
+   * Bytes of messages per request (default maxMessageBytes): kafkajs puts one partition's messages
+   * of a request in one record batch, which the broker checks against its message.max.bytes.
+   */
+  maxRequestBytes?: number;
+  /**
+   * What to send instead of a message that is too large (over maxMessageBytes, or refused by Kafka
+   * as MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE), e.g. a failed result naming the limit; null:
+   * reject that message's promise. `reason` names the limit.
+   */
+  replaceTooLarge?(topic: string, message: OutgoingMessage, reason: string): OutgoingMessage | null;
+}
+
+/** Thrown (as a rejection) for a message too large to send that has no replacement. */
+export class MessageTooLargeError extends Error {
+  override readonly name = 'MessageTooLargeError';
+}
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5000;
 
@@ -39,6 +65,11 @@ const RETRY_MAX_MS = 5000;
  * which also keeps each task's messages (started, then its result) in order on the wire. A failed
  * request is retried with backoff until close(): the caller commits dispatch offsets only after
  * the returned promise resolves.
+ *
+ * One message too large must not block the queue behind it (a retried request would fail the
+ * same way forever): a request holds at most maxRequestBytes; a message over maxMessageBytes is
+ * replaced or rejected before it is queued; a request Kafka refuses as too large is halved until
+ * the refused message is alone, and that one is replaced or rejected.
  */
 export class BatchingProducer {
   private queue: Pending[] = [];
@@ -49,18 +80,60 @@ export class BatchingProducer {
   private idleWaiters: (() => void)[] = [];
   /** Retracted messages still in the queue. */
   private retracted = 0;
+  /** Messages per request: MAX_BATCH, or less while halving a request Kafka refused as too large. */
+  private maxCount = MAX_BATCH;
+  private readonly maxMessageBytes: number;
+  private readonly maxRequestBytes: number;
 
   constructor(
     private readonly producer: Producer,
     private readonly logger: Logger,
-  ) {}
+    private readonly options: BatchingProducerOptions = {},
+  ) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxRequestBytes = Math.max(this.maxMessageBytes, options.maxRequestBytes ?? this.maxMessageBytes);
+  }
 
   send(topic: string, message: OutgoingMessage): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`producer is closed; message for ${topic} not sent`));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, message, resolve, reject });
+      const pending = this.sized(topic, message, resolve, reject);
+      if (!pending) return;
+      this.queue.push(pending);
       this.schedule();
     });
+  }
+
+  /** The pending entry for `message`, replaced when over maxMessageBytes; null when rejected so. */
+  private sized(
+    topic: string,
+    message: OutgoingMessage,
+    resolve: () => void,
+    reject: (err: Error) => void,
+  ): Pending | null {
+    const bytes = messageBytes(message.key, message.value);
+    const pending: Pending = { topic, message, bytes, resolve, reject };
+    if (bytes <= this.maxMessageBytes) return pending;
+    const reason = `${bytes} bytes, more than KAFKA_MAX_MESSAGE_BYTES (${this.maxMessageBytes})`;
+    return this.replace(pending, reason) ? pending : null;
+  }
+
+  /** Swaps in the replacement of a too-large message (true), or rejects it (false). */
+  private replace(p: Pending, reason: string): boolean {
+    const replacement = p.replaced
+      ? null
+      : (this.options.replaceTooLarge?.(p.topic, p.message, reason) ?? null);
+    const bytes = replacement ? messageBytes(replacement.key, replacement.value) : 0;
+    if (!replacement || bytes > this.maxMessageBytes) {
+      this.logger.warn({ topic: p.topic, reason }, 'message too large for Kafka; not sent');
+      p.reject(new MessageTooLargeError(`message for ${p.topic} is too large: ${reason}`));
+      return false;
+    }
+    this.logger.warn({ topic: p.topic, reason }, 'message too large for Kafka; sending its replacement');
+    p.message = replacement;
+    p.bytes = bytes;
+    p.replaced = true;
+    return true;
   }
 
   /**
@@ -72,7 +145,9 @@ export class BatchingProducer {
     const sent = this.closed
       ? Promise.reject(new Error(`producer is closed; message for ${topic} not sent`))
       : new Promise<void>((resolve, reject) => {
-          pending = { topic, message, resolve, reject };
+          const sized = this.sized(topic, message, resolve, reject);
+          if (!sized) return;
+          pending = sized;
           this.queue.push(pending);
           this.schedule();
         });
@@ -138,15 +213,32 @@ export class BatchingProducer {
       return;
     }
     this.sending = true;
-    const batch = this.queue.length <= MAX_BATCH ? this.queue : this.queue.slice(0, MAX_BATCH);
-    this.queue = batch === this.queue ? [] : this.queue.slice(MAX_BATCH);
+    let count = 0;
+    let bytes = 0;
+    for (const p of this.queue) {
+      if (count >= this.maxCount || (count > 0 && bytes + p.bytes > this.maxRequestBytes)) break;
+      count++;
+      bytes += p.bytes;
+    }
+    const batch = count === this.queue.length ? this.queue : this.queue.slice(0, count);
+    this.queue = batch === this.queue ? [] : this.queue.slice(count);
     for (const p of batch) p.taken = true;
     try {
       await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
       this.retryDelay = RETRY_MIN_MS;
+      this.maxCount = MAX_BATCH;
       for (const p of batch) p.resolve();
     } catch (err) {
-      if (this.closed) {
+      const tooLarge = isTooLargeError(err);
+      if (tooLarge && !this.closed) {
+        // Halve until the refused message is alone; a message Kafka refuses alone is replaced or dropped.
+        if (batch.length > 1) {
+          this.maxCount = Math.ceil(batch.length / 2);
+          this.queue = batch.concat(this.queue);
+        } else if (this.replace(batch[0]!, `refused by Kafka as ${tooLarge}`)) {
+          this.queue = batch.concat(this.queue);
+        }
+      } else if (this.closed) {
         for (const p of batch) p.reject(err as Error);
       } else {
         this.logger.warn(

@@ -209,13 +209,27 @@ describe('runTask', () => {
     expect(sent.at(-1)?.error).toMatchObject({ code: 'invalid_result', retryable: false });
   });
 
-  it('fails non-retryably a result too large for Kafka', async () => {
+  it('fails non-retryably a result larger than MAX_RESULT_BYTES, naming the limit', async () => {
     const { deps, sent } = setup();
     await runTask(dispatch({ executor: 'throwing', params: { kind: 'big' } }), deps);
     expect(sent.at(-1)).toMatchObject({
       type: 'failed',
-      error: { code: 'result_unsendable', retryable: false },
+      error: { code: 'result_too_large', retryable: false },
     });
+    expect(sent.at(-1)?.error?.message).toMatch(/more than the 262144 allowed \(MAX_RESULT_BYTES\)/);
+  });
+
+  it('fails non-retryably a result message larger than KAFKA_MAX_MESSAGE_BYTES, naming the limit', async () => {
+    const { deps, sent } = setup();
+    const limits = { messageBytes: 4096, resultBytes: 2 * 1024 * 1024 };
+    await runTask(dispatch({ params: { blob: 'z'.repeat(10_000) } }), { ...deps, limits });
+    expect(sent.at(-1)).toMatchObject({
+      type: 'failed',
+      error: { code: 'message_too_large', retryable: false },
+    });
+    expect(sent.at(-1)?.error?.message).toMatch(
+      /more than the 4096 allowed in one Kafka message \(KAFKA_MAX_MESSAGE_BYTES\)/,
+    );
   });
 
   it('aborts the signal at the deadline and reports timed_out, even if the executor ignores it', async () => {

@@ -6,6 +6,7 @@ import type { ExecutorRegistry } from '../registry/index.js';
 import { formatProblems, schemaProblems } from '@taskwire/json-schema';
 import type { SchemaCompiler } from '@taskwire/json-schema';
 import { encodeResult, LOG_LINE_LIMIT, toWireError, truncate } from './encode.js';
+import type { ResultLimits } from './encode.js';
 import { TaskAbort } from './running-tasks.js';
 import type { RunningTasks } from './running-tasks.js';
 
@@ -27,6 +28,8 @@ export interface RunnerDeps {
   publishRetractable?(taskId: string, value: string): { sent: Promise<void>; retract(): boolean };
   logger: Logger;
   now?: () => number;
+  /** KAFKA_MAX_MESSAGE_BYTES and MAX_RESULT_BYTES (default DEFAULT_RESULT_LIMITS). */
+  limits?: ResultLimits;
 }
 
 /** The terminal result published, or `abandoned` (aborted at shutdown: nothing published, redelivered). */
@@ -68,7 +71,7 @@ export async function runTask(
   ): Promise<RunOutcome> => {
     onExecuted?.();
     if (startedAt !== undefined && !sideSent && retractStarted()) extra = { ...extra, started_at: startedAt };
-    const { value, message } = encodeResult({ ...base(type), ...extra });
+    const { value, message } = encodeResult({ ...base(type), ...extra }, deps.limits);
     await deps.publish(taskId, value);
     return message.type as RunOutcome;
   };
@@ -140,7 +143,7 @@ export async function runTask(
   let sideMessages = 0;
   const side = (extra: Partial<ResultMessage> & { type: ResultType }): void => {
     sideSent = true;
-    const { value } = encodeResult({ ...base(extra.type), ...extra });
+    const { value } = encodeResult({ ...base(extra.type), ...extra }, deps.limits);
     deps.publish(taskId, value).catch((err: unknown) => {
       deps.logger.debug({ taskId, attempt, err }, 'could not publish a progress/log message');
     });
@@ -158,7 +161,7 @@ export async function runTask(
 
   if (deps.publishRetractable) {
     const started = base('started');
-    const sent = deps.publishRetractable(taskId, encodeResult(started).value);
+    const sent = deps.publishRetractable(taskId, encodeResult(started, deps.limits).value);
     sent.sent.catch((err: unknown) => {
       deps.logger.debug({ taskId, attempt, err }, 'could not publish a started message');
     });
