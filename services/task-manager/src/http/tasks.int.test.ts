@@ -202,6 +202,53 @@ describe('POST /tasks', () => {
   });
 });
 
+describe('size caps', () => {
+  it('params larger than MAX_PARAMS_BYTES are 413 naming the field and the limit; in a batch only that item fails', async () => {
+    const t = await template();
+    const big = { blob: 'p'.repeat(300_000) };
+    const one = await call('POST', '/tasks', { task_template_id: t.id, params: big });
+    expect(one.status).toBe(413);
+    expect(one.body.error).toMatchObject({
+      code: 'payload_too_large',
+      details: [{ path: '/params', limit: 262_144, variable: 'MAX_PARAMS_BYTES' }],
+    });
+    expect(one.body.error.message).toMatch(
+      /^params is 300\d{3} bytes of JSON, more than the 262144 bytes allowed \(MAX_PARAMS_BYTES\)$/,
+    );
+
+    const batch = await call('POST', '/tasks/batch', {
+      tasks: [
+        { task_template_id: t.id, params: { n: 1 } },
+        { task_template_id: t.id, params: big },
+      ],
+    });
+    expect(batch.status).toBe(207);
+    expect(batch.body.results.map((r: { status: number }) => r.status)).toEqual([201, 413]);
+  });
+
+  it('a result larger than MAX_RESULT_BYTES or an error larger than MAX_ERROR_BYTES is 413 and changes nothing', async () => {
+    const t = await template();
+    const id = (await call('POST', '/tasks', { task_template_id: t.id })).body.id;
+    const result = await call('PUT', `/tasks/${id}`, {
+      status: 'COMPLETED',
+      result: { r: 'r'.repeat(300_000) },
+    });
+    expect(result.status).toBe(413);
+    expect(result.body.error.details[0]).toMatchObject({ path: '/result', variable: 'MAX_RESULT_BYTES' });
+    const error = await call('PUT', `/tasks/${id}`, {
+      status: 'FAILED',
+      error: { message: 'e'.repeat(70_000), retryable: false },
+    });
+    expect(error.status).toBe(413);
+    expect(error.body.error.details[0]).toMatchObject({
+      path: '/error',
+      limit: 65_536,
+      variable: 'MAX_ERROR_BYTES',
+    });
+    expect((await call('GET', `/tasks/${id}`)).body.status).toBe('QUEUED');
+  });
+});
+
 describe('POST /tasks/batch', () => {
   it('creates the valid items in one transaction and reports each failure (207)', async () => {
     const t = await template({ param_schema: paramSchema });
