@@ -3,6 +3,7 @@ import { dispatchTopicFor } from '@taskwire/contracts';
 import type { DispatchMessage, WireError } from '@taskwire/contracts';
 import type { OutboxRecord, StoreOps, TaskEventRecord, TaskRecord, TemplateRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
+import { loadTaskTemplates } from './task-templates.js';
 
 /** A dispatch that waited this long in Kafka without being started is reported as timed out. */
 export const DISPATCH_EXPIRY_MS = 24 * 3_600_000;
@@ -66,6 +67,9 @@ export async function queueTask(
     queuedAt: now,
     updatedAt: now,
     nextAttemptAt: null,
+    // Where this attempt's dispatch lands is known once the relay has sent it.
+    dispatchPartition: null,
+    dispatchOffset: null,
     ...(attempt !== task.attempt ? { startedAt: null, finishedAt: null, workerId: null } : {}),
   };
   if (!opts.insert) {
@@ -167,4 +171,46 @@ function dispatchAttempt(row: OutboxRecord): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Dispatches again, with the same attempt, the QUEUED tasks whose dispatch message Kafka deleted
+ * by retention before any worker read it (its offset is below the partition's log start): nothing
+ * else would ever run them. Each task is re-read in the unit of work and skipped unless it is
+ * still QUEUED at the same attempt with the same lost offset, so a result that landed meanwhile
+ * wins. Returns how many were dispatched again.
+ */
+export async function redispatchLost(deps: DomainDeps, lost: readonly TaskRecord[]): Promise<number> {
+  if (lost.length === 0) return 0;
+  const now = deps.clock.now();
+  const count = await deps.store.unitOfWork(async (tx) => {
+    const current = await tx.getTasks(lost.map((t) => t.id));
+    const templates = await loadTaskTemplates(tx, current);
+    let queued = 0;
+    for (const task of current) {
+      const seen = lost.find((t) => t.id === task.id)!;
+      const template = templates.get(task.templateId);
+      if (
+        !template ||
+        task.status !== 'QUEUED' ||
+        task.attempt !== seen.attempt ||
+        task.dispatchOffset === null ||
+        task.dispatchOffset !== seen.dispatchOffset
+      )
+        continue;
+      const eventData = {
+        redispatched: 'retention',
+        lost_partition: task.dispatchPartition,
+        lost_offset: task.dispatchOffset,
+      };
+      if (await queueTask(tx, task, template, now, deps.settings, { eventData })) queued++;
+      deps.logger.warn(
+        { taskId: task.id, attempt: task.attempt, ...eventData },
+        'dispatch deleted by Kafka retention before any worker read it; dispatched again',
+      );
+    }
+    return queued;
+  });
+  if (count > 0) deps.signals.outboxWritten();
+  return count;
 }

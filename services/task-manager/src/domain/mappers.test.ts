@@ -82,6 +82,8 @@ describe('mappers', () => {
       startedAt: null,
       finishedAt: null,
       updatedAt: at,
+      dispatchPartition: null,
+      dispatchOffset: null,
     } satisfies TaskRecord;
     const wire = taskToWire(task);
     expect(wire).toMatchObject({ template_id: template.id, queued_at: at.toISOString(), started_at: null });

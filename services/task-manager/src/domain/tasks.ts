@@ -275,6 +275,8 @@ function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLook
     startedAt: null,
     finishedAt: null,
     updatedAt: now,
+    dispatchPartition: null,
+    dispatchOffset: null,
   };
   const event = (type: TaskEventRecord['type'], data: unknown): TaskEventRecord => ({
     taskId: task.id,

@@ -31,6 +31,8 @@ function task(patch: Partial<TaskRecord>): TaskRecord {
     startedAt: started,
     finishedAt: null,
     updatedAt: started,
+    dispatchPartition: null,
+    dispatchOffset: null,
     ...patch,
   };
 }

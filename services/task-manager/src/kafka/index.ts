@@ -2,12 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Partitioners } from 'kafkajs';
-import type { Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
 import type { DomainDeps } from '../domain/deps.js';
 import { createKafka } from './client.js';
 import { createRelay } from './relay.js';
 import type { Relay } from './relay.js';
 import { createResultConsumer } from './result-consumer.js';
+import { createRetentionSweep } from './retention-sweep.js';
 import { ensureTopics } from './topics.js';
 
 export interface KafkaSettings {
@@ -43,6 +44,22 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     allowAutoTopicCreation: true,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+  const admin: Admin = kafka.admin();
+  // Partition counts of dispatch topics, for the relay to place each dispatch and record its offset.
+  const partitionCounts = new Map<string, number>();
+  const partitionCount = async (topic: string): Promise<number | null> => {
+    const known = partitionCounts.get(topic);
+    if (known) return known;
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const count = topics[0]?.partitions.length ?? 0;
+      if (count > 0) partitionCounts.set(topic, count);
+      return count || null;
+    } catch {
+      return null; // not created yet: this batch goes out unplaced, later ones are placed
+    }
+  };
+  const sweep = createRetentionSweep({ domain, admin });
   // Unique per process, so replicas on one database (and restarts of one) are distinct lease owners.
   const owner = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const relay = createRelay({
@@ -51,6 +68,8 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     logger: domain.logger,
     clock: domain.clock,
     owner,
+    dispatchTopic: settings.topics.dispatch,
+    partitionCount,
     ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
   });
   const consumer = createResultConsumer({
@@ -70,10 +89,12 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
       // Topic creation and the producer connection retry in the background while Kafka is down:
       // the API must serve (and accept tasks into the outbox) meanwhile.
       await producer.connect();
+      await admin.connect();
       const { dispatch, results, control, heartbeats } = settings.topics;
       await ensureTopics(kafka, [dispatch, results, control, heartbeats], settings.partitions);
     },
     async stop() {
+      await admin.disconnect();
       await producer.disconnect();
     },
   };
@@ -89,6 +110,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
                 await connection.start();
                 await relay.start();
                 await consumer.start();
+                await sweep.start();
                 log.info({ brokers: settings.brokers }, 'connected to Kafka');
                 return;
               } catch (err) {
@@ -102,6 +124,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
         },
         async stop() {
           stopped = true;
+          await sweep.stop();
           await consumer.stop();
           await relay.stop();
           await connection.stop();

@@ -1,5 +1,6 @@
 // Outbox relay: publishes committed outbox rows to Kafka in id order, then marks them sent.
-import type { Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { Message, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import { failUndeliverable } from '../domain/dispatch.js';
@@ -25,6 +26,13 @@ export interface RelayDeps {
    * message.max.bytes, so a request within this budget can never be refused for its size.
    */
   maxRequestBytes?: number;
+  /**
+   * Base dispatch topic (TASK_DISPATCH_TOPIC): rows on it or on its `<topic>.<queue>` topics are
+   * dispatches, whose partition and offset are recorded on their task (retention re-dispatch).
+   */
+  dispatchTopic?: string;
+  /** Partitions of `topic`, null when unknown yet (then the row's offset is not recorded). */
+  partitionCount?(topic: string): Promise<number | null>;
   /** Safety-net poll when nobody wakes the relay, e.g. rows written by another replica (default 1000 ms). */
   idleMs?: number;
   /** Sent rows are deleted after this long (default 1 h). */
@@ -144,8 +152,10 @@ export function createRelay(deps: RelayDeps): Relay {
    * undeliverable and the rest goes out. Any other error propagates: the rows stay unsent.
    */
   async function sendChunk(chunk: Sized[], undeliverable: UndeliverableRow[]): Promise<void> {
+    const placed = await place(chunk.map((c) => c.row));
+    let sent: RecordMetadata[];
     try {
-      await deps.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(chunk.map((c) => c.row)) });
+      sent = await deps.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(placed) });
     } catch (err) {
       const tooLarge = isTooLargeError(err);
       if (!tooLarge) throw err;
@@ -164,10 +174,58 @@ export function createRelay(deps: RelayDeps): Relay {
       await sendChunk(chunk.slice(half), undeliverable);
       return;
     }
-    await deps.store.markOutboxSent(
-      chunk.map((c) => c.row.id as number),
-      deps.clock.now(),
-    );
+    const offsets = dispatchOffsets(placed, sent);
+    const ids = chunk.map((c) => c.row.id as number);
+    const now = deps.clock.now();
+    if (offsets.length === 0) {
+      await deps.store.markOutboxSent(ids, now);
+      return;
+    }
+    await deps.store.unitOfWork(async (tx) => {
+      await tx.markOutboxSent(ids, now);
+      // Only while still QUEUED: a task already started no longer needs its dispatch kept.
+      for (const o of offsets) {
+        await tx.updateTask(
+          o.taskId,
+          { dispatchPartition: o.partition, dispatchOffset: o.offset },
+          { status: ['QUEUED'] },
+        );
+      }
+    });
+  }
+
+  const partitioner = Partitioners.DefaultPartitioner();
+  const isDispatch = (topic: string): boolean =>
+    deps.dispatchTopic !== undefined &&
+    (topic === deps.dispatchTopic || (topic.startsWith(`${deps.dispatchTopic}.`) && !topic.endsWith('.dlq')));
+
+  /**
+   * Dispatch rows get the partition kafkajs' default partitioner would pick for their key, set
+   * explicitly, so that the offsets in the produce response can be matched to their tasks.
+   */
+  async function place(rows: readonly OutboxRecord[]): Promise<Placed[]> {
+    const counts = new Map<string, number | null>();
+    const placed: Placed[] = [];
+    for (const row of rows) {
+      let partition: number | null = null;
+      if (isDispatch(row.topic) && deps.partitionCount) {
+        if (!counts.has(row.topic)) counts.set(row.topic, await deps.partitionCount(row.topic));
+        const count = counts.get(row.topic);
+        if (count) {
+          const partitionMetadata = Array.from(
+            { length: count },
+            (_, partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata,
+          );
+          partition = partitioner({
+            topic: row.topic,
+            partitionMetadata,
+            message: { key: row.key, value: null },
+          });
+        }
+      }
+      placed.push({ row, partition });
+    }
+    return placed;
   }
 
   function resolveDrainers(): void {
@@ -251,6 +309,34 @@ export function createRelay(deps: RelayDeps): Relay {
   };
 }
 
+interface Placed {
+  row: OutboxRecord;
+  /** Set for dispatch rows whose topic's partition count is known. */
+  partition: number | null;
+}
+
+/** Each placed dispatch's offset: its partition's baseOffset plus its rank among that partition's messages. */
+function dispatchOffsets(
+  placed: readonly Placed[],
+  sent: readonly RecordMetadata[],
+): Array<{ taskId: string; partition: number; offset: number }> {
+  const base = new Map<string, number>();
+  for (const r of sent)
+    if (r.baseOffset !== undefined) base.set(`${r.topicName}/${r.partition}`, Number(r.baseOffset));
+  const rank = new Map<string, number>();
+  const out: Array<{ taskId: string; partition: number; offset: number }> = [];
+  for (const p of placed) {
+    if (p.partition === null) continue;
+    const key = `${p.row.topic}/${p.partition}`;
+    const first = base.get(key);
+    const n = rank.get(key) ?? 0;
+    rank.set(key, n + 1);
+    if (first !== undefined && first >= 0)
+      out.push({ taskId: p.row.key, partition: p.partition, offset: first + n });
+  }
+  return out;
+}
+
 interface Sized {
   row: OutboxRecord;
   bytes: number;
@@ -274,14 +360,16 @@ function chunksByBytes(rows: readonly Sized[], budget: number): Sized[][] {
   return chunks;
 }
 
-function groupByTopic(
-  rows: OutboxRecord[],
-): Array<{ topic: string; messages: Array<{ key: string; value: string }> }> {
-  const byTopic = new Map<string, Array<{ key: string; value: string }>>();
-  for (const row of rows) {
+function groupByTopic(rows: readonly Placed[]): Array<{ topic: string; messages: Message[] }> {
+  const byTopic = new Map<string, Message[]>();
+  for (const { row, partition } of rows) {
     let list = byTopic.get(row.topic);
     if (!list) byTopic.set(row.topic, (list = []));
-    list.push({ key: row.key, value: row.payload });
+    list.push(
+      partition === null
+        ? { key: row.key, value: row.payload }
+        : { key: row.key, value: row.payload, partition },
+    );
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

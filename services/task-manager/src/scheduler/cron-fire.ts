@@ -42,6 +42,8 @@ export function cronTaskFor(template: TemplateRecord, fireTime: Date, now: Date)
     startedAt: null,
     finishedAt: null,
     updatedAt: now,
+    dispatchPartition: null,
+    dispatchOffset: null,
   };
 }
 

@@ -105,6 +105,8 @@ function taskRecord(template: TemplateRecord, patch: Partial<TaskRecord> = {}): 
     startedAt: null,
     finishedAt: null,
     updatedAt: now,
+    dispatchPartition: null,
+    dispatchOffset: null,
     ...patch,
   };
 }

@@ -65,6 +65,13 @@ export interface TaskRecord {
   startedAt: Date | null;
   finishedAt: Date | null;
   updatedAt: Date;
+  /**
+   * Where the relay published the current attempt's dispatch (partition and offset of its queue's
+   * topic); null until sent. A QUEUED task whose offset fell below the partition's log start was
+   * deleted by retention unread and is dispatched again.
+   */
+  dispatchPartition: number | null;
+  dispatchOffset: number | null;
 }
 
 export interface TaskEventRecord {
@@ -168,6 +175,18 @@ export interface StoreOps {
   nextDueAt(): Promise<Date | null>;
   /** RUNNING tasks with startedAt + timeoutMs < now - graceMs, oldest start first (QUEUED ones may wait in a backlog). */
   listOverdueTasks(now: Date, graceMs: number, limit: number): Promise<TaskRecord[]>;
+  /**
+   * QUEUED tasks of `queue` whose dispatch the relay sent to `partition` at an offset below
+   * `belowOffset` (the partition's log start: retention deleted it), queued before `queuedBefore`,
+   * oldest first.
+   */
+  listLostDispatches(q: {
+    queue: string;
+    partition: number;
+    belowOffset: number;
+    queuedBefore: Date;
+    limit: number;
+  }): Promise<TaskRecord[]>;
   /** Whether the template has a task in PENDING, QUEUED, RUNNING or RETRYING. */
   hasActiveTask(templateId: string): Promise<boolean>;
   /** Latest scheduledFor of the template's cron tasks, or null. */

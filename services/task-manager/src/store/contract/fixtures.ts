@@ -63,6 +63,8 @@ export function makeTask(overrides: Partial<TaskRecord> = {}): TaskRecord {
     startedAt: null,
     finishedAt: null,
     updatedAt: T0,
+    dispatchPartition: null,
+    dispatchOffset: null,
     ...overrides,
   };
 }

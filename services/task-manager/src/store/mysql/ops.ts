@@ -264,6 +264,20 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         .orderBy(asc(tasks.startedAt))
         .limit(limit);
     },
+    async listLostDispatches({ queue, partition, belowOffset, queuedBefore, limit }) {
+      return selectTasks()
+        .where(
+          and(
+            eq(tasks.status, 'QUEUED'),
+            lt(tasks.queuedAt, queuedBefore),
+            eq(tasks.queue, queue),
+            eq(tasks.dispatchPartition, partition),
+            lt(tasks.dispatchOffset, belowOffset),
+          ),
+        )
+        .orderBy(asc(tasks.queuedAt))
+        .limit(limit);
+    },
     async hasActiveTask(templateId) {
       const rows = await db
         .select({ id: tasks.id })

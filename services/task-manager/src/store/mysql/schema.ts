@@ -100,6 +100,8 @@ export const tasks = mysqlTable(
     startedAt: time('started_at'),
     finishedAt: time('finished_at'),
     updatedAt: time('updated_at').notNull(),
+    dispatchPartition: int('dispatch_partition'),
+    dispatchOffset: bigint('dispatch_offset', { mode: 'number' }),
   },
   (t) => [
     uniqueIndex('tasks_idempotency_key_uq').on(t.idempotencyKey),

@@ -320,6 +320,23 @@ export function sqliteOps(
         .limit(limit)
         .all();
     },
+    listLostDispatches({ queue, partition, belowOffset, queuedBefore, limit }) {
+      return db
+        .select()
+        .from(tasks)
+        .where(
+          and(
+            isStatus('QUEUED'),
+            lt(tasks.queuedAt, queuedBefore),
+            eq(tasks.queue, queue),
+            eq(tasks.dispatchPartition, partition),
+            lt(tasks.dispatchOffset, belowOffset),
+          ),
+        )
+        .orderBy(asc(tasks.queuedAt))
+        .limit(limit)
+        .all();
+    },
     hasActiveTask(templateId) {
       const row = db
         .select({ id: tasks.id })

@@ -85,6 +85,8 @@ export const tasks = sqliteTable(
     startedAt: time('started_at'),
     finishedAt: time('finished_at'),
     updatedAt: time('updated_at').notNull(),
+    dispatchPartition: integer('dispatch_partition'),
+    dispatchOffset: integer('dispatch_offset'),
   },
   (t) => [
     uniqueIndex('tasks_idempotency_key_uq').on(t.idempotencyKey),

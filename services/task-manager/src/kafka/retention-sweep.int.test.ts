@@ -1,0 +1,148 @@
+// Integration: a dispatch deleted by Kafka retention before any worker read it is sent again (SQLite and MariaDB, dev broker).
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  createTestMysqlDatabase,
+  createTestSqliteFile,
+  randomName,
+  startTestBroker,
+} from '@taskwire/testkit';
+import type { TestBroker } from '@taskwire/testkit';
+import { systemClock } from '../domain/clock.js';
+import { noSignals } from '../domain/deps.js';
+import type { DomainDeps } from '../domain/deps.js';
+import { createTasks } from '../domain/tasks.js';
+import { makeTemplate } from '../store/contract/fixtures.js';
+import { createMysqlStore, createSqliteStore } from '../store/index.js';
+import type { Store } from '../store/index.js';
+import { createRelay } from './relay.js';
+import { createRetentionSweep } from './retention-sweep.js';
+
+const logger = pino({ level: 'silent' });
+const WAIT = { timeout: 30_000, interval: 50 };
+
+let broker: TestBroker;
+let kafka: Kafka;
+let admin: Admin;
+let producer: Producer;
+let cleanups: Array<() => Promise<unknown> | unknown> = [];
+
+beforeAll(async () => {
+  // Small segments: retention drops whole segments, so a few KB of messages move the log start.
+  broker = await startTestBroker({ segmentBytes: 1024 });
+  kafka = new Kafka({ brokers: [broker.brokers], logLevel: logLevel.NOTHING });
+  admin = kafka.admin();
+  await admin.connect();
+  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+});
+afterAll(async () => {
+  await producer?.disconnect();
+  await admin?.disconnect();
+  await broker?.stop();
+});
+
+const dialects = {
+  sqlite: async (): Promise<Store> => {
+    const file = createTestSqliteFile();
+    const store = createSqliteStore({ file: file.file });
+    cleanups.push(() => file.cleanup());
+    cleanups.push(() => store.close());
+    return store;
+  },
+  mysql: async (): Promise<Store> => {
+    const db = await createTestMysqlDatabase();
+    const store = createMysqlStore({ dsn: db.dsn, poolSize: 4 });
+    cleanups.push(() => db.drop());
+    cleanups.push(() => store.close());
+    return store;
+  },
+};
+
+describe.each(['sqlite', 'mysql'] as const)('retention re-dispatch on %s', (dialect) => {
+  it('a QUEUED task whose dispatch fell below the log start is dispatched again with the same attempt; others are left alone', async () => {
+    const store = await dialects[dialect]();
+    await store.migrate();
+    const dispatchTopic = randomName('dispatch');
+    // One partition that keeps about nothing but its active segment.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: dispatchTopic, numPartitions: 1, configEntries: [{ name: 'retention.bytes', value: '1' }] },
+      ],
+    });
+    const deps: DomainDeps = {
+      store,
+      clock: systemClock,
+      logger,
+      settings: { dispatchTopic, controlTopic: randomName('control') },
+      signals: noSignals,
+    };
+    const relay = createRelay({
+      store,
+      producer,
+      logger,
+      clock: systemClock,
+      owner: randomName('relay'),
+      idleMs: 50,
+      dispatchTopic,
+      partitionCount: async () => 1,
+    });
+    cleanups.push(() => relay.stop());
+    await relay.start();
+    const template = makeTemplate({ createdAt: new Date(), updatedAt: new Date() });
+    await store.insertTemplate(template);
+    const create = async (): Promise<string> => {
+      const [r] = await createTasks(deps, [{ templateId: template.id, params: { n: 1 } }]);
+      if (!r?.ok) throw r?.error;
+      relay.wake();
+      return r.value.task.id;
+    };
+
+    const lost = await create();
+    await vi.waitFor(
+      async () =>
+        expect(await store.getTask(lost)).toMatchObject({ dispatchPartition: 0, dispatchOffset: 0 }),
+      WAIT,
+    );
+
+    // Other traffic rolls segments; retention then deletes the one holding the task's dispatch.
+    for (let i = 0; i < 8; i++) {
+      await producer.send({
+        topic: dispatchTopic,
+        messages: [{ key: `filler-${i}`, value: 'f'.repeat(600), partition: 0 }],
+      });
+    }
+    const low = async () => Number((await admin.fetchTopicOffsets(dispatchTopic))[0]!.low);
+    await vi.waitFor(async () => expect(await low()).toBeGreaterThan(0), WAIT);
+    const kept = await create();
+    await vi.waitFor(
+      async () => expect((await store.getTask(kept))?.dispatchOffset).toBeGreaterThanOrEqual(await low()),
+      WAIT,
+    );
+
+    const sweep = createRetentionSweep({ domain: deps, admin, minAgeMs: 0 });
+    expect(await sweep.runOnce()).toBe(1);
+    const queued = (await store.listEvents(lost)).filter((e) => e.type === 'queued');
+    expect(queued).toHaveLength(2);
+    expect(queued[1]).toMatchObject({
+      attempt: 1,
+      data: { redispatched: 'retention', lost_partition: 0, lost_offset: 0 },
+    });
+    expect((await store.listEvents(kept)).filter((e) => e.type === 'queued')).toHaveLength(1);
+
+    // Sent again: its new offset is in the log, so the next sweep leaves it alone.
+    await vi.waitFor(async () => {
+      const task = await store.getTask(lost);
+      expect(task).toMatchObject({ status: 'QUEUED', attempt: 1 });
+      expect(task?.dispatchOffset).toBeGreaterThanOrEqual(await low());
+    }, WAIT);
+    expect(await sweep.runOnce()).toBe(0);
+  });
+});
