@@ -32,6 +32,34 @@ export function schedulingContract(makeStore: MakeStore): void {
       expect(await store().listDueTasks(at(99), 10)).toEqual([]);
     });
 
+    it('listLostDispatches finds QUEUED tasks of the queue and partition below the offset, queued before the cutoff', async () => {
+      const lost = (over: Parameters<typeof makeTask>[0]) =>
+        makeTask({
+          status: 'QUEUED',
+          queue: 'q',
+          queuedAt: at(0),
+          dispatchPartition: 2,
+          dispatchOffset: 5,
+          ...over,
+        });
+      const older = lost({ queuedAt: at(-10), dispatchOffset: 3 });
+      const oldest = lost({ queuedAt: at(-20), dispatchOffset: 4 });
+      const none = [
+        lost({ dispatchOffset: 10 }), // at the log start: still readable
+        lost({ dispatchPartition: 1 }),
+        lost({ queue: 'other' }),
+        lost({ queuedAt: at(1_000) }), // too recent
+        lost({ status: 'RUNNING' }),
+        lost({ dispatchPartition: null, dispatchOffset: null }), // not sent yet
+      ];
+      await store().insertTasks([older, ...none, oldest]);
+      const q = { queue: 'q', partition: 2, belowOffset: 10, queuedBefore: at(500), limit: 10 };
+      expect(ids(await store().listLostDispatches(q))).toEqual(ids([oldest, older]));
+      expect(ids(await store().listLostDispatches({ ...q, limit: 1 }))).toEqual(ids([oldest]));
+      const [found] = await store().listLostDispatches(q);
+      expect(found).toMatchObject({ dispatchPartition: 2, dispatchOffset: 4 });
+    });
+
     it('nextDueAt is the earliest run_at or next_attempt_at of waiting tasks, else null', async () => {
       expect(await store().nextDueAt()).toBeNull();
       await store().insertTasks([makeTask({ status: 'QUEUED', runAt: at(-999_999) })]);
