@@ -184,13 +184,7 @@ export function createRelay(deps: RelayDeps): Relay {
     await deps.store.unitOfWork(async (tx) => {
       await tx.markOutboxSent(ids, now);
       // Only while still QUEUED: a task already started no longer needs its dispatch kept.
-      for (const o of offsets) {
-        await tx.updateTask(
-          o.taskId,
-          { dispatchPartition: o.partition, dispatchOffset: o.offset },
-          { status: ['QUEUED'] },
-        );
-      }
+      await tx.recordDispatchOffsets(offsets);
     });
   }
 

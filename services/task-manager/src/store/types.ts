@@ -187,6 +187,10 @@ export interface StoreOps {
     queuedBefore: Date;
     limit: number;
   }): Promise<TaskRecord[]>;
+  /** Records where each task's dispatch was published, on those still QUEUED (one statement per run of rows). */
+  recordDispatchOffsets(
+    rows: ReadonlyArray<{ taskId: string; partition: number; offset: number }>,
+  ): Promise<void>;
   /** Whether the template has a task in PENDING, QUEUED, RUNNING or RETRYING. */
   hasActiveTask(templateId: string): Promise<boolean>;
   /** Latest scheduledFor of the template's cron tasks, or null. */

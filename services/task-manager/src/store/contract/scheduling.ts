@@ -60,6 +60,31 @@ export function schedulingContract(makeStore: MakeStore): void {
       expect(found).toMatchObject({ dispatchPartition: 2, dispatchOffset: 4 });
     });
 
+    it('recordDispatchOffsets sets partition and offset on QUEUED tasks only', async () => {
+      const queued = makeTask({ status: 'QUEUED' });
+      const other = makeTask({ status: 'QUEUED' });
+      const running = makeTask({ status: 'RUNNING' });
+      await store().insertTasks([queued, other, running]);
+      await store().recordDispatchOffsets([
+        { taskId: queued.id, partition: 3, offset: 9_007_199_254 },
+        { taskId: running.id, partition: 1, offset: 7 },
+        { taskId: 'no-such-task', partition: 0, offset: 1 },
+      ]);
+      expect(await store().getTask(queued.id)).toMatchObject({
+        dispatchPartition: 3,
+        dispatchOffset: 9_007_199_254,
+      });
+      expect(await store().getTask(other.id)).toMatchObject({
+        dispatchPartition: null,
+        dispatchOffset: null,
+      });
+      expect(await store().getTask(running.id)).toMatchObject({
+        dispatchPartition: null,
+        dispatchOffset: null,
+      });
+      await store().recordDispatchOffsets([]);
+    });
+
     it('nextDueAt is the earliest run_at or next_attempt_at of waiting tasks, else null', async () => {
       expect(await store().nextDueAt()).toBeNull();
       await store().insertTasks([makeTask({ status: 'QUEUED', runAt: at(-999_999) })]);

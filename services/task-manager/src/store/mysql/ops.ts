@@ -278,6 +278,26 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         .orderBy(asc(tasks.queuedAt))
         .limit(limit);
     },
+    async recordDispatchOffsets(rows) {
+      if (rows.length === 0) return;
+      // One UPDATE … JOIN per run of rows instead of a round trip per task: the relay calls this
+      // for every batch it publishes.
+      const record = (target: MysqlDb, part: typeof rows) => {
+        const values = sql.join(
+          part.map((r) => sql`SELECT ${r.taskId} AS id, ${r.partition} AS p, ${r.offset} AS o`),
+          sql` UNION ALL `,
+        );
+        return target.execute(
+          sql`UPDATE \`tasks\` JOIN (${values}) AS v ON \`tasks\`.\`id\` = v.id SET \`tasks\`.\`dispatch_partition\` = v.p, \`tasks\`.\`dispatch_offset\` = v.o WHERE \`tasks\`.\`status\` = 'QUEUED'`,
+        );
+      };
+      const parts = chunk([...rows], 1_000);
+      if (parts.length === 1) await record(db, parts[0]!);
+      else
+        await atomic(async (tx) => {
+          for (const part of parts) await record(tx.db, part);
+        });
+    },
     async hasActiveTask(templateId) {
       const rows = await db
         .select({ id: tasks.id })

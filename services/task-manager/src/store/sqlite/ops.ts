@@ -337,6 +337,17 @@ export function sqliteOps(
         .limit(limit)
         .all();
     },
+    recordDispatchOffsets(rows) {
+      const run = () => {
+        for (const r of rows)
+          updateTask(
+            r.taskId,
+            { dispatchPartition: r.partition, dispatchOffset: r.offset },
+            { status: ['QUEUED'] },
+          );
+      };
+      return rows.length <= 1 ? run() : atomic(run);
+    },
     hasActiveTask(templateId) {
       const row = db
         .select({ id: tasks.id })
