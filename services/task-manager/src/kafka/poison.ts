@@ -1,4 +1,5 @@
 // Tells a message that cannot be applied (poison: dead-letter it) from a database that is down (transient: retry).
+import { StoreUnavailable } from '../store/types.js';
 import type { Store } from '../store/types.js';
 
 /** How often one message is applied alone before it counts as poison. */
@@ -27,13 +28,18 @@ const TRANSIENT_CODES = new Set([
 const TRANSIENT_TEXT =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|connection (lost|closed|refused)|pool is closed|deadlock|lock wait timeout|database is locked|too many connections|unavailable/i;
 
-/** Whether `err` (or a cause of it) says the database could not be reached or was busy. */
+/**
+ * Whether `err` (or a cause of it) says the database could not be reached or was busy: the store's
+ * StoreUnavailable (its adapters translate driver errors into it), or a driver error that escaped
+ * translation.
+ */
 export function looksTransient(err: unknown): boolean {
+  if (err instanceof StoreUnavailable) return true;
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
-    const { code, message, name } = e as { code?: unknown; message?: unknown; name?: unknown };
+    const { code, message } = e as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || code.startsWith('SQLITE_IOERR')))
       return true;
-    if (name === 'StoreUnavailable') return true;
+    if (e instanceof StoreUnavailable) return true;
     if (typeof message === 'string' && TRANSIENT_TEXT.test(message)) return true;
     e = (e as { cause?: unknown }).cause;
   }
