@@ -10,7 +10,6 @@ import {
   startWorkerProcess,
   tempDir,
 } from './support/processes.js';
-import type { Proc } from './support/processes.js';
 import { createTask, createTemplate, listTemplateTasks, waitForStatus } from './support/tasks.js';
 import type { Http } from './support/tasks.js';
 import { waitFor } from './support/processes.js';
@@ -19,7 +18,7 @@ import { waitFor } from './support/processes.js';
 const MAX_MESSAGE_BYTES = 200_000;
 
 let http: Http;
-let procs: Proc[] = [];
+let procs: Array<{ stop(): Promise<void> }> = [];
 let cleanup: () => void;
 
 beforeAll(async () => {
