@@ -2,8 +2,11 @@
 /*
  * Request frame: size INT32 | api_key INT16 | api_version INT16 | correlation_id INT32
  *                | client_id NULLABLE_STRING | body          (request header v1)
+ *                | client_id NULLABLE_STRING | TAGGED_FIELDS | body   (v2: flexible versions)
  * Response frame: size INT32 | correlation_id INT32 | body   (response header v0)
- * Only non-flexible versions are advertised, so header v1/v0 is all a compliant client sends. A
+ *                 size INT32 | correlation_id INT32 | TAGGED_FIELDS | body   (v1: flexible versions,
+ *                 except ApiVersions, which always answers with header v0)
+ * Flexible versions are the ones in FIRST_FLEXIBLE_VERSION (only ApiVersions v3 so far). A
  * frame that is oversized, truncated inside its header/body, or names an unknown API or version
  * closes that connection (as Kafka does); ApiVersions alone answers UNSUPPORTED_VERSION in v0 form.
  * Responses may leave out of request order (a parked Fetch does not hold up a Heartbeat); kafkajs
@@ -14,7 +17,7 @@ import type { Logger } from 'pino';
 import { HANDLERS } from './handlers/index.js';
 import type { BrokerContext, Connection } from './handlers/context.js';
 import { NO_RESPONSE } from './handlers/context.js';
-import { ApiKey, SUPPORTED_VERSIONS } from './protocol/api-keys.js';
+import { ApiKey, FIRST_FLEXIBLE_VERSION, SUPPORTED_VERSIONS } from './protocol/api-keys.js';
 import { ProtocolError } from './protocol/errors.js';
 import { Reader } from './protocol/reader.js';
 import { Writer } from './protocol/writer.js';
@@ -116,11 +119,15 @@ export class BrokerServer {
     let apiKey: number;
     let version: number;
     let correlationId: number;
+    let flexible: boolean;
     try {
       apiKey = r.int16();
       version = r.int16();
       correlationId = r.int32();
       conn.clientId = r.nullableString() ?? '';
+      const firstFlexible = FIRST_FLEXIBLE_VERSION.get(apiKey);
+      flexible = firstFlexible !== undefined && version >= firstFlexible;
+      if (flexible) r.skipTaggedFields();
     } catch (err) {
       return fail('malformed request header', err);
     }
@@ -131,6 +138,7 @@ export class BrokerServer {
       return fail(`unsupported version ${version} of api key ${apiKey} (supported ${range[0]}-${range[1]})`);
     }
     const w = new Writer();
+    if (flexible && apiKey !== ApiKey.ApiVersions) w.noTags(); // response header v1
     const send = (): void => {
       if (conn.closed || socket.destroyed) return;
       const parts = w.finish(correlationId);

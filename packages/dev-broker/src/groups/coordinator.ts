@@ -2,6 +2,8 @@
 import type { Logger } from 'pino';
 import { ErrorCode } from '../protocol/errors.js';
 import type { GroupDescription } from '../protocol/describe-groups/v2.js';
+import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../protocol/offset-delete/v0.js';
+import { Reader } from '../protocol/reader.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../protocol/join-group/v3.js';
 import type { OffsetCommitRequest, PartitionErrors } from '../protocol/offset-commit/v4.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/offset-fetch/v3.js';
@@ -153,7 +155,70 @@ export class GroupCoordinator {
     return [...out].map(([groupId, protocolType]) => ({ groupId, protocolType }));
   }
 
+  /**
+   * DeleteGroups: an empty (or offsets-only) group is forgotten with its offsets; one with members
+   * gets NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND, as in Kafka.
+   */
+  deleteGroup(groupId: string): number {
+    const g = this.groups.get(groupId);
+    if (g && g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    if (!g && [...this.deps.offsets.all(groupId)].length === 0) return ErrorCode.GROUP_ID_NOT_FOUND;
+    g?.close();
+    this.groups.delete(groupId);
+    this.deps.offsets.deleteGroup(groupId);
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * OffsetDelete: drops committed offsets, except of topics a live consumer member subscribes to
+   * (GROUP_SUBSCRIBED_TO_TOPIC for those partitions, as in Kafka).
+   */
+  deleteOffsets(req: OffsetDeleteRequest): OffsetDeleteResponse {
+    const g = this.groups.get(req.groupId);
+    if (!g && [...this.deps.offsets.all(req.groupId)].length === 0) {
+      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    }
+    const subscribed = new Set<string>();
+    if (g && g.protocolType === 'consumer') {
+      for (const m of g.members.values()) {
+        for (const p of m.protocols) for (const t of subscribedTopics(p.metadata)) subscribed.add(t);
+      }
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: req.topics.map((t) => {
+        const refused = subscribed.has(t.name);
+        if (!refused) this.deps.offsets.deletePartitions(req.groupId, t.name, t.partitions);
+        return {
+          name: t.name,
+          partitions: t.partitions.map((partition) => ({
+            partition,
+            errorCode: refused
+              ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
+              : this.deps.partitionExists(t.name, partition)
+                ? ErrorCode.NONE
+                : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          })),
+        };
+      }),
+    };
+  }
+
   close(): void {
     for (const g of this.groups.values()) g.close();
+  }
+}
+
+/**
+ * Topics of a consumer protocol subscription (version INT16, [topics STRING], user_data BYTES);
+ * none when the metadata is not one.
+ */
+function subscribedTopics(metadata: Buffer): string[] {
+  try {
+    const r = new Reader(metadata);
+    r.int16();
+    return r.array((r) => r.string());
+  } catch {
+    return [];
   }
 }

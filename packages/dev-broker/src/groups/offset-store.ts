@@ -108,6 +108,26 @@ export class OffsetStore {
     if (removed) this.compact();
   }
 
+  /** DeleteGroups: forgets every offset of the group. */
+  deleteGroup(group: string): void {
+    const topics = this.groups.get(group);
+    if (!topics) return;
+    for (const parts of topics.values()) this.live -= parts.size;
+    this.groups.delete(group);
+    this.compact();
+  }
+
+  /** OffsetDelete: forgets the group's offsets of these partitions. */
+  deletePartitions(group: string, topic: string, partitions: readonly number[]): void {
+    const topics = this.groups.get(group);
+    const parts = topics?.get(topic);
+    if (!topics || !parts) return;
+    for (const p of partitions) if (parts.delete(p)) this.live--;
+    if (parts.size === 0) topics.delete(topic);
+    if (topics.size === 0) this.groups.delete(group);
+    this.compact();
+  }
+
   private compact(): void {
     if (this.fd === null || this.file === null) return;
     let text = '';

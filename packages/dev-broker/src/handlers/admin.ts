@@ -1,11 +1,25 @@
-// Owns the cluster/admin handlers: ApiVersions, Metadata, CreateTopics, DeleteTopics, FindCoordinator, InitProducerId.
+// Owns the cluster/admin handlers: ApiVersions, Metadata, Create/DeleteTopics, CreatePartitions, DeleteRecords, DescribeConfigs, FindCoordinator, InitProducerId.
 import { isLegalTopicName } from '../log/log-manager.js';
 import type { Topic, TopicConfig } from '../log/log-manager.js';
 import { SUPPORTED_VERSIONS } from '../protocol/api-keys.js';
 import { encodeApiVersionsResponse } from '../protocol/api-versions/v2.js';
+import { decodeApiVersionsRequestV3, encodeApiVersionsResponseV3 } from '../protocol/api-versions/v3.js';
 import { decodeCreateTopicsRequest, encodeCreateTopicsResponse } from '../protocol/create-topics/v3.js';
 import type { CreateTopicSpec, TopicError } from '../protocol/create-topics/v3.js';
+import {
+  decodeCreatePartitionsRequest,
+  encodeCreatePartitionsResponse,
+} from '../protocol/create-partitions/v1.js';
+import type { CreatePartitionsResult } from '../protocol/create-partitions/v1.js';
+import { decodeDeleteRecordsRequest, encodeDeleteRecordsResponse } from '../protocol/delete-records/v1.js';
 import { decodeDeleteTopicsRequest, encodeDeleteTopicsResponse } from '../protocol/delete-topics/v1.js';
+import {
+  ConfigSource,
+  ResourceType,
+  decodeDescribeConfigsRequest,
+  encodeDescribeConfigsResponse,
+} from '../protocol/describe-configs/v2.js';
+import type { ConfigEntry, DescribeConfigsResult } from '../protocol/describe-configs/v2.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
   decodeFindCoordinatorRequest,
@@ -28,14 +42,19 @@ const MAX_PARTITIONS = 10_000;
 export function handleApiVersions(
   _ctx: BrokerContext,
   _conn: Connection,
-  _r: Reader,
+  r: Reader,
   w: Writer,
   version: number,
 ): HandlerResult {
+  const apiVersions = [...SUPPORTED_VERSIONS].map(([key, [min, max]]) => [key, min, max] as const);
+  if (version === 3) {
+    decodeApiVersionsRequestV3(r);
+    return encodeApiVersionsResponseV3(w, { errorCode: ErrorCode.NONE, apiVersions });
+  }
   const supported = version >= 0 && version <= 2;
   encodeApiVersionsResponse(w, supported ? version : 0, {
     errorCode: supported ? ErrorCode.NONE : ErrorCode.UNSUPPORTED_VERSION,
-    apiVersions: [...SUPPORTED_VERSIONS].map(([key, [min, max]]) => [key, min, max] as const),
+    apiVersions,
   });
 }
 
@@ -47,8 +66,14 @@ function topicMetadata(ctx: BrokerContext, t: Topic): MetadataResponse['topics']
   };
 }
 
-export function handleMetadata(ctx: BrokerContext, _conn: Connection, r: Reader, w: Writer): HandlerResult {
-  const req = decodeMetadataRequest(r);
+export function handleMetadata(
+  ctx: BrokerContext,
+  _conn: Connection,
+  r: Reader,
+  w: Writer,
+  version: number,
+): HandlerResult {
+  const req = decodeMetadataRequest(r, version);
   const topics =
     req.topics === null
       ? [...ctx.logs.topics.values()].map((t) => topicMetadata(ctx, t))
@@ -60,12 +85,16 @@ export function handleMetadata(ctx: BrokerContext, _conn: Connection, r: Reader,
             : ErrorCode.INVALID_TOPIC_EXCEPTION;
           return { errorCode, name, partitions: [] };
         });
-  encodeMetadataResponse(w, {
-    brokers: [{ nodeId: ctx.nodeId, host: ctx.host, port: ctx.port }],
-    clusterId: 'taskwire-dev-broker',
-    controllerId: ctx.nodeId,
-    topics,
-  });
+  encodeMetadataResponse(
+    w,
+    {
+      brokers: [{ nodeId: ctx.nodeId, host: ctx.host, port: ctx.port }],
+      clusterId: 'taskwire-dev-broker',
+      controllerId: ctx.nodeId,
+      topics,
+    },
+    version,
+  );
 }
 
 function parseConfigs(spec: CreateTopicSpec): TopicConfig | string {
@@ -122,8 +151,9 @@ export function handleCreateTopics(
   _conn: Connection,
   r: Reader,
   w: Writer,
+  version: number,
 ): HandlerResult {
-  const req = decodeCreateTopicsRequest(r);
+  const req = decodeCreateTopicsRequest(r, version);
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   encodeCreateTopicsResponse(
@@ -133,6 +163,7 @@ export function handleCreateTopics(
         ? { name: spec.name, errorCode: ErrorCode.INVALID_REQUEST, message: 'topic named more than once' }
         : createOne(ctx, spec, req.validateOnly),
     ),
+    version,
   );
 }
 
@@ -141,6 +172,7 @@ export function handleDeleteTopics(
   _conn: Connection,
   r: Reader,
   w: Writer,
+  version: number,
 ): HandlerResult {
   const req = decodeDeleteTopicsRequest(r);
   encodeDeleteTopicsResponse(
@@ -150,6 +182,7 @@ export function handleDeleteTopics(
       ctx.offsets.deleteTopic(name);
       return { name, errorCode: ErrorCode.NONE };
     }),
+    version,
   );
 }
 
@@ -158,15 +191,20 @@ export function handleFindCoordinator(
   _conn: Connection,
   r: Reader,
   w: Writer,
+  version: number,
 ): HandlerResult {
-  decodeFindCoordinatorRequest(r);
-  encodeFindCoordinatorResponse(w, {
-    errorCode: ErrorCode.NONE,
-    message: null,
-    nodeId: ctx.nodeId,
-    host: ctx.host,
-    port: ctx.port,
-  });
+  decodeFindCoordinatorRequest(r, version);
+  encodeFindCoordinatorResponse(
+    w,
+    {
+      errorCode: ErrorCode.NONE,
+      message: null,
+      nodeId: ctx.nodeId,
+      host: ctx.host,
+      port: ctx.port,
+    },
+    version,
+  );
 }
 
 /**
@@ -198,4 +236,126 @@ export function handleInitProducerId(
     producerId: ctx.nextProducerId++,
     producerEpoch: 0,
   });
+}
+
+export function handleCreatePartitions(
+  ctx: BrokerContext,
+  _conn: Connection,
+  r: Reader,
+  w: Writer,
+): HandlerResult {
+  const req = decodeCreatePartitionsRequest(r);
+  encodeCreatePartitionsResponse(
+    w,
+    req.topics.map(({ name, count, assignments }): CreatePartitionsResult => {
+      const fail = (errorCode: number, message: string): CreatePartitionsResult => ({
+        name,
+        errorCode,
+        message,
+      });
+      const topic = ctx.logs.get(name);
+      if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${name}' does not exist`);
+      const have = topic.partitions.length;
+      if (count <= have) {
+        return fail(ErrorCode.INVALID_PARTITIONS, `topic has ${have} partitions, asked for ${count}`);
+      }
+      if (count > MAX_PARTITIONS) return fail(ErrorCode.INVALID_PARTITIONS, `at most ${MAX_PARTITIONS}`);
+      if (assignments && assignments.some((a) => a.some((id) => id !== ctx.nodeId))) {
+        return fail(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `the only broker is ${ctx.nodeId}`);
+      }
+      if (!req.validateOnly) ctx.logs.addPartitions(name, count);
+      return { name, errorCode: ErrorCode.NONE, message: null };
+    }),
+  );
+}
+
+export function handleDeleteRecords(
+  ctx: BrokerContext,
+  _conn: Connection,
+  r: Reader,
+  w: Writer,
+): HandlerResult {
+  const req = decodeDeleteRecordsRequest(r);
+  encodeDeleteRecordsResponse(w, {
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map(({ partition, offset }) => {
+        const log = ctx.logs.partition(t.name, partition);
+        if (!log) return { partition, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        const lowWatermark = log.deleteRecordsBefore(offset);
+        if (lowWatermark === -1) return { partition, lowWatermark, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+        return { partition, lowWatermark, errorCode: ErrorCode.NONE };
+      }),
+    })),
+  });
+}
+
+/** The configs this broker honours, per topic (overrides first) or for the broker itself. */
+function configEntries(ctx: BrokerContext, topic: Topic | null): ConfigEntry[] {
+  const o = ctx.options;
+  const entry = (name: string, value: string, override?: number): ConfigEntry => {
+    const source = topic
+      ? override !== undefined
+        ? ConfigSource.TOPIC
+        : ConfigSource.DEFAULT
+      : ConfigSource.STATIC_BROKER;
+    return {
+      name,
+      value: override !== undefined ? String(override) : value,
+      readOnly: !topic,
+      source,
+      synonyms: [],
+    };
+  };
+  return [
+    entry('retention.ms', String(o.retentionMs), topic?.config.retentionMs),
+    entry('retention.bytes', String(o.retentionBytes), topic?.config.retentionBytes),
+    entry('segment.bytes', String(o.segmentBytes)),
+    entry('max.message.bytes', String(o.maxBatchBytes)),
+    entry('cleanup.policy', 'delete'),
+    entry('compression.type', 'producer'),
+    entry('min.insync.replicas', '1'),
+  ];
+}
+
+/**
+ * DescribeConfigs of a topic (kafka-topics.sh --describe) or of broker 0. Only the configs this
+ * broker acts on are listed; a topic's own overrides carry source TOPIC, the rest DEFAULT.
+ */
+export function handleDescribeConfigs(
+  ctx: BrokerContext,
+  _conn: Connection,
+  r: Reader,
+  w: Writer,
+  version: number,
+): HandlerResult {
+  const req = decodeDescribeConfigsRequest(r, version);
+  encodeDescribeConfigsResponse(
+    w,
+    req.resources.map(({ type, name, keys }): DescribeConfigsResult => {
+      const fail = (errorCode: number, message: string): DescribeConfigsResult => ({
+        errorCode,
+        message,
+        type,
+        name,
+        configs: [],
+      });
+      let configs: ConfigEntry[];
+      if (type === ResourceType.TOPIC) {
+        const topic = ctx.logs.get(name);
+        if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${name}' does not exist`);
+        configs = configEntries(ctx, topic);
+      } else if (type === ResourceType.BROKER) {
+        if (name !== '' && name !== String(ctx.nodeId)) {
+          return fail(ErrorCode.INVALID_REQUEST, `the only broker is ${ctx.nodeId}`);
+        }
+        configs = configEntries(ctx, null);
+      } else {
+        return fail(ErrorCode.INVALID_REQUEST, `unsupported resource type ${type}`);
+      }
+      if (keys) configs = configs.filter((c) => keys.includes(c.name));
+      return { errorCode: ErrorCode.NONE, message: null, type, name, configs };
+    }),
+    version,
+  );
 }

@@ -2,7 +2,10 @@
 import { ApiKey } from '../protocol/api-keys.js';
 import {
   handleApiVersions,
+  handleCreatePartitions,
   handleCreateTopics,
+  handleDeleteRecords,
+  handleDescribeConfigs,
   handleDeleteTopics,
   handleFindCoordinator,
   handleInitProducerId,
@@ -10,12 +13,14 @@ import {
 } from './admin.js';
 import type { Handler } from './context.js';
 import {
+  handleDeleteGroups,
   handleDescribeGroups,
   handleHeartbeat,
   handleJoinGroup,
   handleLeaveGroup,
   handleListGroups,
   handleOffsetCommit,
+  handleOffsetDelete,
   handleOffsetFetch,
   handleSyncGroup,
 } from './groups.js';
@@ -38,5 +43,10 @@ export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [ApiKey.ApiVersions, handleApiVersions],
   [ApiKey.CreateTopics, handleCreateTopics],
   [ApiKey.DeleteTopics, handleDeleteTopics],
+  [ApiKey.DeleteRecords, handleDeleteRecords],
   [ApiKey.InitProducerId, handleInitProducerId],
+  [ApiKey.DescribeConfigs, handleDescribeConfigs],
+  [ApiKey.CreatePartitions, handleCreatePartitions],
+  [ApiKey.DeleteGroups, handleDeleteGroups],
+  [ApiKey.OffsetDelete, handleOffsetDelete],
 ]);

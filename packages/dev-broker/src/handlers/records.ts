@@ -5,7 +5,9 @@ import type { Topic } from '../log/log-manager.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { decodeFetchRequest, encodeFetchResponse } from '../protocol/fetch/v4.js';
 import type { FetchPartitionResponse, FetchRequest, FetchResponse } from '../protocol/fetch/v4.js';
+import { decodeListOffsetsRequestV0, encodeListOffsetsResponseV0 } from '../protocol/list-offsets/v0.js';
 import { decodeListOffsetsRequest, encodeListOffsetsResponse } from '../protocol/list-offsets/v3.js';
+import type { ListOffsetsResponse } from '../protocol/list-offsets/v3.js';
 import { decodeProduceRequest, encodeProduceResponse } from '../protocol/produce/v3.js';
 import type { ProduceResponse } from '../protocol/produce/v3.js';
 import { batchMaxTimestamp, findTimestampInBatch, splitBatches } from '../protocol/record-batch.js';
@@ -21,8 +23,14 @@ export function topicOrCreate(ctx: BrokerContext, name: string, allowCreate: boo
   return ctx.logs.create(name, ctx.options.defaultPartitions);
 }
 
-export function handleProduce(ctx: BrokerContext, _conn: Connection, r: Reader, w: Writer): HandlerResult {
-  const req = decodeProduceRequest(r);
+export function handleProduce(
+  ctx: BrokerContext,
+  _conn: Connection,
+  r: Reader,
+  w: Writer,
+  version: number,
+): HandlerResult {
+  const req = decodeProduceRequest(r, version);
   const badAcks = req.acks !== 0 && req.acks !== 1 && req.acks !== -1;
   let appended = false;
   const res: ProduceResponse = { topics: [] };
@@ -52,7 +60,7 @@ export function handleProduce(ctx: BrokerContext, _conn: Connection, r: Reader, 
   }
   if (appended) ctx.logs.markDirty();
   if (req.acks === 0) return NO_RESPONSE;
-  encodeProduceResponse(w, res);
+  encodeProduceResponse(w, res, version);
 }
 
 interface FetchState {
@@ -161,9 +169,10 @@ export function handleListOffsets(
   _conn: Connection,
   r: Reader,
   w: Writer,
+  version: number,
 ): HandlerResult {
-  const req = decodeListOffsetsRequest(r);
-  encodeListOffsetsResponse(w, {
+  const req = version === 0 ? decodeListOffsetsRequestV0(r) : decodeListOffsetsRequest(r, version);
+  const res: ListOffsetsResponse = {
     topics: req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map(({ partition, timestamp }) => {
@@ -174,5 +183,7 @@ export function handleListOffsets(
         return { partition, errorCode: ErrorCode.NONE, timestamp: ts, offset };
       }),
     })),
-  });
+  };
+  if (version === 0) encodeListOffsetsResponseV0(w, res);
+  else encodeListOffsetsResponse(w, res, version);
 }

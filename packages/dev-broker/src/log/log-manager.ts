@@ -69,13 +69,19 @@ export class LogManager {
   }
 
   private open(name: string, count: number, config: TopicConfig): Topic {
+    const topic = { name, partitions: this.openPartitions(name, config, 0, count), config };
+    this.topics.set(name, topic);
+    return topic;
+  }
+
+  private openPartitions(name: string, config: TopicConfig, from: number, to: number): PartitionLog[] {
     const limits: RetentionLimits = {
       segmentBytes: this.opts.limits.segmentBytes,
       retentionBytes: config.retentionBytes ?? this.opts.limits.retentionBytes,
       retentionMs: config.retentionMs ?? this.opts.limits.retentionMs,
     };
     const partitions: PartitionLog[] = [];
-    for (let p = 0; p < count; p++) {
+    for (let p = from; p < to; p++) {
       const dir = this.opts.dataDir
         ? new PartitionDir(path.join(this.opts.dataDir, 'logs', `${name}-${p}`))
         : null;
@@ -83,9 +89,7 @@ export class LogManager {
       log.open();
       partitions.push(log);
     }
-    const topic = { name, partitions, config };
-    this.topics.set(name, topic);
-    return topic;
+    return partitions;
   }
 
   private saveTopics(): void {
@@ -110,6 +114,15 @@ export class LogManager {
     this.saveTopics();
     this.opts.logger.debug({ topic: name, partitions }, 'topic created');
     return topic;
+  }
+
+  /** CreatePartitions: opens partitions old..count-1 of an existing topic and saves the new count. */
+  addPartitions(name: string, count: number): void {
+    const topic = this.topics.get(name);
+    if (!topic) return;
+    topic.partitions.push(...this.openPartitions(name, topic.config, topic.partitions.length, count));
+    this.saveTopics();
+    this.opts.logger.debug({ topic: name, partitions: count }, 'partitions added');
   }
 
   delete(name: string): boolean {

@@ -37,6 +37,8 @@ export class PartitionLog {
   private segments: Segment[] = [];
   private totalBytes = 0;
   nextOffset = 0;
+  /** Log start set by DeleteRecords (Kafka's logStartOffset may point into a batch); 0 when never set. */
+  private deletedBelow = 0;
   /** Fetches parked on this partition; each is called once per append and removes itself when done. */
   readonly waiters = new Set<() => void>();
 
@@ -73,7 +75,20 @@ export class PartitionLog {
   }
 
   get startOffset(): number {
-    return this.batches[this.head]?.base ?? this.nextOffset;
+    const first = this.batches[this.head]?.base ?? this.nextOffset;
+    return first > this.deletedBelow ? first : this.deletedBelow;
+  }
+
+  /**
+   * DeleteRecords: moves the log start to offset (-1: the high watermark) and returns the new low
+   * watermark, or -1 when offset is beyond the log end. Stored batches stay until retention drops
+   * their segment; fetches below the new start get OFFSET_OUT_OF_RANGE like any other.
+   */
+  deleteRecordsBefore(offset: number): number {
+    const target = offset === -1 ? this.nextOffset : offset;
+    if (target < 0 || target > this.nextOffset) return -1;
+    if (target > this.deletedBelow) this.deletedBelow = target;
+    return this.startOffset;
   }
 
   get size(): number {

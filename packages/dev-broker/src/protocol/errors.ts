@@ -31,8 +31,11 @@ export const ErrorCode = {
   INVALID_REPLICA_ASSIGNMENT: 39,
   INVALID_CONFIG: 40,
   INVALID_REQUEST: 42,
+  POLICY_VIOLATION: 44,
+  NON_EMPTY_GROUP: 68,
   GROUP_ID_NOT_FOUND: 69,
   UNSUPPORTED_COMPRESSION_TYPE: 76,
+  GROUP_SUBSCRIBED_TO_TOPIC: 86,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -92,4 +92,52 @@ export class Reader {
   array<T>(item: (r: Reader) => T): T[] {
     return this.nullableArray(item) ?? [];
   }
+
+  /** UNSIGNED_VARINT (flexible versions): lengths and tag counts, at most 5 bytes. */
+  uvarint(): number {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = this.buf.readUInt8(this.need(1));
+      value += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return value;
+    }
+    throw new ProtocolError('unsigned varint longer than 5 bytes');
+  }
+
+  /** COMPACT_NULLABLE_STRING: uvarint length + 1 (0 = null). */
+  compactNullableString(): string | null {
+    const len = this.uvarint() - 1;
+    if (len === -1) return null;
+    const at = this.need(len);
+    return this.buf.toString('utf8', at, at + len);
+  }
+
+  compactString(): string {
+    const s = this.compactNullableString();
+    if (s === null) throw new ProtocolError('null in a non-nullable COMPACT_STRING');
+    return s;
+  }
+
+  /** COMPACT_ARRAY: uvarint length + 1 (0 = null). */
+  compactNullableArray<T>(item: (r: Reader) => T): T[] | null {
+    const len = this.uvarint() - 1;
+    if (len === -1) return null;
+    if (len > this.remaining()) throw new ProtocolError(`invalid array length ${len}`);
+    const out: T[] = new Array<T>(len);
+    for (let i = 0; i < len; i++) out[i] = item(this);
+    return out;
+  }
+
+  compactArray<T>(item: (r: Reader) => T): T[] {
+    return this.compactNullableArray(item) ?? [];
+  }
+
+  /** TAGGED_FIELDS: none is understood here, so every tag is skipped by its size. */
+  skipTaggedFields(): void {
+    const n = this.uvarint();
+    for (let i = 0; i < n; i++) {
+      this.uvarint(); // tag
+      this.need(this.uvarint());
+    }
+  }
 }

@@ -9,6 +9,7 @@
  * Record: length VARINT | attributes INT8 | timestampDelta VARLONG | offsetDelta VARINT | key | value | headers
  */
 import { gunzipSync } from 'node:zlib';
+import { decompress as decompressCodec } from './compression.js';
 import { crc32c } from './crc32c.js';
 import { ErrorCode } from './errors.js';
 import type { ErrorCodeValue } from './errors.js';
@@ -24,7 +25,7 @@ const MAX_TIMESTAMP_OFFSET = 35;
 const RECORDS_COUNT_OFFSET = 57;
 const TWO_32 = 4294967296;
 
-export const Codec = { NONE: 0, GZIP: 1 } as const;
+export const Codec = { NONE: 0, GZIP: 1, SNAPPY: 2, LZ4: 3, ZSTD: 4 } as const;
 
 /** One batch found in a RECORDS blob: a slice of it plus the header fields the log indexes on. */
 export interface BatchInfo {
@@ -51,7 +52,7 @@ export function splitBatches(records: Buffer, verifyCrc = true): BatchInfo[] | E
     // Magic 0/1 message sets come only from pre-0.11 clients; kafkajs >= 1.x writes magic 2.
     if (records.readInt8(at + MAGIC_OFFSET) !== 2) return ErrorCode.UNSUPPORTED_VERSION;
     const codec = records.readInt16BE(at + ATTRIBUTES_OFFSET) & 7;
-    if (codec !== Codec.NONE && codec !== Codec.GZIP) return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
+    if (codec > Codec.LZ4) return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
     if (
       verifyCrc &&
       crc32c(records, at + ATTRIBUTES_OFFSET, at + size) !== records.readUInt32BE(at + CRC_OFFSET)
@@ -105,7 +106,7 @@ function readVarint(buf: Buffer, pos: { at: number }): number {
 
 /**
  * First record in the batch whose timestamp is >= ts, as [offset, timestamp], or null. Used only by
- * ListOffsets by timestamp, so decoding (and gunzipping) one batch here is fine.
+ * ListOffsets by timestamp, so decoding (and decompressing) one batch here is fine.
  */
 export function findTimestampInBatch(batch: Buffer, ts: number): [number, number] | null {
   const base = readInt64(batch, 0);
@@ -114,6 +115,7 @@ export function findTimestampInBatch(batch: Buffer, ts: number): [number, number
   const codec = batch.readInt16BE(ATTRIBUTES_OFFSET) & 7;
   let records = batch.subarray(BATCH_HEADER_BYTES);
   if (codec === Codec.GZIP) records = gunzipSync(records);
+  else if (codec !== Codec.NONE) records = decompressCodec(codec, records);
   const pos = { at: 0 };
   for (let i = 0; i < count && pos.at < records.length; i++) {
     const len = readVarint(records, pos);

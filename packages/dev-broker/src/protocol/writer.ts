@@ -90,6 +90,41 @@ export class Writer {
     return this;
   }
 
+  /** UNSIGNED_VARINT (flexible versions). */
+  uvarint(v: number): this {
+    this.ensure(5);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  compactNullableString(s: string | null): this {
+    if (s === null) return this.uvarint(0);
+    const len = Buffer.byteLength(s);
+    this.uvarint(len + 1);
+    this.ensure(len);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+    return this;
+  }
+
+  compactString(s: string): this {
+    return this.compactNullableString(s);
+  }
+
+  compactArray<T>(items: readonly T[], item: (w: Writer, v: T) => void): this {
+    this.uvarint(items.length + 1);
+    for (const v of items) item(this, v);
+    return this;
+  }
+
+  /** An empty TAGGED_FIELDS section: the broker sets no tagged fields. */
+  noTags(): this {
+    return this.int8(0);
+  }
+
   /** Appends bytes; big ones become their own chunk so record batches are never copied. */
   raw(b: Buffer): this {
     if (b.length >= ZERO_COPY_MIN) {

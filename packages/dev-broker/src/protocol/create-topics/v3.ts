@@ -1,14 +1,16 @@
-// Owns the CreateTopics v3 codec.
+// Owns the CreateTopics v0-v4 codec.
 /*
- * CreateTopics Request (Version: 3) => [create_topic_requests] timeout validate_only
+ * CreateTopics Request (Version: 0-4) => [create_topic_requests] timeout validate_only   (v0: no validate_only)
  *   create_topic_requests => topic STRING num_partitions INT32 replication_factor INT16
  *                            [replica_assignment] [config_entries]
  *     replica_assignment => partition INT32 [replicas INT32]
  *     config_entries => config_name STRING config_value NULLABLE_STRING
  *   timeout => INT32
  *   validate_only => BOOLEAN
- * CreateTopics Response (Version: 3) => throttle_time_ms [topic_errors]
- *   topic_errors => topic STRING error_code INT16 error_message NULLABLE_STRING
+ * CreateTopics Response (Version: 0-4) => throttle_time_ms [topic_errors]   (v0-v1: no throttle_time_ms)
+ *   topic_errors => topic STRING error_code INT16 error_message NULLABLE_STRING   (v0: no error_message)
+ * v4 is v3 on the wire; it allows num_partitions and replication_factor -1 (broker defaults), which
+ * every version here accepts.
  */
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
@@ -33,7 +35,7 @@ export interface TopicError {
   message: string | null;
 }
 
-export function decodeCreateTopicsRequest(r: Reader): CreateTopicsRequest {
+export function decodeCreateTopicsRequest(r: Reader, version = 3): CreateTopicsRequest {
   const topics = r.array((r) => ({
     name: r.string(),
     numPartitions: r.int32(),
@@ -41,10 +43,14 @@ export function decodeCreateTopicsRequest(r: Reader): CreateTopicsRequest {
     assignments: r.array((r) => ({ partition: r.int32(), replicas: r.array((r) => r.int32()) })),
     configs: r.array((r) => ({ name: r.string(), value: r.nullableString() })),
   }));
-  return { topics, timeoutMs: r.int32(), validateOnly: r.bool() };
+  const timeoutMs = r.int32();
+  return { topics, timeoutMs, validateOnly: version >= 1 ? r.bool() : false };
 }
 
-export function encodeCreateTopicsResponse(w: Writer, topics: TopicError[]): void {
-  w.int32(0);
-  w.array(topics, (w, t) => w.string(t.name).int16(t.errorCode).nullableString(t.message));
+export function encodeCreateTopicsResponse(w: Writer, topics: TopicError[], version = 3): void {
+  if (version >= 2) w.int32(0);
+  w.array(topics, (w, t) => {
+    w.string(t.name).int16(t.errorCode);
+    if (version >= 1) w.nullableString(t.message);
+  });
 }

@@ -1,9 +1,9 @@
 // Owns the DeleteTopics v1 codec.
 /*
- * DeleteTopics Request (Version: 1) => [topics] timeout
+ * DeleteTopics Request (Version: 0-1) => [topics] timeout
  *   topics => STRING
  *   timeout => INT32
- * DeleteTopics Response (Version: 1) => throttle_time_ms [topic_error_codes]
+ * DeleteTopics Response (Version: 0-1) => throttle_time_ms [topic_error_codes]   (v0: no throttle)
  *   topic_error_codes => topic STRING error_code INT16
  */
 import type { Reader } from '../reader.js';
@@ -21,7 +21,8 @@ export function decodeDeleteTopicsRequest(r: Reader): DeleteTopicsRequest {
 export function encodeDeleteTopicsResponse(
   w: Writer,
   topics: Array<{ name: string; errorCode: number }>,
+  version = 1,
 ): void {
-  w.int32(0);
+  if (version >= 1) w.int32(0);
   w.array(topics, (w, t) => w.string(t.name).int16(t.errorCode));
 }

@@ -1,7 +1,7 @@
 // Owns the DescribeGroups v2 codec.
 /*
- * DescribeGroups Request (Version: 2) => [group_ids STRING]
- * DescribeGroups Response (Version: 2) => throttle_time_ms [groups]
+ * DescribeGroups Request (Version: 0-2) => [group_ids STRING]
+ * DescribeGroups Response (Version: 0-2) => throttle_time_ms [groups]   (v0: no throttle_time_ms)
  *   groups => error_code INT16 group_id STRING state STRING protocol_type STRING protocol STRING [members]
  *     members => member_id STRING client_id STRING client_host STRING member_metadata BYTES
  *                member_assignment BYTES
@@ -29,8 +29,8 @@ export function decodeDescribeGroupsRequest(r: Reader): string[] {
   return r.array((r) => r.string());
 }
 
-export function encodeDescribeGroupsResponse(w: Writer, groups: GroupDescription[]): void {
-  w.int32(0);
+export function encodeDescribeGroupsResponse(w: Writer, groups: GroupDescription[], version = 2): void {
+  if (version >= 1) w.int32(0);
   w.array(groups, (w, g) => {
     w.int16(g.errorCode).string(g.groupId).string(g.state).string(g.protocolType).string(g.protocol);
     w.array(g.members, (w, m) =>

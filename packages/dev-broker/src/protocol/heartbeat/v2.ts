@@ -1,7 +1,7 @@
 // Owns the Heartbeat v2 codec.
 /*
- * Heartbeat Request (Version: 2) => group_id STRING generation_id INT32 member_id STRING
- * Heartbeat Response (Version: 2) => throttle_time_ms INT32 error_code INT16
+ * Heartbeat Request (Version: 0-2) => group_id STRING generation_id INT32 member_id STRING
+ * Heartbeat Response (Version: 0-2) => throttle_time_ms INT32 error_code INT16   (v0: no throttle_time_ms)
  */
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
@@ -16,6 +16,7 @@ export function decodeHeartbeatRequest(r: Reader): HeartbeatRequest {
   return { groupId: r.string(), generationId: r.int32(), memberId: r.string() };
 }
 
-export function encodeHeartbeatResponse(w: Writer, errorCode: number): void {
-  w.int32(0).int16(errorCode);
+export function encodeHeartbeatResponse(w: Writer, errorCode: number, version = 2): void {
+  if (version >= 1) w.int32(0);
+  w.int16(errorCode);
 }

@@ -1,7 +1,7 @@
 // Owns the InitProducerId v1 codec (idempotent producers; transactional ids are refused).
 /*
- * InitProducerId Request (Version: 1) => transactional_id NULLABLE_STRING transaction_timeout_ms INT32
- * InitProducerId Response (Version: 1) => throttle_time_ms INT32 error_code INT16 producer_id INT64
+ * InitProducerId Request (Version: 0-1; v1 only changed throttling semantics) => transactional_id NULLABLE_STRING transaction_timeout_ms INT32
+ * InitProducerId Response (Version: 0-1) => throttle_time_ms INT32 error_code INT16 producer_id INT64
  *                                         producer_epoch INT16
  */
 import type { Reader } from '../reader.js';

@@ -1,7 +1,7 @@
 // Owns the LeaveGroup v2 codec (one member per request; batched leaves arrived in v3).
 /*
- * LeaveGroup Request (Version: 2) => group_id STRING member_id STRING
- * LeaveGroup Response (Version: 2) => throttle_time_ms INT32 error_code INT16
+ * LeaveGroup Request (Version: 0-2) => group_id STRING member_id STRING
+ * LeaveGroup Response (Version: 0-2) => throttle_time_ms INT32 error_code INT16   (v0: no throttle_time_ms)
  */
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
@@ -15,6 +15,7 @@ export function decodeLeaveGroupRequest(r: Reader): LeaveGroupRequest {
   return { groupId: r.string(), memberId: r.string() };
 }
 
-export function encodeLeaveGroupResponse(w: Writer, errorCode: number): void {
-  w.int32(0).int16(errorCode);
+export function encodeLeaveGroupResponse(w: Writer, errorCode: number, version = 2): void {
+  if (version >= 1) w.int32(0);
+  w.int16(errorCode);
 }

@@ -1,11 +1,12 @@
-// Owns the ListOffsets v3 codec (earliest -2, latest -1, or first offset at/after a timestamp).
+// Owns the ListOffsets v1-v3 codec (earliest -2, latest -1, or first offset at/after a timestamp).
 /*
- * ListOffsets Request (Version: 3) => replica_id isolation_level [topics]
+ * ListOffsets Request (Version: 1-3) => replica_id isolation_level [topics]   (v1: no isolation_level)
  *   replica_id => INT32
  *   isolation_level => INT8
  *   topics => topic STRING [partitions]
  *     partitions => partition INT32 timestamp INT64
- * ListOffsets Response (Version: 3) => throttle_time_ms [responses]
+ * ListOffsets Response (Version: 1-3) => throttle_time_ms [responses]   (v1: no throttle_time_ms)
+ * v2 and v3 are the same on the wire (v3 only changed the broker's handling of timestamp overflow).
  *   responses => topic STRING [partition_responses]
  *     partition_responses => partition INT32 error_code INT16 timestamp INT64 offset INT64
  */
@@ -23,9 +24,9 @@ export interface ListOffsetsResponse {
   }>;
 }
 
-export function decodeListOffsetsRequest(r: Reader): ListOffsetsRequest {
+export function decodeListOffsetsRequest(r: Reader, version = 3): ListOffsetsRequest {
   r.int32(); // replica_id: always -1 from a client
-  r.int8(); // isolation_level: no transactions here, so committed == uncommitted
+  if (version >= 2) r.int8(); // isolation_level: no transactions here, so committed == uncommitted
   const topics = r.array((r) => ({
     name: r.string(),
     partitions: r.array((r) => ({ partition: r.int32(), timestamp: r.int64() })),
@@ -33,8 +34,8 @@ export function decodeListOffsetsRequest(r: Reader): ListOffsetsRequest {
   return { topics };
 }
 
-export function encodeListOffsetsResponse(w: Writer, res: ListOffsetsResponse): void {
-  w.int32(0);
+export function encodeListOffsetsResponse(w: Writer, res: ListOffsetsResponse, version = 3): void {
+  if (version >= 2) w.int32(0);
   w.array(res.topics, (w, t) => {
     w.string(t.name);
     w.array(t.partitions, (w, p) =>

@@ -1,11 +1,11 @@
 // Owns the OffsetCommit v4 codec.
 /*
- * OffsetCommit Request (Version: 4) => group_id generation_id member_id retention_time [topics]
+ * OffsetCommit Request (Version: 2-4) => group_id generation_id member_id retention_time [topics]
  *   group_id => STRING  generation_id => INT32 (-1: commit outside a generation, e.g. admin.setOffsets)
  *   member_id => STRING  retention_time => INT64 (-1: broker default; ignored, offsets are kept)
  *   topics => topic STRING [partitions]
  *     partitions => partition INT32 offset INT64 metadata NULLABLE_STRING
- * OffsetCommit Response (Version: 4) => throttle_time_ms [responses]
+ * OffsetCommit Response (Version: 2-4) => throttle_time_ms [responses]   (v2: no throttle_time_ms)
  *   responses => topic STRING [partition_responses]
  *     partition_responses => partition INT32 error_code INT16
  */
@@ -38,8 +38,8 @@ export function decodeOffsetCommitRequest(r: Reader): OffsetCommitRequest {
   return { groupId, generationId, memberId, topics };
 }
 
-export function encodeOffsetCommitResponse(w: Writer, res: PartitionErrors): void {
-  w.int32(0);
+export function encodeOffsetCommitResponse(w: Writer, res: PartitionErrors, version = 4): void {
+  if (version >= 3) w.int32(0);
   w.array(res.topics, (w, t) => {
     w.string(t.name);
     w.array(t.partitions, (w, p) => w.int32(p.partition).int16(p.errorCode));

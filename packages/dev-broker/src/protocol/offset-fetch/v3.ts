@@ -1,9 +1,10 @@
 // Owns the OffsetFetch v3 codec.
 /*
- * OffsetFetch Request (Version: 3) => group_id [topics]
+ * OffsetFetch Request (Version: 1-3) => group_id [topics]
  *   group_id => STRING
- *   topics => topic STRING [partitions INT32]   (null array: every partition the group committed)
- * OffsetFetch Response (Version: 3) => throttle_time_ms [responses] error_code
+ *   topics => topic STRING [partitions INT32]   (null array, v2+: every partition the group committed)
+ * OffsetFetch Response (Version: 1-3) => throttle_time_ms [responses] error_code
+ *   (v1: neither throttle_time_ms nor the top-level error_code; v2: no throttle_time_ms)
  *   responses => topic STRING [partition_responses]
  *     partition_responses => partition INT32 offset INT64 metadata NULLABLE_STRING error_code INT16
  *   error_code => INT16
@@ -31,13 +32,13 @@ export function decodeOffsetFetchRequest(r: Reader): OffsetFetchRequest {
   return { groupId, topics };
 }
 
-export function encodeOffsetFetchResponse(w: Writer, res: OffsetFetchResponse): void {
-  w.int32(0);
+export function encodeOffsetFetchResponse(w: Writer, res: OffsetFetchResponse, version = 3): void {
+  if (version >= 3) w.int32(0);
   w.array(res.topics, (w, t) => {
     w.string(t.name);
     w.array(t.partitions, (w, p) =>
       w.int32(p.partition).int64(p.offset).nullableString(p.metadata).int16(p.errorCode),
     );
   });
-  w.int16(res.errorCode);
+  if (version >= 2) w.int16(res.errorCode);
 }

@@ -1,9 +1,9 @@
 // Owns the SyncGroup v2 codec: the leader's assignments in, each member's assignment out.
 /*
- * SyncGroup Request (Version: 2) => group_id generation_id member_id [group_assignment]
+ * SyncGroup Request (Version: 0-2) => group_id generation_id member_id [group_assignment]
  *   group_id => STRING  generation_id => INT32  member_id => STRING
  *   group_assignment => member_id STRING member_assignment BYTES   (sent by the leader only)
- * SyncGroup Response (Version: 2) => throttle_time_ms error_code member_assignment
+ * SyncGroup Response (Version: 0-2) => throttle_time_ms error_code member_assignment   (v0: no throttle)
  *   throttle_time_ms => INT32  error_code => INT16  member_assignment => BYTES
  */
 import type { Reader } from '../reader.js';
@@ -30,6 +30,7 @@ export function decodeSyncGroupRequest(r: Reader): SyncGroupRequest {
   };
 }
 
-export function encodeSyncGroupResponse(w: Writer, res: SyncGroupResponse): void {
-  w.int32(0).int16(res.errorCode).bytes(res.assignment);
+export function encodeSyncGroupResponse(w: Writer, res: SyncGroupResponse, version = 2): void {
+  if (version >= 1) w.int32(0);
+  w.int16(res.errorCode).bytes(res.assignment);
 }
