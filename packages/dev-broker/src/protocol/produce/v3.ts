@@ -13,7 +13,7 @@
  *   throttle_time_ms => INT32   (v1+)
  * v0-v2 exist because librdkafka compresses only when the broker's Produce range includes v0
  * (rdkafka_msgset_writer.c); it then sends v3. Their record sets must still be magic 2 batches:
- * message format v0/v1 is answered per partition with UNSUPPORTED_VERSION (no down-conversion).
+ * message format v0/v1 is refused per partition (CORRUPT_MESSAGE or UNSUPPORTED_VERSION; no conversion).
  */
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
