@@ -319,4 +319,28 @@ describe("Apache Kafka 2.4's Java tools", () => {
     );
     expect(described.stdout).toContain(`Topic: ${topic}\tPartition: 2\tLeader: 0\tReplicas: 0\tIsr: 0`);
   });
+
+  it('kafka-consumer-groups.sh describes a group and deletes its offsets of a topic (OffsetDelete)', async (ctx) => {
+    const tools = locateKafkaTools();
+    requireClient(tools, ctx);
+    const groupsTool = path.join(path.dirname(tools.bin), 'kafka-consumer-groups.sh');
+    const env = { KAFKA_HEAP_OPTS: '-Xmx128m' };
+    const topic = uniqueName('java-groups');
+    const groupId = uniqueName('java-groups');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    const producer = kafkaFor(broker.brokers).producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });
+    await producer.disconnect();
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '1' }] });
+    const base = ['--bootstrap-server', broker.brokers, '--group', groupId];
+    const described = await run(groupsTool, [...base, '--describe'], { env });
+    expect(described.code, described.stdout + described.stderr).toBe(0);
+    expect(described.stdout).toMatch(new RegExp(`${groupId}\\s+${topic}\\s+0\\s+1\\s+2\\s+1`));
+    const deleted = await run(groupsTool, [...base, '--delete-offsets', '--topic', topic], { env });
+    expect(deleted.code, deleted.stdout + deleted.stderr).toBe(0);
+    expect(await admin.fetchOffsets({ groupId, topics: [topic] })).toMatchObject([
+      { topic, partitions: [{ partition: 0, offset: '-1' }] },
+    ]);
+  });
 });

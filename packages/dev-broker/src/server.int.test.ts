@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
 import { startBroker } from './index.js';
 import type { RunningBroker } from './index.js';
+import { SUPPORTED_VERSIONS } from './protocol/api-keys.js';
 import { crc32c } from './protocol/crc32c.js';
 import { kafkaFor, requireKafkajs, uniqueName, quietLogger } from './testing/helpers.js';
 
@@ -91,10 +92,28 @@ describe('server robustness', () => {
   it('closes on unknown APIs and unsupported versions, answers ApiVersions probes with UNSUPPORTED_VERSION', async () => {
     expect((await exchange(frame(999, 0))).closed).toBe(true);
     expect((await exchange(frame(3, 9, Buffer.from([0, 0, 0, 0, 0])))).closed).toBe(true);
-    const { data } = await exchange(frame(18, 3), { waitMs: 300 });
+    const { data } = await exchange(frame(18, 4), { waitMs: 300 });
     expect(data.readInt32BE(4)).toBe(7); // correlation id
     expect(data.readInt16BE(8)).toBe(35); // UNSUPPORTED_VERSION, in the v0 layout
     expect(data.readInt32BE(10)).toBeGreaterThan(10); // and the supported list
+    await stillServes();
+  });
+
+  it('answers the flexible ApiVersions v3 handshake with response header v0 and compact arrays', async () => {
+    // Request header v2: null client id, then an empty tag buffer; body: two compact strings + tags.
+    const body = Buffer.from('00' + '0278' + '0231' + '00', 'hex');
+    const { data, closed } = await exchange(frame(18, 3, body), { waitMs: 300 });
+    expect(closed).toBe(false);
+    expect(data.readInt32BE(0)).toBe(data.length - 4);
+    expect(data.readInt32BE(4)).toBe(7); // correlation id, and no tag buffer after it (header v0)
+    expect(data.readInt16BE(8)).toBe(0); // error_code
+    const apis = data.readUInt8(10) - 1; // compact array length (one byte while < 127 APIs)
+    expect(apis).toBe(SUPPORTED_VERSIONS.size);
+    // Each entry: api_key, min, max, empty tag buffer; then throttle_time_ms and the body's tags.
+    expect(data.length).toBe(11 + apis * 7 + 4 + 1);
+    expect([data.readInt16BE(11), data.readInt16BE(13), data.readInt16BE(15), data.readUInt8(17)]).toEqual([
+      0, 0, 3, 0,
+    ]);
     await stillServes();
   });
 
@@ -112,8 +131,8 @@ describe('server robustness', () => {
     // size + header with client id 'raw', then transactional_id, acks, timeout, [topic [partition size batch]].
     const batchStart = 4 + 13 + 2 + 2 + 4 + 4 + 2 + Buffer.byteLength(topic) + 4 + 4 + 4;
     expect(bytes.readInt8(batchStart + 16)).toBe(2); // magic: we are looking at the batch
-    // Mark it snappy (codec 2) and fix its CRC, so that only the codec is wrong.
-    bytes.writeInt16BE(2, batchStart + 21);
+    // Mark it zstd (codec 4) and fix its CRC, so that only the codec is wrong.
+    bytes.writeInt16BE(4, batchStart + 21);
     bytes.writeUInt32BE(crc32c(bytes, batchStart + 21, bytes.length), batchStart + 17);
     const { data } = await exchange(bytes, { waitMs: 1000 });
     const produceV3Response = requireKafkajs('kafkajs/src/protocol/requests/produce/v3/response');

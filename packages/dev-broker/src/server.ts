@@ -126,7 +126,9 @@ export class BrokerServer {
       correlationId = r.int32();
       conn.clientId = r.nullableString() ?? '';
       const firstFlexible = FIRST_FLEXIBLE_VERSION.get(apiKey);
-      flexible = firstFlexible !== undefined && version >= firstFlexible;
+      // An ApiVersions probe above our range is answered without reading past client_id, as Kafka does.
+      const max = SUPPORTED_VERSIONS.get(apiKey)?.[1] ?? -1;
+      flexible = firstFlexible !== undefined && version >= firstFlexible && version <= max;
       if (flexible) r.skipTaggedFields();
     } catch (err) {
       return fail('malformed request header', err);
