@@ -143,7 +143,7 @@ describe('kcat (librdkafka 2.x)', () => {
     expect(run2.stdout.trim().split('\n').sort()).toEqual(second.trim().split('\n').sort());
   });
 
-  it.each(['gzip', 'snappy', 'lz4'])(
+  it.for(['gzip', 'snappy', 'lz4'])(
     'produces %s-compressed batches that consume back and can be found by timestamp',
     async (codec, ctx) => {
       requireClient(kcat, ctx);

@@ -7,9 +7,14 @@
  *           block (librdkafka, which xerial's SnappyInputStream also accepts).
  *   lz4:    the LZ4 frame format (KafkaLZ4BlockOutputStream, librdkafka, kafkajs-lz4).
  */
-import lz4 from 'lz4js';
-import snappy from 'snappyjs';
+import { createRequire } from 'node:module';
 import { ProtocolError } from './errors.js';
+
+/** Untyped CommonJS packages: the one function each that is used here, typed at the boundary. */
+type Decompressor = (input: Uint8Array) => Uint8Array;
+const require = createRequire(import.meta.url);
+const snappyUncompress = (require('snappyjs') as { uncompress: Decompressor }).uncompress;
+const lz4Decompress = (require('lz4js') as { decompress: Decompressor }).decompress;
 
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_BYTES = 16;
@@ -18,7 +23,7 @@ const LZ4 = 3;
 
 function unsnappy(buf: Buffer): Buffer {
   if (buf.length < XERIAL_HEADER_BYTES || !buf.subarray(0, 8).equals(XERIAL_MAGIC)) {
-    return Buffer.from(snappy.uncompress(buf));
+    return Buffer.from(snappyUncompress(buf));
   }
   const blocks: Buffer[] = [];
   let at = XERIAL_HEADER_BYTES;
@@ -27,7 +32,7 @@ function unsnappy(buf: Buffer): Buffer {
     const len = buf.readInt32BE(at);
     at += 4;
     if (len < 0 || at + len > buf.length) throw new ProtocolError('truncated xerial snappy block');
-    blocks.push(Buffer.from(snappy.uncompress(buf.subarray(at, at + len))));
+    blocks.push(Buffer.from(snappyUncompress(buf.subarray(at, at + len))));
     at += len;
   }
   return Buffer.concat(blocks);
@@ -36,6 +41,6 @@ function unsnappy(buf: Buffer): Buffer {
 /** Decompresses a batch payload with codec 2 (snappy) or 3 (lz4). */
 export function decompress(codec: number, buf: Buffer): Buffer {
   if (codec === SNAPPY) return unsnappy(buf);
-  if (codec === LZ4) return Buffer.from(lz4.decompress(buf));
+  if (codec === LZ4) return Buffer.from(lz4Decompress(buf));
   throw new ProtocolError(`unsupported compression codec ${codec}`);
 }
