@@ -147,7 +147,7 @@ export function taskHandlers(deps: AppDeps): Handlers<typeof taskRoutes> {
 
     createTasks: async (c) => {
       const body = checkBody(checkBatch, await readJsonObject(c));
-      const items = body.tasks as unknown[];
+      const items = body.tasks;
       const results: Array<{ index: number; status: number; task?: unknown; error?: ErrorBody['error'] }> =
         [];
       const inputs: TaskInput[] = [];
