@@ -16,7 +16,7 @@ import {
   taskSchema,
   updateTaskBody,
 } from '@taskwire/contracts';
-import type { ErrorBody, TaskStatus } from '@taskwire/contracts';
+import type { BatchResult, ErrorBody, TaskStatus } from '@taskwire/contracts';
 import { cancelTask } from '../domain/cancel.js';
 import { AppError } from '../domain/errors.js';
 import { GroupCommit } from '../domain/group-commit.js';
@@ -148,8 +148,7 @@ export function taskHandlers(deps: AppDeps): Handlers<typeof taskRoutes> {
     createTasks: async (c) => {
       const body = checkBody(checkBatch, await readJsonObject(c));
       const items = body.tasks;
-      const results: Array<{ index: number; status: number; task?: unknown; error?: ErrorBody['error'] }> =
-        [];
+      const results: BatchResult['results'] = [];
       const inputs: TaskInput[] = [];
       const slots: number[] = [];
       items.forEach((item, index) => {
