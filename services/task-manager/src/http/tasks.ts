@@ -40,7 +40,6 @@ const checkCreate = compileBodySchema(createTaskBody);
 const checkBatch = compileBodySchema(batchEnvelope);
 const checkUpdate = compileBodySchema(updateTaskBody);
 
-export { DEFAULT_LIMIT, MAX_LIMIT };
 /** POST /tasks waiting for a group commit; more get 503 (20 full batches: ~1-2 s of SQLite writes). */
 export const DEFAULT_CREATE_QUEUE_LIMIT = 10_000;
 
