@@ -75,6 +75,24 @@ describe('openApiDocument', () => {
     });
   });
 
+  it('describes a response in another media type inline, under that type', () => {
+    const text = { type: 'string' } as unknown as TSchema;
+    const built = buildOpenApi({
+      getText: {
+        method: 'GET',
+        path: '/text',
+        tag: 'system',
+        summary: 'Some text',
+        access: 'read',
+        ok: { 200: ['The text', text, 'text/plain'] },
+      },
+    }) as Obj;
+    expect(built.paths['/text'].get.responses['200']).toEqual({
+      description: 'The text',
+      content: { 'text/plain': { schema: { type: 'string' } } },
+    });
+  });
+
   it('refuses to build when a route answers with a schema that is not a component', () => {
     const unnamed = { type: 'object', properties: { n: { type: 'integer' } } } as unknown as TSchema;
     expect(() =>

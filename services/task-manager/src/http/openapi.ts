@@ -125,9 +125,14 @@ function errorResponses(): Record<string, Schema> {
 function operation(id: string, r: Route): Schema {
   const where = `${r.method} ${r.path}`;
   const responses: Record<string, Schema> = {};
-  for (const [status, [description, schema]] of Object.entries(r.ok)) {
+  for (const [status, [description, schema, type]] of Object.entries(r.ok)) {
+    // JSON bodies are components; another media type (a text format) is described inline.
     responses[status] =
-      schema === null ? { description } : { description, content: json(refTo(schema, where)) };
+      schema === null
+        ? { description }
+        : type === undefined
+          ? { description, content: json(refTo(schema, where)) }
+          : { description, content: { [type]: { schema: withRefs(schema) } } };
   }
   const errors = new Set<ErrorStatus>([
     ...(r.body ? ([400, 413] as const) : []),

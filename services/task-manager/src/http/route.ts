@@ -28,8 +28,11 @@ export interface Route {
   body?: TSchema;
   /** The query's schema: each property becomes a documented query parameter. */
   query?: TSchema & { properties: Record<string, TSchema> };
-  /** Success responses: status → [description, body schema, or null for no content]. */
-  ok: Partial<Record<200 | 201 | 202 | 204 | 207, [string, TSchema | null]>>;
+  /**
+   * Success responses: status → [description, body schema or null for no content, media type when
+   * not JSON (`text/plain; version=0.0.4`)].
+   */
+  ok: Partial<Record<200 | 201 | 202 | 204 | 207, [string, TSchema | null] | [string, TSchema, string]>>;
   /** Error statuses besides 500 (every route), 503 (`database`) and those `body` and `access` add. */
   errors?: ErrorStatus[];
   /** false: never touches the database, so never answers 503. */
