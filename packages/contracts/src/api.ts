@@ -1,113 +1,203 @@
-// HTTP API resource shapes (wire JSON, snake_case) shared by the manager, tests and clients.
-import type { TaskEventType, TaskStatus, TaskTrigger } from './statuses.js';
-import type { WireError } from './messages.js';
-
-export interface BackoffPolicy {
-  /** First retry delay in ms. */
-  initial_ms: number;
-  /** Multiplier applied per further attempt. */
-  factor: number;
-  /** Upper bound of one delay in ms. */
-  max_ms: number;
-  /** 0–1: each delay is randomised by up to this fraction (full jitter at 1). */
-  jitter: number;
-}
+// HTTP API response resources (wire JSON, snake_case): each one's JSON Schema, its type derived.
+import { TASK_EVENT_TYPES, TASK_STATUSES, TASK_TRIGGERS } from './statuses.js';
+import { errorObjectSchema } from './errors.js';
+import { wireErrorSchema } from './messages.js';
+import {
+  DateTime,
+  DateTimeOrNull,
+  Enum,
+  Nullable,
+  ObjectOrNull,
+  Raw,
+  StringOrNull,
+  Type,
+} from './shape-kit.js';
+import type { Static, TSchema } from './shape-kit.js';
 
 export const MISSED_FIRE_POLICIES = ['skip', 'run_once'] as const;
 export type MissedFirePolicy = (typeof MISSED_FIRE_POLICIES)[number];
 export const OVERLAP_POLICIES = ['allow', 'skip'] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+export const ATTEMPT_OUTCOMES = ['succeeded', 'failed', 'timed_out', 'canceled'] as const;
 
-export interface TemplateResource {
-  id: string;
-  name: string;
-  description: string | null;
-  executor: string;
-  queue: string;
-  param_schema: Record<string, unknown> | null;
-  result_schema: Record<string, unknown> | null;
-  default_params: Record<string, unknown> | null;
-  cron_expression: string | null;
-  cron_timezone: string | null;
-  enabled: boolean;
-  max_attempts: number;
-  backoff: BackoffPolicy;
-  timeout_ms: number;
-  missed_fire_policy: MissedFirePolicy;
-  overlap_policy: OverlapPolicy;
-  created_at: string;
-  updated_at: string;
-  /** Only on GET /templates/{id}: the next few cron fire times (ISO, UTC). */
-  next_fire_times?: string[];
-}
+/** Resources are closed: a field the schema does not name is a bug the int tests catch. */
+const closed = { additionalProperties: false } as const;
 
-export interface TaskResource {
-  id: string;
-  template_id: string;
-  name: string;
-  description: string | null;
-  queue: string;
-  params: unknown;
-  status: TaskStatus;
-  result: unknown;
-  error: WireError | null;
-  attempt: number;
-  max_attempts: number;
-  backoff: BackoffPolicy | null;
-  run_at: string | null;
-  next_attempt_at: string | null;
-  timeout_ms: number;
-  idempotency_key: string | null;
-  trigger: TaskTrigger;
-  scheduled_for: string | null;
-  worker_id: string | null;
-  created_at: string;
-  queued_at: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-  updated_at: string;
-}
+/** A task's error as the API renders it: the message's WireError, closed. */
+export const taskErrorSchema = Type.Object(wireErrorSchema.properties, closed);
 
-export interface TaskEventResource {
-  id: number;
-  task_id: string;
-  attempt: number;
-  type: TaskEventType;
-  at: string;
-  worker_id: string | null;
-  data: unknown;
-}
+export const backoffSchema = Type.Object(
+  {
+    initial_ms: Type.Integer({ description: 'First retry delay in ms.' }),
+    factor: Type.Number({ description: 'Multiplier applied per further attempt.' }),
+    max_ms: Type.Integer({ description: 'Upper bound of one delay in ms.' }),
+    jitter: Type.Number({
+      description: '0–1: each delay is randomised by up to this fraction (full jitter at 1).',
+    }),
+  },
+  closed,
+);
+export type BackoffPolicy = Static<typeof backoffSchema>;
+
+export const templateSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    description: StringOrNull,
+    executor: Type.String(),
+    queue: Type.String(),
+    param_schema: ObjectOrNull,
+    result_schema: ObjectOrNull,
+    default_params: ObjectOrNull,
+    cron_expression: StringOrNull,
+    cron_timezone: StringOrNull,
+    enabled: Type.Boolean(),
+    max_attempts: Type.Integer(),
+    backoff: backoffSchema,
+    timeout_ms: Type.Integer(),
+    missed_fire_policy: Enum(MISSED_FIRE_POLICIES),
+    overlap_policy: Enum(OVERLAP_POLICIES),
+    created_at: DateTime,
+    updated_at: DateTime,
+    next_fire_times: Type.Optional(
+      Type.Array(DateTime, { description: 'Only on GET /templates/{id}: the next cron fire times (UTC).' }),
+    ),
+  },
+  closed,
+);
+export type TemplateResource = Static<typeof templateSchema>;
+
+export const taskSchema = Type.Object(
+  {
+    id: Type.String(),
+    template_id: Type.String(),
+    name: Type.String(),
+    description: StringOrNull,
+    queue: Type.String(),
+    params: Type.Unknown(),
+    status: Enum(TASK_STATUSES),
+    result: Type.Unknown(),
+    error: Nullable(taskErrorSchema),
+    attempt: Type.Integer(),
+    max_attempts: Type.Integer(),
+    backoff: Nullable(backoffSchema),
+    run_at: DateTimeOrNull,
+    next_attempt_at: DateTimeOrNull,
+    timeout_ms: Type.Integer(),
+    idempotency_key: StringOrNull,
+    trigger: Enum(TASK_TRIGGERS),
+    scheduled_for: DateTimeOrNull,
+    worker_id: StringOrNull,
+    created_at: DateTime,
+    queued_at: DateTimeOrNull,
+    started_at: DateTimeOrNull,
+    finished_at: DateTimeOrNull,
+    updated_at: DateTime,
+  },
+  closed,
+);
+export type TaskResource = Static<typeof taskSchema>;
+
+export const taskEventSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    task_id: Type.String(),
+    attempt: Type.Integer(),
+    type: Enum(TASK_EVENT_TYPES),
+    at: DateTime,
+    worker_id: StringOrNull,
+    data: Type.Unknown(),
+  },
+  closed,
+);
+export type TaskEventResource = Static<typeof taskEventSchema>;
 
 /** One attempt of a task, summarised from its events (GET /tasks/{id}/events → attempts). */
-export interface AttemptResource {
-  attempt: number;
-  worker_id: string | null;
-  queued_at: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-  duration_ms: number | null;
-  outcome: 'succeeded' | 'failed' | 'timed_out' | 'canceled' | null;
-  error: WireError | null;
-  /** Times a worker started this attempt (more than 1 after a redelivery). */
-  executions: number;
-}
+export const attemptSchema = Type.Object(
+  {
+    attempt: Type.Integer(),
+    worker_id: StringOrNull,
+    queued_at: DateTimeOrNull,
+    started_at: DateTimeOrNull,
+    finished_at: DateTimeOrNull,
+    duration_ms: Raw<number | null>({ type: ['integer', 'null'] }),
+    outcome: Enum([...ATTEMPT_OUTCOMES, null]),
+    error: Nullable(taskErrorSchema),
+    executions: Type.Integer({
+      description: 'Times a worker started this attempt (more than 1 after a redelivery).',
+    }),
+  },
+  closed,
+);
+export type AttemptResource = Static<typeof attemptSchema>;
 
-export interface WorkerResource {
-  id: string;
-  host: string;
-  pid: number;
-  queues: string[];
-  executors: string[];
-  concurrency: number;
-  running: number;
-  version: string;
-  started_at: string;
-  last_seen: string;
-  alive: boolean;
-}
+export const workerSchema = Type.Object(
+  {
+    id: Type.String(),
+    host: Type.String(),
+    pid: Type.Integer(),
+    queues: Type.Array(Type.String()),
+    executors: Type.Array(Type.String()),
+    concurrency: Type.Integer(),
+    running: Type.Integer(),
+    version: Type.String(),
+    started_at: DateTime,
+    last_seen: DateTime,
+    alive: Type.Boolean(),
+  },
+  closed,
+);
+export type WorkerResource = Static<typeof workerSchema>;
 
-export interface Page<T> {
-  items: T[];
-  /** Opaque cursor for the next page; null at the end. */
-  next_cursor: string | null;
-}
+const list = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) }, closed);
+export const templateListSchema = list(templateSchema);
+export const workerListSchema = list(workerSchema);
+
+export const taskPageSchema = Type.Object(
+  {
+    items: Type.Array(taskSchema),
+    next_cursor: Raw<string | null>({
+      type: ['string', 'null'],
+      description: 'Pass as `cursor` for the next page; null at the end.',
+    }),
+  },
+  closed,
+);
+/** A page of T: GET /tasks's shape for any item. */
+export type Page<T> = Omit<Static<typeof taskPageSchema>, 'items'> & { items: T[] };
+
+export const taskHistorySchema = Type.Object(
+  { items: Type.Array(taskEventSchema), attempts: Type.Array(attemptSchema) },
+  closed,
+);
+export type TaskHistory = Static<typeof taskHistorySchema>;
+
+export const batchResultSchema = Type.Object(
+  {
+    results: Type.Array(
+      Type.Object(
+        {
+          index: Type.Integer(),
+          status: Type.Integer(),
+          task: Type.Optional(taskSchema),
+          error: Type.Optional(errorObjectSchema),
+        },
+        closed,
+      ),
+      { description: 'One per item, in order: 201 created, 200 existing (idempotency key), or an error.' },
+    ),
+  },
+  closed,
+);
+export type BatchResult = Static<typeof batchResultSchema>;
+
+export const statusSchema = Type.Object(
+  { status: Enum(['ok', 'ready', 'refresh_requested'] as const) },
+  closed,
+);
+
+export const openApiDocumentSchema = Type.Object({
+  openapi: Raw<'3.1.0'>({ const: '3.1.0' }),
+  info: Raw<Record<string, unknown>>({ type: 'object' }),
+  paths: Raw<Record<string, unknown>>({ type: 'object' }),
+});

@@ -1,26 +1,52 @@
-// Kafka message types (wire JSON, snake_case, "v": 1) and their JSON Schemas.
+// Kafka messages (wire JSON, snake_case, "v": 1): each one's JSON Schema, and its type derived from it.
 import type { TaskStatus } from './statuses.js';
+import { Const, Enum, Raw, Type } from './shape-kit.js';
+import type { Static } from './shape-kit.js';
 
 export const MESSAGE_VERSION = 1 as const;
 
+const id = Type.String({ minLength: 1, maxLength: 64 });
+/**
+ * Latest epoch ms a message may carry: 9999-12-31T23:59:59.999Z. A parseable but absurd time
+ * (`at: 1e17` is an Invalid Date) would otherwise fail only when the store writes it, and a
+ * message that cannot be written would stall its partition.
+ */
+export const MAX_EPOCH_MS = 253_402_300_799_999;
+const epochMs = (description?: string) =>
+  Type.Integer({ minimum: 0, maximum: MAX_EPOCH_MS, ...(description ? { description } : {}) });
+
+/** Fits the store's INT columns. */
+const INT32_MAX = 2_147_483_647;
+const attemptOf = (description?: string) =>
+  Type.Integer({ minimum: 1, maximum: INT32_MAX, ...(description ? { description } : {}) });
+const attempt = attemptOf();
+const int32 = Type.Integer({ minimum: 0, maximum: INT32_MAX });
+/** Fits the store's worker id columns (255 characters). */
+const workerId = Type.String({ minLength: 1, maxLength: 200 });
+const v = Const(MESSAGE_VERSION);
+
 /** manager → workers, on the dispatch topic of the task's queue; keyed by task id. */
-export interface DispatchMessage {
-  v: 1;
-  task_id: string;
-  attempt: number;
-  template_id: string;
-  template_name: string;
-  executor: string;
-  queue: string;
-  params: unknown;
-  /** The template's param_schema, so a worker re-validates before running (null: none). */
-  param_schema: Record<string, unknown> | null;
-  timeout_ms: number;
-  /** Epoch ms after which the worker aborts the executor. */
-  deadline: number;
-  /** Epoch ms when the manager queued this attempt. */
-  queued_at: number;
-}
+export const dispatchMessageSchema = Type.Object(
+  {
+    v,
+    task_id: id,
+    attempt,
+    template_id: id,
+    template_name: Type.String(),
+    executor: Type.String({ minLength: 1 }),
+    queue: Type.String({ minLength: 1 }),
+    params: Type.Unknown(),
+    param_schema: Raw<Record<string, unknown> | null>({
+      type: ['object', 'null'],
+      description: "The template's param_schema, so a worker re-validates before running (null: none).",
+    }),
+    timeout_ms: Type.Integer({ minimum: 1 }),
+    deadline: epochMs('Epoch ms after which the worker aborts the executor.'),
+    queued_at: epochMs('Epoch ms when the manager queued this attempt.'),
+  },
+  { $id: 'taskwire/dispatch.v1' },
+);
+export type DispatchMessage = Static<typeof dispatchMessageSchema>;
 
 export const RESULT_TYPES = [
   'started',
@@ -33,193 +59,83 @@ export const RESULT_TYPES = [
 ] as const;
 export type ResultType = (typeof RESULT_TYPES)[number];
 
-export interface WireError {
-  message: string;
-  code?: string;
-  retryable: boolean;
-  /** Executor errors may carry structured data (stack trimmed, exit code, HTTP status…). */
-  data?: unknown;
-}
+export const wireErrorSchema = Type.Object({
+  message: Type.String(),
+  code: Type.Optional(Type.String()),
+  retryable: Type.Boolean(),
+  data: Type.Optional(
+    Type.Unknown({
+      description: 'Executor errors may carry structured data (stack trimmed, exit code, HTTP status…).',
+    }),
+  ),
+});
+export type WireError = Static<typeof wireErrorSchema>;
 
 /** workers → manager, keyed by task id. */
-export interface ResultMessage {
-  v: 1;
-  type: ResultType;
-  task_id: string;
-  attempt: number;
-  worker_id: string;
-  /** Epoch ms at the worker. */
-  at: number;
-  /** progress: 0–100 */
-  pct?: number;
-  /** progress message or log line */
-  message?: string;
-  /** succeeded */
-  result?: unknown;
-  /** failed / timed_out / canceled */
-  error?: WireError;
-  /**
-   * Terminal results only: epoch ms (worker) when the executor started, set when the worker sent
-   * no `started` message for this run (the task finished before it went out); the manager then
-   * records the start itself.
-   */
-  started_at?: number;
-}
+export const resultMessageSchema = Type.Object(
+  {
+    v,
+    type: Enum(RESULT_TYPES),
+    task_id: id,
+    attempt,
+    worker_id: workerId,
+    at: epochMs('Epoch ms at the worker.'),
+    pct: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'progress: 0–100' })),
+    message: Type.Optional(Type.String({ description: 'progress message or log line' })),
+    result: Type.Optional(Type.Unknown({ description: 'succeeded' })),
+    error: Type.Optional(wireErrorSchema),
+    started_at: Type.Optional(
+      epochMs(
+        'Terminal results only: epoch ms (worker) when the executor started, set when the worker sent no `started` message for this run (the task finished before it went out); the manager then records the start itself.',
+      ),
+    ),
+  },
+  {
+    $id: 'taskwire/result.v1',
+    allOf: [
+      { if: { properties: { type: { const: 'progress' } } }, then: { required: ['pct'] } },
+      { if: { properties: { type: { const: 'log' } } }, then: { required: ['message'] } },
+      { if: { properties: { type: { const: 'failed' } } }, then: { required: ['error'] } },
+      { if: { properties: { type: { const: 'timed_out' } } }, then: { required: ['error'] } },
+    ],
+  },
+);
+export type ResultMessage = Static<typeof resultMessageSchema>;
 
 /** manager → every worker. */
-export interface ControlMessage {
-  v: 1;
-  type: 'cancel';
-  task_id: string;
-  /** Attempt to cancel; absent: whichever is running. */
-  attempt?: number;
-  at: number;
-}
+export const controlMessageSchema = Type.Object(
+  {
+    v,
+    type: Const('cancel'),
+    task_id: id,
+    attempt: Type.Optional(attemptOf('Attempt to cancel; absent: whichever is running.')),
+    at: epochMs(),
+  },
+  { $id: 'taskwire/control.v1' },
+);
+export type ControlMessage = Static<typeof controlMessageSchema>;
 
 /** workers → manager, every few seconds and on start/stop. */
-export interface HeartbeatMessage {
-  v: 1;
-  worker_id: string;
-  host: string;
-  pid: number;
-  queues: string[];
-  executors: string[];
-  concurrency: number;
-  running: number;
-  version: string;
-  started_at: number;
-  at: number;
-  /** true in the last heartbeat of a worker that is shutting down. */
-  stopping?: boolean;
-}
-
-const id = { type: 'string', minLength: 1, maxLength: 64 } as const;
-/**
- * Latest epoch ms a message may carry: 9999-12-31T23:59:59.999Z. A parseable but absurd time
- * (`at: 1e17` is an Invalid Date) would otherwise fail only when the store writes it, and a
- * message that cannot be written would stall its partition.
- */
-export const MAX_EPOCH_MS = 253_402_300_799_999;
-const epochMs = { type: 'integer', minimum: 0, maximum: MAX_EPOCH_MS } as const;
-const attempt = { type: 'integer', minimum: 1, maximum: 2_147_483_647 } as const;
-/** Fits the store's INT columns. */
-const int32 = { type: 'integer', minimum: 0, maximum: 2_147_483_647 } as const;
-/** Fits the store's worker id columns (255 characters). */
-const workerId = { type: 'string', minLength: 1, maxLength: 200 } as const;
-
-const wireError = {
-  type: 'object',
-  required: ['message', 'retryable'],
-  properties: {
-    message: { type: 'string' },
-    code: { type: 'string' },
-    retryable: { type: 'boolean' },
-    data: {},
-  },
-} as const;
-
-export const dispatchMessageSchema = {
-  $id: 'taskwire/dispatch.v1',
-  type: 'object',
-  required: [
-    'v',
-    'task_id',
-    'attempt',
-    'template_id',
-    'template_name',
-    'executor',
-    'queue',
-    'params',
-    'param_schema',
-    'timeout_ms',
-    'deadline',
-    'queued_at',
-  ],
-  properties: {
-    v: { const: 1 },
-    task_id: id,
-    attempt,
-    template_id: id,
-    template_name: { type: 'string' },
-    executor: { type: 'string', minLength: 1 },
-    queue: { type: 'string', minLength: 1 },
-    params: {},
-    param_schema: { type: ['object', 'null'] },
-    timeout_ms: { type: 'integer', minimum: 1 },
-    deadline: epochMs,
-    queued_at: epochMs,
-  },
-} as const;
-
-export const resultMessageSchema = {
-  $id: 'taskwire/result.v1',
-  type: 'object',
-  required: ['v', 'type', 'task_id', 'attempt', 'worker_id', 'at'],
-  properties: {
-    v: { const: 1 },
-    type: { enum: [...RESULT_TYPES] },
-    task_id: id,
-    attempt,
+export const heartbeatMessageSchema = Type.Object(
+  {
+    v,
     worker_id: workerId,
-    at: epochMs,
-    pct: { type: 'number', minimum: 0, maximum: 100 },
-    message: { type: 'string' },
-    result: {},
-    error: wireError,
-    started_at: epochMs,
-  },
-  allOf: [
-    { if: { properties: { type: { const: 'progress' } } }, then: { required: ['pct'] } },
-    { if: { properties: { type: { const: 'log' } } }, then: { required: ['message'] } },
-    { if: { properties: { type: { const: 'failed' } } }, then: { required: ['error'] } },
-    { if: { properties: { type: { const: 'timed_out' } } }, then: { required: ['error'] } },
-  ],
-} as const;
-
-export const controlMessageSchema = {
-  $id: 'taskwire/control.v1',
-  type: 'object',
-  required: ['v', 'type', 'task_id', 'at'],
-  properties: {
-    v: { const: 1 },
-    type: { const: 'cancel' },
-    task_id: id,
-    attempt,
-    at: epochMs,
-  },
-} as const;
-
-export const heartbeatMessageSchema = {
-  $id: 'taskwire/heartbeat.v1',
-  type: 'object',
-  required: [
-    'v',
-    'worker_id',
-    'host',
-    'pid',
-    'queues',
-    'executors',
-    'concurrency',
-    'running',
-    'version',
-    'started_at',
-    'at',
-  ],
-  properties: {
-    v: { const: 1 },
-    worker_id: workerId,
-    host: { type: 'string', maxLength: 255 },
+    host: Type.String({ maxLength: 255 }),
     pid: int32,
-    queues: { type: 'array', items: { type: 'string' } },
-    executors: { type: 'array', items: { type: 'string' } },
-    concurrency: { ...int32, minimum: 1 },
+    queues: Type.Array(Type.String()),
+    executors: Type.Array(Type.String()),
+    concurrency: Type.Integer({ minimum: 1, maximum: INT32_MAX }),
     running: int32,
-    version: { type: 'string', maxLength: 64 },
-    started_at: epochMs,
-    at: epochMs,
-    stopping: { type: 'boolean' },
+    version: Type.String({ maxLength: 64 }),
+    started_at: epochMs(),
+    at: epochMs(),
+    stopping: Type.Optional(
+      Type.Boolean({ description: 'true in the last heartbeat of a worker that is shutting down.' }),
+    ),
   },
-} as const;
+  { $id: 'taskwire/heartbeat.v1' },
+);
+export type HeartbeatMessage = Static<typeof heartbeatMessageSchema>;
 
 /**
  * Headers of a dead letter on `<topic>.dlq`, written by the manager and the workers alike: why it

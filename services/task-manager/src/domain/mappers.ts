@@ -2,10 +2,13 @@
 import type {
   AttemptResource,
   BackoffPolicy,
+  CreateTaskBody,
+  CreateTemplateBody,
   TaskEventResource,
   TaskResource,
   TemplateResource,
-  WireError,
+  UpdateTaskBody,
+  UpdateTemplateBody,
   WorkerResource,
 } from '@taskwire/contracts';
 import type { AttemptSummary } from './history.js';
@@ -182,8 +185,8 @@ function copyDefined<T extends object>(target: T, source: Partial<T>): T {
 }
 
 /** A POST/PUT /templates body (already checked against its request schema) as a TemplateInput. */
-export function templateInputFromWire(body: Record<string, unknown>): TemplateInput {
-  const executor = (body.executor ?? body.executor_type) as string | undefined;
+export function templateInputFromWire(body: CreateTemplateBody | UpdateTemplateBody): TemplateInput {
+  const executor = body.executor ?? body.executor_type;
   if (
     body.executor !== undefined &&
     body.executor_type !== undefined &&
@@ -197,48 +200,48 @@ export function templateInputFromWire(body: Record<string, unknown>): TemplateIn
   return copyDefined<TemplateInput>(
     {},
     {
-      name: body.name as string | undefined,
-      description: body.description as string | null | undefined,
+      name: body.name,
+      description: body.description,
       executor,
-      queue: body.queue as string | undefined,
+      queue: body.queue,
       paramSchema: jsonObjectField(body.param_schema, 'param_schema', true),
       resultSchema: jsonObjectField(body.result_schema, 'result_schema', true),
       defaultParams: jsonObjectField(body.default_params, 'default_params', true),
-      cronExpression: body.cron_expression as string | null | undefined,
-      cronTimezone: body.cron_timezone as string | null | undefined,
-      enabled: body.enabled as boolean | undefined,
-      maxAttempts: body.max_attempts as number | undefined,
-      backoff: body.backoff ? backoffFromWire(body.backoff as Partial<BackoffPolicy>) : undefined,
-      timeoutMs: body.timeout_ms as number | undefined,
-      missedFirePolicy: body.missed_fire_policy as TemplateInput['missedFirePolicy'],
-      overlapPolicy: body.overlap_policy as TemplateInput['overlapPolicy'],
+      cronExpression: body.cron_expression,
+      cronTimezone: body.cron_timezone,
+      enabled: body.enabled,
+      maxAttempts: body.max_attempts,
+      backoff: body.backoff ? backoffFromWire(body.backoff) : undefined,
+      timeoutMs: body.timeout_ms,
+      missedFirePolicy: body.missed_fire_policy,
+      overlapPolicy: body.overlap_policy,
     },
   );
 }
 
 /** A POST /tasks body (or one /tasks/batch item), already checked against its request schema. */
-export function taskInputFromWire(body: Record<string, unknown>): TaskInput {
+export function taskInputFromWire(body: CreateTaskBody): TaskInput {
   return copyDefined<TaskInput>(
     {},
     {
-      templateId: body.task_template_id as string | undefined,
-      templateName: body.template_name as string | undefined,
+      templateId: body.task_template_id,
+      templateName: body.template_name,
       params: jsonObjectField(body.params, 'params', true) ?? undefined,
-      name: body.name as string | undefined,
-      description: body.description as string | null | undefined,
+      name: body.name,
+      description: body.description,
       runAt: typeof body.run_at === 'string' ? new Date(body.run_at) : undefined,
-      idempotencyKey: body.idempotency_key as string | undefined,
-      maxAttempts: body.max_attempts as number | undefined,
-      timeoutMs: body.timeout_ms as number | undefined,
-      backoff: body.backoff ? backoffFromWire(body.backoff as Partial<BackoffPolicy>) : undefined,
+      idempotencyKey: body.idempotency_key,
+      maxAttempts: body.max_attempts,
+      timeoutMs: body.timeout_ms,
+      backoff: body.backoff ? backoffFromWire(body.backoff) : undefined,
     },
   );
 }
 
 /** A PUT /tasks/{id} body. `error` may be a plain message string (Go service) or a WireError object. */
-export function taskUpdateFromWire(body: Record<string, unknown>): TaskUpdateInput {
+export function taskUpdateFromWire(body: UpdateTaskBody): TaskUpdateInput {
   const out: TaskUpdateInput = {};
-  if (body.status !== undefined) out.status = body.status as TaskUpdateInput['status'];
+  if (body.status !== undefined) out.status = body.status;
   if ('result' in body) out.result = body.result;
   if (body.error !== undefined) {
     const e = body.error;
@@ -247,7 +250,7 @@ export function taskUpdateFromWire(body: Record<string, unknown>): TaskUpdateInp
         ? null
         : typeof e === 'string'
           ? { message: e, retryable: false }
-          : ({ retryable: false, ...(e as Record<string, unknown>) } as WireError);
+          : { retryable: false, ...e };
   }
   return out;
 }

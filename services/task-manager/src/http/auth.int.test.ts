@@ -1,13 +1,17 @@
-// Authorization over app.request() on a real SQLite file: the route table against the app's real routes,
-// 401/403/2xx for every token kind on every route, and the admin-only executors of templates.
+// Authorization over app.request() on a real SQLite file: the scopes the routes declare against the
+// app's real routes, 401/403/2xx for every token kind on every route, and the admin-only executors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelTask } from '../domain/cancel.js';
 import { createTasks } from '../domain/tasks.js';
 import { createTemplate } from '../domain/templates.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
+import { Hono } from 'hono';
 import { createApp } from './app.js';
-import { PRIVILEGED_EXECUTORS, ROUTE_RULES } from './auth-routes.js';
+import { PRIVILEGED_EXECUTORS, requireToken } from './auth.js';
+import { onError } from './errors.js';
+import { ROUTE_RULES, routeRule } from './routes.js';
+import type { AppEnv } from './types.js';
 import { scopeAllows } from './auth-tokens.js';
 import type { Scope } from './auth-tokens.js';
 import { openApiDocument } from './openapi.js';
@@ -104,6 +108,18 @@ describe('the route table', () => {
     const routes = served();
     expect(new Set(routes).size).toBe(routes.length);
     expect([...routes].sort()).toEqual(Object.keys(ROUTE_RULES).sort());
+  });
+
+  it('refuses all but admin on a route served without a declaration, so a forgotten one fails closed', async () => {
+    const tokens = (Object.keys(TOKENS) as Scope[]).map((scope) => ({ scope, token: TOKENS[scope] }));
+    const extra = new Hono<AppEnv>();
+    extra.use(requireToken(tokens, routeRule));
+    extra.get('/undeclared', (c) => c.json({ ok: true }));
+    extra.onError(onError(deps.logger));
+    const as = (scope: Scope) =>
+      extra.request('/undeclared', { headers: { authorization: `Bearer ${TOKENS[scope]}` } });
+    expect((await as('write')).status).toBe(403);
+    expect((await as('admin')).status).toBe(200);
   });
 
   it('has an example request for every route, so the table below covers them all', () => {

@@ -2,8 +2,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { AppError } from '../domain/errors.js';
-import { PRIVILEGED_EXECUTORS, routeRule } from './auth-routes.js';
-import type { RouteRule } from './auth-routes.js';
+import type { RouteAccess } from './route.js';
 import { createTokenVerifier, scopeAllows } from './auth-tokens.js';
 import type { ApiToken, Scope } from './auth-tokens.js';
 import { requestHeader } from './middleware.js';
@@ -11,8 +10,17 @@ import type { AppEnv } from './types.js';
 
 export const REALM = 'taskwire';
 
+/**
+ * Executors that reach outside the worker (run programs, call URLs): only `admin` may put them in
+ * a template, since anyone who can create tasks from a template can then run them.
+ */
+export const PRIVILEGED_EXECUTORS: readonly string[] = ['shell', 'http'];
+
+/** The scope the route hono registered as `METHOD path` needs (routes.ts: routeRule). */
+export type AccessOf = (method: string, path: string) => { access: RouteAccess };
+
 /** A path no route serves still needs a valid token, so its 404 tells strangers nothing. */
-const NO_ROUTE: RouteRule = { access: 'read' };
+const NO_ROUTE = { access: 'read' } as const;
 
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), else null. */
 function bearerToken(c: Context): string | null {
@@ -22,15 +30,15 @@ function bearerToken(c: Context): string | null {
 }
 
 /**
- * Checks the caller's token against the scope the matched route needs (ROUTE_RULES), before any
+ * Checks the caller's token against the scope the matched route needs (`accessOf`), before any
  * handler or body parsing runs, and sets `scope` for the routes' own finer checks. The route
  * comes from hono's own match, so the decision is made for exactly the handler that will answer.
  */
-export function requireToken(tokens: readonly ApiToken[]): MiddlewareHandler<AppEnv> {
+export function requireToken(tokens: readonly ApiToken[], accessOf: AccessOf): MiddlewareHandler<AppEnv> {
   const verify = createTokenVerifier(tokens);
   return async (c, next) => {
     const route = matchedRoutes(c).find((r) => r.method !== 'ALL'); // 'ALL' = middleware
-    const rule = route === undefined ? NO_ROUTE : routeRule(route.method, route.path);
+    const rule = route === undefined ? NO_ROUTE : accessOf(route.method, route.path);
     if (rule.access === 'public') return next();
     const token = bearerToken(c);
     const scope = token === null ? null : verify(token);

@@ -5,7 +5,7 @@ import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Context } from 'hono';
-import type { ErrorDetail } from '@taskwire/contracts';
+import type { ErrorDetail, Static, TSchema } from '@taskwire/contracts';
 import { AppError } from '../domain/errors.js';
 import { checkJsonText } from '../domain/json-text.js';
 
@@ -17,10 +17,9 @@ const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).de
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 addFormats(ajv);
 
-export type BodyValidator = ValidateFunction<Record<string, unknown>>;
-
-export function compileBodySchema(schema: object): BodyValidator {
-  return ajv.compile<Record<string, unknown>>(schema);
+/** A body schema of contracts compiled; a body it accepts has the schema's derived type. */
+export function compileBodySchema<S extends TSchema>(schema: S): ValidateFunction<Static<S>> {
+  return ajv.compile<Static<S>>(schema);
 }
 
 /** "/backoff/max_ms" -> "backoff.max_ms"; the root is "body". */
@@ -47,7 +46,7 @@ export function bodyErrorDetail(e: ErrorObject, prefix = ''): ErrorDetail {
 }
 
 /** Throws bad_request listing every problem, or returns the body typed as checked. */
-export function checkBody(validate: BodyValidator, body: unknown, prefix = ''): Record<string, unknown> {
+export function checkBody<T>(validate: ValidateFunction<T>, body: unknown, prefix = ''): T {
   if (validate(body)) return body;
   const details = (validate.errors ?? []).map((e) => bodyErrorDetail(e, prefix));
   throw AppError.badRequest(`invalid request body: ${details.map((d) => d.message).join('; ')}`, details);

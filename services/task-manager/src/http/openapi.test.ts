@@ -1,17 +1,22 @@
-// The OpenAPI document on its own: error codes as in contracts, request bodies reused, valid schemas.
+// The OpenAPI document on its own: generated from the route table, error codes as in contracts,
+// request bodies and responses the very schemas of contracts, valid schemas.
 import { describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { ERROR_CODES, ERROR_STATUS } from '@taskwire/contracts';
-import { openApiDocument } from './openapi.js';
 import {
-  batchSchema,
-  createTaskSchema,
-  createTemplateSchema,
-  updateTaskSchema,
-  updateTemplateSchema,
-} from './request-schemas.js';
+  ERROR_CODES,
+  ERROR_STATUS,
+  MAX_BATCH_TASKS,
+  createTaskBody,
+  createTemplateBody,
+  taskSchema,
+  updateTaskBody,
+  updateTemplateBody,
+} from '@taskwire/contracts';
+import type { TSchema } from '@taskwire/contracts';
+import { buildOpenApi, openApiDocument, openApiPath } from './openapi.js';
+import { ROUTES } from './routes.js';
 
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
@@ -38,14 +43,70 @@ describe('openApiDocument', () => {
 
   it('documents request bodies with the very schemas the routes validate with', () => {
     const s = doc.components.schemas as Obj;
-    expect(s.CreateTemplate).toBe(createTemplateSchema);
-    expect(s.UpdateTemplate).toBe(updateTemplateSchema);
-    expect(s.CreateTask).toBe(createTaskSchema);
-    expect(s.UpdateTask).toBe(updateTaskSchema);
+    const plain = (schema: unknown): unknown => JSON.parse(JSON.stringify(schema));
+    expect(s.CreateTemplate).toEqual(plain(createTemplateBody));
+    expect(s.UpdateTemplate).toEqual(plain(updateTemplateBody));
+    expect(s.CreateTask).toEqual(plain(createTaskBody));
+    expect(s.UpdateTask).toEqual(plain(updateTaskBody));
     expect(s.CreateTaskBatch.properties.tasks).toEqual({
-      ...batchSchema.properties.tasks,
+      type: 'array',
+      maxItems: MAX_BATCH_TASKS,
       items: { $ref: '#/components/schemas/CreateTask' },
     });
+  });
+
+  it('has one operation per declared route, under its id, and no other', () => {
+    const declared = Object.entries(ROUTES).map(
+      ([id, r]) => `${id} ${r.method.toLowerCase()} ${openApiPath(r.path)}`,
+    );
+    const documented = operations.map(({ path, method, op }) => `${op.operationId} ${method} ${path}`);
+    expect(documented.sort()).toEqual(declared.sort());
+  });
+
+  it('refers to shared shapes by $ref: a task inside a page or a batch result is the Task component', () => {
+    const s = doc.components.schemas as Obj;
+    expect(Object.keys(s.Task.properties)).toEqual(Object.keys(taskSchema.properties));
+    expect(s.TaskPage.properties.items.items).toEqual({ $ref: '#/components/schemas/Task' });
+    expect(s.BatchResult.properties.results.items.properties.task).toEqual({
+      $ref: '#/components/schemas/Task',
+    });
+    expect(s.Task.properties.error).toEqual({
+      anyOf: [{ $ref: '#/components/schemas/TaskError' }, { type: 'null' }],
+    });
+  });
+
+  it('describes a response in another media type inline, under that type', () => {
+    const text = { type: 'string' } as unknown as TSchema;
+    const built = buildOpenApi({
+      getText: {
+        method: 'GET',
+        path: '/text',
+        tag: 'system',
+        summary: 'Some text',
+        access: 'read',
+        ok: { 200: ['The text', text, 'text/plain'] },
+      },
+    }) as Obj;
+    expect(built.paths['/text'].get.responses['200']).toEqual({
+      description: 'The text',
+      content: { 'text/plain': { schema: { type: 'string' } } },
+    });
+  });
+
+  it('refuses to build when a route answers with a schema that is not a component', () => {
+    const unnamed = { type: 'object', properties: { n: { type: 'integer' } } } as unknown as TSchema;
+    expect(() =>
+      buildOpenApi({
+        getThing: {
+          method: 'GET',
+          path: '/things/:id',
+          tag: 'system',
+          summary: 'A thing',
+          access: 'read',
+          ok: { 200: ['The thing', unnamed] },
+        },
+      }),
+    ).toThrow('GET /things/:id: its schema is not in the OpenAPI components');
   });
 
   it('every component schema is valid JSON Schema 2020-12 and every $ref resolves', () => {

@@ -1,47 +1,97 @@
-// Operational routes: liveness, readiness, the worker list and the scheduler refresh.
-import { Hono } from 'hono';
+// Operational routes, declared beside their handlers: liveness, readiness, the worker list, the
+// scheduler refresh and the OpenAPI document.
+import { openApiDocumentSchema, statusSchema, workerListSchema } from '@taskwire/contracts';
 import { AppError } from '../domain/errors.js';
 import { workerToWire } from '../domain/mappers.js';
 import { RETRY_AFTER_S, StoreUnavailable } from '../store/types.js';
-import type { AppDeps, AppEnv } from './types.js';
+import { defineRoutes } from './route.js';
+import type { Handlers } from './route.js';
+import type { AppDeps } from './types.js';
 
 const DEFAULT_WORKER_DEAD_AFTER_MS = 15_000;
 
-export function systemRoutes(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export const systemRoutes = defineRoutes({
+  getHealth: {
+    method: 'GET',
+    path: '/healthz',
+    tag: 'system',
+    summary: 'Liveness',
+    access: 'public',
+    database: false,
+    ok: { 200: ['Up', statusSchema] },
+  },
+  getReadiness: {
+    method: 'GET',
+    path: '/readyz',
+    tag: 'system',
+    summary: 'Readiness: the database answers and is migrated',
+    access: 'public',
+    ok: { 200: ['Ready', statusSchema] },
+  },
+  listWorkers: {
+    method: 'GET',
+    path: '/workers',
+    tag: 'system',
+    summary: 'Every worker seen, with alive computed from its last heartbeat',
+    access: 'read',
+    ok: { 200: ['The workers', workerListSchema] },
+  },
+  refreshScheduler: {
+    method: 'POST',
+    path: '/admin/scheduler/refresh',
+    tag: 'system',
+    summary: 'Re-read every template (changes through the API already apply at once)',
+    access: 'admin',
+    database: false,
+    ok: { 202: ['Refresh requested', statusSchema] },
+  },
+  getOpenApi: {
+    method: 'GET',
+    path: '/openapi.json',
+    tag: 'system',
+    summary: 'This document',
+    access: 'read',
+    database: false,
+    ok: { 200: ['The OpenAPI 3.1 document', openApiDocumentSchema] },
+  },
+});
 
-  // Liveness: the process answers. Never touches the database, so a slow DB does not get us killed.
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+/** `openApi`: the document, built from every route's declaration (openapi.ts) by the caller. */
+export function systemHandlers(deps: AppDeps, openApi: () => object): Handlers<typeof systemRoutes> {
+  return {
+    // Liveness: the process answers. Never touches the database, so a slow DB does not get us killed.
+    getHealth: (c) => c.json({ status: 'ok' }),
 
-  // Readiness: the database answers and is migrated. A 503 carries Retry-After, like every 503.
-  app.get('/readyz', async (c) => {
-    try {
-      await deps.store.ping();
-    } catch (err) {
-      deps.logger.warn({ err }, 'readiness check failed');
-      const reason = err instanceof StoreUnavailable ? err.reason : 'unreachable';
-      throw new AppError(
-        'unavailable',
-        `the database is not reachable; retry in ${RETRY_AFTER_S[reason]} s`,
-        { reason, retry_after_s: RETRY_AFTER_S[reason] },
-        { cause: err },
-      );
-    }
-    return c.json({ status: 'ready' });
-  });
+    // Readiness: the database answers and is migrated. A 503 carries Retry-After, like every 503.
+    getReadiness: async (c) => {
+      try {
+        await deps.store.ping();
+      } catch (err) {
+        deps.logger.warn({ err }, 'readiness check failed');
+        const reason = err instanceof StoreUnavailable ? err.reason : 'unreachable';
+        throw new AppError(
+          'unavailable',
+          `the database is not reachable; retry in ${RETRY_AFTER_S[reason]} s`,
+          { reason, retry_after_s: RETRY_AFTER_S[reason] },
+          { cause: err },
+        );
+      }
+      return c.json({ status: 'ready' });
+    },
 
-  app.get('/workers', async (c) => {
-    const now = deps.clock.now();
-    const deadAfter = deps.workerDeadAfterMs ?? DEFAULT_WORKER_DEAD_AFTER_MS;
-    const workers = await deps.store.listWorkers();
-    return c.json({ items: workers.map((w) => workerToWire(w, now, deadAfter)) });
-  });
+    listWorkers: async (c) => {
+      const now = deps.clock.now();
+      const deadAfter = deps.workerDeadAfterMs ?? DEFAULT_WORKER_DEAD_AFTER_MS;
+      const workers = await deps.store.listWorkers();
+      return c.json({ items: workers.map((w) => workerToWire(w, now, deadAfter)) });
+    },
 
-  // Templates changes already take effect at once; this is for changes made behind the API's back.
-  app.post('/admin/scheduler/refresh', (c) => {
-    deps.signals.templatesChanged();
-    return c.json({ status: 'refresh_requested' }, 202);
-  });
+    // Templates changes already take effect at once; this is for changes made behind the API's back.
+    refreshScheduler: (c) => {
+      deps.signals.templatesChanged();
+      return c.json({ status: 'refresh_requested' }, 202);
+    },
 
-  return app;
+    getOpenApi: (c) => c.json(openApi()),
+  };
 }

@@ -1,8 +1,22 @@
-// /tasks routes: create (group-committed), batch, list, read, trusted update, cancel, retry, events.
-import { Hono } from 'hono';
+// /tasks routes, declared (scope, schemas, summary) beside their handlers: create (group-committed),
+// batch, list, read, trusted update, cancel, retry, events.
 import type { Context } from 'hono';
-import { TASK_STATUSES } from '@taskwire/contracts';
-import type { ErrorBody, TaskStatus } from '@taskwire/contracts';
+import {
+  DEFAULT_LIMIT,
+  MAX_BATCH_TASKS,
+  MAX_LIMIT,
+  TASK_STATUSES,
+  batchEnvelope,
+  batchResultSchema,
+  createTaskBatchBody,
+  createTaskBody,
+  listTasksQuery,
+  taskHistorySchema,
+  taskPageSchema,
+  taskSchema,
+  updateTaskBody,
+} from '@taskwire/contracts';
+import type { BatchResult, ErrorBody, TaskStatus } from '@taskwire/contracts';
 import { cancelTask } from '../domain/cancel.js';
 import { AppError } from '../domain/errors.js';
 import { GroupCommit } from '../domain/group-commit.js';
@@ -18,20 +32,103 @@ import { retryTask } from '../domain/manual-retry.js';
 import { createTasks, getTask, listTaskEvents, listTasks, updateTask } from '../domain/tasks.js';
 import type { CreateOutcome, TaskInput } from '../domain/tasks.js';
 import { bodyErrorDetail, checkBody, compileBodySchema, readJsonObject } from './body.js';
-import { batchSchema, createTaskSchema, updateTaskSchema } from './request-schemas.js';
+import { defineRoutes } from './route.js';
+import type { Handlers } from './route.js';
 import type { AppDeps, AppEnv } from './types.js';
 
-const checkCreate = compileBodySchema(createTaskSchema);
-const checkBatch = compileBodySchema(batchSchema);
-const checkUpdate = compileBodySchema(updateTaskSchema);
+const checkCreate = compileBodySchema(createTaskBody);
+const checkBatch = compileBodySchema(batchEnvelope);
+const checkUpdate = compileBodySchema(updateTaskBody);
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 500;
 /** POST /tasks waiting for a group commit; more get 503 (20 full batches: ~1-2 s of SQLite writes). */
 export const DEFAULT_CREATE_QUEUE_LIMIT = 10_000;
 
-export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export const taskRoutes = defineRoutes({
+  createTask: {
+    method: 'POST',
+    path: '/tasks',
+    tag: 'tasks',
+    summary: 'Create a task by task_template_id or template_name; params checked against param_schema',
+    access: 'write',
+    body: createTaskBody,
+    ok: {
+      201: ['The new task', taskSchema],
+      200: ['The task created earlier with the same idempotency_key', taskSchema],
+    },
+    errors: [404, 422],
+  },
+  createTasks: {
+    method: 'POST',
+    path: '/tasks/batch',
+    tag: 'tasks',
+    summary: `Up to ${MAX_BATCH_TASKS} tasks in one transaction; valid items are created even when others fail`,
+    access: 'write',
+    body: createTaskBatchBody,
+    ok: {
+      200: ['Every item created (or found)', batchResultSchema],
+      207: ['Some items failed', batchResultSchema],
+    },
+  },
+  listTasks: {
+    method: 'GET',
+    path: '/tasks',
+    tag: 'tasks',
+    summary: 'Tasks, newest first, filtered and paged',
+    access: 'read',
+    query: listTasksQuery,
+    ok: { 200: ['A page of tasks', taskPageSchema] },
+    errors: [400],
+  },
+  getTask: {
+    method: 'GET',
+    path: '/tasks/:id',
+    tag: 'tasks',
+    summary: 'One task',
+    access: 'read',
+    ok: { 200: ['The task', taskSchema] },
+    errors: [404],
+  },
+  updateTask: {
+    method: 'PUT',
+    path: '/tasks/:id',
+    tag: 'tasks',
+    summary:
+      'Trusted callers set status/result/error; lifecycle enforced, result checked against result_schema',
+    access: 'admin',
+    body: updateTaskBody,
+    ok: { 200: ['The updated task', taskSchema] },
+    errors: [404, 409, 422],
+  },
+  getTaskEvents: {
+    method: 'GET',
+    path: '/tasks/:id/events',
+    tag: 'tasks',
+    summary: 'The history of a task: every event, and each attempt summarised',
+    access: 'read',
+    ok: { 200: ['Events and attempts', taskHistorySchema] },
+    errors: [404],
+  },
+  cancelTask: {
+    method: 'POST',
+    path: '/tasks/:id/cancel',
+    tag: 'tasks',
+    summary: 'PENDING/QUEUED/RETRYING → CANCELED; RUNNING → cancel requested from its worker; finished → 409',
+    access: 'write',
+    ok: { 200: ['The task (CANCELED, or RUNNING with a cancel requested)', taskSchema] },
+    errors: [404, 409],
+  },
+  retryTask: {
+    method: 'POST',
+    path: '/tasks/:id/retry',
+    tag: 'tasks',
+    summary: 'FAILED/TIMED_OUT/CANCELED → a new attempt, QUEUED',
+    access: 'write',
+    ok: { 200: ['The task, QUEUED', taskSchema] },
+    errors: [404, 409],
+  },
+});
+
+export function taskHandlers(deps: AppDeps): Handlers<typeof taskRoutes> {
   // Concurrent POST /tasks share transactions: N requests in flight cost ~1 commit, not N.
   const creator = new GroupCommit<TaskInput, CreateOutcome>({
     run: (inputs) => createTasks(deps, inputs),
@@ -40,68 +137,71 @@ export function taskRoutes(deps: AppDeps): Hono<AppEnv> {
     maxQueued: deps.groupCommit?.maxQueued ?? DEFAULT_CREATE_QUEUE_LIMIT,
   });
 
-  app.post('/', async (c) => {
-    const body = checkBody(checkCreate, await readJsonObject(c));
-    const { task, created } = await creator.submit(taskInputFromWire(body));
-    return c.json(taskToWire(task), created ? 201 : 200);
-  });
+  return {
+    createTask: async (c) => {
+      const body = checkBody(checkCreate, await readJsonObject(c));
+      const { task, created } = await creator.submit(taskInputFromWire(body));
+      return c.json(taskToWire(task), created ? 201 : 200);
+    },
 
-  app.post('/batch', async (c) => {
-    const body = checkBody(checkBatch, await readJsonObject(c));
-    const items = body.tasks as unknown[];
-    const results: Array<{ index: number; status: number; task?: unknown; error?: ErrorBody['error'] }> = [];
-    const inputs: TaskInput[] = [];
-    const slots: number[] = [];
-    items.forEach((item, index) => {
-      try {
-        if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-          throw AppError.badRequest(`tasks[${index}] must be a JSON object`, [
-            { path: `/tasks/${index}`, message: 'must be object' },
-          ]);
+    createTasks: async (c) => {
+      const body = checkBody(checkBatch, await readJsonObject(c));
+      const items = body.tasks;
+      const results: BatchResult['results'] = [];
+      const inputs: TaskInput[] = [];
+      const slots: number[] = [];
+      items.forEach((item, index) => {
+        try {
+          if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+            throw AppError.badRequest(`tasks[${index}] must be a JSON object`, [
+              { path: `/tasks/${index}`, message: 'must be object' },
+            ]);
+          }
+          if (!checkCreate(item)) {
+            const details = (checkCreate.errors ?? []).map((e) => bodyErrorDetail(e, `/tasks/${index}`));
+            throw AppError.badRequest(`invalid task: ${details.map((d) => d.message).join('; ')}`, details);
+          }
+          inputs.push(taskInputFromWire(item));
+          slots.push(index);
+        } catch (err) {
+          results[index] = { index, ...itemError(deps, err) };
         }
-        if (!checkCreate(item)) {
-          const details = (checkCreate.errors ?? []).map((e) => bodyErrorDetail(e, `/tasks/${index}`));
-          throw AppError.badRequest(`invalid task: ${details.map((d) => d.message).join('; ')}`, details);
-        }
-        inputs.push(taskInputFromWire(item));
-        slots.push(index);
-      } catch (err) {
-        results[index] = { index, ...itemError(deps, err) };
-      }
-    });
-    // One transaction for every valid item; each item still gets its own outcome.
-    const outcomes = inputs.length > 0 ? await createTasks(deps, inputs) : [];
-    outcomes.forEach((r, k) => {
-      const index = slots[k]!;
-      results[index] = r.ok
-        ? { index, status: r.value.created ? 201 : 200, task: taskToWire(r.value.task) }
-        : { index, ...itemError(deps, r.error) };
-    });
-    const failed = results.some((r) => r.status >= 400);
-    return c.json({ results }, failed ? 207 : 200);
-  });
+      });
+      // One transaction for every valid item; each item still gets its own outcome.
+      const outcomes = inputs.length > 0 ? await createTasks(deps, inputs) : [];
+      outcomes.forEach((r, k) => {
+        const index = slots[k]!;
+        results[index] = r.ok
+          ? { index, status: r.value.created ? 201 : 200, task: taskToWire(r.value.task) }
+          : { index, ...itemError(deps, r.error) };
+      });
+      const failed = results.some((r) => r.status >= 400);
+      return c.json({ results }, failed ? 207 : 200);
+    },
 
-  app.get('/', async (c) => {
-    const page = await listTasks(deps, parseListQuery(c));
-    return c.json({ items: page.items.map(taskToWire), next_cursor: page.nextCursor });
-  });
+    listTasks: async (c) => {
+      const page = await listTasks(deps, parseListQuery(c));
+      return c.json({ items: page.items.map(taskToWire), next_cursor: page.nextCursor });
+    },
 
-  app.get('/:id', async (c) => c.json(taskToWire(await getTask(deps, c.req.param('id')))));
+    getTask: async (c) => c.json(taskToWire(await getTask(deps, c.req.param('id')))),
 
-  app.put('/:id', async (c) => {
-    const body = checkBody(checkUpdate, await readJsonObject(c));
-    return c.json(taskToWire(await updateTask(deps, c.req.param('id'), taskUpdateFromWire(body))));
-  });
+    updateTask: async (c) => {
+      const body = checkBody(checkUpdate, await readJsonObject(c));
+      return c.json(taskToWire(await updateTask(deps, c.req.param('id'), taskUpdateFromWire(body))));
+    },
 
-  app.get('/:id/events', async (c) => {
-    const events = await listTaskEvents(deps, c.req.param('id'));
-    return c.json({ items: events.map(eventToWire), attempts: summarizeAttempts(events).map(attemptToWire) });
-  });
+    getTaskEvents: async (c) => {
+      const events = await listTaskEvents(deps, c.req.param('id'));
+      return c.json({
+        items: events.map(eventToWire),
+        attempts: summarizeAttempts(events).map(attemptToWire),
+      });
+    },
 
-  app.post('/:id/cancel', async (c) => c.json(taskToWire(await cancelTask(deps, c.req.param('id')))));
-  app.post('/:id/retry', async (c) => c.json(taskToWire(await retryTask(deps, c.req.param('id')))));
-
-  return app;
+    cancelTask: async (c) => c.json(taskToWire(await cancelTask(deps, c.req.param('id')))),
+    retryTask: async (c) => c.json(taskToWire(await retryTask(deps, c.req.param('id')))),
+  };
 }
 
 /** An item's error as its batch result; unexpected ones are logged and shown as internal_error only. */

@@ -1,0 +1,142 @@
+// HTTP API request bodies and query: types, ranges and known fields (additionalProperties: false).
+import { TASK_STATUSES } from './statuses.js';
+import { NAME_PATTERN } from './topics.js';
+import { MISSED_FIRE_POLICIES, OVERLAP_POLICIES } from './api.js';
+import { Enum, Raw, Type } from './shape-kit.js';
+import type { Static } from './shape-kit.js';
+
+/** The largest POST /tasks/batch. */
+export const MAX_BATCH_TASKS = 1000;
+/** GET /tasks page size: default and maximum. */
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+
+const closed = { additionalProperties: false } as const;
+const int = (minimum: number, maximum: number) => Type.Integer({ minimum, maximum });
+const name = Type.String({ pattern: NAME_PATTERN });
+/** A JSON object, or a JSON string of one (the Go service's form); null clears. */
+const jsonObject = Raw<Record<string, unknown> | string | null>({ type: ['object', 'string', 'null'] });
+const text = (maxLength: number) => Raw<string | null>({ type: ['string', 'null'], maxLength });
+
+const backoff = Type.Object(
+  {
+    initial_ms: Type.Optional(int(0, 86_400_000)),
+    factor: Type.Optional(Type.Number({ minimum: 1, maximum: 10 })),
+    max_ms: Type.Optional(int(0, 7 * 86_400_000)),
+    jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  },
+  closed,
+);
+
+const templateFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.Optional(text(10_000)),
+  executor: Type.Optional(name),
+  executor_type: Type.Optional(name),
+  queue: Type.Optional(name),
+  param_schema: Type.Optional(jsonObject),
+  result_schema: Type.Optional(jsonObject),
+  default_params: Type.Optional(jsonObject),
+  cron_expression: Type.Optional(text(200)),
+  cron_timezone: Type.Optional(text(100)),
+  enabled: Type.Optional(Type.Boolean()),
+  max_attempts: Type.Optional(int(1, 100)),
+  backoff: Type.Optional(backoff),
+  timeout_ms: Type.Optional(int(1, 86_400_000)),
+  missed_fire_policy: Type.Optional(Enum(MISSED_FIRE_POLICIES)),
+  overlap_policy: Type.Optional(Enum(OVERLAP_POLICIES)),
+};
+
+export const createTemplateBody = Type.Object(templateFields, closed);
+export type CreateTemplateBody = Static<typeof createTemplateBody>;
+
+/**
+ * PUT takes any subset of the mutable fields. The read-only fields of a GET response are accepted
+ * and ignored, so a client may PUT back what it read after editing it.
+ */
+export const updateTemplateBody = Type.Object(
+  {
+    ...templateFields,
+    name: Type.Optional(templateFields.name),
+    id: Type.Optional(Type.String()),
+    created_at: Type.Optional(Type.String()),
+    updated_at: Type.Optional(Type.String()),
+    next_fire_times: Type.Optional(Type.Array(Type.Unknown())),
+  },
+  { ...closed, minProperties: 1 },
+);
+export type UpdateTemplateBody = Static<typeof updateTemplateBody>;
+
+export const createTaskBody = Type.Object(
+  {
+    task_template_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    template_name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    params: Type.Optional(jsonObject),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(text(10_000)),
+    run_at: Type.Optional(Type.String({ format: 'date-time' })),
+    idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    max_attempts: Type.Optional(int(1, 100)),
+    timeout_ms: Type.Optional(int(1, 86_400_000)),
+    backoff: Type.Optional(backoff),
+  },
+  closed,
+);
+export type CreateTaskBody = Static<typeof createTaskBody>;
+
+/**
+ * Items are checked one by one against createTaskBody, so that one bad item fails alone: the
+ * route validates with `items: {}` (batchEnvelope), the document shows the item schema.
+ */
+export const createTaskBatchBody = Type.Object(
+  { tasks: Type.Array(createTaskBody, { maxItems: MAX_BATCH_TASKS }) },
+  closed,
+);
+export type CreateTaskBatchBody = Static<typeof createTaskBatchBody>;
+/** What POST /tasks/batch checks before looking at the items one by one. */
+export const batchEnvelope = Type.Object(
+  { tasks: Type.Array(Type.Unknown(), { maxItems: MAX_BATCH_TASKS }) },
+  closed,
+);
+
+export const updateTaskBody = Type.Object(
+  {
+    status: Type.Optional(Enum(TASK_STATUSES)),
+    result: Type.Optional(Type.Unknown()),
+    error: Type.Optional(
+      Raw<string | { message: string; code?: string; retryable?: boolean; data?: unknown } | null>({
+        type: ['string', 'object', 'null'],
+        additionalProperties: false,
+        required: ['message'],
+        properties: {
+          message: { type: 'string' },
+          code: { type: 'string' },
+          retryable: { type: 'boolean' },
+          data: {},
+        },
+      }),
+    ),
+  },
+  { ...closed, minProperties: 1 },
+);
+export type UpdateTaskBody = Static<typeof updateTaskBody>;
+
+/** GET /tasks query: checked by the route (400 naming the parameter), documented from here. */
+export const listTasksQuery = Type.Object({
+  status: Type.Optional(
+    Type.String({
+      examples: ['QUEUED,RUNNING'],
+      description: `Comma-separated: ${TASK_STATUSES.join(', ')}`,
+    }),
+  ),
+  template_id: Type.Optional(Type.String({ description: 'Only tasks of this template' })),
+  created_from: Type.Optional(
+    Type.String({ description: 'ISO 8601 date or date-time: created at or after' }),
+  ),
+  created_to: Type.Optional(Type.String({ description: 'ISO 8601 date or date-time: created at or before' })),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: 'Page size' }),
+  ),
+  cursor: Type.Optional(Type.String({ description: 'next_cursor of the previous page' })),
+});
+export type ListTasksQuery = Static<typeof listTasksQuery>;
