@@ -1,10 +1,10 @@
 // Pipeline benchmark: echo tasks through POST /tasks/batch → Kafka (dev broker) → workers → results,
 // with 1 and 2 workers on SQLite: completed tasks/s, and create→completed latency at a fixed rate.
 // Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS,
-// BENCH_WORKERS e.g. `2` or `1,2`, BENCH_WARMUP, BENCH_IDLE_MS, BENCH_OUT). bench/compare.mjs runs it
+// BENCH_WORKERS e.g. `2` or `1,2`, BENCH_WARMUP, BENCH_IDLE_MS, BENCH_OUT, BENCH_LOG_DIR). bench/compare.mjs runs it
 // with BENCH_RATE=1000 next to bench/peers/bullmq.mjs, which writes the same fields.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -36,9 +36,17 @@ const procs = [];
 function start(script, env, args = []) {
   // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to every process of the stack.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // BENCH_LOG_DIR keeps each process's log (stdout) in <dir>/<n>-<script name>.log.
+  const logDir = process.env.BENCH_LOG_DIR;
+  const out = logDir
+    ? openSync(
+        path.join(logDir, `${procs.length}-${path.basename(path.dirname(path.dirname(script)))}.log`),
+        'a',
+      )
+    : 'ignore';
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, script), ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', out, 'inherit'],
   });
   procs.push(child);
   return child;
