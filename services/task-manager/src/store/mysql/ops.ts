@@ -9,18 +9,7 @@ import { UniqueViolation } from '../types.js';
 import { insertPlan } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import { chunk } from '../chunk.js';
-import {
-  deletedTemplate,
-  earliest,
-  hasValues,
-  mergeDue,
-  storeQueries,
-  templateRecordColumns,
-  templateRow,
-  templateSet,
-  templatesVersionOf,
-} from '../queries.js';
-import type { TaskQuery } from '../queries.js';
+import * as shared from '../queries.js';
 import { translateMysqlError } from './errors.js';
 import { leases, outbox, taskEvents, tasks, templates, workers } from './schema.js';
 
@@ -46,8 +35,8 @@ const IN_LIST = 10_000;
 const jsonSize = (value: unknown) => (value == null ? 0 : (JSON.stringify(value)?.length ?? 0));
 const taskSize = (t: TaskRecord) => 600 + jsonSize(t.params) + jsonSize(t.result) + jsonSize(t.error);
 
-const templateColumns = templateRecordColumns(getTableColumns(templates));
-const q = storeQueries({ tasks, templates, leases });
+const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
+const q = shared.storeQueries({ tasks, templates, leases });
 
 const quote = (identifier: string) => `\`${identifier}\``;
 const taskInsert = insertPlan<TaskRecord>(tasks, quote);
@@ -102,20 +91,20 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
       throw err;
     }
   };
-  const selectTasks = ({ where, orderBy, limit }: TaskQuery) =>
+  const selectTasks = ({ where, orderBy, limit }: shared.TaskQuery) =>
     db.select().from(tasks).where(where).orderBy(orderBy).limit(limit);
   const selectTemplates = (where: SQL | undefined) => db.select(templateColumns).from(templates).where(where);
 
   return {
     // templates
     async insertTemplate(t) {
-      await db.insert(templates).values(templateRow(t));
+      await db.insert(templates).values(shared.templateRow(t));
     },
     async updateTemplate(id, patch) {
       const live = q.liveTemplate(id);
-      if (!hasValues(patch))
+      if (!shared.hasValues(patch))
         return (await db.select({ id: templates.id }).from(templates).where(live)).length > 0;
-      return affected(await db.update(templates).set(templateSet(patch)).where(live)) > 0;
+      return affected(await db.update(templates).set(shared.templateSet(patch)).where(live)) > 0;
     },
     async getTemplate(id) {
       const [row] = await selectTemplates(q.liveTemplate(id));
@@ -136,11 +125,13 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
       return selectTemplates(q.liveTemplates(opts)).orderBy(asc(templates.id));
     },
     async deleteTemplate(id, at) {
-      return affected(await db.update(templates).set(deletedTemplate(at)).where(q.liveTemplate(id))) > 0;
+      return (
+        affected(await db.update(templates).set(shared.deletedTemplate(at)).where(q.liveTemplate(id))) > 0
+      );
     },
     async templatesVersion() {
       const [row] = await db.select({ n: count(), at: max(templates.updatedAt) }).from(templates);
-      return templatesVersionOf(row);
+      return shared.templatesVersionOf(row);
     },
 
     // tasks
@@ -162,7 +153,8 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
     async updateTask(id, patch, guard) {
       const where = q.guardedTask(id, guard);
-      if (!hasValues(patch)) return (await db.select({ id: tasks.id }).from(tasks).where(where)).length > 0;
+      if (!shared.hasValues(patch))
+        return (await db.select({ id: tasks.id }).from(tasks).where(where)).length > 0;
       return affected(await db.update(tasks).set(patch).where(where)) > 0;
     },
     listTasks(f) {
@@ -173,7 +165,7 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         selectTasks(q.duePending(now, limit)),
         selectTasks(q.dueRetrying(now, limit)),
       ]);
-      return mergeDue(pending, retrying, limit);
+      return shared.mergeDue(pending, retrying, limit);
     },
     async nextDueAt() {
       const first = async (
@@ -190,7 +182,7 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         first(tasks.runAt, 'PENDING'),
         first(tasks.nextAttemptAt, 'RETRYING'),
       ]);
-      return earliest(pending, retrying);
+      return shared.earliest(pending, retrying);
     },
     listOverdueTasks(now, graceMs, limit) {
       const cutoff = new Date(now.getTime() - graceMs);

@@ -10,24 +10,12 @@ import type {
   TaskGuard,
   TaskPatch,
   TaskRecord,
-  TemplatePatch,
   TemplateRecord,
   WorkerRecord,
 } from '../types.js';
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
-import {
-  deletedTemplate,
-  earliest,
-  hasValues,
-  mergeDue,
-  storeQueries,
-  templateRecordColumns,
-  templateRow,
-  templateSet,
-  templatesVersionOf,
-} from '../queries.js';
-import type { TaskQuery } from '../queries.js';
+import * as shared from '../queries.js';
 import { preparedIn, preparedRows, preparedWriteIn, rowReader } from './prepared.js';
 import { leases, outbox, taskEvents, tasks, templates, workers } from './schema.js';
 
@@ -55,8 +43,8 @@ const workerUpsert = insertPlan<WorkerRecord>(workers, quote, {
     .join(', ')}`,
 });
 
-const templateColumns = templateRecordColumns(getTableColumns(templates));
-const q = storeQueries({ tasks, templates, leases });
+const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
+const q = shared.storeQueries({ tasks, templates, leases });
 
 /**
  * The operations over `db`. `atomic` wraps the multi-statement writes (chunked batches) so that
@@ -151,19 +139,19 @@ export function sqliteOps(
     (marks) => `UPDATE "outbox" SET "sent_at" = ? WHERE "id" IN (${marks})`,
   );
   const sentAt = outbox.sentAt as Column;
-  const selectTasks = ({ where, orderBy, limit }: TaskQuery) =>
+  const selectTasks = ({ where, orderBy, limit }: shared.TaskQuery) =>
     db.select().from(tasks).where(where).orderBy(orderBy).limit(limit).all();
 
   return {
     // templates
     insertTemplate(t) {
-      db.insert(templates).values(templateRow(t)).run();
+      db.insert(templates).values(shared.templateRow(t)).run();
     },
     updateTemplate(id, patch) {
       const live = q.liveTemplate(id);
-      if (!hasValues(patch))
+      if (!shared.hasValues(patch))
         return db.select({ id: templates.id }).from(templates).where(live).get() !== undefined;
-      return db.update(templates).set(templateSet(patch)).where(live).run().changes > 0;
+      return db.update(templates).set(shared.templateSet(patch)).where(live).run().changes > 0;
     },
     getTemplate(id) {
       return liveTemplate(id)[0] ?? null;
@@ -186,10 +174,10 @@ export function sqliteOps(
         .all();
     },
     deleteTemplate(id, at) {
-      return db.update(templates).set(deletedTemplate(at)).where(q.liveTemplate(id)).run().changes > 0;
+      return db.update(templates).set(shared.deletedTemplate(at)).where(q.liveTemplate(id)).run().changes > 0;
     },
     templatesVersion() {
-      return templatesVersionOf(
+      return shared.templatesVersionOf(
         db
           .select({ n: count(), at: max(templates.updatedAt) })
           .from(templates)
@@ -214,14 +202,18 @@ export function sqliteOps(
       return tasksByKey(keys);
     },
     updateTask(id, patch, guard) {
-      if (hasValues(patch)) return updateTask(id, patch, guard);
+      if (shared.hasValues(patch)) return updateTask(id, patch, guard);
       return db.select({ id: tasks.id }).from(tasks).where(q.guardedTask(id, guard)).get() !== undefined;
     },
     listTasks(f) {
       return selectTasks(q.list(f));
     },
     listDueTasks(now, limit) {
-      return mergeDue(selectTasks(q.duePending(now, limit)), selectTasks(q.dueRetrying(now, limit)), limit);
+      return shared.mergeDue(
+        selectTasks(q.duePending(now, limit)),
+        selectTasks(q.dueRetrying(now, limit)),
+        limit,
+      );
     },
     nextDueAt() {
       const first = (at: typeof tasks.runAt | typeof tasks.nextAttemptAt, status: 'PENDING' | 'RETRYING') =>
@@ -230,7 +222,7 @@ export function sqliteOps(
           .from(tasks)
           .where(q.isStatus(status))
           .get()?.at;
-      return earliest(first(tasks.runAt, 'PENDING'), first(tasks.nextAttemptAt, 'RETRYING'));
+      return shared.earliest(first(tasks.runAt, 'PENDING'), first(tasks.nextAttemptAt, 'RETRYING'));
     },
     listOverdueTasks(now, graceMs, limit) {
       const cutoff = new Date(now.getTime() - graceMs);
