@@ -3,11 +3,11 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestSqliteFile, randomName, startTestBroker } from '@taskwire/testkit';
-import type { TestBroker, TestSqliteFile } from '@taskwire/testkit';
+import { randomName, startTestBroker } from '@taskwire/testkit';
+import type { TestBroker } from '@taskwire/testkit';
 import { systemClock } from '../domain/clock.js';
-import { createSqliteStore } from '../store/index.js';
 import type { OutboxRecord, Store } from '../store/index.js';
+import { createTestDatabase } from '../testing/stores.js';
 import { RELAY_LEASE, createRelay } from './relay.js';
 import type { Relay } from './relay.js';
 
@@ -39,14 +39,9 @@ afterAll(async () => {
 
 /** One SQLite file and a migrated store on it per replica, as replicas on one database would have. */
 async function openStores(count: number): Promise<Store[]> {
-  const file: TestSqliteFile = createTestSqliteFile();
-  cleanups.push(() => file.cleanup());
-  const stores: Store[] = [];
-  for (let i = 0; i < count; i++) {
-    const store = createSqliteStore({ file: file.file });
-    cleanups.push(() => store.close());
-    stores.push(store);
-  }
+  const db = await createTestDatabase('sqlite');
+  cleanups.push(() => db.cleanup());
+  const stores = Array.from({ length: count }, () => db.open());
   await stores[0]!.migrate();
   return stores;
 }

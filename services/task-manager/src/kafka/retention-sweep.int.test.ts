@@ -3,21 +3,16 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  brokerTraits,
-  createTestMysqlDatabase,
-  createTestSqliteFile,
-  randomName,
-  startTestBroker,
-} from '@taskwire/testkit';
+import { brokerTraits, randomName, startTestBroker } from '@taskwire/testkit';
 import type { TestBroker } from '@taskwire/testkit';
 import { systemClock } from '../domain/clock.js';
 import { noSignals } from '../domain/deps.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createTasks } from '../domain/tasks.js';
 import { makeTemplate } from '../store/contract/fixtures.js';
-import { createMysqlStore, createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
+import { DIALECTS, openTestStore } from '../testing/stores.js';
+import type { Dialect } from '../testing/stores.js';
 import { createRelay } from './relay.js';
 import { createRetentionSweep } from './retention-sweep.js';
 
@@ -65,26 +60,16 @@ async function dropOldRecords(topic: string): Promise<void> {
   }
 }
 
-const dialects = {
-  sqlite: async (): Promise<Store> => {
-    const file = createTestSqliteFile();
-    const store = createSqliteStore({ file: file.file });
-    cleanups.push(() => file.cleanup());
-    cleanups.push(() => store.close());
-    return store;
-  },
-  mysql: async (): Promise<Store> => {
-    const db = await createTestMysqlDatabase();
-    const store = createMysqlStore({ dsn: db.dsn, poolSize: 4 });
-    cleanups.push(() => db.drop());
-    cleanups.push(() => store.close());
-    return store;
-  },
-};
+/** A store on a new database of `dialect`, removed after the test. */
+async function openStore(dialect: Dialect): Promise<Store> {
+  const { store, cleanup } = await openTestStore(dialect);
+  cleanups.push(cleanup);
+  return store;
+}
 
-describe.each(['sqlite', 'mysql'] as const)('retention re-dispatch on %s', (dialect) => {
+describe.each(DIALECTS)('retention re-dispatch on %s', (dialect) => {
   it('a QUEUED task whose dispatch fell below the log start is dispatched again with the same attempt; others are left alone', async () => {
-    const store = await dialects[dialect]();
+    const store = await openStore(dialect);
     await store.migrate();
     const dispatchTopic = randomName('dispatch');
     // One partition that keeps about nothing but its active segment.
