@@ -2,7 +2,7 @@
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Producer, ProducerBatch } from 'kafkajs';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { brokerTraits, randomName, startTestBroker } from '@taskwire/testkit';
 import type { TestBroker } from '@taskwire/testkit';
 import { dispatchTopicFor, messageBytes } from '@taskwire/contracts';
@@ -12,6 +12,7 @@ import type { DomainDeps } from '../domain/deps.js';
 import { createTasks } from '../domain/tasks.js';
 import { makeTemplate } from '../store/contract/fixtures.js';
 import type { Store, TemplateRecord } from '../store/index.js';
+import { useCleanups } from '../testing/kafka.js';
 import { DIALECTS, openTestStore } from '../testing/stores.js';
 import type { Dialect } from '../testing/stores.js';
 import { createRelay } from './relay.js';
@@ -27,17 +28,13 @@ let broker: TestBroker;
  */
 let strictBroker: TestBroker;
 const STRICT_BYTES = 64 * 1024;
-let cleanups: Array<() => Promise<unknown> | unknown> = [];
+const cleanups = useCleanups();
 
 beforeAll(async () => {
   broker = await startTestBroker();
   strictBroker =
     broker.kind === 'dev' ? await startTestBroker({ dev: { maxBatchBytes: STRICT_BYTES } }) : broker;
 }, 2 * brokerTraits.startMs);
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  cleanups = [];
-});
 afterAll(async () => {
   if (strictBroker !== broker) await strictBroker?.stop();
   await broker?.stop();
