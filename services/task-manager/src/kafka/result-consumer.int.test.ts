@@ -8,6 +8,7 @@ import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
 import type { Store, StoreOps, TaskRecord } from '../store/types.js';
 import { useCleanups, useKafkaBed } from '../testing/kafka.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
+import { resultFor } from '../testing/seed.js';
 import type { SqliteDeps } from '../testing/sqlite-deps.js';
 import { createResultConsumer } from './result-consumer.js';
 
@@ -93,16 +94,7 @@ async function runningTask(): Promise<TaskRecord> {
 }
 
 function succeeded(task: TaskRecord, overrides: Partial<ResultMessage> = {}): ResultMessage {
-  return {
-    v: 1,
-    type: 'succeeded',
-    task_id: task.id,
-    attempt: 1,
-    worker_id: 'w1',
-    at: Date.now(),
-    result: { ok: true },
-    ...overrides,
-  };
+  return resultFor(task, Date.now(), { result: { ok: true }, ...overrides });
 }
 
 function heartbeat(workerId: string, overrides: Partial<HeartbeatMessage> = {}): HeartbeatMessage {
