@@ -1,12 +1,11 @@
 // Integration: a real worker (startWorker) against the dev broker through unmodified kafkajs.
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, Consumer, IHeaders, Producer } from 'kafkajs';
+import type { Admin, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeHeartbeat, decodeResult, dlqTopicFor } from '@taskwire/contracts';
 import type { DispatchMessage, HeartbeatMessage, ResultMessage } from '@taskwire/contracts';
-import { randomName, startTestBroker } from '@taskwire/testkit';
-import type { TestBroker } from '@taskwire/testkit';
+import { connectKafkaClients, randomName, startTestBroker } from '@taskwire/testkit';
+import type { KafkaClients, TestBroker } from '@taskwire/testkit';
 import { loadConfig } from './config.js';
 import type { Config } from './config.js';
 import { startWorker } from './worker.js';
@@ -19,21 +18,18 @@ let broker: TestBroker;
 let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
+let clients: KafkaClients | undefined;
 const consumers: Consumer[] = [];
 
 beforeAll(async () => {
   broker = await startTestBroker();
-  kafka = new Kafka({ clientId: 'worker-int-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
+  clients = await connectKafkaClients(broker.brokers, 'worker-int-test');
+  ({ kafka, admin, producer } = clients);
 });
 
 afterAll(async () => {
   await Promise.allSettled(consumers.map((c) => c.disconnect()));
-  await producer?.disconnect();
-  await admin?.disconnect();
+  await clients?.disconnect();
   await broker?.stop();
 });
 

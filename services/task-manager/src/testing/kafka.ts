@@ -1,16 +1,10 @@
 // Test fixture: a test file's broker with a connected kafkajs admin and producer, and per-test cleanups.
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
-import type { Admin, Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { brokerTraits, startTestBroker } from '@taskwire/testkit';
-import type { TestBroker, TestBrokerOptions } from '@taskwire/testkit';
+import { brokerTraits, connectKafkaClients, startTestBroker } from '@taskwire/testkit';
+import type { KafkaClients, TestBroker, TestBrokerOptions } from '@taskwire/testkit';
 
-export interface KafkaBed {
+export interface KafkaBed extends Omit<KafkaClients, 'disconnect'> {
   broker: TestBroker;
-  kafka: Kafka;
-  admin: Admin;
-  /** With the default partitioner (kafkajs 2's), as the manager's own producer. */
-  producer: Producer;
 }
 
 /**
@@ -20,17 +14,14 @@ export interface KafkaBed {
 export function useKafkaBed(opts: TestBrokerOptions & { clientId?: string } = {}): KafkaBed {
   const { clientId, ...brokerOptions } = opts;
   const bed = {} as KafkaBed;
+  let clients: KafkaClients | undefined;
   beforeAll(async () => {
     bed.broker = await startTestBroker(brokerOptions);
-    bed.kafka = new Kafka({ clientId, brokers: [bed.broker.brokers], logLevel: logLevel.NOTHING });
-    bed.admin = bed.kafka.admin();
-    await bed.admin.connect();
-    bed.producer = bed.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await bed.producer.connect();
+    clients = await connectKafkaClients(bed.broker.brokers, clientId);
+    Object.assign(bed, clients);
   }, brokerTraits.startMs);
   afterAll(async () => {
-    await bed.producer?.disconnect();
-    await bed.admin?.disconnect();
+    await clients?.disconnect();
     await bed.broker?.stop();
   });
   return bed;

@@ -2,13 +2,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, Consumer, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeResult } from '@taskwire/contracts';
 import type { DispatchMessage, ResultMessage } from '@taskwire/contracts';
-import { randomName, startTestBroker } from '@taskwire/testkit';
-import type { TestBroker } from '@taskwire/testkit';
+import { connectKafkaClients, randomName, startTestBroker } from '@taskwire/testkit';
+import type { KafkaClients, TestBroker } from '@taskwire/testkit';
 import { SHELL_PATH } from '@taskwire/executors';
 import { loadConfig } from '../config.js';
 import { startWorker } from '../worker.js';
@@ -20,6 +19,7 @@ let broker: TestBroker;
 let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
+let clients: KafkaClients | undefined;
 const consumers: Consumer[] = [];
 let server: Server;
 let local: string;
@@ -31,18 +31,14 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   local = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   broker = await startTestBroker();
-  kafka = new Kafka({ clientId: 'sandbox-int-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
+  clients = await connectKafkaClients(broker.brokers, 'sandbox-int-test');
+  ({ kafka, admin, producer } = clients);
 });
 
 afterAll(async () => {
   await Promise.allSettled(workers.map((w) => w.stop()));
   await Promise.allSettled(consumers.map((c) => c.disconnect()));
-  await producer?.disconnect();
-  await admin?.disconnect();
+  await clients?.disconnect();
   await broker?.stop();
   await new Promise((r) => server.close(r));
 });
