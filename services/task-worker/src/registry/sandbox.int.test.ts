@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeResult } from '@taskwire/contracts';
 import type { DispatchMessage, ResultMessage } from '@taskwire/contracts';
@@ -16,10 +16,7 @@ import type { Worker } from '../worker.js';
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 let broker: TestBroker;
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-let clients: KafkaClients | undefined;
+let clients: KafkaClients;
 const consumers: Consumer[] = [];
 let server: Server;
 let local: string;
@@ -32,7 +29,6 @@ beforeAll(async () => {
   local = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   broker = await startTestBroker();
   clients = await connectKafkaClients(broker.brokers, 'sandbox-int-test');
-  ({ kafka, admin, producer } = clients);
 });
 
 afterAll(async () => {
@@ -46,14 +42,14 @@ afterAll(async () => {
 /** A worker on its own topics, configured from env like the real process. */
 async function worker(env: Record<string, string>): Promise<string> {
   const t = { dispatch: randomName('dispatch'), results: randomName('results') };
-  await admin.createTopics({
+  await clients.admin.createTopics({
     waitForLeaders: true,
     topics: [
       { topic: t.dispatch, numPartitions: 1 },
       { topic: t.results, numPartitions: 1 },
     ],
   });
-  const consumer = kafka.consumer({ groupId: randomName('collector'), maxWaitTimeInMs: 100 });
+  const consumer = clients.kafka.consumer({ groupId: randomName('collector'), maxWaitTimeInMs: 100 });
   consumers.push(consumer);
   await consumer.connect();
   await consumer.subscribe({ topic: t.results, fromBeginning: true });
@@ -96,7 +92,7 @@ async function runTask(topic: string, executor: string, params: unknown): Promis
     deadline: now + 60_000,
     queued_at: now,
   };
-  await producer.send({ topic, acks: -1, messages: [{ key: m.task_id, value: JSON.stringify(m) }] });
+  await clients.producer.send({ topic, acks: -1, messages: [{ key: m.task_id, value: JSON.stringify(m) }] });
   const done = (): ResultMessage | undefined =>
     results.find((r) => r.task_id === m.task_id && (r.type === 'succeeded' || r.type === 'failed'));
   await vi.waitFor(() => expect(done()).toBeDefined(), { timeout: 20_000 });
