@@ -13,7 +13,7 @@ type Columns<K extends string> = { readonly [P in K]: Column };
 /** The columns the shared queries read; both dialects' tables (schema.ts) have them by these names. */
 export interface QueryTables {
   tasks: Columns<keyof TaskRecord & string>;
-  templates: Columns<'id' | 'deletedAt' | 'cronExpression' | 'nameKey'>;
+  templates: Columns<'id' | 'deletedAt' | 'cronExpression'>;
   leases: Columns<'name' | 'owner' | 'expiresAt'>;
 }
 
