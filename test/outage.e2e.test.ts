@@ -1,38 +1,25 @@
 // Kafka outages: the API keeps accepting tasks while the broker is down, and they run once it is back.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TaskResource } from '@taskwire/contracts';
 import {
   api,
   freePort,
   startBrokerProcess,
-  startManagerProcess,
   startWorkerProcess,
-  tempDir,
+  useProcesses,
   waitFor,
 } from './support/processes.js';
-import type { BrokerProc } from './support/processes.js';
 
 describe('Kafka outage', () => {
-  const tmp = tempDir('outage');
-  const procs: BrokerProc[] = [];
-  afterAll(async () => {
-    for (const p of procs.reverse()) await p.stop('SIGTERM', 10_000);
-    tmp.cleanup();
-  }, 60_000);
+  const { dir, procs, startManager } = useProcesses('outage');
 
   it('accepts tasks while the broker is down and runs them all once it comes up', async () => {
     const brokerPort = await freePort();
     const brokers = `127.0.0.1:${brokerPort}`;
     // The manager starts with no broker listening: it must still serve and be ready.
-    const manager = await startManagerProcess({
-      brokers,
-      dbType: 'sqlite',
-      dsn: path.join(tmp.dir, 'taskwire.db'),
-      env: { KAFKA_SESSION_TIMEOUT_MS: '6000' },
-    });
-    procs.push(manager.proc);
+    const manager = await startManager({ brokers, env: { KAFKA_SESSION_TIMEOUT_MS: '6000' } });
     const http = api(manager.url);
     const template = await http.post<{ id: string }>('/templates', {
       name: `t-${randomUUID()}`,
@@ -50,7 +37,7 @@ describe('Kafka outage', () => {
       created.push(res.body.id);
     }
 
-    const broker = await startBrokerProcess(path.join(tmp.dir, 'broker'), { port: brokerPort });
+    const broker = await startBrokerProcess(path.join(dir, 'broker'), { port: brokerPort });
     procs.push(broker.proc);
     const worker = await startWorkerProcess(`w-${randomUUID().slice(0, 6)}`, brokers, manager.url, {
       KAFKA_SESSION_TIMEOUT_MS: '6000',

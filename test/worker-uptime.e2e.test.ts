@@ -1,17 +1,8 @@
 // A worker stays up without Kafka: started with no broker reachable, or when the broker restarts, it retries, reports not ready, and runs tasks once the broker is back.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import {
-  api,
-  freePort,
-  startBrokerProcess,
-  startManagerProcess,
-  startNode,
-  tempDir,
-  waitFor,
-} from './support/processes.js';
-import type { BrokerProc } from './support/processes.js';
+import { describe, expect, it } from 'vitest';
+import { api, freePort, startBrokerProcess, startNode, useProcesses, waitFor } from './support/processes.js';
 import { createTask, createTemplate, waitForStatus } from './support/tasks.js';
 
 async function probe(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -20,24 +11,13 @@ async function probe(url: string): Promise<{ status: number; body: Record<string
 }
 
 describe('worker without Kafka', () => {
-  const tmp = tempDir('uptime');
-  const procs: BrokerProc[] = [];
-  afterAll(async () => {
-    for (const p of procs.reverse()) await p.stop('SIGTERM', 10_000);
-    tmp.cleanup();
-  }, 60_000);
+  const { dir, procs, startManager } = useProcesses('uptime');
 
   it('a worker started with no broker reachable keeps retrying, completes tasks once the broker starts, and again after a broker restart', async () => {
     const brokerPort = await freePort();
     const healthPort = await freePort();
     const brokers = `127.0.0.1:${brokerPort}`;
-    const manager = await startManagerProcess({
-      brokers,
-      dbType: 'sqlite',
-      dsn: path.join(tmp.dir, 'taskwire.db'),
-      env: { KAFKA_SESSION_TIMEOUT_MS: '6000' },
-    });
-    procs.push(manager.proc);
+    const manager = await startManager({ brokers, env: { KAFKA_SESSION_TIMEOUT_MS: '6000' } });
     const workerId = `w-${randomUUID().slice(0, 6)}`;
     const worker = startNode(workerId, 'services/task-worker/dist/main.js', {
       WORKER_ID: workerId,
@@ -68,7 +48,7 @@ describe('worker without Kafka', () => {
     expect(notReady.body).toEqual({ status: 'unavailable', reason: expect.stringMatching(/\S/) });
     alive();
 
-    const broker = await startBrokerProcess(path.join(tmp.dir, 'broker'), { port: brokerPort });
+    const broker = await startBrokerProcess(path.join(dir, 'broker'), { port: brokerPort });
     procs.splice(1, 0, broker.proc); // stopped after the worker
     await waitFor(
       'the worker /readyz to turn 200',

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import { startRealKafka, testBrokerKind } from '@taskwire/testkit';
 import type { BrokerKind } from '@taskwire/testkit';
 
@@ -214,6 +215,33 @@ export async function startManagerProcess(
     30_000,
   );
   return { proc, url, port };
+}
+
+/**
+ * For the enclosing describe block: a temp dir, and `procs`, the processes started there; after the
+ * block they are stopped last first (SIGTERM, 10 s each) and the dir is removed.
+ */
+export function useProcesses(prefix: string) {
+  const tmp = tempDir(prefix);
+  const procs: BrokerProc[] = [];
+  afterAll(async () => {
+    for (const p of procs.reverse()) await p.stop('SIGTERM', 10_000);
+    tmp.cleanup();
+  }, 60_000);
+  return {
+    dir: tmp.dir,
+    procs,
+    /** A manager on a SQLite file in the dir, added to `procs`. */
+    async startManager(opts: Omit<ManagerOptions, 'dbType' | 'dsn'>) {
+      const manager = await startManagerProcess({
+        dbType: 'sqlite',
+        dsn: path.join(tmp.dir, 'taskwire.db'),
+        ...opts,
+      });
+      procs.push(manager.proc);
+      return manager;
+    },
+  };
 }
 
 /** Starts a task-worker process; it is ready once it shows up alive in GET /workers. */

@@ -5,3 +5,4 @@ export * from './sqlite.js';
 export * from './broker.js';
 export * from './real-kafka.js';
 export * from './kafka-home.js';
+export * from './kafka-clients.js';

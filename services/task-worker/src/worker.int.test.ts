@@ -1,12 +1,11 @@
 // Integration: a real worker (startWorker) against the dev broker through unmodified kafkajs.
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, Consumer, IHeaders, Producer } from 'kafkajs';
+import type { Consumer, IHeaders } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeHeartbeat, decodeResult, dlqTopicFor } from '@taskwire/contracts';
 import type { DispatchMessage, HeartbeatMessage, ResultMessage } from '@taskwire/contracts';
-import { randomName, startTestBroker } from '@taskwire/testkit';
-import type { TestBroker } from '@taskwire/testkit';
+import { connectKafkaClients, randomName, startTestBroker } from '@taskwire/testkit';
+import type { KafkaClients, TestBroker } from '@taskwire/testkit';
 import { loadConfig } from './config.js';
 import type { Config } from './config.js';
 import { startWorker } from './worker.js';
@@ -16,24 +15,17 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PARTITIONS = 3;
 
 let broker: TestBroker;
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
+let clients: KafkaClients;
 const consumers: Consumer[] = [];
 
 beforeAll(async () => {
   broker = await startTestBroker();
-  kafka = new Kafka({ clientId: 'worker-int-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
+  clients = await connectKafkaClients(broker.brokers, 'worker-int-test');
 });
 
 afterAll(async () => {
   await Promise.allSettled(consumers.map((c) => c.disconnect()));
-  await producer?.disconnect();
-  await admin?.disconnect();
+  await clients?.disconnect();
   await broker?.stop();
 });
 
@@ -53,7 +45,7 @@ async function createTopics(): Promise<Topics> {
     heartbeats: randomName('heartbeats'),
     group: randomName('workers'),
   };
-  await admin.createTopics({
+  await clients.admin.createTopics({
     waitForLeaders: true,
     topics: [
       { topic: t.dispatch, numPartitions: PARTITIONS },
@@ -88,7 +80,7 @@ async function collect<T>(
   topic: string,
   decode: (v: Buffer | null) => T,
 ): Promise<{ items: T[]; headers: IHeaders[] }> {
-  const consumer = kafka.consumer({ groupId: randomName('collector'), maxWaitTimeInMs: 100 });
+  const consumer = clients.kafka.consumer({ groupId: randomName('collector'), maxWaitTimeInMs: 100 });
   consumers.push(consumer);
   const out = { items: [] as T[], headers: [] as IHeaders[] };
   await consumer.connect();
@@ -129,7 +121,7 @@ function task(over: Partial<DispatchMessage> = {}): DispatchMessage {
 }
 
 async function dispatch(topic: string, tasks: DispatchMessage[]): Promise<void> {
-  await producer.send({
+  await clients.producer.send({
     topic,
     acks: -1,
     messages: tasks.map((m) => ({ key: m.task_id, value: JSON.stringify(m) })),
@@ -137,7 +129,7 @@ async function dispatch(topic: string, tasks: DispatchMessage[]): Promise<void> 
 }
 
 async function committed(group: string, topic: string): Promise<number> {
-  const [res] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  const [res] = await clients.admin.fetchOffsets({ groupId: group, topics: [topic] });
   return (res?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }
 
@@ -201,7 +193,7 @@ describe('task-worker against the dev broker', () => {
 
   it('sends a poison message to the DLQ with the reason and goes on', async () => {
     const dlq = await collect(dlqTopicFor(t.dispatch), (v) => v?.toString('utf8'));
-    await producer.send({
+    await clients.producer.send({
       topic: t.dispatch,
       messages: [{ key: 'poison', value: '{"v":1,"task_id":' }],
       acks: -1,
@@ -238,7 +230,7 @@ describe('task-worker against the dev broker', () => {
     await vi.waitFor(() =>
       expect(results.some((r) => r.task_id === m.task_id && r.type === 'started')).toBe(true),
     );
-    await producer.send({
+    await clients.producer.send({
       topic: t.control,
       acks: -1,
       messages: [

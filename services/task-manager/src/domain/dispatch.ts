@@ -90,6 +90,27 @@ export async function queueTask(
   return true;
 }
 
+/**
+ * Fails the attempt for good (no retry) if the task is still in the status and attempt it was read
+ * with (compare-and-set); returns its `failed` event for the caller to insert, or null if the task
+ * moved on first. `patch` clears what else the task's status left behind.
+ */
+export async function failForGood(
+  tx: StoreOps,
+  task: TaskRecord,
+  error: WireError,
+  now: Date,
+  patch: { nextAttemptAt?: null } = {},
+): Promise<TaskEventRecord | null> {
+  const changed = await tx.updateTask(
+    task.id,
+    { status: 'FAILED', error, finishedAt: now, updatedAt: now, ...patch },
+    { status: [task.status], attempt: task.attempt },
+  );
+  if (!changed) return null;
+  return { taskId: task.id, attempt: task.attempt, type: 'failed', at: now, workerId: null, data: { error } };
+}
+
 /** An outbox row Kafka cannot take (larger than the message size limit), and why. */
 export interface UndeliverableRow {
   row: OutboxRecord;
@@ -136,21 +157,10 @@ export async function failUndeliverable(
         'outbox message too large for Kafka; its task fails and the relay moves on',
       );
       if (!task || task.status !== 'QUEUED' || task.attempt !== attempt) continue;
-      const changed = await tx.updateTask(
-        task.id,
-        { status: 'FAILED', error, finishedAt: now, updatedAt: now },
-        { status: ['QUEUED'], attempt: task.attempt },
-      );
-      if (!changed) continue;
+      const event = await failForGood(tx, task, error, now);
+      if (!event) continue;
       failed++;
-      events.push({
-        taskId: task.id,
-        attempt: task.attempt,
-        type: 'failed',
-        at: now,
-        workerId: null,
-        data: { error },
-      });
+      events.push(event);
     }
     if (events.length > 0) await tx.insertEvents(events);
     await tx.markOutboxSent(

@@ -1,6 +1,7 @@
 // Unit tests of record <-> wire mapping: snake_case, ISO times, JSON-string fields, aliases.
 import { describe, expect, it } from 'vitest';
-import type { TaskRecord, TemplateRecord, WorkerRecord } from '../store/types.js';
+import type { TemplateRecord } from '../store/types.js';
+import { makeTask, makeWorker } from '../store/contract/fixtures.js';
 import { AppError } from './errors.js';
 import {
   jsonObjectField,
@@ -57,34 +58,17 @@ describe('mappers', () => {
   });
 
   it('a task maps every time field, null when unset', () => {
-    const task = {
+    const task = makeTask({
       id: 'T',
       templateId: template.id,
-      name: 'n',
-      description: null,
-      queue: 'default',
       params: { a: 1 },
-      status: 'QUEUED',
       result: undefined,
-      error: null,
-      attempt: 1,
-      maxAttempts: 3,
-      backoff: null,
-      runAt: null,
-      nextAttemptAt: null,
       timeoutMs: 10,
       idempotencyKey: 'k',
-      trigger: 'api',
-      scheduledFor: null,
-      workerId: null,
       createdAt: at,
       queuedAt: at,
-      startedAt: null,
-      finishedAt: null,
       updatedAt: at,
-      dispatchPartition: null,
-      dispatchOffset: null,
-    } satisfies TaskRecord;
+    });
     const wire = taskToWire(task);
     expect(wire).toMatchObject({ template_id: template.id, queued_at: at.toISOString(), started_at: null });
     expect(wire.result).toBeNull();
@@ -92,19 +76,7 @@ describe('mappers', () => {
   });
 
   it('a worker is alive only while recent and not stopped', () => {
-    const w: WorkerRecord = {
-      id: 'w',
-      host: 'h',
-      pid: 1,
-      queues: ['default'],
-      executors: ['echo'],
-      concurrency: 4,
-      running: 0,
-      version: '1',
-      startedAt: at,
-      lastSeen: at,
-      stoppedAt: null,
-    };
+    const w = makeWorker({ startedAt: at, lastSeen: at });
     expect(workerToWire(w, new Date(at.getTime() + 1000), 15_000).alive).toBe(true);
     expect(workerToWire(w, new Date(at.getTime() + 16_000), 15_000).alive).toBe(false);
     expect(workerToWire({ ...w, stoppedAt: at }, at, 15_000).alive).toBe(false);

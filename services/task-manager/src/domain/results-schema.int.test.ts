@@ -2,9 +2,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SchemaCompiler } from '@taskwire/json-schema';
 import type { ResultMessage } from '@taskwire/contracts';
-import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
+import { makeTemplate } from '../store/contract/fixtures.js';
 import type { Store, TaskRecord, TemplateRecord } from '../store/types.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
+import { resultFor, seedTask } from '../testing/seed.js';
 import type { DomainDeps } from './deps.js';
 import { newId } from './ids.js';
 import { applyResults } from './results.js';
@@ -27,32 +28,11 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-async function seed(template: TemplateRecord): Promise<TaskRecord> {
-  await store.insertTemplate(template);
-  const task = makeTask({
-    templateId: template.id,
-    name: template.name,
-    status: 'RUNNING',
-    maxAttempts: 1,
-    workerId: 'w1',
-    createdAt: T0,
-    queuedAt: T0,
-    startedAt: T0,
-    updatedAt: T0,
-  });
-  await store.insertTasks([task]);
-  return task;
-}
+const seed = (template: TemplateRecord): Promise<TaskRecord> =>
+  seedTask(store, template, T0, { status: 'RUNNING', maxAttempts: 1, workerId: 'w1' });
 
-const succeeded = (task: TaskRecord): ResultMessage => ({
-  v: 1,
-  type: 'succeeded',
-  task_id: task.id,
-  attempt: 1,
-  worker_id: 'w1',
-  at: T0.getTime() + 20,
-  result: { ok: true },
-});
+const succeeded = (task: TaskRecord): ResultMessage =>
+  resultFor(task, T0.getTime() + 20, { result: { ok: true } });
 
 describe('applyResults with a refused result_schema', () => {
   it('fails that task with invalid_schema and still applies the rest of the batch', async () => {

@@ -1,13 +1,12 @@
 // Result application on a real SQLite store: starts carried by terminal results, manager-clock times, size caps.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResultMessage, TaskStatus } from '@taskwire/contracts';
-import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
 import type { Store, TaskRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
-import { newId } from './ids.js';
 import { applyResults } from './results.js';
 import { timeOutOverdueTasks } from './timeouts.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
+import { resultFor, seedTask, templateAt } from '../testing/seed.js';
 
 const T0 = new Date('2024-03-01T12:00:00Z');
 const NOW = new Date(T0.getTime() + 5_000);
@@ -20,41 +19,15 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-const template = makeTemplate({
-  id: newId(T0.getTime()),
-  name: 'results-test',
-  maxAttempts: 1,
-  backoff: { initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0 },
-  timeoutMs: 10_000,
-});
+const template = templateAt(T0, { name: 'results-test', maxAttempts: 1 });
 
-async function seed(status: TaskStatus): Promise<TaskRecord> {
-  if (!(await store.getTemplate(template.id))) await store.insertTemplate(template);
-  const task = makeTask({
-    templateId: template.id,
-    name: template.name,
-    status,
-    maxAttempts: 1,
-    timeoutMs: 10_000,
-    workerId: status === 'RUNNING' ? 'w1' : null,
-    createdAt: T0,
-    queuedAt: T0,
-    startedAt: status === 'RUNNING' ? T0 : null,
-    updatedAt: T0,
-  });
-  await store.insertTasks([task]);
-  return task;
+function seed(status: TaskStatus): Promise<TaskRecord> {
+  const workerId = status === 'RUNNING' ? 'w1' : null;
+  return seedTask(store, template, T0, { status, maxAttempts: 1, timeoutMs: 10_000, workerId });
 }
 
-const result = (task: TaskRecord, over: Partial<ResultMessage>): ResultMessage => ({
-  v: 1,
-  type: 'succeeded',
-  task_id: task.id,
-  attempt: 1,
-  worker_id: 'w1',
-  at: T0.getTime() + 20,
-  ...over,
-});
+const result = (task: TaskRecord, over: Partial<ResultMessage>): ResultMessage =>
+  resultFor(task, T0.getTime() + 20, over);
 
 const events = async (id: string) =>
   (await store.listEvents(id)).map((e) => ({ type: e.type, at: e.at.getTime() - T0.getTime() }));

@@ -1,17 +1,16 @@
 // Cancel, manual retry and the timeout watchdog on a real SQLite store (dialect-neutral: one dialect).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ControlMessage, DispatchMessage, TaskStatus } from '@taskwire/contracts';
-import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
 import type { Store, TaskRecord } from '../store/types.js';
 import { createWatchdog } from '../scheduler/watchdog.js';
 import { cancelTask } from './cancel.js';
 import type { Clock } from './clock.js';
 import type { DomainDeps } from './deps.js';
 import { AppError } from './errors.js';
-import { newId } from './ids.js';
 import { retryTask } from './manual-retry.js';
 import { timeOutOverdueTasks } from './timeouts.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
+import { seedTask, templateAt } from '../testing/seed.js';
 
 const T0 = new Date('2024-03-01T12:00:00Z');
 let now = T0;
@@ -40,31 +39,11 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
-const template = makeTemplate({
-  id: newId(T0.getTime()),
-  name: 'control-test',
-  maxAttempts: 3,
-  backoff: { initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0 },
-  timeoutMs: 10_000,
-});
+const template = templateAt(T0, { name: 'control-test', maxAttempts: 3 });
 
-async function seed(status: TaskStatus, patch: Partial<TaskRecord> = {}): Promise<TaskRecord> {
-  if (!(await store.getTemplate(template.id))) await store.insertTemplate(template);
-  const task = makeTask({
-    templateId: template.id,
-    name: template.name,
-    params: { n: 1 },
-    status,
-    timeoutMs: 10_000,
-    workerId: status === 'RUNNING' ? 'worker-1' : null,
-    createdAt: T0,
-    queuedAt: status === 'PENDING' ? null : T0,
-    startedAt: status === 'RUNNING' ? T0 : null,
-    updatedAt: T0,
-    ...patch,
-  });
-  await store.insertTasks([task]);
-  return task;
+function seed(status: TaskStatus, patch: Partial<TaskRecord> = {}): Promise<TaskRecord> {
+  const workerId = status === 'RUNNING' ? 'worker-1' : null;
+  return seedTask(store, template, T0, { params: { n: 1 }, status, timeoutMs: 10_000, workerId, ...patch });
 }
 
 const eventTypes = async (id: string): Promise<string[]> => (await store.listEvents(id)).map((e) => e.type);

@@ -1,42 +1,20 @@
 // createTasks on both dialects: idempotency keys hold across concurrent transactions (MySQL really races).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { createTestMysqlDatabase, createTestSqliteFile } from '@taskwire/testkit';
-import { createMysqlStore, createSqliteStore } from '../store/index.js';
-import type { Store } from '../store/types.js';
+import { DIALECTS, openTestStore } from '../testing/stores.js';
 import { systemClock } from './clock.js';
 import type { DomainDeps } from './deps.js';
 import { noSignals } from './deps.js';
 import { createTasks } from './tasks.js';
 import { createTemplate } from './templates.js';
 
-const dialects: Array<[string, () => Promise<{ store: Store; cleanup(): Promise<void> }>]> = [
-  [
-    'sqlite',
-    async () => {
-      const f = createTestSqliteFile();
-      return { store: createSqliteStore({ file: f.file }), cleanup: async () => f.cleanup() };
-    },
-  ],
-  [
-    'mariadb',
-    async () => {
-      const d = await createTestMysqlDatabase();
-      return { store: createMysqlStore({ dsn: d.dsn }), cleanup: () => d.drop() };
-    },
-  ],
-];
-
-describe.each(dialects)('createTasks on %s', (_name, open) => {
+describe.each(DIALECTS)('createTasks on %s', (dialect) => {
   let deps: DomainDeps;
   let cleanup: () => Promise<void>;
   beforeAll(async () => {
-    const db = await open();
+    const db = await openTestStore(dialect);
+    cleanup = db.cleanup;
     await db.store.migrate();
-    cleanup = async () => {
-      await db.store.close();
-      await db.cleanup();
-    };
     deps = {
       store: db.store,
       clock: systemClock,

@@ -1,40 +1,14 @@
 // Unit tests of the watchdog rule: which tasks count as abandoned by their worker.
 import { describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../store/types.js';
+import { makeTask } from '../store/contract/fixtures.js';
 import { isOverdue } from './timeouts.js';
 
 const started = new Date('2024-01-01T00:00:00Z');
 
 function task(patch: Partial<TaskRecord>): TaskRecord {
-  return {
-    id: '01HZZZZZZZZZZZZZZZZZZZZZZZ',
-    templateId: 't',
-    name: 'n',
-    description: null,
-    queue: 'default',
-    params: {},
-    status: 'RUNNING',
-    result: null,
-    error: null,
-    attempt: 1,
-    maxAttempts: 3,
-    backoff: null,
-    runAt: null,
-    nextAttemptAt: null,
-    timeoutMs: 10_000,
-    idempotencyKey: null,
-    trigger: 'api',
-    scheduledFor: null,
-    workerId: 'w1',
-    createdAt: started,
-    queuedAt: started,
-    startedAt: started,
-    finishedAt: null,
-    updatedAt: started,
-    dispatchPartition: null,
-    dispatchOffset: null,
-    ...patch,
-  };
+  const times = { createdAt: started, queuedAt: started, startedAt: started, updatedAt: started };
+  return makeTask({ status: 'RUNNING', timeoutMs: 10_000, workerId: 'w1', ...times, ...patch });
 }
 
 const after = (ms: number): Date => new Date(started.getTime() + ms);

@@ -2,14 +2,8 @@
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { Admin, Producer, ProducerBatch } from 'kafkajs';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  brokerTraits,
-  createTestMysqlDatabase,
-  createTestSqliteFile,
-  randomName,
-  startTestBroker,
-} from '@taskwire/testkit';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { brokerTraits, randomName, startTestBroker } from '@taskwire/testkit';
 import type { TestBroker } from '@taskwire/testkit';
 import { dispatchTopicFor, messageBytes } from '@taskwire/contracts';
 import { systemClock } from '../domain/clock.js';
@@ -17,8 +11,10 @@ import { noSignals } from '../domain/deps.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createTasks } from '../domain/tasks.js';
 import { makeTemplate } from '../store/contract/fixtures.js';
-import { createMysqlStore, createSqliteStore } from '../store/index.js';
 import type { Store, TemplateRecord } from '../store/index.js';
+import { useCleanups } from '../testing/kafka.js';
+import { DIALECTS, openTestStore } from '../testing/stores.js';
+import type { Dialect } from '../testing/stores.js';
 import { createRelay } from './relay.js';
 
 const logger = pino({ level: 'silent' });
@@ -32,38 +28,24 @@ let broker: TestBroker;
  */
 let strictBroker: TestBroker;
 const STRICT_BYTES = 64 * 1024;
-let cleanups: Array<() => Promise<unknown> | unknown> = [];
+const cleanups = useCleanups();
 
 beforeAll(async () => {
   broker = await startTestBroker();
   strictBroker =
     broker.kind === 'dev' ? await startTestBroker({ dev: { maxBatchBytes: STRICT_BYTES } }) : broker;
 }, 2 * brokerTraits.startMs);
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  cleanups = [];
-});
 afterAll(async () => {
   if (strictBroker !== broker) await strictBroker?.stop();
   await broker?.stop();
 });
 
-const dialects = {
-  sqlite: async (): Promise<Store> => {
-    const file = createTestSqliteFile();
-    const store = createSqliteStore({ file: file.file });
-    cleanups.push(() => file.cleanup());
-    cleanups.push(() => store.close());
-    return store;
-  },
-  mysql: async (): Promise<Store> => {
-    const db = await createTestMysqlDatabase();
-    const store = createMysqlStore({ dsn: db.dsn, poolSize: 4 });
-    cleanups.push(() => db.drop());
-    cleanups.push(() => store.close());
-    return store;
-  },
-};
+/** A store on a new database of `dialect`, removed after the test. */
+async function openStore(dialect: Dialect): Promise<Store> {
+  const { store, cleanup } = await openTestStore(dialect);
+  cleanups.push(cleanup);
+  return store;
+}
 
 /** A param_schema of about 13 KB: 200 optional string fields with long descriptions. */
 function bigSchema(): Record<string, unknown> {
@@ -82,8 +64,8 @@ interface Setup {
   requests: ProducerBatch[];
 }
 
-async function setup(dialect: keyof typeof dialects, on: TestBroker): Promise<Setup> {
-  const store = await dialects[dialect]();
+async function setup(dialect: Dialect, on: TestBroker): Promise<Setup> {
+  const store = await openStore(dialect);
   await store.migrate();
   const deps: DomainDeps = {
     store,
@@ -159,7 +141,7 @@ const requestBytes = (r: ProducerBatch) =>
     0,
   );
 
-describe.each(['sqlite', 'mysql'] as const)('outbox relay sizes on %s', (dialect) => {
+describe.each(DIALECTS)('outbox relay sizes on %s', (dialect) => {
   it('1,000 dispatches carrying a 13 KB schema go out in requests under the byte budget, and another queue is not held up', async () => {
     const s = await setup(dialect, broker);
     const heavy = await template(s, { paramSchema: bigSchema() });

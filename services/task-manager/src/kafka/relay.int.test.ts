@@ -1,64 +1,40 @@
 // Integration: outbox relays of two replicas on one SQLite file, publishing to the dev broker via kafkajs.
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
-import type { Admin, Consumer, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { Consumer, Producer } from 'kafkajs';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTestSqliteFile, randomName, startTestBroker } from '@taskwire/testkit';
-import type { TestBroker, TestSqliteFile } from '@taskwire/testkit';
+import { describe, expect, it, vi } from 'vitest';
+import { randomName } from '@taskwire/testkit';
 import { systemClock } from '../domain/clock.js';
-import { createSqliteStore } from '../store/index.js';
 import type { OutboxRecord, Store } from '../store/index.js';
+import { useCleanups, useKafkaBed } from '../testing/kafka.js';
+import { createTestDatabase } from '../testing/stores.js';
 import { RELAY_LEASE, createRelay } from './relay.js';
 import type { Relay } from './relay.js';
 
 const logger = pino({ level: 'silent' });
 const WAIT = { timeout: 30_000, interval: 50 };
 
-let broker: TestBroker;
-let kafka: Kafka;
-let admin: Admin;
+const bed = useKafkaBed({ clientId: 'relay-int-test' });
 // Everything a test opens, closed after it whatever the outcome.
-let cleanups: Array<() => Promise<unknown> | unknown> = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-  kafka = new Kafka({ clientId: 'relay-int-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
-  admin = kafka.admin();
-  await admin.connect();
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  cleanups = [];
-});
-
-afterAll(async () => {
-  await admin?.disconnect();
-  await broker?.stop();
-});
+const cleanups = useCleanups();
 
 /** One SQLite file and a migrated store on it per replica, as replicas on one database would have. */
 async function openStores(count: number): Promise<Store[]> {
-  const file: TestSqliteFile = createTestSqliteFile();
-  cleanups.push(() => file.cleanup());
-  const stores: Store[] = [];
-  for (let i = 0; i < count; i++) {
-    const store = createSqliteStore({ file: file.file });
-    cleanups.push(() => store.close());
-    stores.push(store);
-  }
+  const db = await createTestDatabase('sqlite');
+  cleanups.push(() => db.cleanup());
+  const stores = Array.from({ length: count }, () => db.open());
   await stores[0]!.migrate();
   return stores;
 }
 
 async function createTopic(): Promise<string> {
   const topic = randomName('dispatch');
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+  await bed.admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
   return topic;
 }
 
 async function connectedProducer(): Promise<Producer> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = bed.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   cleanups.push(() => producer.disconnect());
   return producer;
@@ -86,7 +62,7 @@ async function startReplica(store: Store, owner: string) {
 /** Counts every message on `topic` by key, from the beginning. */
 async function countByKey(topic: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  const consumer: Consumer = kafka.consumer({ groupId: randomName('relay-test'), maxWaitTimeInMs: 100 });
+  const consumer: Consumer = bed.kafka.consumer({ groupId: randomName('relay-test'), maxWaitTimeInMs: 100 });
   await consumer.connect();
   cleanups.push(() => consumer.disconnect());
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -101,7 +77,7 @@ async function countByKey(topic: string): Promise<Map<string, number>> {
 
 /** Messages in the topic's log: the sum of its partitions' high watermarks. */
 async function messagesInTopic(topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await bed.admin.fetchTopicOffsets(topic);
   return offsets.reduce((sum, p) => sum + Number(p.high), 0);
 }
 

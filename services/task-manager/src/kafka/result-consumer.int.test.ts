@@ -1,44 +1,27 @@
 // Integration: the result consumer against the dev broker: database outages, poison messages and the DLQ.
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
-import type { Admin, KafkaMessage, Producer } from 'kafkajs';
-import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { randomName, startTestBroker } from '@taskwire/testkit';
-import type { TestBroker } from '@taskwire/testkit';
+import type { KafkaMessage } from 'kafkajs';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { randomName } from '@taskwire/testkit';
 import { DLQ_HEADERS, dlqTopicFor } from '@taskwire/contracts';
 import type { HeartbeatMessage, ResultMessage } from '@taskwire/contracts';
 import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
 import type { Store, StoreOps, TaskRecord } from '../store/types.js';
+import { useCleanups, useKafkaBed } from '../testing/kafka.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
+import { resultFor } from '../testing/seed.js';
 import type { SqliteDeps } from '../testing/sqlite-deps.js';
 import { createResultConsumer } from './result-consumer.js';
 
 const WAIT = { timeout: 45_000, interval: 100 };
 
-let broker: TestBroker;
+const bed = useKafkaBed();
+const cleanups = useCleanups();
 let opened: SqliteDeps;
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-let cleanups: Array<() => Promise<unknown>> = [];
-
 beforeAll(async () => {
-  broker = await startTestBroker();
   opened = await openSqliteDeps();
-  kafka = new Kafka({ brokers: [broker.brokers], logLevel: logLevel.NOTHING });
-  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  admin = kafka.admin();
-  await admin.connect();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  cleanups = [];
 });
 afterAll(async () => {
-  await producer?.disconnect();
-  await admin?.disconnect();
   await opened?.close();
-  await broker?.stop();
 });
 
 /** A store whose unit-of-work ops go through `wrapTx`, and whose other ops through `wrap`. */
@@ -72,7 +55,7 @@ function wrapStore(
 async function topics() {
   const resultTopic = randomName('results');
   const heartbeatTopic = randomName('heartbeats');
-  await admin.createTopics({
+  await bed.admin.createTopics({
     waitForLeaders: true,
     topics: [resultTopic, heartbeatTopic, dlqTopicFor(resultTopic), dlqTopicFor(heartbeatTopic)].map(
       (topic) => ({ topic, numPartitions: 1 }),
@@ -85,8 +68,8 @@ async function startConsumer(store: Store, resultTopic: string, heartbeatTopic: 
   const groupId = randomName('results-group');
   const consumer = createResultConsumer({
     domain: { ...opened.deps, store },
-    kafka,
-    producer,
+    kafka: bed.kafka,
+    producer: bed.producer,
     groupId,
     resultTopic,
     heartbeatTopic,
@@ -111,16 +94,7 @@ async function runningTask(): Promise<TaskRecord> {
 }
 
 function succeeded(task: TaskRecord, overrides: Partial<ResultMessage> = {}): ResultMessage {
-  return {
-    v: 1,
-    type: 'succeeded',
-    task_id: task.id,
-    attempt: 1,
-    worker_id: 'w1',
-    at: Date.now(),
-    result: { ok: true },
-    ...overrides,
-  };
+  return resultFor(task, Date.now(), { result: { ok: true }, ...overrides });
 }
 
 function heartbeat(workerId: string, overrides: Partial<HeartbeatMessage> = {}): HeartbeatMessage {
@@ -141,7 +115,7 @@ function heartbeat(workerId: string, overrides: Partial<HeartbeatMessage> = {}):
 }
 
 async function send(topic: string, values: Array<{ key: string; value: unknown }>): Promise<void> {
-  await producer.send({
+  await bed.producer.send({
     topic,
     messages: values.map((m) => ({ key: m.key, value: JSON.stringify(m.value), partition: 0 })),
   });
@@ -149,7 +123,7 @@ async function send(topic: string, values: Array<{ key: string; value: unknown }
 
 /** Sum of the group's committed offsets on `topic`. */
 async function committed(groupId: string, topic: string): Promise<number> {
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const [offsets] = await bed.admin.fetchOffsets({ groupId, topics: [topic] });
   return (offsets?.partitions ?? [])
     .map((p) => Number(p.offset))
     .filter((o) => o >= 0)
@@ -158,11 +132,11 @@ async function committed(groupId: string, topic: string): Promise<number> {
 
 /** Every message on `topic` so far, read from the beginning. */
 async function readAll(topic: string): Promise<KafkaMessage[]> {
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await bed.admin.fetchTopicOffsets(topic);
   const total = offsets.reduce((n, p) => n + Number(p.high), 0);
   if (total === 0) return [];
   const seen: KafkaMessage[] = [];
-  const consumer = kafka.consumer({ groupId: randomName('dlq-reader'), maxWaitTimeInMs: 100 });
+  const consumer = bed.kafka.consumer({ groupId: randomName('dlq-reader'), maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });

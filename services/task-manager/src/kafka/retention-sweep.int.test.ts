@@ -1,53 +1,25 @@
 // Integration: a dispatch deleted by Kafka retention before any worker read it is sent again (SQLite and MariaDB, dev broker).
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
-import type { Admin, Producer } from 'kafkajs';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  brokerTraits,
-  createTestMysqlDatabase,
-  createTestSqliteFile,
-  randomName,
-  startTestBroker,
-} from '@taskwire/testkit';
-import type { TestBroker } from '@taskwire/testkit';
+import { describe, expect, it, vi } from 'vitest';
+import { randomName } from '@taskwire/testkit';
 import { systemClock } from '../domain/clock.js';
 import { noSignals } from '../domain/deps.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createTasks } from '../domain/tasks.js';
 import { makeTemplate } from '../store/contract/fixtures.js';
-import { createMysqlStore, createSqliteStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
+import { useCleanups, useKafkaBed } from '../testing/kafka.js';
+import { DIALECTS, openTestStore } from '../testing/stores.js';
+import type { Dialect } from '../testing/stores.js';
 import { createRelay } from './relay.js';
 import { createRetentionSweep } from './retention-sweep.js';
 
 const logger = pino({ level: 'silent' });
 const WAIT = { timeout: 30_000, interval: 50 };
 
-let broker: TestBroker;
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
-let cleanups: Array<() => Promise<unknown> | unknown> = [];
-
-beforeAll(async () => {
-  // Small segments on the dev broker: retention drops whole segments, so a few KB of messages move the log start.
-  broker = await startTestBroker({ dev: { segmentBytes: 1024 } });
-  kafka = new Kafka({ brokers: [broker.brokers], logLevel: logLevel.NOTHING });
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-}, brokerTraits.startMs);
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-  cleanups = [];
-});
-afterAll(async () => {
-  await producer?.disconnect();
-  await admin?.disconnect();
-  await broker?.stop();
-});
+// Small segments on the dev broker: retention drops whole segments, so a few KB of messages move the log start.
+const bed = useKafkaBed({ dev: { segmentBytes: 1024 } });
+const cleanups = useCleanups();
 
 /**
  * Moves partition 0's log start past everything in it, as retention would. The dev broker: more
@@ -57,38 +29,31 @@ afterAll(async () => {
  */
 async function dropOldRecords(topic: string): Promise<void> {
   for (let i = 0; i < 8; i++) {
-    await producer.send({ topic, messages: [{ key: `filler-${i}`, value: 'f'.repeat(600), partition: 0 }] });
+    await bed.producer.send({
+      topic,
+      messages: [{ key: `filler-${i}`, value: 'f'.repeat(600), partition: 0 }],
+    });
   }
-  if (broker.kind === 'kafka') {
-    const [p] = await admin.fetchTopicOffsets(topic);
-    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: p!.high }] });
+  if (bed.broker.kind === 'kafka') {
+    const [p] = await bed.admin.fetchTopicOffsets(topic);
+    await bed.admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: p!.high }] });
   }
 }
 
-const dialects = {
-  sqlite: async (): Promise<Store> => {
-    const file = createTestSqliteFile();
-    const store = createSqliteStore({ file: file.file });
-    cleanups.push(() => file.cleanup());
-    cleanups.push(() => store.close());
-    return store;
-  },
-  mysql: async (): Promise<Store> => {
-    const db = await createTestMysqlDatabase();
-    const store = createMysqlStore({ dsn: db.dsn, poolSize: 4 });
-    cleanups.push(() => db.drop());
-    cleanups.push(() => store.close());
-    return store;
-  },
-};
+/** A store on a new database of `dialect`, removed after the test. */
+async function openStore(dialect: Dialect): Promise<Store> {
+  const { store, cleanup } = await openTestStore(dialect);
+  cleanups.push(cleanup);
+  return store;
+}
 
-describe.each(['sqlite', 'mysql'] as const)('retention re-dispatch on %s', (dialect) => {
+describe.each(DIALECTS)('retention re-dispatch on %s', (dialect) => {
   it('a QUEUED task whose dispatch fell below the log start is dispatched again with the same attempt; others are left alone', async () => {
-    const store = await dialects[dialect]();
+    const store = await openStore(dialect);
     await store.migrate();
     const dispatchTopic = randomName('dispatch');
     // One partition that keeps about nothing but its active segment.
-    await admin.createTopics({
+    await bed.admin.createTopics({
       waitForLeaders: true,
       topics: [
         { topic: dispatchTopic, numPartitions: 1, configEntries: [{ name: 'retention.bytes', value: '1' }] },
@@ -103,7 +68,7 @@ describe.each(['sqlite', 'mysql'] as const)('retention re-dispatch on %s', (dial
     };
     const relay = createRelay({
       store,
-      producer,
+      producer: bed.producer,
       logger,
       clock: systemClock,
       owner: randomName('relay'),
@@ -130,7 +95,7 @@ describe.each(['sqlite', 'mysql'] as const)('retention re-dispatch on %s', (dial
     );
 
     await dropOldRecords(dispatchTopic);
-    const low = async () => Number((await admin.fetchTopicOffsets(dispatchTopic))[0]!.low);
+    const low = async () => Number((await bed.admin.fetchTopicOffsets(dispatchTopic))[0]!.low);
     await vi.waitFor(async () => expect(await low()).toBeGreaterThan(0), WAIT);
     const kept = await create();
     await vi.waitFor(
@@ -138,7 +103,7 @@ describe.each(['sqlite', 'mysql'] as const)('retention re-dispatch on %s', (dial
       WAIT,
     );
 
-    const sweep = createRetentionSweep({ domain: deps, admin, minAgeMs: 0 });
+    const sweep = createRetentionSweep({ domain: deps, admin: bed.admin, minAgeMs: 0 });
     expect(await sweep.runOnce()).toBe(1);
     const queued = (await store.listEvents(lost)).filter((e) => e.type === 'queued');
     expect(queued).toHaveLength(2);

@@ -3,6 +3,7 @@ import type { Admin } from 'kafkajs';
 import { DEFAULT_QUEUE, dispatchTopicFor } from '@taskwire/contracts';
 import type { DomainDeps } from '../domain/deps.js';
 import { redispatchLost } from '../domain/dispatch.js';
+import { periodic } from '../scheduler/periodic.js';
 
 export interface RetentionSweepDeps {
   domain: DomainDeps;
@@ -37,9 +38,6 @@ export function createRetentionSweep(deps: RetentionSweepDeps): RetentionSweep {
   const intervalMs = deps.intervalMs ?? 30_000;
   const minAgeMs = deps.minAgeMs ?? 60_000;
   const limit = deps.batchSize ?? 500;
-  let timer: NodeJS.Timeout | null = null;
-  let pass: Promise<number> | null = null;
-  let running = false;
 
   async function sweepTopic(queue: string): Promise<number> {
     const topic = dispatchTopicFor(domain.settings.dispatchTopic, queue);
@@ -82,39 +80,17 @@ export function createRetentionSweep(deps: RetentionSweepDeps): RetentionSweep {
     return total;
   }
 
-  function runOnce(): Promise<number> {
-    pass ??= sweep().finally(() => {
-      pass = null;
-    });
-    return pass;
-  }
-
-  function schedule(): void {
-    if (!running) return;
-    timer = setTimeout(() => {
-      timer = null;
-      runOnce()
-        .catch((err: unknown) => {
-          log.warn({ err }, 'retention sweep failed; trying again at the next interval');
-          return 0;
-        })
-        .finally(schedule);
-    }, intervalMs);
-    timer.unref();
-  }
-
+  const loop = periodic({
+    intervalMs,
+    pass: sweep,
+    onError: (err) => log.warn({ err }, 'retention sweep failed; trying again at the next interval'),
+    unref: true,
+  });
   return {
     async start() {
-      if (running) return;
-      running = true;
-      schedule();
+      loop.start();
     },
-    async stop() {
-      running = false;
-      if (timer) clearTimeout(timer);
-      timer = null;
-      await pass?.catch(() => 0);
-    },
-    runOnce,
+    stop: () => loop.stop(),
+    runOnce: () => loop.runOnce(),
   };
 }

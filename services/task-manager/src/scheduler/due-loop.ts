@@ -1,7 +1,7 @@
 // Due loop: queues PENDING tasks whose run_at came and RETRYING tasks whose next_attempt_at came.
 import type { TaskRecord } from '../store/types.js';
 import type { DomainDeps } from '../domain/deps.js';
-import { queueTask } from '../domain/dispatch.js';
+import { failForGood, queueTask } from '../domain/dispatch.js';
 import { loadTaskTemplates } from '../domain/task-templates.js';
 
 export interface DueLoopOptions {
@@ -88,23 +88,8 @@ export function createDueLoop(deps: DomainDeps & DueLoopOptions): DueLoop {
             message: `template ${task.templateId} of task ${task.id} is missing`,
             retryable: false,
           };
-          const failed = await tx.updateTask(
-            task.id,
-            { status: 'FAILED', error, finishedAt: now, updatedAt: now, nextAttemptAt: null },
-            { status: [task.status], attempt: task.attempt },
-          );
-          if (failed) {
-            await tx.insertEvents([
-              {
-                taskId: task.id,
-                attempt: task.attempt,
-                type: 'failed',
-                at: now,
-                workerId: null,
-                data: { error },
-              },
-            ]);
-          }
+          const failed = await failForGood(tx, task, error, now, { nextAttemptAt: null });
+          if (failed) await tx.insertEvents([failed]);
           logger.error({ taskId: task.id, templateId: task.templateId }, 'due task has no template; failed');
           continue;
         }

@@ -1,15 +1,15 @@
 // Cron scheduler and due loop on real stores: exactly-once fires across replicas, live changes, delays.
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { createTestMysqlDatabase, createTestSqliteFile } from '@taskwire/testkit';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import type { DomainDeps, Signals } from '../domain/deps.js';
 import { noSignals } from '../domain/deps.js';
-import { newId } from '../domain/ids.js';
 import { DEFAULT_BACKOFF } from '../domain/retry.js';
-import { createMysqlStore, createSqliteStore } from '../store/index.js';
 import type { Store, TaskRecord, TemplateRecord } from '../store/types.js';
+import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
+import { DIALECTS, createTestDatabase } from '../testing/stores.js';
+import type { Dialect } from '../testing/stores.js';
 import { createCronScheduler } from './cron-scheduler.js';
 import type { CronScheduler } from './cron-scheduler.js';
 import { createDueLoop } from './due-loop.js';
@@ -28,23 +28,17 @@ interface Db {
   open(): Promise<Store>;
 }
 
-async function sqliteDb(): Promise<Db> {
-  const file = createTestSqliteFile();
-  cleanups.push(async () => file.cleanup());
-  return { open: () => openStore(() => createSqliteStore({ file: file.file })) };
-}
-
-async function mysqlDb(): Promise<Db> {
-  const db = await createTestMysqlDatabase();
-  cleanups.push(() => db.drop());
-  return { open: () => openStore(() => createMysqlStore({ dsn: db.dsn })) };
-}
-
-async function openStore(make: () => Store | Promise<Store>): Promise<Store> {
-  const store = await make();
-  await store.migrate();
-  cleanups.push(() => store.close());
-  return store;
+/** A new database of `dialect`, removed after the test; `open` migrates each store it opens. */
+async function testDb(dialect: Dialect): Promise<Db> {
+  const db = await createTestDatabase(dialect);
+  cleanups.push(() => db.cleanup());
+  return {
+    async open() {
+      const store = db.open();
+      await store.migrate();
+      return store;
+    },
+  };
 }
 
 function deps(store: Store, clock: Clock = systemClock, signals: Signals = noSignals): DomainDeps {
@@ -53,62 +47,30 @@ function deps(store: Store, clock: Clock = systemClock, signals: Signals = noSig
 
 function templateRecord(patch: Partial<TemplateRecord> = {}): TemplateRecord {
   const now = new Date();
-  const id = newId();
-  return {
-    id,
-    name: `cron-${id.toLowerCase()}`,
-    description: null,
-    executor: 'echo',
-    queue: 'default',
-    paramSchema: null,
-    resultSchema: null,
+  return makeTemplate({
     defaultParams: { hello: 'cron' },
-    cronExpression: null,
-    cronTimezone: null,
-    enabled: true,
-    maxAttempts: 3,
     backoff: DEFAULT_BACKOFF,
     timeoutMs: 60_000,
-    missedFirePolicy: 'skip',
-    overlapPolicy: 'allow',
-    deletedAt: null,
     createdAt: now,
     updatedAt: now,
     ...patch,
-  };
+  });
 }
 
 function taskRecord(template: TemplateRecord, patch: Partial<TaskRecord> = {}): TaskRecord {
   const now = new Date();
-  return {
-    id: newId(),
+  return makeTask({
     templateId: template.id,
     name: template.name,
-    description: null,
     queue: template.queue,
     params: { n: 1 },
     status: 'PENDING',
-    result: null,
-    error: null,
-    attempt: 1,
-    maxAttempts: 3,
-    backoff: null,
-    runAt: null,
-    nextAttemptAt: null,
     timeoutMs: 60_000,
-    idempotencyKey: null,
-    trigger: 'api',
-    scheduledFor: null,
-    workerId: null,
     createdAt: now,
     queuedAt: null,
-    startedAt: null,
-    finishedAt: null,
     updatedAt: now,
-    dispatchPartition: null,
-    dispatchOffset: null,
     ...patch,
-  };
+  });
 }
 
 async function tasksOf(store: Store, templateId: string): Promise<TaskRecord[]> {
@@ -146,12 +108,9 @@ function startCron(store: Store, pollMs = 200, clock?: Clock): Promise<CronSched
   return scheduler.start().then(() => scheduler);
 }
 
-describe.each([
-  ['sqlite', sqliteDb],
-  ['mysql', mysqlDb],
-] as const)('cron fires on %s', (_dialect, makeDb) => {
+describe.each(DIALECTS)('cron fires on %s', (dialect) => {
   it('two replicas on one database create exactly one task per fire time', async () => {
-    const db = await makeDb();
+    const db = await testDb(dialect);
     const [a, b] = [await db.open(), await db.open()];
     const template = templateRecord({ cronExpression: '*/1 * * * * *' });
     await a.insertTemplate(template);
@@ -184,7 +143,7 @@ describe.each([
 
 describe('cron templates change live (sqlite)', () => {
   it('a new expression, then disabling and deleting, take effect on a replica that only polls', async () => {
-    const db = await sqliteDb();
+    const db = await testDb('sqlite');
     const [a, b] = [await db.open(), await db.open()];
     const template = templateRecord({ cronExpression: '0 0 0 1 1 *' });
     await a.insertTemplate(template);
@@ -217,7 +176,7 @@ describe('cron templates change live (sqlite)', () => {
   });
 
   it('refresh() picks up a new template at once, without waiting for a poll', async () => {
-    const db = await sqliteDb();
+    const db = await testDb('sqlite');
     const store = await db.open();
     const scheduler = await startCron(store, 60_000);
     const template = templateRecord({ cronExpression: '*/1 * * * * *' });
@@ -228,7 +187,7 @@ describe('cron templates change live (sqlite)', () => {
   });
 
   it('run_once catches up exactly the latest missed fire after a restart; skip catches up none', async () => {
-    const db = await sqliteDb();
+    const db = await testDb('sqlite');
     const store = await db.open();
     // A frozen clock: timers then wait ~30 s for the next fire, so only the catch-up can create tasks.
     let now = new Date('2024-01-01T00:10:30Z');
@@ -271,7 +230,7 @@ describe('cron templates change live (sqlite)', () => {
   });
 
   it('overlap_policy skip creates no task while the previous one is in flight', async () => {
-    const db = await sqliteDb();
+    const db = await testDb('sqlite');
     const store = await db.open();
     const template = templateRecord({ cronExpression: '*/1 * * * * *', overlapPolicy: 'skip' });
     await store.insertTemplate(template);
@@ -295,7 +254,7 @@ describe('cron templates change live (sqlite)', () => {
 
 describe('due loop (sqlite)', () => {
   it('queues delayed and retrying tasks no earlier than they are due, even if their template was deleted', async () => {
-    const db = await sqliteDb();
+    const db = await testDb('sqlite');
     const store = await db.open();
     const template = templateRecord();
     const gone = templateRecord();
@@ -333,7 +292,7 @@ describe('due loop (sqlite)', () => {
   });
 
   it('wakes early for a task that becomes due before its next planned sweep', async () => {
-    const db = await sqliteDb();
+    const db = await testDb('sqlite');
     const store = await db.open();
     const template = templateRecord();
     await store.insertTemplate(template);

@@ -1,6 +1,8 @@
 // Timeout watchdog: every interval, times out RUNNING tasks whose worker went silent past the deadline.
 import type { DomainDeps } from '../domain/deps.js';
 import { TIMEOUT_GRACE_MS, timeOutOverdueTasks } from '../domain/timeouts.js';
+import { periodic } from './periodic.js';
+import type { Periodic } from './periodic.js';
 
 export interface WatchdogOptions {
   /** Time between passes (ms). Deadlines are far apart from the grace margin, so a poll is enough. */
@@ -11,22 +13,14 @@ export interface WatchdogOptions {
   batchSize?: number;
 }
 
-export interface Watchdog {
-  start(): void;
-  /** Clears the timer and waits for a pass in progress. */
-  stop(): Promise<void>;
-  /** Runs one full pass now (tests, admin); resolves with how many tasks were timed out. */
-  runOnce(): Promise<number>;
-}
+/** `runOnce` resolves with how many tasks were timed out (tests, admin). */
+export type Watchdog = Periodic;
 
 export function createWatchdog(deps: DomainDeps & WatchdogOptions): Watchdog {
   const logger = deps.logger.child({ component: 'watchdog' });
   const intervalMs = deps.intervalMs ?? 1_000;
   const graceMs = deps.graceMs ?? TIMEOUT_GRACE_MS;
   const limit = deps.batchSize ?? 200;
-  let running = false;
-  let timer: NodeJS.Timeout | null = null;
-  let pass: Promise<number> | null = null;
 
   async function fullPass(): Promise<number> {
     let total = 0;
@@ -38,39 +32,9 @@ export function createWatchdog(deps: DomainDeps & WatchdogOptions): Watchdog {
     }
   }
 
-  function runOnce(): Promise<number> {
-    if (pass) return pass;
-    pass = fullPass().finally(() => {
-      pass = null;
-    });
-    return pass;
-  }
-
-  function schedule(): void {
-    if (!running) return;
-    timer = setTimeout(() => {
-      timer = null;
-      runOnce()
-        .catch((err: unknown) => {
-          logger.error({ err }, 'watchdog pass failed');
-          return 0;
-        })
-        .finally(schedule);
-    }, intervalMs);
-  }
-
-  return {
-    start() {
-      if (running) return;
-      running = true;
-      schedule();
-    },
-    async stop() {
-      running = false;
-      if (timer) clearTimeout(timer);
-      timer = null;
-      await pass?.catch(() => 0);
-    },
-    runOnce,
-  };
+  return periodic({
+    intervalMs,
+    pass: fullPass,
+    onError: (err) => logger.error({ err }, 'watchdog pass failed'),
+  });
 }

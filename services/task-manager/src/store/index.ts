@@ -11,8 +11,9 @@
 //      meta/ snapshots; commit all of them. Never edit an applied migration; add a new one.
 //   3. A NOT NULL column needs a default (or a backfill in a custom migration:
 //      `drizzle-kit generate --config … --custom --name <what>`) for existing rows.
-//   4. If the column is written through a patch or filter, the ops in sqlite/ops.ts and
-//      mysql/ops.ts pick it up from the schema; add a case to contract.ts.
+//   4. Patches pick it up from the schema. A new filter or ordering goes in queries.ts, once for
+//      both dialects (QueryTables lists the columns it reads); only what truly differs (upserts,
+//      time arithmetic, batching) goes in sqlite/ops.ts and mysql/ops.ts. Add a case to contract/.
 // store.migrate() applies pending migrations at start-up (drizzle's migrator).
 import { createMysqlStore } from './mysql/index.js';
 import { createSqliteStore } from './sqlite/index.js';

@@ -21,32 +21,46 @@ async function provokeDeadlock(store: Store, a: string, b: string) {
   let secondLocked!: () => void;
   const firstHolds = new Promise<void>((r) => (firstLocked = r));
   const secondHolds = new Promise<void>((r) => (secondLocked = r));
-  const first = store.unitOfWork(async (tx) => {
-    runs.first++;
-    await tx.updateTask(a, { name: 'first' });
-    firstLocked();
-    await secondHolds;
-    await tx.updateTask(b, { name: 'first' });
-  });
-  const second = store.unitOfWork(async (tx) => {
-    runs.second++;
-    await tx.updateTask(b, { name: 'second' });
-    secondLocked();
-    await firstHolds;
-    await tx.updateTask(a, { name: 'second' });
-  });
+  // Each unit locks its first row, waits until the other holds its own, then asks for that one.
+  const unit = (
+    name: 'first' | 'second',
+    [x, y]: [string, string],
+    locked: () => void,
+    other: Promise<void>,
+  ) =>
+    store.unitOfWork(async (tx) => {
+      runs[name]++;
+      await tx.updateTask(x, { name });
+      locked();
+      await other;
+      await tx.updateTask(y, { name });
+    });
+  const first = unit('first', [a, b], firstLocked, secondHolds);
+  const second = unit('second', [b, a], secondLocked, firstHolds);
   const settled = await Promise.allSettled([first, second]);
   return { runs, settled };
 }
 
-describe('mysql store', () => {
-  let db: TestMysqlDatabase;
+/** A fresh database for each test of the enclosing describe block (read it inside the test). */
+function useFreshDatabase(): { readonly dsn: string } {
+  let db: TestMysqlDatabase | undefined;
   beforeEach(async () => {
     db = await createTestMysqlDatabase();
   });
   afterEach(async () => {
-    await db.drop();
+    await db?.drop();
+    db = undefined;
   });
+  return {
+    get dsn() {
+      if (!db) throw new Error('database used outside a test');
+      return db.dsn;
+    },
+  };
+}
+
+describe('mysql store', () => {
+  const db = useFreshDatabase();
 
   it('times are stored as UTC wall-clock DATETIME(3), whatever the reader’s time zone', async () => {
     const store = createMysqlStore({ dsn: db.dsn });
@@ -83,13 +97,7 @@ describe('mysql store', () => {
 });
 
 describe('mysql deadlocks and lock-wait timeouts', () => {
-  let db: TestMysqlDatabase;
-  beforeEach(async () => {
-    db = await createTestMysqlDatabase();
-  });
-  afterEach(async () => {
-    await db.drop();
-  });
+  const db = useFreshDatabase();
 
   it('a deadlocked unit of work is rolled back and run again, so both units commit', async () => {
     const lines: string[] = [];

@@ -1,11 +1,10 @@
 // Test fixture: domain deps over a fresh, migrated SQLite file (a real store) with quiet logs.
 import { pino } from 'pino';
-import { createTestSqliteFile } from '@taskwire/testkit';
 import { systemClock } from '../domain/clock.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { noSignals } from '../domain/deps.js';
-import { createSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
+import { openTestStore } from './stores.js';
 
 export interface SqliteDeps {
   deps: DomainDeps;
@@ -18,8 +17,7 @@ export interface SqliteDeps {
 export async function openSqliteDeps(
   overrides: Partial<Omit<DomainDeps, 'store'>> = {},
 ): Promise<SqliteDeps> {
-  const file = createTestSqliteFile();
-  const store = createSqliteStore({ file: file.file });
+  const { store, cleanup } = await openTestStore('sqlite');
   await store.migrate();
   return {
     store,
@@ -31,9 +29,6 @@ export async function openSqliteDeps(
       signals: noSignals,
       ...overrides,
     },
-    async close() {
-      await store.close();
-      file.cleanup();
-    },
+    close: cleanup,
   };
 }

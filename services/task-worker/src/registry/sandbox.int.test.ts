@@ -2,13 +2,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, Consumer, Producer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeResult } from '@taskwire/contracts';
 import type { DispatchMessage, ResultMessage } from '@taskwire/contracts';
-import { randomName, startTestBroker } from '@taskwire/testkit';
-import type { TestBroker } from '@taskwire/testkit';
+import { connectKafkaClients, randomName, startTestBroker } from '@taskwire/testkit';
+import type { KafkaClients, TestBroker } from '@taskwire/testkit';
 import { SHELL_PATH } from '@taskwire/executors';
 import { loadConfig } from '../config.js';
 import { startWorker } from '../worker.js';
@@ -17,9 +16,7 @@ import type { Worker } from '../worker.js';
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 let broker: TestBroker;
-let kafka: Kafka;
-let admin: Admin;
-let producer: Producer;
+let clients: KafkaClients;
 const consumers: Consumer[] = [];
 let server: Server;
 let local: string;
@@ -31,18 +28,13 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   local = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   broker = await startTestBroker();
-  kafka = new Kafka({ clientId: 'sandbox-int-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
+  clients = await connectKafkaClients(broker.brokers, 'sandbox-int-test');
 });
 
 afterAll(async () => {
   await Promise.allSettled(workers.map((w) => w.stop()));
   await Promise.allSettled(consumers.map((c) => c.disconnect()));
-  await producer?.disconnect();
-  await admin?.disconnect();
+  await clients?.disconnect();
   await broker?.stop();
   await new Promise((r) => server.close(r));
 });
@@ -50,14 +42,14 @@ afterAll(async () => {
 /** A worker on its own topics, configured from env like the real process. */
 async function worker(env: Record<string, string>): Promise<string> {
   const t = { dispatch: randomName('dispatch'), results: randomName('results') };
-  await admin.createTopics({
+  await clients.admin.createTopics({
     waitForLeaders: true,
     topics: [
       { topic: t.dispatch, numPartitions: 1 },
       { topic: t.results, numPartitions: 1 },
     ],
   });
-  const consumer = kafka.consumer({ groupId: randomName('collector'), maxWaitTimeInMs: 100 });
+  const consumer = clients.kafka.consumer({ groupId: randomName('collector'), maxWaitTimeInMs: 100 });
   consumers.push(consumer);
   await consumer.connect();
   await consumer.subscribe({ topic: t.results, fromBeginning: true });
@@ -100,7 +92,7 @@ async function runTask(topic: string, executor: string, params: unknown): Promis
     deadline: now + 60_000,
     queued_at: now,
   };
-  await producer.send({ topic, acks: -1, messages: [{ key: m.task_id, value: JSON.stringify(m) }] });
+  await clients.producer.send({ topic, acks: -1, messages: [{ key: m.task_id, value: JSON.stringify(m) }] });
   const done = (): ResultMessage | undefined =>
     results.find((r) => r.task_id === m.task_id && (r.type === 'succeeded' || r.type === 'failed'));
   await vi.waitFor(() => expect(done()).toBeDefined(), { timeout: 20_000 });

@@ -39,6 +39,24 @@ export type RunOutcome = Extract<ResultType, 'succeeded' | 'failed' | 'timed_out
 const SIDE_MESSAGE_LIMIT = 1000;
 
 /**
+ * The error of a value its schema refused, not retryable (the same value would be refused again):
+ * `what` names the value and the schema; every problem ajv reported follows, and is in details.
+ */
+function schemaMismatch(
+  what: string,
+  code: 'invalid_params' | 'invalid_result',
+  errors: Parameters<typeof schemaProblems>[0],
+): WireError {
+  const problems = schemaProblems(errors);
+  return {
+    message: `${what}: ${formatProblems(problems)}`,
+    code,
+    retryable: false,
+    data: { details: problems },
+  };
+}
+
+/**
  * Runs `msg` and publishes its started/progress/log messages and exactly one terminal result
  * (unless abandoned at shutdown). Calls `onExecuted` once the executor is done (before the result
  * is acknowledged: the caller may start another task meanwhile). Resolves once the terminal result
@@ -107,23 +125,13 @@ export async function runTask(
       });
     }
     if (!validate(msg.params)) {
-      const problems = schemaProblems(validate.errors);
-      return fail({
-        message: `params do not match template ${msg.template_name}'s param_schema: ${formatProblems(problems)}`,
-        code: 'invalid_params',
-        retryable: false,
-        data: { details: problems },
-      });
+      const what = `params do not match template ${msg.template_name}'s param_schema`;
+      return fail(schemaMismatch(what, 'invalid_params', validate.errors));
     }
   }
   if (loaded.validateParams && !loaded.validateParams(msg.params)) {
-    const problems = schemaProblems(loaded.validateParams.errors);
-    return fail({
-      message: `params do not match executor ${msg.executor}'s paramsSchema: ${formatProblems(problems)}`,
-      code: 'invalid_params',
-      retryable: false,
-      data: { details: problems },
-    });
+    const what = `params do not match executor ${msg.executor}'s paramsSchema`;
+    return fail(schemaMismatch(what, 'invalid_params', loaded.validateParams.errors));
   }
 
   const runStart = now();
@@ -237,13 +245,8 @@ export async function runTask(
 
   if (ok) {
     if (loaded.validateResult && !loaded.validateResult(result)) {
-      const problems = schemaProblems(loaded.validateResult.errors);
-      return fail({
-        message: `result does not match executor ${msg.executor}'s resultSchema: ${formatProblems(problems)}`,
-        code: 'invalid_result',
-        retryable: false,
-        data: { details: problems },
-      });
+      const what = `result does not match executor ${msg.executor}'s resultSchema`;
+      return fail(schemaMismatch(what, 'invalid_result', loaded.validateResult.errors));
     }
     return finish('succeeded', { result: result === undefined ? null : result });
   }

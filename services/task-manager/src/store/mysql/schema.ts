@@ -1,6 +1,10 @@
 // MySQL/MariaDB (mysql2) tables of the store; drizzle-kit generates drizzle/mysql from this file.
 // Property names equal the Store record fields, so a selected row is a record with no mapping.
 // Only type imports here: drizzle-kit loads this file on its own.
+// The same tables stand column for column in sqlite/schema.ts (`duplicates` pairs the two files): drizzle
+// has no dialect-neutral table builder, each column's type is what differs, and drizzle-kit reads
+// each dialect's file alone. types.ts keeps them in step: ops.ts return selected rows as its
+// records, so a column missing on either side fails the build.
 import {
   bigint,
   boolean,
@@ -14,15 +18,7 @@ import {
   uniqueIndex,
   varchar,
 } from 'drizzle-orm/mysql-core';
-import type {
-  MissedFirePolicy,
-  OverlapPolicy,
-  TaskEventType,
-  TaskStatus,
-  TaskTrigger,
-  WireError,
-} from '@taskwire/contracts';
-import type { Backoff } from '../types.js';
+import type { Backoff, TaskEventRecord, TaskRecord, TemplateRecord } from '../types.js';
 
 /**
  * A `json` column. The pool runs with `jsonStrings: true`, so MySQL 8 (native JSON) and MariaDB
@@ -60,8 +56,12 @@ export const templates = mysqlTable(
     maxAttempts: int('max_attempts').notNull(),
     backoff: json<Backoff>('backoff').notNull(),
     timeoutMs: bigint('timeout_ms', { mode: 'number' }).notNull(),
-    missedFirePolicy: varchar('missed_fire_policy', { length: 16 }).$type<MissedFirePolicy>().notNull(),
-    overlapPolicy: varchar('overlap_policy', { length: 16 }).$type<OverlapPolicy>().notNull(),
+    missedFirePolicy: varchar('missed_fire_policy', { length: 16 })
+      .$type<TemplateRecord['missedFirePolicy']>()
+      .notNull(),
+    overlapPolicy: varchar('overlap_policy', { length: 16 })
+      .$type<TemplateRecord['overlapPolicy']>()
+      .notNull(),
     deletedAt: time('deleted_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),
@@ -82,9 +82,9 @@ export const tasks = mysqlTable(
     description: text('description'),
     queue: name255('queue').notNull().default('default'),
     params: json<unknown>('params'),
-    status: varchar('status', { length: 16 }).$type<TaskStatus>().notNull(),
+    status: varchar('status', { length: 16 }).$type<TaskRecord['status']>().notNull(),
     result: json<unknown>('result'),
-    error: json<WireError>('error'),
+    error: json<NonNullable<TaskRecord['error']>>('error'),
     attempt: int('attempt').notNull(),
     maxAttempts: int('max_attempts').notNull(),
     backoff: json<Backoff>('backoff'),
@@ -92,7 +92,7 @@ export const tasks = mysqlTable(
     nextAttemptAt: time('next_attempt_at'),
     timeoutMs: bigint('timeout_ms', { mode: 'number' }).notNull(),
     idempotencyKey: name255('idempotency_key'),
-    trigger: varchar('trigger', { length: 8 }).$type<TaskTrigger>().notNull(),
+    trigger: varchar('trigger', { length: 8 }).$type<TaskRecord['trigger']>().notNull(),
     scheduledFor: time('scheduled_for'),
     workerId: name255('worker_id'),
     createdAt: time('created_at').notNull(),
@@ -123,7 +123,7 @@ export const taskEvents = mysqlTable(
     id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
     taskId: ulid('task_id').notNull(),
     attempt: int('attempt').notNull(),
-    type: varchar('type', { length: 32 }).$type<TaskEventType>().notNull(),
+    type: varchar('type', { length: 32 }).$type<TaskEventRecord['type']>().notNull(),
     at: time('at').notNull(),
     workerId: name255('worker_id'),
     data: json<unknown>('data'),

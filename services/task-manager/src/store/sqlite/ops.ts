@@ -1,22 +1,6 @@
 // Every Store operation on SQLite, written once: synchronous drizzle calls on one better-sqlite3 connection.
-import {
-  and,
-  asc,
-  count,
-  desc,
-  eq,
-  getTableColumns,
-  gte,
-  inArray,
-  isNull,
-  lt,
-  lte,
-  max,
-  min,
-  or,
-  sql,
-} from 'drizzle-orm';
-import type { Column, SQL } from 'drizzle-orm';
+import { asc, count, eq, getTableColumns, lt, max, min, sql } from 'drizzle-orm';
+import type { Column } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
@@ -26,12 +10,12 @@ import type {
   TaskGuard,
   TaskPatch,
   TaskRecord,
-  TemplatePatch,
   TemplateRecord,
   WorkerRecord,
 } from '../types.js';
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
+import * as shared from '../queries.js';
 import { preparedIn, preparedRows, preparedWriteIn, rowReader } from './prepared.js';
 import { leases, outbox, taskEvents, tasks, templates, workers } from './schema.js';
 
@@ -59,32 +43,8 @@ const workerUpsert = insertPlan<WorkerRecord>(workers, quote, {
     .join(', ')}`,
 });
 
-const { nameKey: _nameKey, ...templateColumns } = getTableColumns(templates);
-
-// Literal statuses (not bound parameters) so SQLite can use the partial indexes in schema.ts.
-const isStatus = (status: 'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING') =>
-  sql`${tasks.status} = ${sql.raw(`'${status}'`)}`;
-const isActive = sql`${tasks.status} IN ('PENDING', 'QUEUED', 'RUNNING', 'RETRYING')`;
-
-function templateRow(t: TemplateRecord) {
-  return { ...t, nameKey: t.deletedAt ? null : t.name };
-}
-
-/** A template patch plus the name_key it implies (see schema.ts). */
-function templateSet(patch: TemplatePatch): Record<string, unknown> {
-  const set: Record<string, unknown> = { ...patch };
-  if (patch.name !== undefined) set.nameKey = patch.name;
-  if (patch.deletedAt) set.nameKey = null;
-  return set;
-}
-
-function hasValues(patch: object): boolean {
-  return Object.values(patch).some((v) => v !== undefined);
-}
-
-function byDue(due: (t: TaskRecord) => number) {
-  return (a: TaskRecord, b: TaskRecord) => due(a) - due(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
+const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
+const q = shared.storeQueries({ tasks, templates, leases });
 
 /**
  * The operations over `db`. `atomic` wraps the multi-statement writes (chunked batches) so that
@@ -179,17 +139,19 @@ export function sqliteOps(
     (marks) => `UPDATE "outbox" SET "sent_at" = ? WHERE "id" IN (${marks})`,
   );
   const sentAt = outbox.sentAt as Column;
+  const selectTasks = ({ where, orderBy, limit }: shared.TaskQuery) =>
+    db.select().from(tasks).where(where).orderBy(orderBy).limit(limit).all();
 
   return {
     // templates
     insertTemplate(t) {
-      db.insert(templates).values(templateRow(t)).run();
+      db.insert(templates).values(shared.templateRow(t)).run();
     },
     updateTemplate(id, patch) {
-      const live = and(eq(templates.id, id), isNull(templates.deletedAt));
-      if (!hasValues(patch))
+      const live = q.liveTemplate(id);
+      if (!shared.hasValues(patch))
         return db.select({ id: templates.id }).from(templates).where(live).get() !== undefined;
-      return db.update(templates).set(templateSet(patch)).where(live).run().changes > 0;
+      return db.update(templates).set(shared.templateSet(patch)).where(live).run().changes > 0;
     },
     getTemplate(id) {
       return liveTemplate(id)[0] ?? null;
@@ -204,29 +166,23 @@ export function sqliteOps(
       return templatesById(ids);
     },
     listTemplates(opts) {
-      const cron = opts?.cronOnly ? sql`${templates.cronExpression} IS NOT NULL` : undefined;
       return db
         .select(templateColumns)
         .from(templates)
-        .where(and(isNull(templates.deletedAt), cron))
+        .where(q.liveTemplates(opts))
         .orderBy(asc(templates.id))
         .all();
     },
     deleteTemplate(id, at) {
-      return (
-        db
-          .update(templates)
-          .set({ deletedAt: at, updatedAt: at, nameKey: null })
-          .where(and(eq(templates.id, id), isNull(templates.deletedAt)))
-          .run().changes > 0
-      );
+      return db.update(templates).set(shared.deletedTemplate(at)).where(q.liveTemplate(id)).run().changes > 0;
     },
     templatesVersion() {
-      const row = db
-        .select({ n: count(), at: max(templates.updatedAt) })
-        .from(templates)
-        .get();
-      return `${row?.n ?? 0}:${row?.at?.getTime() ?? 0}`;
+      return shared.templatesVersionOf(
+        db
+          .select({ n: count(), at: max(templates.updatedAt) })
+          .from(templates)
+          .get(),
+      );
     },
 
     // tasks
@@ -246,98 +202,40 @@ export function sqliteOps(
       return tasksByKey(keys);
     },
     updateTask(id, patch, guard) {
-      if (hasValues(patch)) return updateTask(id, patch, guard);
-      const where = and(
-        eq(tasks.id, id),
-        guard?.status ? inArray(tasks.status, [...guard.status]) : undefined,
-        guard?.attempt !== undefined ? eq(tasks.attempt, guard.attempt) : undefined,
-      );
-      return db.select({ id: tasks.id }).from(tasks).where(where).get() !== undefined;
+      if (shared.hasValues(patch)) return updateTask(id, patch, guard);
+      return db.select({ id: tasks.id }).from(tasks).where(q.guardedTask(id, guard)).get() !== undefined;
     },
     listTasks(f) {
-      return db
-        .select()
-        .from(tasks)
-        .where(
-          and(
-            f.status && f.status.length > 0 ? inArray(tasks.status, f.status) : undefined,
-            f.templateId !== undefined ? eq(tasks.templateId, f.templateId) : undefined,
-            f.createdFrom ? gte(tasks.createdAt, f.createdFrom) : undefined,
-            f.createdTo ? lt(tasks.createdAt, f.createdTo) : undefined,
-            f.beforeId !== undefined ? lt(tasks.id, f.beforeId) : undefined,
-          ),
-        )
-        .orderBy(desc(tasks.id))
-        .limit(f.limit)
-        .all();
+      return selectTasks(q.list(f));
     },
     listDueTasks(now, limit) {
-      const pending = db
-        .select()
-        .from(tasks)
-        .where(and(isStatus('PENDING'), lte(tasks.runAt, now)))
-        .orderBy(asc(tasks.runAt))
-        .limit(limit)
-        .all();
-      const retrying = db
-        .select()
-        .from(tasks)
-        .where(and(isStatus('RETRYING'), lte(tasks.nextAttemptAt, now)))
-        .orderBy(asc(tasks.nextAttemptAt))
-        .limit(limit)
-        .all();
-      const due = (t: TaskRecord) => (t.status === 'PENDING' ? t.runAt : t.nextAttemptAt)?.getTime() ?? 0;
-      return [...pending, ...retrying].sort(byDue(due)).slice(0, limit);
+      return shared.mergeDue(
+        selectTasks(q.duePending(now, limit)),
+        selectTasks(q.dueRetrying(now, limit)),
+        limit,
+      );
     },
     nextDueAt() {
-      const pending = db
-        .select({ at: min(tasks.runAt) })
-        .from(tasks)
-        .where(isStatus('PENDING'))
-        .get()?.at;
-      const retrying = db
-        .select({ at: min(tasks.nextAttemptAt) })
-        .from(tasks)
-        .where(isStatus('RETRYING'))
-        .get()?.at;
-      if (!pending || !retrying) return pending ?? retrying ?? null;
-      return pending <= retrying ? pending : retrying;
+      const first = (at: typeof tasks.runAt | typeof tasks.nextAttemptAt, status: 'PENDING' | 'RETRYING') =>
+        db
+          .select({ at: min(at) })
+          .from(tasks)
+          .where(q.isStatus(status))
+          .get()?.at;
+      return shared.earliest(first(tasks.runAt, 'PENDING'), first(tasks.nextAttemptAt, 'RETRYING'));
     },
     listOverdueTasks(now, graceMs, limit) {
       const cutoff = new Date(now.getTime() - graceMs);
-      // started_at >= cutoff can never be overdue (timeouts are >= 0): a range on the partial index.
-      return db
-        .select()
-        .from(tasks)
-        .where(
-          and(
-            isStatus('RUNNING'),
-            lt(tasks.startedAt, cutoff),
-            sql`${tasks.startedAt} + ${tasks.timeoutMs} < ${cutoff.getTime()}` as SQL,
-          ),
-        )
-        .orderBy(asc(tasks.startedAt))
-        .limit(limit)
-        .all();
+      // Times are epoch milliseconds: the deadline is a sum.
+      return selectTasks(
+        q.overdue(cutoff, sql`${tasks.startedAt} + ${tasks.timeoutMs} < ${cutoff.getTime()}`, limit),
+      );
     },
-    listLostDispatches({ queue, partition, belowOffset, queuedBefore, limit }) {
-      return db
-        .select()
-        .from(tasks)
-        .where(
-          and(
-            isStatus('QUEUED'),
-            lt(tasks.queuedAt, queuedBefore),
-            eq(tasks.queue, queue),
-            eq(tasks.dispatchPartition, partition),
-            lt(tasks.dispatchOffset, belowOffset),
-          ),
-        )
-        .orderBy(asc(tasks.queuedAt))
-        .limit(limit)
-        .all();
+    listLostDispatches(lost) {
+      return selectTasks(q.lostDispatches(lost));
     },
     recordDispatchOffsets(rows) {
+      // SQLite has no round trips to save: one cached prepared UPDATE per row, in one transaction.
       const run = () => {
         for (const r of rows)
           updateTask(
@@ -349,13 +247,9 @@ export function sqliteOps(
       return rows.length <= 1 ? run() : atomic(run);
     },
     hasActiveTask(templateId) {
-      const row = db
-        .select({ id: tasks.id })
-        .from(tasks)
-        .where(and(eq(tasks.templateId, templateId), isActive))
-        .limit(1)
-        .get();
-      return row !== undefined;
+      return (
+        db.select({ id: tasks.id }).from(tasks).where(q.activeOf(templateId)).limit(1).get() !== undefined
+      );
     },
     lastScheduledFor(templateId) {
       return (
@@ -415,15 +309,13 @@ export function sqliteOps(
       const renewed = db
         .update(leases)
         .set({ owner, expiresAt })
-        .where(and(eq(leases.name, name), or(eq(leases.owner, owner), lt(leases.expiresAt, now))))
-        .run().changes;
-      if (renewed > 0) return true;
+        .where(q.takeableLease(name, owner, now))
+        .run();
+      if (renewed.changes > 0) return true;
       return db.insert(leases).values({ name, owner, expiresAt }).onConflictDoNothing().run().changes > 0;
     },
     releaseLease(name, owner) {
-      db.delete(leases)
-        .where(and(eq(leases.name, name), eq(leases.owner, owner)))
-        .run();
+      db.delete(leases).where(q.heldLease(name, owner)).run();
     },
   };
 }

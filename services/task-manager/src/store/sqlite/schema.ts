@@ -1,17 +1,14 @@
 // SQLite (better-sqlite3) tables of the store; drizzle-kit generates drizzle/sqlite from this file.
 // Property names equal the Store record fields, so a selected row is a record with no mapping.
 // Only type imports here: drizzle-kit loads this file on its own.
+// The same tables stand column for column in mysql/schema.ts (`duplicates` pairs the two files): drizzle
+// has no dialect-neutral table builder, each column's type is what differs, and drizzle-kit reads
+// each dialect's file alone. types.ts keeps them in step: ops.ts return selected rows as its
+// records, so a column missing on either side fails the build.
 import { sql } from 'drizzle-orm';
 import { customType, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type {
-  MissedFirePolicy,
-  OverlapPolicy,
-  TaskEventType,
-  TaskStatus,
-  TaskTrigger,
-  WireError,
-} from '@taskwire/contracts';
-import type { Backoff } from '../types.js';
+import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
+import type { Backoff, TaskEventRecord, TaskRecord, TemplateRecord } from '../types.js';
 
 /** JSON kept as text; parsed and stringified here so the rest of the code sees plain values. */
 const json = <T>(name: string) =>
@@ -43,8 +40,8 @@ export const templates = sqliteTable(
     maxAttempts: integer('max_attempts').notNull(),
     backoff: json<Backoff>('backoff').notNull(),
     timeoutMs: integer('timeout_ms').notNull(),
-    missedFirePolicy: text('missed_fire_policy').$type<MissedFirePolicy>().notNull(),
-    overlapPolicy: text('overlap_policy').$type<OverlapPolicy>().notNull(),
+    missedFirePolicy: text('missed_fire_policy').$type<TemplateRecord['missedFirePolicy']>().notNull(),
+    overlapPolicy: text('overlap_policy').$type<TemplateRecord['overlapPolicy']>().notNull(),
     deletedAt: time('deleted_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),
@@ -58,6 +55,10 @@ export const templates = sqliteTable(
 // Status-specific partial indexes hold only the rows in that status, so a status change touches
 // them only when a row enters or leaves, and terminal rows cost nothing. Queries must spell the
 // status as the same literal (not a bound parameter) for SQLite to pick them.
+const inStatus = (name: string, column: AnySQLiteColumn, status: TaskRecord['status']) =>
+  index(name)
+    .on(column)
+    .where(sql.raw(`status = '${status}'`));
 export const tasks = sqliteTable(
   'tasks',
   {
@@ -67,9 +68,9 @@ export const tasks = sqliteTable(
     description: text('description'),
     queue: text('queue').notNull().default('default'),
     params: json<unknown>('params'),
-    status: text('status').$type<TaskStatus>().notNull(),
+    status: text('status').$type<TaskRecord['status']>().notNull(),
     result: json<unknown>('result'),
-    error: json<WireError>('error'),
+    error: json<NonNullable<TaskRecord['error']>>('error'),
     attempt: integer('attempt').notNull(),
     maxAttempts: integer('max_attempts').notNull(),
     backoff: json<Backoff>('backoff'),
@@ -77,7 +78,7 @@ export const tasks = sqliteTable(
     nextAttemptAt: time('next_attempt_at'),
     timeoutMs: integer('timeout_ms').notNull(),
     idempotencyKey: text('idempotency_key'),
-    trigger: text('trigger').$type<TaskTrigger>().notNull(),
+    trigger: text('trigger').$type<TaskRecord['trigger']>().notNull(),
     scheduledFor: time('scheduled_for'),
     workerId: text('worker_id'),
     createdAt: time('created_at').notNull(),
@@ -94,18 +95,10 @@ export const tasks = sqliteTable(
     index('tasks_template_id_idx').on(t.templateId, t.id),
     index('tasks_status_id_idx').on(t.status, t.id),
     index('tasks_created_at_idx').on(t.createdAt),
-    index('tasks_pending_run_at_idx')
-      .on(t.runAt)
-      .where(sql`status = 'PENDING'`),
-    index('tasks_retrying_next_attempt_idx')
-      .on(t.nextAttemptAt)
-      .where(sql`status = 'RETRYING'`),
-    index('tasks_queued_at_idx')
-      .on(t.queuedAt)
-      .where(sql`status = 'QUEUED'`),
-    index('tasks_running_started_at_idx')
-      .on(t.startedAt)
-      .where(sql`status = 'RUNNING'`),
+    inStatus('tasks_pending_run_at_idx', t.runAt, 'PENDING'),
+    inStatus('tasks_retrying_next_attempt_idx', t.nextAttemptAt, 'RETRYING'),
+    inStatus('tasks_queued_at_idx', t.queuedAt, 'QUEUED'),
+    inStatus('tasks_running_started_at_idx', t.startedAt, 'RUNNING'),
     index('tasks_active_template_idx')
       .on(t.templateId)
       .where(sql`status IN ('PENDING', 'QUEUED', 'RUNNING', 'RETRYING')`),
@@ -120,7 +113,7 @@ export const taskEvents = sqliteTable(
     id: integer('id').primaryKey(),
     taskId: text('task_id').notNull(),
     attempt: integer('attempt').notNull(),
-    type: text('type').$type<TaskEventType>().notNull(),
+    type: text('type').$type<TaskEventRecord['type']>().notNull(),
     at: time('at').notNull(),
     workerId: text('worker_id'),
     data: json<unknown>('data'),

@@ -1,0 +1,154 @@
+// What both store dialects ask of their tables, written once: filters, orderings, row mappers and helpers.
+//
+// drizzle's root operators (and, eq, inArray, lt …) build the same SQL objects for either dialect's
+// columns, so the queries are spelled here over the columns alone and each dialect's ops.ts only
+// runs them (synchronously on SQLite, awaited on MySQL). What truly differs stays in sqlite/ and
+// mysql/: upserts, interval arithmetic, affected-row counting, batching, prepared statements.
+import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import type { Column, SQL } from 'drizzle-orm';
+import type { StoreOps, TaskFilter, TaskGuard, TaskRecord, TemplatePatch, TemplateRecord } from './types.js';
+
+type Columns<K extends string> = { readonly [P in K]: Column };
+
+/** The columns the shared queries read; both dialects' tables (schema.ts) have them by these names. */
+export interface QueryTables {
+  tasks: Columns<keyof TaskRecord & string>;
+  templates: Columns<'id' | 'deletedAt' | 'cronExpression'>;
+  leases: Columns<'name' | 'owner' | 'expiresAt'>;
+}
+
+/** One SELECT of tasks: `where`, then `orderBy`, at most `limit` rows. */
+export interface TaskQuery {
+  where: SQL | undefined;
+  orderBy: SQL;
+  limit: number;
+}
+
+type ActiveStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING';
+type LostDispatchQuery = Parameters<StoreOps['listLostDispatches']>[0];
+
+/** The shared queries over one dialect's tables. */
+export function storeQueries({ tasks, templates, leases }: QueryTables) {
+  // Statuses as literals, not bound parameters: SQLite picks its partial indexes (sqlite/schema.ts)
+  // only when a query spells the status as the index does; MySQL treats both forms alike.
+  const isStatus = (status: ActiveStatus) => sql`${tasks.status} = ${sql.raw(`'${status}'`)}`;
+  const isActive = sql`${tasks.status} IN ('PENDING', 'QUEUED', 'RUNNING', 'RETRYING')`;
+
+  return {
+    isStatus,
+    /** The live (not deleted) template with this id. */
+    liveTemplate: (id: string) => and(eq(templates.id, id), isNull(templates.deletedAt)),
+    liveTemplates: (opts?: { cronOnly?: boolean }) =>
+      and(
+        isNull(templates.deletedAt),
+        opts?.cronOnly ? sql`${templates.cronExpression} IS NOT NULL` : undefined,
+      ),
+
+    /** The task `id`, if it still matches `guard` (the compare-and-set of updateTask). */
+    guardedTask: (id: string, guard: TaskGuard | undefined) =>
+      and(
+        eq(tasks.id, id),
+        guard?.status ? inArray(tasks.status, [...guard.status]) : undefined,
+        guard?.attempt !== undefined ? eq(tasks.attempt, guard.attempt) : undefined,
+      ),
+    activeOf: (templateId: string) => and(eq(tasks.templateId, templateId), isActive),
+
+    list: (f: TaskFilter): TaskQuery => ({
+      where: and(
+        f.status && f.status.length > 0 ? inArray(tasks.status, f.status) : undefined,
+        f.templateId !== undefined ? eq(tasks.templateId, f.templateId) : undefined,
+        f.createdFrom ? gte(tasks.createdAt, f.createdFrom) : undefined,
+        f.createdTo ? lt(tasks.createdAt, f.createdTo) : undefined,
+        f.beforeId !== undefined ? lt(tasks.id, f.beforeId) : undefined,
+      ),
+      orderBy: desc(tasks.id),
+      limit: f.limit,
+    }),
+    /** listDueTasks is two range reads, one per status (each on its own index), merged by mergeDue. */
+    duePending: (now: Date, limit: number): TaskQuery => ({
+      where: and(isStatus('PENDING'), lte(tasks.runAt, now)),
+      orderBy: asc(tasks.runAt),
+      limit,
+    }),
+    dueRetrying: (now: Date, limit: number): TaskQuery => ({
+      where: and(isStatus('RETRYING'), lte(tasks.nextAttemptAt, now)),
+      orderBy: asc(tasks.nextAttemptAt),
+      limit,
+    }),
+    /**
+     * RUNNING tasks started before `cutoff` whose deadline (started_at + timeout_ms, `deadlineBefore`:
+     * the dialect's own time arithmetic) is before it too. started_at >= cutoff can never be
+     * overdue (timeouts are >= 0), so the index serves a range.
+     */
+    overdue: (cutoff: Date, deadlineBefore: SQL, limit: number): TaskQuery => ({
+      where: and(isStatus('RUNNING'), lt(tasks.startedAt, cutoff), deadlineBefore),
+      orderBy: asc(tasks.startedAt),
+      limit,
+    }),
+    lostDispatches: (q: LostDispatchQuery): TaskQuery => ({
+      where: and(
+        isStatus('QUEUED'),
+        lt(tasks.queuedAt, q.queuedBefore),
+        eq(tasks.queue, q.queue),
+        eq(tasks.dispatchPartition, q.partition),
+        lt(tasks.dispatchOffset, q.belowOffset),
+      ),
+      orderBy: asc(tasks.queuedAt),
+      limit: q.limit,
+    }),
+
+    /**
+     * The lease row `name` if `owner` may take it: it holds it already, or it expired before `now`.
+     * One UPDATE with this WHERE is the atomic take-over (see each dialect's acquireLease).
+     */
+    takeableLease: (name: string, owner: string, now: Date) =>
+      and(eq(leases.name, name), or(eq(leases.owner, owner), lt(leases.expiresAt, now))),
+    heldLease: (name: string, owner: string) => and(eq(leases.name, name), eq(leases.owner, owner)),
+  };
+}
+
+/** A template's columns but name_key: a selected row is then a TemplateRecord. */
+export function templateRecordColumns<T extends { nameKey: unknown }>(columns: T): Omit<T, 'nameKey'> {
+  const { nameKey: _nameKey, ...rest } = columns;
+  return rest;
+}
+
+/** The row stored for a template: name_key is the name while live, NULL once deleted (see schema.ts). */
+export function templateRow(t: TemplateRecord) {
+  return { ...t, nameKey: t.deletedAt ? null : t.name };
+}
+
+/** A template patch plus the name_key it implies. */
+export function templateSet(patch: TemplatePatch): Record<string, unknown> {
+  const set: Record<string, unknown> = { ...patch };
+  if (patch.name !== undefined) set.nameKey = patch.name;
+  if (patch.deletedAt) set.nameKey = null;
+  return set;
+}
+
+/** Columns set by soft-deleting a template at `at`. */
+export const deletedTemplate = (at: Date) => ({ deletedAt: at, updatedAt: at, nameKey: null });
+
+/** Whether a patch sets anything (an empty one only checks that the row exists). */
+export function hasValues(patch: object): boolean {
+  return Object.values(patch).some((v) => v !== undefined);
+}
+
+/** The due PENDING and RETRYING tasks as one list, oldest due first (ties by id), at most `limit`. */
+export function mergeDue(pending: TaskRecord[], retrying: TaskRecord[], limit: number): TaskRecord[] {
+  const due = (t: TaskRecord) => (t.status === 'PENDING' ? t.runAt : t.nextAttemptAt)?.getTime() ?? 0;
+  return [...pending, ...retrying]
+    .sort((a, b) => due(a) - due(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, limit);
+}
+
+/** The earlier of two optional times (nextDueAt over its two per-status minimums). */
+export function earliest(a: Date | null | undefined, b: Date | null | undefined): Date | null {
+  if (!a || !b) return a ?? b ?? null;
+  return a <= b ? a : b;
+}
+
+/** templatesVersion's opaque value from the template count and newest updated_at. */
+export function templatesVersionOf(row: { n: number; at: Date | null } | undefined): string {
+  return `${row?.n ?? 0}:${row?.at?.getTime() ?? 0}`;
+}
