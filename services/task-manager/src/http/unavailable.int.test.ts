@@ -49,6 +49,24 @@ function expectUnavailable(res: Awaited<ReturnType<typeof call>>, reason: string
   expect(res.body.error.message).toMatch(/retry in \d+ s$/);
 }
 
+/** Starts a unit of work that holds the store (its connection or lock) until `release()`. */
+async function holdStore(store: Store): Promise<{ release(): Promise<void> }> {
+  let release!: () => void;
+  let holding!: () => void;
+  const held = new Promise<void>((r) => (holding = r));
+  const hold = store.unitOfWork(async () => {
+    holding();
+    await new Promise<void>((r) => (release = r));
+  });
+  await held;
+  return {
+    release: async () => {
+      release();
+      await hold;
+    },
+  };
+}
+
 describe('SQLite locked by another connection', () => {
   let file: TestSqliteFile;
   let store: Store;
@@ -112,21 +130,13 @@ describe('SQLite locked by another connection', () => {
       groupCommit: { maxBatch: 1, maxInFlight: 1, maxQueued: 2 },
     });
     // Hold the store: the first batch waits for it, the next two wait in the queue, the rest are refused.
-    let release!: () => void;
-    let holding!: () => void;
-    const held = new Promise<void>((r) => (holding = r));
-    const hold = store.unitOfWork(async () => {
-      holding();
-      await new Promise<void>((r) => (release = r));
-    });
-    await held;
+    const held = await holdStore(store);
     const first = call(small, 'POST', '/tasks', { template_name: 'locked' });
     await started;
     const queued = [1, 2].map(() => call(small, 'POST', '/tasks', { template_name: 'locked' }));
     const refused = await call(small, 'POST', '/tasks', { template_name: 'locked' });
     expectUnavailable(refused, 'queue_full', '1');
-    release();
-    await hold;
+    await held.release();
     expect((await Promise.all([first, ...queued])).map((r) => r.status)).toEqual([201, 201, 201]);
   });
 
@@ -235,19 +245,11 @@ describe('MySQL pool saturated', () => {
 
   it('with the only connection busy and the wait queue full, the next request gets 503 saturated at once', async () => {
     const app = appOver(store);
-    let release!: () => void;
-    let holding!: () => void;
-    const held = new Promise<void>((r) => (holding = r));
-    const hold = store.unitOfWork(async () => {
-      holding();
-      await new Promise<void>((r) => (release = r));
-    });
-    await held;
+    const held = await holdStore(store);
     // One of these waits for the connection (the queue is then full); the other is refused at once.
     const both = [call(app, 'GET', '/templates'), call(app, 'GET', '/templates')];
     expectUnavailable(await Promise.race(both), 'saturated', '1');
-    release();
-    await hold;
+    await held.release();
     expect((await Promise.all(both)).map((r) => r.status).sort()).toEqual([200, 503]);
     expect((await call(app, 'GET', '/templates')).status).toBe(200);
   });
