@@ -191,6 +191,9 @@ export const batchResultSchema = Type.Object(
 );
 export type BatchResult = Static<typeof batchResultSchema>;
 
+/** GET /metrics: the Prometheus text exposition (format 0.0.4), not JSON. */
+export const metricsTextSchema = Type.String({ description: 'Prometheus text format 0.0.4' });
+
 export const statusSchema = Type.Object(
   { status: Enum(['ok', 'ready', 'refresh_requested'] as const) },
   closed,

@@ -26,6 +26,8 @@ export interface Config {
     brokers: string[];
     topics: { dispatch: string; results: string; control: string; heartbeats: string };
     resultGroupId: string;
+    /** WORKER_GROUP_ID: the workers' consumer group, whose lag per queue partition GET /metrics shows. */
+    workerGroupId: string;
     /** Partitions of the topics the manager creates at start-up. */
     partitions: number;
     /** Consumer group session timeout: how soon a crashed manager's partitions move to another. */
@@ -116,6 +118,12 @@ export const CONFIG_SCHEMA = {
       pattern: '^\\S{1,255}$',
       default: DEFAULT_GROUPS.results,
       description: 'a Kafka consumer group id (1-255 characters, no spaces)',
+    },
+    WORKER_GROUP_ID: {
+      type: 'string',
+      pattern: '^\\S{1,255}$',
+      default: DEFAULT_GROUPS.workers,
+      description: "the workers' consumer group id (their GROUP_ID), for the consumer lag metric",
     },
     KAFKA_TOPIC_PARTITIONS: {
       type: 'integer',
@@ -270,6 +278,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         heartbeats: String(v.WORKER_HEARTBEAT_TOPIC),
       },
       resultGroupId: String(v.RESULT_GROUP_ID),
+      workerGroupId: String(v.WORKER_GROUP_ID),
       partitions: Number(v.KAFKA_TOPIC_PARTITIONS),
       sessionTimeoutMs: Number(v.KAFKA_SESSION_TIMEOUT_MS),
       maxMessageBytes: Number(v.KAFKA_MAX_MESSAGE_BYTES),

@@ -1,4 +1,4 @@
-// Composition of one manager: store, migrations, domain deps, background components and the HTTP server.
+// Composition of one manager: store, migrations, domain deps, metrics registry, background components and the HTTP server.
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -12,6 +12,8 @@ import type { DomainDeps, Signals } from './domain/deps.js';
 import { createApp } from './http/app.js';
 import { resolveAuth } from './http/auth-setup.js';
 import { createManagerKafka } from './kafka/index.js';
+import { createManagerMetrics } from './metrics/index.js';
+import type { LagRow } from './metrics/index.js';
 import { createScheduler } from './scheduler/index.js';
 import type { AppDeps } from './http/types.js';
 import { createStore } from './store/index.js';
@@ -81,6 +83,8 @@ export async function startManager(
     throw err;
   }
   const { signals, bus } = createSignalBus();
+  // One registry per manager, never prom-client's global one: tests run several managers per process.
+  const metrics = createManagerMetrics({ logger });
   const deps: AppDeps = {
     store,
     clock: opts.clock ?? systemClock,
@@ -91,6 +95,7 @@ export async function startManager(
       limits: config.limits,
     },
     signals,
+    metrics,
     schemas: new SchemaCompiler({ limits: config.schemaLimits }),
     bodyLimitBytes: config.bodyLimitBytes,
     workerDeadAfterMs: config.workerDeadAfterMs,
@@ -100,6 +105,7 @@ export async function startManager(
   };
 
   const components: Component[] = [];
+  let consumerLag: (() => Promise<LagRow[]>) | undefined;
   if (config.kafka.enabled) {
     const kafka = createManagerKafka(deps, {
       brokers: config.kafka.brokers,
@@ -111,7 +117,19 @@ export async function startManager(
     });
     bus.on('outboxWritten', () => kafka.relay.wake());
     components.push(...kafka.components);
+    consumerLag = () => kafka.consumerLag(config.kafka.workerGroupId);
   }
+  metrics.setSources({
+    outboxBacklog: () => store.countUnsentOutbox(),
+    aliveWorkers: async () => {
+      const now = deps.clock.now().getTime();
+      const workers = await store.listWorkers();
+      return workers.filter(
+        (w) => w.stoppedAt === null && now - w.lastSeen.getTime() < config.workerDeadAfterMs,
+      ).length;
+    },
+    ...(consumerLag ? { consumerLag } : {}),
+  });
   // With KAFKA_ENABLED=0 nothing publishes: the outbox accumulates until a manager with Kafka runs.
   if (config.schedulerEnabled) {
     const scheduler = createScheduler(deps, { watchdog: { graceMs: config.timeoutGraceMs } });

@@ -3,6 +3,8 @@ import type { ControlMessage, TaskStatus } from '@taskwire/contracts';
 import type { OutboxRecord, StoreOps, TaskRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import { AppError } from './errors.js';
+import { endedRun } from './metrics-hooks.js';
+import type { EndedRun } from './metrics-hooks.js';
 
 /** Statuses that end as CANCELED as soon as the request is written. */
 const CANCEL_AT_ONCE: readonly TaskStatus[] = ['PENDING', 'QUEUED', 'RETRYING'];
@@ -22,7 +24,7 @@ export function controlOutboxRow(task: TaskRecord, now: Date, controlTopic: stri
   return { topic: controlTopic, key: task.id, payload: JSON.stringify(message), createdAt: now };
 }
 
-type Step = { done: true; task: TaskRecord; outbox: boolean } | { done: false };
+type Step = { done: true; task: TaskRecord; outbox: boolean; ended?: EndedRun } | { done: false };
 
 /**
  * Cancels task `id` and returns it as it now is.
@@ -37,6 +39,7 @@ export async function cancelTask(deps: DomainDeps, id: string): Promise<TaskReco
   for (let race = 0; race < MAX_RACES; race++) {
     const step = await deps.store.unitOfWork((tx) => cancelOnce(tx, deps, id));
     if (!step.done) continue;
+    if (step.ended) deps.metrics?.runsEnded([step.ended]);
     if (step.outbox) deps.signals.outboxWritten();
     return step.task;
   }
@@ -86,5 +89,6 @@ async function cancelOnce(tx: StoreOps, deps: DomainDeps, id: string): Promise<S
   const outbox = from === 'QUEUED';
   if (outbox) await tx.insertOutbox([controlOutboxRow(task, now, deps.settings.controlTopic)]);
   deps.logger.info({ taskId: id, attempt: task.attempt, from }, 'task canceled');
-  return { done: true, task, outbox };
+  const [template] = await tx.getTemplates([task.templateId]);
+  return { done: true, task, outbox, ended: endedRun(task, template?.name) };
 }

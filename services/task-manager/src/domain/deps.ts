@@ -1,9 +1,10 @@
-// What every domain function is given: the store, a clock, a logger, settings, wake-up signals, the schema compiler.
+// What every domain function is given: the store, a clock, a logger, settings, wake-up signals, the schema compiler, metrics hooks.
 import type { SchemaCompiler } from '@taskwire/json-schema';
 import type { Logger } from 'pino';
 import type { Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { PayloadLimits } from './limits.js';
+import type { MetricsHooks } from './metrics-hooks.js';
 
 export interface DomainSettings {
   /** Base dispatch topic (TASK_DISPATCH_TOPIC); queue q ≠ default uses `<topic>.q`. */
@@ -40,4 +41,6 @@ export interface DomainDeps {
    * Absent (tests): one with the default limits.
    */
   schemas?: SchemaCompiler;
+  /** Counters and timings for GET /metrics, reported after each commit. Absent (tests): none. */
+  metrics?: MetricsHooks;
 }

@@ -8,6 +8,8 @@ import { DEFAULT_PAYLOAD_LIMITS, jsonBytes } from './limits.js';
 import type { PayloadLimits } from './limits.js';
 import { decideRetry } from './retry.js';
 import { schemaCompiler } from './schemas.js';
+import { endedRun } from './metrics-hooks.js';
+import type { EndedRun } from './metrics-hooks.js';
 import { loadTaskTemplates } from './task-templates.js';
 
 /** What one batch changed, for logs and for the caller's wake-ups. */
@@ -43,7 +45,7 @@ export async function applyResults(
   messages: readonly ResultMessage[],
 ): Promise<ApplyOutcome> {
   if (messages.length === 0) return { applied: 0, ignored: 0, earliestRetryAt: null };
-  return deps.store.unitOfWork(async (tx) => {
+  const { outcome, ended } = await deps.store.unitOfWork(async (tx) => {
     const ids = [...new Set(messages.map((m) => m.task_id))];
     const tasks = new Map<string, Working>();
     for (const task of await tx.getTasks(ids)) {
@@ -89,6 +91,7 @@ export async function applyResults(
       }
     }
 
+    const ended: EndedRun[] = [];
     for (const w of tasks.values()) {
       if (!w.patch) continue;
       const changed = await tx.updateTask(w.task.id, w.patch, {
@@ -98,11 +101,16 @@ export async function applyResults(
       if (!changed) {
         // Another replica moved the task meanwhile; its change wins and ours is dropped with a trace.
         deps.logger.warn({ taskId: w.task.id }, 'task changed concurrently; result not applied');
+      } else if (w.patch.finishedAt) {
+        ended.push(endedRun(w.task, templates.get(w.task.templateId)?.name));
       }
     }
     if (events.length > 0) await tx.insertEvents(events);
-    return outcome;
+    return { outcome, ended };
   });
+  // After the commit, once per batch: a unit of work re-run after a deadlock must not count twice.
+  if (ended.length > 0) deps.metrics?.runsEnded(ended);
+  return outcome;
 }
 
 type Verdict = 'applied' | 'ignored' | 'duplicate';

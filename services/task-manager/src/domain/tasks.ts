@@ -17,6 +17,7 @@ import { AppError } from './errors.js';
 import { DEFAULT_PAYLOAD_LIMITS, assertWithinLimit } from './limits.js';
 import type { ItemResult } from './group-commit.js';
 import { ULID_PATTERN, newId } from './ids.js';
+import type { CreatedTask } from './metrics-hooks.js';
 import { assertMatches, schemaCompiler } from './schemas.js';
 
 export interface TaskInput {
@@ -100,12 +101,16 @@ export async function createTasks(
 
   let queued = false;
   let earliest: Date | null = null;
+  const created: CreatedTask[] = [];
+  const nameOf = templateNames(templates);
   for (const r of results) {
     if (!r?.ok || !r.value.created) continue;
     const t = r.value.task;
+    created.push({ template: nameOf(t.templateId), queue: t.queue });
     if (t.status === 'QUEUED') queued = true;
     else if (t.runAt && (!earliest || t.runAt < earliest)) earliest = t.runAt;
   }
+  if (created.length > 0) deps.metrics?.tasksCreated(created);
   if (queued) deps.signals.outboxWritten();
   if (earliest) deps.signals.dueAt(earliest);
   return results.map((r) => r ?? { ok: false, error: new Error('task was not processed') });
@@ -158,6 +163,15 @@ async function writeTasks(tx: StoreOps, fresh: Prepared[]): Promise<void> {
 interface TemplateLookup {
   byId: Map<string, TemplateRecord>;
   byName: Map<string, TemplateRecord>;
+}
+
+/** Template id -> name over both lookups, built on first use (a batch usually names one template). */
+function templateNames({ byId, byName }: TemplateLookup): (id: string) => string {
+  let names: Map<string, string> | null = null;
+  return (id) => {
+    names ??= new Map([...byId.values(), ...byName.values()].map((t) => [t.id, t.name]));
+    return names.get(id) ?? 'unknown';
+  };
 }
 
 async function resolveTemplates(deps: DomainDeps, inputs: readonly TaskInput[]): Promise<TemplateLookup> {

@@ -2,6 +2,8 @@
 import type { TaskStatus, WireError } from '@taskwire/contracts';
 import type { TaskEventRecord, TaskRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
+import { endedRun } from './metrics-hooks.js';
+import type { EndedRun } from './metrics-hooks.js';
 import { decideRetry } from './retry.js';
 import { loadTaskTemplates } from './task-templates.js';
 
@@ -45,7 +47,9 @@ export async function timeOutOverdueTasks(
   const graceMs = opts.graceMs ?? TIMEOUT_GRACE_MS;
   const limit = opts.limit ?? 200;
   const now = deps.clock.now();
+  let ended: EndedRun[] = [];
   const outcome = await deps.store.unitOfWork(async (tx) => {
+    ended = [];
     const listed = await tx.listOverdueTasks(now, graceMs, limit);
     const result: WatchdogOutcome = {
       timedOut: 0,
@@ -75,6 +79,7 @@ export async function timeOutOverdueTasks(
       );
       if (!changed) continue;
       result.timedOut++;
+      ended.push(endedRun({ ...task, status, finishedAt: now }, template?.name));
       const base = { taskId: task.id, attempt: task.attempt, at: now, workerId: task.workerId };
       events.push({ ...base, type: 'timed_out', data: { error, by: 'watchdog', grace_ms: graceMs } });
       if (decision.retry && decision.nextAttemptAt) {
@@ -96,6 +101,7 @@ export async function timeOutOverdueTasks(
     if (events.length > 0) await tx.insertEvents(events);
     return result;
   });
+  if (ended.length > 0) deps.metrics?.runsEnded(ended);
   if (outcome.earliestRetryAt) deps.signals.dueAt(outcome.earliestRetryAt);
   return outcome;
 }

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { requireToken } from './auth.js';
 import { onError, notFound } from './errors.js';
+import { timeRequests } from './metrics.js';
 import { accessLog, limitBody, requestId } from './middleware.js';
 import { openApiDocument } from './openapi.js';
 import { mountRoutes, routeRule } from './routes.js';
@@ -17,6 +18,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const logger = deps.logger.child({ component: 'http' });
   app.use(requestId());
+  if (deps.metrics) app.use(timeRequests(deps.metrics));
   app.use(accessLog(logger));
   // Before the body limit: a caller without a token learns nothing, not even a 413.
   if (deps.apiTokens !== undefined && deps.apiTokens.length > 0)

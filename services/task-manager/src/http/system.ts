@@ -1,6 +1,11 @@
 // Operational routes, declared beside their handlers: liveness, readiness, the worker list, the
-// scheduler refresh and the OpenAPI document.
-import { openApiDocumentSchema, statusSchema, workerListSchema } from '@taskwire/contracts';
+// scheduler refresh, the metrics and the OpenAPI document.
+import {
+  metricsTextSchema,
+  openApiDocumentSchema,
+  statusSchema,
+  workerListSchema,
+} from '@taskwire/contracts';
 import { AppError } from '../domain/errors.js';
 import { workerToWire } from '../domain/mappers.js';
 import { RETRY_AFTER_S, StoreUnavailable } from '../store/types.js';
@@ -44,6 +49,16 @@ export const systemRoutes = defineRoutes({
     access: 'admin',
     database: false,
     ok: { 202: ['Refresh requested', statusSchema] },
+  },
+  getMetrics: {
+    method: 'GET',
+    path: '/metrics',
+    tag: 'system',
+    summary: 'Prometheus metrics (text format 0.0.4); the README lists every metric',
+    // Prometheus sends a bearer token (`authorization` in its scrape config); operational, like /workers.
+    access: 'read',
+    ok: { 200: ['The exposition', metricsTextSchema, 'text/plain; version=0.0.4'] },
+    errors: [404],
   },
   getOpenApi: {
     method: 'GET',
@@ -90,6 +105,12 @@ export function systemHandlers(deps: AppDeps, openApi: () => object): Handlers<t
     refreshScheduler: (c) => {
       deps.signals.templatesChanged();
       return c.json({ status: 'refresh_requested' }, 202);
+    },
+
+    getMetrics: async (c) => {
+      const metrics = deps.metrics;
+      if (!metrics) throw new AppError('not_found', 'metrics are not collected by this app');
+      return c.body(await metrics.render(), 200, { 'content-type': metrics.contentType });
     },
 
     getOpenApi: (c) => c.json(openApi()),

@@ -1,6 +1,7 @@
 // Types shared by the HTTP layer: what createApp is given and the hono context variables.
 import type { RequestIdVariables } from 'hono/request-id';
 import type { DomainDeps } from '../domain/deps.js';
+import type { ManagerMetrics } from '../metrics/index.js';
 import type { ApiToken, Scope } from './auth-tokens.js';
 
 export interface AppDeps extends DomainDeps {
@@ -15,6 +16,8 @@ export interface AppDeps extends DomainDeps {
   groupCommit?: { maxBatch?: number; maxInFlight?: number; maxQueued?: number };
   /** API_TOKENS (+ API_TOKENS_FILE): with none, authentication is off (startManager allows that on loopback only). */
   apiTokens?: readonly ApiToken[];
+  /** The registry behind GET /metrics, also the domain's hooks. Absent (tests): /metrics is 404. */
+  metrics?: ManagerMetrics;
 }
 
 /** `scope`: the caller's token scope, set by requireToken; unset when authentication is off. */

@@ -5,6 +5,8 @@ import { Partitioners } from 'kafkajs';
 import type { Admin, Producer } from 'kafkajs';
 import type { DomainDeps } from '../domain/deps.js';
 import { createKafka } from './client.js';
+import { readConsumerLag } from './consumer-lag.js';
+import type { PartitionLag } from './consumer-lag.js';
 import { createRelay } from './relay.js';
 import type { Relay } from './relay.js';
 import { createResultConsumer } from './result-consumer.js';
@@ -32,6 +34,8 @@ export interface ManagerKafka {
   /** Start in order, stop in reverse. */
   components: Component[];
   relay: Relay;
+  /** The workers' group lag per queue partition (throws while Kafka is unreachable). */
+  consumerLag(groupId: string): Promise<PartitionLag[]>;
 }
 
 export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings): ManagerKafka {
@@ -67,6 +71,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     producer,
     logger: domain.logger,
     clock: domain.clock,
+    ...(domain.metrics ? { metrics: domain.metrics } : {}),
     owner,
     dispatchTopic: settings.topics.dispatch,
     partitionCount,
@@ -101,6 +106,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
 
   return {
     relay,
+    consumerLag: (groupId) => readConsumerLag(admin, settings.topics.dispatch, groupId),
     components: [
       {
         async start() {

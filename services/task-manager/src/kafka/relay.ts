@@ -4,6 +4,7 @@ import type { Message, PartitionMetadata, Producer, RecordMetadata } from 'kafka
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import { failUndeliverable } from '../domain/dispatch.js';
+import type { MetricsHooks } from '../domain/metrics-hooks.js';
 import type { UndeliverableRow } from '../domain/dispatch.js';
 import type { OutboxRecord, Store } from '../store/types.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, isTooLargeError, messageBytes } from '@taskwire/contracts';
@@ -13,6 +14,8 @@ export interface RelayDeps {
   producer: Producer;
   logger: Logger;
   clock: Clock;
+  /** Publish latency per produce request, for GET /metrics. */
+  metrics?: Pick<MetricsHooks, 'relayPublished'>;
   /** Rows read per iteration (default 1000). */
   batchSize?: number;
   /**
@@ -155,7 +158,9 @@ export function createRelay(deps: RelayDeps): Relay {
     const placed = await place(chunk.map((c) => c.row));
     let sent: RecordMetadata[];
     try {
+      const began = performance.now();
       sent = await deps.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(placed) });
+      deps.metrics?.relayPublished(placed.length, (performance.now() - began) / 1000);
     } catch (err) {
       const tooLarge = isTooLargeError(err);
       if (!tooLarge) throw err;

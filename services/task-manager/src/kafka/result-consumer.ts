@@ -101,12 +101,10 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
   const applier = new GroupCommit<PartitionResults, void>({
     run: async (items) => {
       try {
-        noteOutcome(
-          await applyResults(
-            deps.domain,
-            items.flatMap((i) => i.results),
-          ),
-        );
+        const results = items.flatMap((i) => i.results);
+        const began = performance.now();
+        noteOutcome(await applyResults(deps.domain, results));
+        deps.domain.metrics?.resultsApplied(results.length, (performance.now() - began) / 1000);
       } catch (err) {
         // Transient: rethrown, so no offset moves and kafkajs redelivers the batches.
         if (await isTransientFailure(store, err)) throw err;

@@ -76,7 +76,15 @@ export async function fireCrons(deps: DomainDeps, fires: readonly Fire[]): Promi
     }
     return result;
   });
-  if (outcomes.includes('created')) deps.signals.outboxWritten();
+  if (outcomes.includes('created')) {
+    if (deps.metrics) {
+      const now = deps.clock.now().getTime();
+      const created = fires.filter((_, i) => outcomes[i] === 'created');
+      deps.metrics.tasksCreated(created.map((f) => ({ template: f.template.name, queue: f.template.queue })));
+      for (const f of created) deps.metrics.cronFired(Math.max(0, now - f.fireTime.getTime()));
+    }
+    deps.signals.outboxWritten();
+  }
   return outcomes;
 }
 

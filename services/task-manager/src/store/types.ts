@@ -205,6 +205,8 @@ export interface StoreOps {
   insertOutbox(rows: readonly OutboxRecord[]): Promise<void>;
   /** Unsent rows in id order. */
   listUnsentOutbox(limit: number): Promise<OutboxRecord[]>;
+  /** How many rows wait to be published (the outbox backlog metric, read at scrape time). */
+  countUnsentOutbox(): Promise<number>;
   markOutboxSent(ids: readonly number[], at: Date): Promise<void>;
   /** Deletes rows sent before `before`; returns how many. */
   pruneOutbox(before: Date): Promise<number>;

@@ -61,6 +61,7 @@ export function eventsOutboxWorkersContract(makeStore: MakeStore): void {
       await store().markOutboxSent([unsent[0]!.id!, unsent[2]!.id!], at(50));
       await store().markOutboxSent([], at(50));
       expect((await store().listUnsentOutbox(100)).map((r) => r.key)).toEqual([keys[1], keys[3], keys[4]]);
+      expect(await store().countUnsentOutbox()).toBe(3);
     });
 
     it('outbox ids keep increasing and pruneOutbox deletes only rows sent before the cutoff', async () => {

@@ -235,6 +235,10 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     listUnsentOutbox(limit) {
       return db.select().from(outbox).where(isNull(outbox.sentAt)).orderBy(asc(outbox.id)).limit(limit);
     },
+    async countUnsentOutbox() {
+      const [row] = await db.select({ n: count() }).from(outbox).where(isNull(outbox.sentAt));
+      return row?.n ?? 0;
+    },
     markOutboxSent(ids, at) {
       return inParts(chunk(ids, IN_LIST), (target, part) =>
         target.db.update(outbox).set({ sentAt: at }).where(inArray(outbox.id, part)),

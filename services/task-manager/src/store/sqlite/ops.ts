@@ -1,5 +1,5 @@
 // Every Store operation on SQLite, written once: synchronous drizzle calls on one better-sqlite3 connection.
-import { asc, count, eq, getTableColumns, lt, max, min, sql } from 'drizzle-orm';
+import { asc, count, eq, getTableColumns, isNull, lt, max, min, sql } from 'drizzle-orm';
 import type { Column } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -280,6 +280,9 @@ export function sqliteOps(
     },
     listUnsentOutbox(limit) {
       return unsentOutbox(limit);
+    },
+    countUnsentOutbox() {
+      return db.select({ n: count() }).from(outbox).where(isNull(outbox.sentAt)).get()?.n ?? 0;
     },
     markOutboxSent(ids, at) {
       if (ids.length === 0) return;
