@@ -96,6 +96,7 @@ export async function startManager(
     },
     signals,
     metrics,
+    metricsRegistry: metrics,
     schemas: new SchemaCompiler({ limits: config.schemaLimits }),
     bodyLimitBytes: config.bodyLimitBytes,
     workerDeadAfterMs: config.workerDeadAfterMs,

@@ -34,6 +34,8 @@ export interface Config {
   sessionTimeoutMs: number;
   /** Where GET /healthz and /readyz are served (HEALTH_ADDR); undefined = not served. */
   health?: { host: string; port: number };
+  /** Where GET /metrics is served (METRICS_ADDR); undefined = no metrics at all. */
+  metrics?: { host: string; port: number };
   /** KAFKA_MAX_MESSAGE_BYTES: largest message, and bytes per produce request, the worker sends. */
   maxMessageBytes: number;
   /** MAX_RESULT_BYTES: largest executor result sent; a larger one fails its task. */
@@ -115,6 +117,11 @@ const schema = {
       pattern: `^${HOST}:${PORT}$`,
       description: 'host:port (or [ipv6]:port) to serve GET /healthz and /readyz on; unset = off',
     },
+    METRICS_ADDR: {
+      type: 'string',
+      pattern: `^${HOST}:${PORT}$`,
+      description: 'host:port (or [ipv6]:port) to serve GET /metrics (Prometheus) on; unset = off',
+    },
     KAFKA_MAX_MESSAGE_BYTES: int(
       1024,
       104_857_600,
@@ -156,13 +163,16 @@ export interface ConfigDefaults {
 export function loadConfig(env: Record<string, string | undefined>, defaults: ConfigDefaults = {}): Config {
   const check = readEnv(schema, env);
   const r = check.values;
-  let health: Config['health'];
-  if (r.HEALTH_ADDR !== undefined && !check.failed('HEALTH_ADDR')) {
-    const colon = r.HEALTH_ADDR.lastIndexOf(':');
-    const port = Number(r.HEALTH_ADDR.slice(colon + 1));
-    if (port > 65_535) check.invalid('HEALTH_ADDR', ' (port out of range)');
-    health = { host: r.HEALTH_ADDR.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
-  }
+  const address = (name: 'HEALTH_ADDR' | 'METRICS_ADDR'): { host: string; port: number } | undefined => {
+    const value = r[name];
+    if (value === undefined || check.failed(name)) return undefined;
+    const colon = value.lastIndexOf(':');
+    const port = Number(value.slice(colon + 1));
+    if (port > 65_535) check.invalid(name, ' (port out of range)');
+    return { host: value.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+  };
+  const health = address('HEALTH_ADDR');
+  const metrics = address('METRICS_ADDR');
   check.done();
   const allowShell = r.WORKER_ALLOW_SHELL === '1' || r.WORKER_ALLOW_SHELL === 'true';
   const host = (defaults.hostname ?? hostname()).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 120);
@@ -192,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: Co
     shutdownGraceMs: r.SHUTDOWN_GRACE_MS,
     sessionTimeoutMs: r.KAFKA_SESSION_TIMEOUT_MS,
     health,
+    metrics,
     maxMessageBytes: r.KAFKA_MAX_MESSAGE_BYTES,
     maxResultBytes: r.MAX_RESULT_BYTES,
     logLevel: r.LOG_LEVEL as LogLevel,

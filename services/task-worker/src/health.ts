@@ -1,4 +1,4 @@
-// HEALTH_ADDR: GET /healthz (the process is up) and GET /readyz (connected to Kafka and consuming).
+// HEALTH_ADDR: GET /healthz (the process is up) and GET /readyz (connected to Kafka and consuming); on METRICS_ADDR also GET /metrics.
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,9 +16,26 @@ export interface HealthServer {
 export async function startHealthServer(
   addr: { host: string; port: number },
   status: () => { ready: boolean; reason?: string },
+  metrics?: { render(): Promise<string>; readonly contentType: string },
 ): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (metrics && path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+      metrics.render().then(
+        (text) => {
+          res.writeHead(200, {
+            'content-type': metrics.contentType,
+            'content-length': Buffer.byteLength(text),
+          });
+          res.end(req.method === 'HEAD' ? undefined : text);
+        },
+        () => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end('metrics could not be collected\n');
+        },
+      );
+      return;
+    }
     let code = 404;
     let body: Record<string, unknown> = { status: 'not_found' };
     if (req.method !== 'GET' && req.method !== 'HEAD') {

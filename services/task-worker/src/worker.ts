@@ -9,6 +9,8 @@ import { SchemaCompiler } from '@taskwire/json-schema';
 import type { Config } from './config.js';
 import { startHealthServer } from './health.js';
 import type { HealthServer } from './health.js';
+import { createWorkerMetrics } from './metrics.js';
+import type { WorkerMetrics } from './metrics.js';
 import { loadExecutors } from './registry/index.js';
 import type { ExecutorRegistry } from './registry/index.js';
 import { failedInstead, RunningTasks, runTask, TaskAbort } from './runner/index.js';
@@ -38,6 +40,8 @@ export interface Worker {
   ready(): Promise<void>;
   /** The port GET /healthz and /readyz are served on (HEALTH_ADDR), if they are. */
   readonly healthPort: number | undefined;
+  /** The port GET /metrics is served on (METRICS_ADDR), if it is. */
+  readonly metricsPort: number | undefined;
   /**
    * Leaves the group at once (the process is crashing): commits what is finished and disconnects,
    * waiting at most `ms`. Unfinished tasks are redelivered to the other workers without waiting
@@ -161,6 +165,10 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     logger: logger.child({ component: 'control' }),
     onLost: (err) => supervisor.lost(err),
   });
+  // Created before the consumer it times; `running` is read at scrape time only, once it exists.
+  const metrics: WorkerMetrics | undefined = config.metrics
+    ? createWorkerMetrics({ executors: registry.names, running: (): number => dispatch.running })
+    : undefined;
   const dispatchTopics = config.queues.map((q) => dispatchTopicFor(config.dispatchTopic, q));
   const dispatch = new DispatchConsumer({
     kafka,
@@ -171,7 +179,9 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     producer: out,
     logger: logger.child({ component: 'dispatch' }),
     onLost: (err) => supervisor.lost(err),
-    run: (message, executed) => runTask(message, runnerDeps, executed),
+    run: metrics
+      ? metrics.instrument((message, executed) => runTask(message, runnerDeps, executed))
+      : (message, executed) => runTask(message, runnerDeps, executed),
   });
   const heartbeats = new Heartbeats({
     producer: out,
@@ -222,10 +232,22 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
   });
 
   let health: HealthServer | undefined;
-  if (config.health) {
+  let metricsServer: HealthServer | undefined;
+  // One server when HEALTH_ADDR and METRICS_ADDR are the same address; /metrics only on METRICS_ADDR.
+  const sameAddr =
+    config.health !== undefined &&
+    config.metrics !== undefined &&
+    config.health.host === config.metrics.host &&
+    config.health.port === config.metrics.port;
+  if (config.health || config.metrics) {
     try {
-      health = await startHealthServer(config.health, () => supervisor.status());
+      const status = (): KafkaStatus => supervisor.status();
+      if (config.health)
+        health = await startHealthServer(config.health, status, sameAddr ? metrics : undefined);
+      if (config.metrics && !sameAddr)
+        metricsServer = await startHealthServer(config.metrics, status, metrics);
     } catch (err) {
+      await health?.close();
       await supervisor.stop();
       await Promise.allSettled([control.disconnect(), dispatch.disconnect(), producer.disconnect()]);
       throw err;
@@ -256,6 +278,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     await Promise.allSettled([dispatch.disconnect(), control.disconnect()]);
     await producer.disconnect();
     await health?.close();
+    await metricsServer?.close();
     logger.info({ ms: Date.now() - started }, `worker ${config.workerId} stopped`);
   };
 
@@ -279,6 +302,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     status: () => supervisor.status(),
     ready: () => supervisor.whenReady(),
     healthPort: health?.port,
+    metricsPort: sameAddr ? health?.port : metricsServer?.port,
     stop: () => (stopping ??= stop()),
     abort,
   };

@@ -18,7 +18,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const logger = deps.logger.child({ component: 'http' });
   app.use(requestId());
-  if (deps.metrics) app.use(timeRequests(deps.metrics));
+  if (deps.metricsRegistry) app.use(timeRequests(deps.metricsRegistry));
   app.use(accessLog(logger));
   // Before the body limit: a caller without a token learns nothing, not even a 413.
   if (deps.apiTokens !== undefined && deps.apiTokens.length > 0)

@@ -108,7 +108,7 @@ export function systemHandlers(deps: AppDeps, openApi: () => object): Handlers<t
     },
 
     getMetrics: async (c) => {
-      const metrics = deps.metrics;
+      const metrics = deps.metricsRegistry;
       if (!metrics) throw new AppError('not_found', 'metrics are not collected by this app');
       return c.body(await metrics.render(), 200, { 'content-type': metrics.contentType });
     },

@@ -16,8 +16,11 @@ export interface AppDeps extends DomainDeps {
   groupCommit?: { maxBatch?: number; maxInFlight?: number; maxQueued?: number };
   /** API_TOKENS (+ API_TOKENS_FILE): with none, authentication is off (startManager allows that on loopback only). */
   apiTokens?: readonly ApiToken[];
-  /** The registry behind GET /metrics, also the domain's hooks. Absent (tests): /metrics is 404. */
-  metrics?: ManagerMetrics;
+  /**
+   * The registry behind GET /metrics and the request timer (startManager passes the same object as
+   * the domain's `metrics` hooks). Absent (tests): /metrics is 404 and requests are not timed.
+   */
+  metricsRegistry?: ManagerMetrics;
 }
 
 /** `scope`: the caller's token scope, set by requireToken; unset when authentication is off. */

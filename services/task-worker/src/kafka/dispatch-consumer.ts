@@ -19,9 +19,10 @@ export interface DispatchConsumerOptions {
   onLost(err: Error): void;
   /**
    * Runs one task; calls `executed` when the executor is done and resolves once the terminal result
-   * is published.
+   * is published. `fetchedAt` (performance.now() ms): when its batch was handed over, for the
+   * fetch-to-start metric.
    */
-  run(message: DispatchMessage, executed: () => void): Promise<RunOutcome>;
+  run(message: DispatchMessage, executed: () => void, fetchedAt: number): Promise<RunOutcome>;
 }
 
 /** How often a batch waiting for a free slot heartbeats (kafkajs throttles to heartbeatInterval). */
@@ -204,6 +205,7 @@ export class DispatchConsumer {
     isStale,
   }: EachBatchPayload): Promise<void> {
     this.groupHeartbeat = heartbeat;
+    const fetchedAt = performance.now();
     const { topic, partition } = batch;
     const key = `${topic}|${partition}`;
     let tracker = this.trackers.get(key);
@@ -233,11 +235,11 @@ export class DispatchConsumer {
       }
       tracker.start(offset);
       resolveOffset(message.offset);
-      this.launch(tracker, offset, decoded.value);
+      this.launch(tracker, offset, decoded.value, fetchedAt);
     }
   }
 
-  private launch(tracker: OffsetTracker, offset: number, task: DispatchMessage): void {
+  private launch(tracker: OffsetTracker, offset: number, task: DispatchMessage, fetchedAt: number): void {
     const runKey = `${task.task_id}:${task.attempt}`;
     const existing = this.inProgress.get(runKey);
     if (existing) {
@@ -256,7 +258,7 @@ export class DispatchConsumer {
       executed = true;
       this.releaseExecuting();
     };
-    const run = this.o.run(task, onExecuted).then(
+    const run = this.o.run(task, onExecuted, fetchedAt).then(
       (outcome) => {
         if (outcome !== 'abandoned') this.finished(tracker, offset);
         return outcome;
