@@ -5,6 +5,7 @@ import { cancelTask } from '../domain/cancel.js';
 import { createTasks } from '../domain/tasks.js';
 import { createTemplate } from '../domain/templates.js';
 import type { DomainDeps } from '../domain/deps.js';
+import { createManagerMetrics } from '../metrics/index.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
 import { Hono } from 'hono';
 import { createApp } from './app.js';
@@ -31,6 +32,7 @@ beforeAll(async () => {
   ({ deps, close } = await openSqliteDeps());
   app = createApp({
     ...deps,
+    metricsRegistry: createManagerMetrics({ logger: deps.logger }),
     apiTokens: (Object.keys(TOKENS) as Scope[]).map((scope) => ({ scope, token: TOKENS[scope] })),
   });
 });
@@ -71,6 +73,7 @@ const EXAMPLES: Record<string, () => Promise<{ path: string; body?: unknown }>> 
   'GET /readyz': async () => ({ path: '/readyz' }),
   'GET /openapi.json': async () => ({ path: '/openapi.json' }),
   'GET /workers': async () => ({ path: '/workers' }),
+  'GET /metrics': async () => ({ path: '/metrics' }),
   'POST /admin/scheduler/refresh': async () => ({ path: '/admin/scheduler/refresh' }),
   'GET /templates': async () => ({ path: '/templates' }),
   'GET /templates/:id': async () => ({ path: `/templates/${(await newTemplate()).id}` }),
