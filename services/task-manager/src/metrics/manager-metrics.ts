@@ -146,7 +146,11 @@ export function createManagerMetrics(opts: ManagerMetricsOptions): ManagerMetric
 
   let lagCache: { at: number; rows: LagRow[] } | null = null;
   let lagRead: Promise<LagRow[]> | null = null;
-  /** The cached reading while fresh; else one read at a time, bounded by lagTimeoutMs; null on failure. */
+  /**
+   * The cached reading while fresh; else one read at a time (a scrape during a slow read waits for
+   * the same one, and kafkajs' request timeout ends a read a dead broker never answers), each scrape
+   * waiting at most lagTimeoutMs; null on failure or timeout.
+   */
   async function consumerLag(read: () => Promise<LagRow[]>): Promise<LagRow[] | null> {
     if (lagCache && now() - lagCache.at < lagCacheMs) return lagCache.rows;
     lagRead ??= read()
