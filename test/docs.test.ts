@@ -5,6 +5,8 @@ import { ERROR_CODES } from '@taskwire/contracts';
 // Not exported from an entry point (or not as a module we can load here), so imported by path.
 import { CONFIG_SCHEMA } from '../services/task-manager/src/config.js';
 import { openApiDocument } from '../services/task-manager/src/http/openapi.js';
+import { createManagerMetrics } from '../services/task-manager/src/metrics/index.js';
+import { createWorkerMetrics } from '../services/task-worker/src/metrics.js';
 
 const root = new URL('../', import.meta.url);
 const read = (p: string): string => readFileSync(new URL(p, root), 'utf8');
@@ -71,6 +73,31 @@ describe('README.md', () => {
     );
     expect(missing(Object.keys(CONFIG_SCHEMA.properties), config)).toEqual([]);
     expect(missing(worker, config)).toEqual([]);
+  });
+
+  it('lists every metric both services register, with its type and labels, in its Metrics tables, and no other', () => {
+    // Rows such as | `taskwire_tasks_created_total` | counter | `template`, `queue` | meaning |
+    const rows = section('Metrics')
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.split('|').map((c) => c.trim()));
+    const inReadme = rows.map(([, name, type, labels]) => ({
+      name: name!.replace(/`/g, ''),
+      type: type!,
+      labels: [...labels!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!),
+    }));
+    const silent = { info() {}, warn() {}, child: () => silent } as unknown as Parameters<
+      typeof createManagerMetrics
+    >[0]['logger'];
+    const registered = [
+      ...createManagerMetrics({ logger: silent }).describe(),
+      // The default process_* and nodejs_* metrics are prom-client's, named once in the prose.
+      ...createWorkerMetrics({ executors: [], running: () => 0, processMetrics: false }).describe(),
+    ];
+    const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+    expect(registered.length).toBeGreaterThan(10);
+    expect(inReadme.sort(byName)).toEqual(registered.sort(byName));
+    expect(section('Metrics')).toMatch(/`process_\*` and `nodejs_\*`/);
   });
 
   it('gives the test command that CI runs', () => {

@@ -17,6 +17,7 @@ import { AppError } from './errors.js';
 import { DEFAULT_PAYLOAD_LIMITS, assertWithinLimit } from './limits.js';
 import type { ItemResult } from './group-commit.js';
 import { ULID_PATTERN, newId } from './ids.js';
+import { endedRun } from './metrics-hooks.js';
 import type { CreatedTask } from './metrics-hooks.js';
 import { assertMatches, schemaCompiler } from './schemas.js';
 
@@ -424,6 +425,8 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
       },
     ]);
   });
+  // A trusted caller ending a run by hand ends it as a worker's result would.
+  if (patch.finishedAt) deps.metrics?.runsEnded([endedRun({ ...task, ...patch }, template?.name)]);
   if (to === 'QUEUED' && from !== 'QUEUED') deps.signals.outboxWritten();
   if (to === 'RETRYING' && from !== 'RETRYING') deps.signals.dueAt(now);
   return getTask(deps, id);
