@@ -29,6 +29,7 @@ describe('loadConfig', () => {
         heartbeats: 'task_worker_heartbeats',
       },
       resultGroupId: 'task-manager-results-group',
+      workerGroupId: 'task-worker-group',
       partitions: 12,
       sessionTimeoutMs: 30_000,
       maxMessageBytes: 921_600,

@@ -126,6 +126,16 @@ describe('loadConfig', () => {
     expect(problems({ HEALTH_ADDR: 'localhost:99999' })[0]).toMatch(/port out of range/);
   });
 
+  it('serves no metrics unless METRICS_ADDR is set, and parses host:port when it is', () => {
+    expect(loadConfig({}).metrics).toBeUndefined();
+    expect(loadConfig({ METRICS_ADDR: '0.0.0.0:9465' }).metrics).toEqual({ host: '0.0.0.0', port: 9465 });
+    expect(loadConfig({ METRICS_ADDR: '[::1]:9465' }).metrics).toEqual({ host: '::1', port: 9465 });
+    expect(problems({ METRICS_ADDR: '9465' })[0]).toMatch(
+      /^METRICS_ADDR="9465" is invalid: expected host:port/,
+    );
+    expect(problems({ METRICS_ADDR: 'localhost:99999' })[0]).toMatch(/port out of range/);
+  });
+
   it('reads SCHEMA_MAX_* like the manager, with the same defaults', () => {
     expect(loadConfig({}).schemaLimits).toEqual({ maxBytes: 65_536, maxDepth: 32, maxNodes: 2000 });
     expect(loadConfig({ SCHEMA_MAX_DEPTH: '8' }).schemaLimits.maxDepth).toBe(8);

@@ -51,7 +51,8 @@ async function call(method: string, path: string, who: Who, body?: unknown, auth
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+  const json = res.headers.get('content-type')?.startsWith('application/json');
+  return { status: res.status, headers: res.headers, body: text && json ? JSON.parse(text) : text || null };
 }
 
 let n = 0;
