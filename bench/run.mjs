@@ -12,10 +12,11 @@ const scripts = {
   scheduler: 'scheduler.mjs',
   pipeline: 'pipeline.mjs',
   'json-schema': 'json-schema.mjs',
+  metrics: 'metrics.mjs',
   bullmq: 'peers/bullmq.mjs',
   compare: 'compare.mjs',
 };
-const defaults = ['dev-broker', 'create-tasks', 'scheduler', 'pipeline', 'json-schema'];
+const defaults = ['dev-broker', 'create-tasks', 'scheduler', 'pipeline', 'json-schema', 'metrics'];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('-'));
 const names = firstOption < 0 ? args : args.slice(0, firstOption);
