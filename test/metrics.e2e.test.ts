@@ -169,4 +169,24 @@ describe('GET /metrics on the manager and the worker', () => {
     );
     expect(lag.map((r) => r.labels.partition).sort()).toEqual(['0', '1', '2']);
   }, 60_000);
+  it('counts cron fires: their tasks by template, and how late each fired', async () => {
+    const before = await scrapeManager();
+    const cron = await createTemplate(http, { executor: 'echo', cron_expression: '* * * * * *' });
+    const labels = { template: cron.name, queue: 'default' };
+    const after = await waitFor(
+      'two cron fires',
+      async () => {
+        const now = await scrapeManager();
+        return total(now, 'taskwire_tasks_created_total', labels) >= 2 ? now : null;
+      },
+      30_000,
+      200,
+    );
+    expect((await http.del(`/templates/${cron.id}`)).status).toBe(204);
+    const fires = total(after, 'taskwire_tasks_created_total', labels);
+    expect(
+      total(after, 'taskwire_cron_fire_lateness_seconds') -
+        total(before, 'taskwire_cron_fire_lateness_seconds'),
+    ).toBe(fires);
+  }, 60_000);
 });
