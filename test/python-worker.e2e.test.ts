@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TaskResource } from '@taskwire/contracts';
-import { locateConfluentKafka, requireClient } from '../packages/dev-broker/src/testing/clients.js';
+import { locateConfluentKafka, requireClient, run } from '../packages/dev-broker/src/testing/clients.js';
 import type { ClientTool } from '../packages/dev-broker/src/testing/clients.js';
 import {
   api,
@@ -194,4 +194,15 @@ describe('python reference worker next to the TypeScript worker', () => {
     const after = await allTerminal(http, sleep.id, 400, undefined);
     expect(after.filter((t) => t.status !== 'COMPLETED')).toEqual([]);
   }, 300_000);
+
+  it("passes the Python worker's own unit tests, which check its messages against docs/schemas", async (ctx) => {
+    requireClient(confluent, ctx);
+    const res = await run(
+      confluent.bin,
+      ['-m', 'unittest', 'discover', '-s', path.join(repoRoot, 'examples/python-worker')],
+      { env: { PYTHONDONTWRITEBYTECODE: '1' } },
+    );
+    expect(res.code, res.stderr.slice(-3000)).toBe(0);
+    expect(res.stderr).toMatch(/\nOK\b/);
+  });
 });
