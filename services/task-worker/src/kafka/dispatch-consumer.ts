@@ -1,5 +1,6 @@
 // The dispatch consumer: runs up to `concurrency` tasks at once and commits only finished prefixes.
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { PartitionAssigners } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionAssigner } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DLQ_HEADERS, decodeDispatch, dlqTopicFor } from '@taskwire/contracts';
 import type { DispatchMessage } from '@taskwire/contracts';
@@ -48,6 +49,16 @@ const COMMIT_DELAY_MS = 50;
 type Waiter = (granted: boolean) => void;
 
 /**
+ * kafkajs's round robin under librdkafka's protocol name, offered after kafkajs's own: a group of
+ * kafkajs workers keeps 'RoundRobinAssigner', and one with a librdkafka member (the Python reference
+ * worker) agrees on 'roundrobin' instead of failing with INCONSISTENT_GROUP_PROTOCOL.
+ */
+const librdkafkaRoundRobin: PartitionAssigner = (config) => ({
+  ...PartitionAssigners.roundRobin(config),
+  name: 'roundrobin',
+});
+
+/**
  * Backpressure: when all slots are busy, eachBatch waits for one inside the callback instead of
  * pausing the consumer. kafkajs then simply does not fetch that partition again until the batch
  * returns, no fetched message is thrown away and re-fetched, and a freed slot is taken at once
@@ -81,6 +92,7 @@ export class DispatchConsumer {
     this.heartbeatIntervalMs = heartbeatIntervalFor(o.sessionTimeoutMs);
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
+      partitionAssigners: [PartitionAssigners.roundRobin, librdkafkaRoundRobin],
       sessionTimeout: o.sessionTimeoutMs,
       heartbeatInterval: this.heartbeatIntervalMs,
       // Idle long-polls return within a second, which bounds how long stop() waits for the fetch loop.
