@@ -125,7 +125,10 @@ describe('README.md and docs/', () => {
       for (const m of read(file).matchAll(/\]\(([^)\s]+)\)/g)) {
         const target = m[1]!.split('#')[0]!;
         if (target === '' || /^[a-z]+:/.test(target)) continue; // anchors, http(s) and mailto links
-        const resolved = new URL(target, new URL(file, root));
+        // A leading '/' is the repository root, as GitHub renders it.
+        const resolved = target.startsWith('/')
+          ? new URL(`.${target}`, root)
+          : new URL(target, new URL(file, root));
         if (!resolved.href.startsWith(root.href) || !existsSync(resolved)) bad.push(`${file}: ${m[1]}`);
       }
     }
