@@ -98,4 +98,34 @@ describe('worker without Kafka', () => {
     expect((await waitForStatus(http, after.id, 'COMPLETED', 90_000)).result).toEqual({ after: 'restart' });
     alive();
   });
+
+  it('a worker asked to stop while the broker is down still exits, instead of waiting on Kafka forever', async () => {
+    const broker = await startBrokerProcess(path.join(dir, 'broker-stop'));
+    procs.push(broker.proc);
+    const healthPort = await freePort();
+    const workerId = `w-${randomUUID().slice(0, 6)}`;
+    const worker = startNode(workerId, 'services/task-worker/dist/main.js', {
+      WORKER_ID: workerId,
+      KAFKA_BROKERS: broker.brokers,
+      HEARTBEAT_INTERVAL_MS: '1000',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      SHUTDOWN_GRACE_MS: '1000',
+      HEALTH_ADDR: `127.0.0.1:${healthPort}`,
+    });
+    procs.push(worker);
+    const health = `http://127.0.0.1:${healthPort}`;
+    await waitFor(
+      'the worker to be ready',
+      async () => (await probe(`${health}/readyz`)).status === 200,
+      90_000,
+    );
+
+    await broker.kill('SIGKILL');
+    worker.child.kill('SIGTERM');
+    // Before the fix the graceful stop waited on kafkajs commit/leave retries for as long as the
+    // broker was away (seen: 20 minutes). The bound is 15 s past the 1 s grace.
+    await waitFor('the worker to exit', () => worker.child.exitCode !== null, 45_000, 250);
+    expect(worker.child.exitCode).toBe(0);
+    expect(worker.output()).toMatch(/Kafka did not answer at shutdown/);
+  });
 });

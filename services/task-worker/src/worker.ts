@@ -59,6 +59,25 @@ export interface Worker {
 const ABORT_SETTLE_MS = 2000;
 /** How long shutdown waits for unsent messages when the broker does not answer. */
 const FLUSH_TIMEOUT_MS = 10_000;
+/** The most a graceful stop waits for Kafka (flush, commit, leave) once the tasks are done. */
+const SHUTDOWN_KAFKA_MS = 15_000;
+
+/** True when `work` settles (either way) within `ms`; false when the time ran out first. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * kafkajs ERROR lines that only say Kafka is unreachable. The supervisor retries these and logs
@@ -269,14 +288,23 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       logger.warn({ aborted }, 'grace period over: aborted running tasks; they will be redelivered');
       await dispatch.waitIdle(ABORT_SETTLE_MS);
     }
-    if (!(await out.flush(FLUSH_TIMEOUT_MS)))
-      logger.warn('results still unsent at shutdown; their tasks will be redelivered');
-    await dispatch.commit();
-    if (heartbeatsStarted) await heartbeats.stop();
-    await out.flush(FLUSH_TIMEOUT_MS);
-    out.close();
-    await Promise.allSettled([dispatch.disconnect(), control.disconnect()]);
-    await producer.disconnect();
+    // Everything below talks to Kafka, which may be down: kafkajs would retry a commit or a
+    // disconnect for as long as it is, so the whole tail is bounded and the process exits anyway.
+    const leaveKafka = (async () => {
+      if (!(await out.flush(FLUSH_TIMEOUT_MS)))
+        logger.warn('results still unsent at shutdown; their tasks will be redelivered');
+      await dispatch.commit();
+      if (heartbeatsStarted) await heartbeats.stop();
+      await out.flush(FLUSH_TIMEOUT_MS);
+      out.close();
+      await Promise.allSettled([dispatch.disconnect(), control.disconnect()]);
+      await producer.disconnect();
+    })();
+    if (!(await settlesWithin(leaveKafka, SHUTDOWN_KAFKA_MS)))
+      logger.warn(
+        { ms: SHUTDOWN_KAFKA_MS },
+        'Kafka did not answer at shutdown: stopping without committing or leaving the group; unfinished tasks will be redelivered',
+      );
     await health?.close();
     await metricsServer?.close();
     logger.info({ ms: Date.now() - started }, `worker ${config.workerId} stopped`);
@@ -289,10 +317,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       await dispatch.commit();
       await Promise.allSettled([dispatch.disconnect(), control.disconnect()]);
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    await Promise.race([leave.catch(() => undefined), timeout]);
-    clearTimeout(timer);
+    await settlesWithin(leave, ms);
   };
 
   return {
