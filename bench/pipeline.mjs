@@ -192,10 +192,18 @@ async function throughput(s, TASKS) {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ tasks }),
-      }).then((r) => {
-        if (!r.ok) throw new Error(`batch failed: ${r.status}`);
-      }),
+      }).then(
+        (r) => {
+          if (!r.ok) throw new Error(`batch failed: ${r.status}`);
+        },
+        (err) => {
+          throw new Error(
+            `POST /tasks/batch failed: ${err.cause?.code ?? ''} ${err.cause?.message ?? err.message}`,
+          );
+        },
+      ),
     );
+    posts.at(-1).catch(() => {}); // awaited below; this only keeps an early failure from crashing the bench
     if (posts.length >= 4) await posts.shift();
   }
   await Promise.all(posts);
@@ -221,6 +229,7 @@ async function latencyAtRate(s) {
   const by0 = s.cpuBy();
   const t0 = performance.now();
   const inflight = new Set();
+  const failures = [];
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / RATE;
     const wait = due - performance.now();
@@ -229,11 +238,15 @@ async function latencyAtRate(s) {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ task_template_id: s.template.id, params: { i } }),
-    }).then((r) => r.arrayBuffer());
+    })
+      .then((r) => r.arrayBuffer())
+      .catch((err) => void failures.push(`${err.cause?.code ?? ''} ${err.cause?.message ?? err.message}`));
     inflight.add(p);
     p.finally(() => inflight.delete(p));
   }
   await Promise.all(inflight);
+  if (failures.length > 0)
+    throw new Error(`${failures.length} of ${total} single POST /tasks failed, e.g. ${failures[0]}`);
   await waitUntil('rate tasks completed', () => s.done() >= before + total, 120_000);
   // Manager CPU per single-POST task (create, relay, result) — the process that saturates first.
   const managerCpuUsPerTask = Math.round(((s.managerCpu() - managerCpu0) * 1000) / total);
