@@ -4,9 +4,17 @@
 // columns, so the queries are spelled here over the columns alone and each dialect's ops.ts only
 // runs them (synchronously on SQLite, awaited on MySQL). What truly differs stays in sqlite/ and
 // mysql/: upserts, interval arithmetic, affected-row counting, batching, prepared statements.
-import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Column, SQL } from 'drizzle-orm';
-import type { StoreOps, TaskFilter, TaskGuard, TaskRecord, TemplatePatch, TemplateRecord } from './types.js';
+import type {
+  EventFilter,
+  StoreOps,
+  TaskFilter,
+  TaskGuard,
+  TaskRecord,
+  TemplatePatch,
+  TemplateRecord,
+} from './types.js';
 
 type Columns<K extends string> = { readonly [P in K]: Column };
 
@@ -15,6 +23,7 @@ export interface QueryTables {
   tasks: Columns<keyof TaskRecord & string>;
   templates: Columns<'id' | 'deletedAt' | 'cronExpression'>;
   leases: Columns<'name' | 'owner' | 'expiresAt'>;
+  taskEvents: Columns<'id' | 'taskId' | 'type'>;
 }
 
 /** One SELECT of tasks: `where`, then `orderBy`, at most `limit` rows. */
@@ -28,7 +37,7 @@ type ActiveStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING';
 type LostDispatchQuery = Parameters<StoreOps['listLostDispatches']>[0];
 
 /** The shared queries over one dialect's tables. */
-export function storeQueries({ tasks, templates, leases }: QueryTables) {
+export function storeQueries({ tasks, templates, leases, taskEvents }: QueryTables) {
   // Statuses as literals, not bound parameters: SQLite picks its partial indexes (sqlite/schema.ts)
   // only when a query spells the status as the index does; MySQL treats both forms alike.
   const isStatus = (status: ActiveStatus) => sql`${tasks.status} = ${sql.raw(`'${status}'`)}`;
@@ -96,6 +105,18 @@ export function storeQueries({ tasks, templates, leases }: QueryTables) {
       orderBy: asc(tasks.queuedAt),
       limit: q.limit,
     }),
+
+    /** listEventsAfter's WHERE over task_events joined (left) with tasks. */
+    eventsAfter: (afterId: number, f: EventFilter = {}) =>
+      and(
+        gt(taskEvents.id, afterId),
+        f.upTo !== undefined ? lte(taskEvents.id, f.upTo) : undefined,
+        f.ids !== undefined ? inArray(taskEvents.id, [...f.ids]) : undefined,
+        f.taskIds?.length ? inArray(taskEvents.taskId, [...f.taskIds]) : undefined,
+        f.types?.length ? inArray(taskEvents.type, [...f.types]) : undefined,
+        f.templateIds?.length ? inArray(tasks.templateId, [...f.templateIds]) : undefined,
+        f.queues?.length ? inArray(tasks.queue, [...f.queues]) : undefined,
+      ),
 
     /**
      * The lease row `name` if `owner` may take it: it holds it already, or it expired before `now`.

@@ -85,6 +85,25 @@ export interface TaskEventRecord {
   data: unknown;
 }
 
+/** The filters of GET /events/stream; an absent or empty list matches every value. */
+export interface EventFilter {
+  taskIds?: readonly string[];
+  templateIds?: readonly string[];
+  queues?: readonly string[];
+  types?: readonly TaskEventType[];
+  /** Only ids ≤ upTo. */
+  upTo?: number;
+  /** Only these ids (the live poller re-reading ids that were not yet committed). */
+  ids?: readonly number[];
+}
+
+/** An event with the template and queue of its task (null if the task row is gone). */
+export interface StreamEventRecord extends TaskEventRecord {
+  id: number;
+  templateId: string | null;
+  queue: string | null;
+}
+
 export interface OutboxRecord {
   /** Assigned by the store (auto-increment, publish order); ignored on insert. */
   id?: number;
@@ -200,6 +219,13 @@ export interface StoreOps {
   insertEvents(events: readonly TaskEventRecord[]): Promise<void>;
   /** Oldest first. */
   listEvents(taskId: string): Promise<TaskEventRecord[]>;
+  /**
+   * Events with id > `afterId` (and ≤ `filter.upTo`, or among `filter.ids`) matching `filter`, in
+   * id order, at most `limit`, each with its task's template and queue (the live stream's filters).
+   */
+  listEventsAfter(afterId: number, limit: number, filter?: EventFilter): Promise<StreamEventRecord[]>;
+  /** The highest event id, 0 when there is none. */
+  maxEventId(): Promise<number>;
 
   // outbox
   insertOutbox(rows: readonly OutboxRecord[]): Promise<void>;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MakeStore } from './harness.js';
 import { useStore } from './harness.js';
-import { at, makeEvent, makeOutbox, makeWorker, newId } from './fixtures.js';
+import { at, makeEvent, makeOutbox, makeTask, makeWorker, newId } from './fixtures.js';
 
 export function eventsOutboxWorkersContract(makeStore: MakeStore): void {
   describe('task events', () => {
@@ -30,6 +30,46 @@ export function eventsOutboxWorkersContract(makeStore: MakeStore): void {
       expect([...eventIds].sort((x, y) => x - y)).toEqual(eventIds);
       expect(eventIds).not.toContain(999_999);
       expect(await store().listEvents(newId())).toEqual([]);
+    });
+
+    it('events after an id come in id order with their task template and queue, filtered', async () => {
+      const before = await store().maxEventId();
+      const a = makeTask({ templateId: 'A'.repeat(26), queue: 'qa' });
+      const b = makeTask({ templateId: 'B'.repeat(26), queue: 'qb' });
+      await store().insertTasks([a, b]);
+      const orphan = newId();
+      await store().insertEvents([
+        makeEvent(a.id, { type: 'created' }),
+        makeEvent(b.id, { type: 'created' }),
+        makeEvent(a.id, { type: 'queued', data: { x: 1 } }),
+        makeEvent(orphan, { type: 'log' }),
+      ]);
+      const all = await store().listEventsAfter(before, 100);
+      expect(all.map((e) => [e.taskId, e.type, e.templateId, e.queue])).toEqual([
+        [a.id, 'created', a.templateId, 'qa'],
+        [b.id, 'created', b.templateId, 'qb'],
+        [a.id, 'queued', a.templateId, 'qa'],
+        [orphan, 'log', null, null],
+      ]);
+      expect(all[2]!.data).toEqual({ x: 1 });
+      const ids = all.map((e) => e.id);
+      expect(await store().maxEventId()).toBe(ids[3]);
+      expect((await store().listEventsAfter(ids[0]!, 2)).map((e) => e.id)).toEqual([ids[1], ids[2]]);
+      expect((await store().listEventsAfter(before, 100, { upTo: ids[1] })).map((e) => e.id)).toEqual(
+        ids.slice(0, 2),
+      );
+      expect(
+        (await store().listEventsAfter(before, 100, { ids: [ids[3]!, ids[0]!] })).map((e) => e.id),
+      ).toEqual([ids[0], ids[3]]);
+      expect(await store().listEventsAfter(before, 100, { ids: [] })).toEqual([]);
+      const f = (filter: Parameters<ReturnType<typeof store>['listEventsAfter']>[2]) =>
+        store()
+          .listEventsAfter(before, 100, filter)
+          .then((es) => es.map((e) => e.id));
+      expect(await f({ taskIds: [b.id] })).toEqual([ids[1]]);
+      expect(await f({ templateIds: [a.templateId] })).toEqual([ids[0], ids[2]]);
+      expect(await f({ queues: ['qb', 'qa'], types: ['created'] })).toEqual([ids[0], ids[1]]);
+      expect(await f({ types: ['log'] })).toEqual([ids[3]]);
     });
 
     it('a batch of thousands of events is written in one call', async () => {

@@ -36,7 +36,7 @@ const jsonSize = (value: unknown) => (value == null ? 0 : (JSON.stringify(value)
 const taskSize = (t: TaskRecord) => 600 + jsonSize(t.params) + jsonSize(t.result) + jsonSize(t.error);
 
 const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
-const q = shared.storeQueries({ tasks, templates, leases });
+const q = shared.storeQueries({ tasks, templates, leases, taskEvents });
 
 const quote = (identifier: string) => `\`${identifier}\``;
 const taskInsert = insertPlan<TaskRecord>(tasks, quote);
@@ -226,6 +226,20 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
     listEvents(taskId) {
       return db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)).orderBy(asc(taskEvents.id));
+    },
+    async listEventsAfter(afterId, limit, filter) {
+      if (filter?.ids?.length === 0) return [];
+      return db
+        .select({ ...getTableColumns(taskEvents), templateId: tasks.templateId, queue: tasks.queue })
+        .from(taskEvents)
+        .leftJoin(tasks, eq(tasks.id, taskEvents.taskId))
+        .where(q.eventsAfter(afterId, filter))
+        .orderBy(asc(taskEvents.id))
+        .limit(limit);
+    },
+    async maxEventId() {
+      const [row] = await db.select({ id: max(taskEvents.id) }).from(taskEvents);
+      return Number(row?.id ?? 0);
     },
 
     // outbox

@@ -44,7 +44,7 @@ const workerUpsert = insertPlan<WorkerRecord>(workers, quote, {
 });
 
 const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
-const q = shared.storeQueries({ tasks, templates, leases });
+const q = shared.storeQueries({ tasks, templates, leases, taskEvents });
 
 /**
  * The operations over `db`. `atomic` wraps the multi-statement writes (chunked batches) so that
@@ -272,6 +272,25 @@ export function sqliteOps(
         .where(eq(taskEvents.taskId, taskId))
         .orderBy(asc(taskEvents.id))
         .all();
+    },
+    listEventsAfter(afterId, limit, filter) {
+      if (filter?.ids?.length === 0) return [];
+      return db
+        .select({ ...getTableColumns(taskEvents), templateId: tasks.templateId, queue: tasks.queue })
+        .from(taskEvents)
+        .leftJoin(tasks, eq(tasks.id, taskEvents.taskId))
+        .where(q.eventsAfter(afterId, filter))
+        .orderBy(asc(taskEvents.id))
+        .limit(limit)
+        .all();
+    },
+    maxEventId() {
+      return (
+        db
+          .select({ id: max(taskEvents.id) })
+          .from(taskEvents)
+          .get()?.id ?? 0
+      );
     },
 
     // outbox
