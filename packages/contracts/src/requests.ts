@@ -1,5 +1,5 @@
 // HTTP API request bodies and query: types, ranges and known fields (additionalProperties: false).
-import { TASK_STATUSES } from './statuses.js';
+import { TASK_EVENT_TYPES, TASK_STATUSES } from './statuses.js';
 import { NAME_PATTERN } from './topics.js';
 import { MISSED_FIRE_POLICIES, OVERLAP_POLICIES } from './api.js';
 import { Enum, Raw, Type } from './shape-kit.js';
@@ -140,3 +140,34 @@ export const listTasksQuery = Type.Object({
   cursor: Type.Optional(Type.String({ description: 'next_cursor of the previous page' })),
 });
 export type ListTasksQuery = Static<typeof listTasksQuery>;
+
+const commaList = (what: string) =>
+  Type.Optional(Type.String({ description: `Comma-separated: only events of these ${what}` }));
+const lastEventIdParam = Type.Optional(
+  Type.String({
+    description: 'Resume after this event id (as the Last-Event-ID header, which wins when both are given)',
+  }),
+);
+
+/** GET /events/stream: comma lists, each matching any of its values; absent matches everything. */
+export const eventStreamQuery = Type.Object({
+  task_id: commaList('tasks'),
+  template_id: commaList("tasks' templates"),
+  queue: commaList("tasks' queues"),
+  type: Type.Optional(
+    Type.String({ examples: ['succeeded,failed'], description: `Comma-separated: ${TASK_EVENT_TYPES.join(', ')}` }),
+  ),
+  last_event_id: lastEventIdParam,
+});
+
+/** GET /tasks/{id}/events/stream: the task is the path's. */
+export const taskEventStreamQuery = Type.Object({
+  type: eventStreamQuery.properties.type,
+  last_event_id: lastEventIdParam,
+});
+
+/** The body of a text/event-stream response, documented as a string. */
+export const eventStreamSchema = Type.String({
+  description:
+    'Server-Sent Events: `id:` the event id, `event:` its type, `data:` the event as in GET /tasks/{id}/events; `: keep-alive` comments',
+});

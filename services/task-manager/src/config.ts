@@ -39,6 +39,8 @@ export interface Config {
   limits: { paramsBytes: number; resultBytes: number; errorBytes: number };
   workerDeadAfterMs: number;
   timeoutGraceMs: number;
+  /** The live event stream (GET /events/stream): SSE_HEARTBEAT_MS, EVENTS_POLL_MS, EVENTS_GAP_GRACE_MS, EVENTS_SUBSCRIBER_BUFFER. */
+  events: { heartbeatMs: number; pollMs: number; gapGraceMs: number; bufferLimit: number };
   schedulerEnabled: boolean;
   auth: {
     /** From API_TOKENS; those of API_TOKENS_FILE are read at start-up (startManager). */
@@ -162,6 +164,34 @@ export const CONFIG_SCHEMA = {
       maximum: 104_857_600,
       default: 65_536,
       description: 'bytes from 1024 to 104857600: largest task error as JSON (default 65536)',
+    },
+    SSE_HEARTBEAT_MS: {
+      type: 'integer',
+      minimum: 10,
+      maximum: 300_000,
+      default: 15_000,
+      description: 'milliseconds from 10 to 300000 between `: keep-alive` comments on event streams (default 15000)',
+    },
+    EVENTS_POLL_MS: {
+      type: 'integer',
+      minimum: 10,
+      maximum: 60_000,
+      default: 200,
+      description: 'milliseconds from 10 to 60000 between reads of new events (other replicas) (default 200)',
+    },
+    EVENTS_GAP_GRACE_MS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 60_000,
+      default: 3_000,
+      description: 'milliseconds from 0 to 60000 a missing event id holds back later ones (default 3000)',
+    },
+    EVENTS_SUBSCRIBER_BUFFER: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 1_000,
+      description: 'events from 1 to 1000000 a stream subscriber may lag before it is disconnected (default 1000)',
     },
     WORKER_DEAD_AFTER_MS: {
       type: 'integer',
@@ -290,6 +320,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     workerDeadAfterMs: Number(v.WORKER_DEAD_AFTER_MS),
     timeoutGraceMs: Number(v.TIMEOUT_GRACE_MS),
+    events: {
+      heartbeatMs: Number(v.SSE_HEARTBEAT_MS),
+      pollMs: Number(v.EVENTS_POLL_MS),
+      gapGraceMs: Number(v.EVENTS_GAP_GRACE_MS),
+      bufferLimit: Number(v.EVENTS_SUBSCRIBER_BUFFER),
+    },
     schedulerEnabled: flag(v.SCHEDULER_ENABLED),
     auth: {
       tokens: apiTokens.tokens,

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
 import { systemClock } from './domain/clock.js';
 import type { DomainDeps, Signals } from './domain/deps.js';
+import { createEventHub } from './events/hub.js';
 import { createApp } from './http/app.js';
 import { resolveAuth } from './http/auth-setup.js';
 import { createManagerKafka } from './kafka/index.js';
@@ -105,7 +106,17 @@ export async function startManager(
     groupCommit: { maxBatch: 500, maxInFlight: config.db.type === 'mysql' ? 4 : 1 },
   };
 
-  const components: Component[] = [];
+  const hub = createEventHub({
+    store,
+    logger,
+    pollMs: config.events.pollMs,
+    gapGraceMs: config.events.gapGraceMs,
+    bufferLimit: config.events.bufferLimit,
+  });
+  deps.events = { hub, heartbeatMs: config.events.heartbeatMs };
+  // Most events are written with outbox rows: poll at once rather than at the next tick.
+  bus.on('outboxWritten', () => hub.wake());
+  const components: Component[] = [hub];
   let consumerLag: (() => Promise<LagRow[]>) | undefined;
   if (config.kafka.enabled) {
     const kafka = createManagerKafka(deps, {
@@ -159,6 +170,8 @@ export async function startManager(
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // First: open event streams end now (clients resume elsewhere) instead of holding the drain.
+      await hub.stop();
       await closeServer(server);
       for (const c of [...started].reverse()) {
         await c.stop().catch((err: unknown) => logger.error({ err }, 'component failed to stop'));

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { requireToken } from './auth.js';
 import { onError, notFound } from './errors.js';
 import { timeRequests } from './metrics.js';
+import { eventHandlers } from './events.js';
 import { accessLog, limitBody, requestId } from './middleware.js';
 import { openApiDocument } from './openapi.js';
 import { mountRoutes, routeRule } from './routes.js';
@@ -28,6 +29,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ...systemHandlers(deps, openApiDocument),
     ...templateHandlers(deps),
     ...taskHandlers(deps),
+    ...eventHandlers(deps),
   });
   app.onError(onError(logger));
   app.notFound(notFound);

@@ -1,6 +1,7 @@
 // The route table: every route the app serves, from the declarations beside each handler, and the
 // authorization decision of each (method + hono path -> the scope it needs).
 import type { Handler, Hono } from 'hono';
+import { eventRoutes } from './events.js';
 import type { Handlers, Route, RouteAccess } from './route.js';
 import { systemRoutes } from './system.js';
 import { taskRoutes } from './tasks.js';
@@ -8,7 +9,7 @@ import { templateRoutes } from './templates.js';
 import type { AppEnv } from './types.js';
 
 /** In registration order: a static segment (`/tasks/batch`) before a parameter (`/tasks/:id`). */
-export const ROUTES = { ...systemRoutes, ...templateRoutes, ...taskRoutes } as const;
+export const ROUTES = { ...systemRoutes, ...templateRoutes, ...taskRoutes, ...eventRoutes } as const;
 export type OperationId = keyof typeof ROUTES;
 
 export interface RouteRule {

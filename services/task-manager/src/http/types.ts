@@ -2,6 +2,7 @@
 import type { RequestIdVariables } from 'hono/request-id';
 import type { DomainDeps } from '../domain/deps.js';
 import type { ManagerMetrics } from '../metrics/index.js';
+import type { EventHub } from '../events/hub.js';
 import type { ApiToken, Scope } from './auth-tokens.js';
 
 export interface AppDeps extends DomainDeps {
@@ -21,6 +22,8 @@ export interface AppDeps extends DomainDeps {
    * the domain's `metrics` hooks). Absent (tests): /metrics is 404 and requests are not timed.
    */
   metricsRegistry?: ManagerMetrics;
+  /** The live event fan-out behind /events/stream (absent: those routes answer 503); SSE_HEARTBEAT_MS. */
+  events?: { hub: EventHub; heartbeatMs?: number };
 }
 
 /** `scope`: the caller's token scope, set by requireToken; unset when authentication is off. */
