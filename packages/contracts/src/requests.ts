@@ -155,7 +155,10 @@ export const eventStreamQuery = Type.Object({
   template_id: commaList("tasks' templates"),
   queue: commaList("tasks' queues"),
   type: Type.Optional(
-    Type.String({ examples: ['succeeded,failed'], description: `Comma-separated: ${TASK_EVENT_TYPES.join(', ')}` }),
+    Type.String({
+      examples: ['succeeded,failed'],
+      description: `Comma-separated: ${TASK_EVENT_TYPES.join(', ')}`,
+    }),
   ),
   last_event_id: lastEventIdParam,
 });

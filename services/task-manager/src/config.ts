@@ -170,7 +170,8 @@ export const CONFIG_SCHEMA = {
       minimum: 10,
       maximum: 300_000,
       default: 15_000,
-      description: 'milliseconds from 10 to 300000 between `: keep-alive` comments on event streams (default 15000)',
+      description:
+        'milliseconds from 10 to 300000 between `: keep-alive` comments on event streams (default 15000)',
     },
     EVENTS_POLL_MS: {
       type: 'integer',
@@ -191,7 +192,8 @@ export const CONFIG_SCHEMA = {
       minimum: 1,
       maximum: 1_000_000,
       default: 1_000,
-      description: 'events from 1 to 1000000 a stream subscriber may lag before it is disconnected (default 1000)',
+      description:
+        'events from 1 to 1000000 a stream subscriber may lag before it is disconnected (default 1000)',
     },
     WORKER_DEAD_AFTER_MS: {
       type: 'integer',

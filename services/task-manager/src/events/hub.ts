@@ -145,7 +145,8 @@ export function createEventHub(opts: EventHubOptions): EventHub {
   async function pollOnce(): Promise<void> {
     const holes = [...missingSince.keys()];
     if (holes.length > 0) {
-      for (const e of await store.listEventsAfter(horizon, holes.length, { ids: holes })) pending.set(e.id, e);
+      for (const e of await store.listEventsAfter(horizon, holes.length, { ids: holes }))
+        pending.set(e.id, e);
     }
     if (pending.size < MAX_PENDING) {
       const fresh = await store.listEventsAfter(maxRead, batch);

@@ -30,7 +30,10 @@ export async function openEventStream(opts: EventStreamOptions): Promise<EventSt
     let last = opts.lastEventId ?? sub.horizon;
     try {
       while (last < sub.horizon && !sub.closedBy) {
-        const page = await opts.store.listEventsAfter(last, REPLAY_PAGE, { ...opts.filter, upTo: sub.horizon });
+        const page = await opts.store.listEventsAfter(last, REPLAY_PAGE, {
+          ...opts.filter,
+          upTo: sub.horizon,
+        });
         if (page.length > 0) {
           last = page[page.length - 1]!.id;
           yield page;
