@@ -57,6 +57,8 @@ export interface EventHub {
   subscribe(filter: SubscriberFilter): Promise<Subscription>;
   /** Current delivery horizon (tests, metrics). */
   horizon(): number;
+  /** Events read but held back behind a missing id (tests, metrics). */
+  waiting(): number;
 }
 
 export function matches(filter: SubscriberFilter, e: StreamEventRecord): boolean {
@@ -228,5 +230,6 @@ export function createEventHub(opts: EventHubOptions): EventHub {
       return s;
     },
     horizon: () => horizon,
+    waiting: () => pending.size,
   };
 }

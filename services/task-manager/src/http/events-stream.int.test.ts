@@ -216,3 +216,45 @@ describe('event streams across managers on one MariaDB database', () => {
     expect(eventsOf(frames).at(-1)!.event).toBe('canceled');
   });
 });
+
+describe('event streams over MariaDB commits out of id order', () => {
+  it('an event whose id is allocated first but committed last is still delivered, and first', async () => {
+    const db = await database('mysql');
+    const m = await manager(db);
+    const other = db.open();
+    const taskId = newId();
+    let subscribed!: () => void;
+    const open = new Promise<void>((resolve) => (subscribed = resolve));
+    const stream = readStream(`${m.url}/events/stream`, (fs) => {
+      if (fs.length > 0) subscribed();
+      return eventsOf(fs).length >= 2;
+    });
+    await open;
+    // Transaction 1 takes the lower id and holds it uncommitted while id+1 commits.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inserted!: () => void;
+    const lowerTaken = new Promise<void>((resolve) => (inserted = resolve));
+    const slow = other.unitOfWork(async (tx) => {
+      await tx.insertEvents([makeEvent(taskId, { type: 'created' })]);
+      inserted();
+      await held;
+    });
+    await lowerTaken;
+    await m.store.insertEvents([makeEvent(taskId, { type: 'log' })]);
+    // Only the later id is visible; the poller reads it and must hold it back.
+    const visible = await m.store.listEventsAfter(0, 10);
+    expect(visible.map((e) => [e.type, e.id])).toEqual([['log', 2]]);
+    await waitUntil(() => m.hub.waiting() === 1);
+    expect(m.hub.horizon()).toBe(0);
+    release();
+    await slow;
+    const { frames } = await stream;
+    expect(eventsOf(frames).map((f) => f.event)).toEqual(['created', 'log']);
+    expect(eventsOf(frames).map((f) => f.id)).toEqual([1, 2]);
+  });
+});
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
+}
