@@ -7,6 +7,8 @@ import { createTemplate } from '../domain/templates.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createManagerMetrics } from '../metrics/index.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
+import { createEventHub } from '../events/hub.js';
+import type { EventHub } from '../events/hub.js';
 import { Hono } from 'hono';
 import { createApp } from './app.js';
 import { PRIVILEGED_EXECUTORS, requireToken } from './auth.js';
@@ -28,15 +30,22 @@ let deps: DomainDeps;
 let close: () => Promise<void>;
 let app: ReturnType<typeof createApp>;
 
+let hub: EventHub;
+
 beforeAll(async () => {
   ({ deps, close } = await openSqliteDeps());
+  hub = createEventHub({ store: deps.store, logger: deps.logger });
   app = createApp({
     ...deps,
     metricsRegistry: createManagerMetrics({ logger: deps.logger }),
     apiTokens: (Object.keys(TOKENS) as Scope[]).map((scope) => ({ scope, token: TOKENS[scope] })),
+    events: { hub },
   });
 });
-afterAll(() => close());
+afterAll(async () => {
+  await hub.stop();
+  await close();
+});
 
 type Who = 'none' | 'unknown' | Scope;
 
@@ -50,6 +59,11 @@ async function call(method: string, path: string, who: Who, body?: unknown, auth
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // An event stream does not end: its status and headers are the answer.
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    await res.body?.cancel();
+    return { status: res.status, headers: res.headers, body: null };
+  }
   const text = await res.text();
   const json = res.headers.get('content-type')?.startsWith('application/json');
   return { status: res.status, headers: res.headers, body: text && json ? JSON.parse(text) : text || null };
@@ -87,6 +101,8 @@ const EXAMPLES: Record<string, () => Promise<{ path: string; body?: unknown }>> 
   'GET /tasks': async () => ({ path: '/tasks' }),
   'GET /tasks/:id': async () => ({ path: `/tasks/${(await newTask()).id}` }),
   'GET /tasks/:id/events': async () => ({ path: `/tasks/${(await newTask()).id}/events` }),
+  'GET /events/stream': async () => ({ path: '/events/stream' }),
+  'GET /tasks/:id/events/stream': async () => ({ path: `/tasks/${(await newTask()).id}/events/stream` }),
   'POST /tasks': async () => ({ path: '/tasks', body: { task_template_id: (await newTemplate()).id } }),
   'POST /tasks/batch': async () => ({
     path: '/tasks/batch',

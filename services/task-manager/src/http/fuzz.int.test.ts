@@ -5,6 +5,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, ERROR_STATUS } from '@taskwire/contracts';
 import type { ErrorCode } from '@taskwire/contracts';
+import { createEventHub } from '../events/hub.js';
+import type { EventHub } from '../events/hub.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
 import type { SqliteDeps } from '../testing/sqlite-deps.js';
 import { createApp } from './app.js';
@@ -17,9 +19,12 @@ let app: ReturnType<typeof createApp>;
 let routes: Array<{ method: string; path: string }>;
 const ids = { template: '', task: '' };
 
+let hub: EventHub;
+
 beforeAll(async () => {
   fixture = await openSqliteDeps();
-  app = createApp(fixture.deps);
+  hub = createEventHub({ store: fixture.store, logger: fixture.deps.logger });
+  app = createApp({ ...fixture.deps, events: { hub } });
   const seen = new Set<string>();
   // 'ALL /*' entries are middleware; everything else is a route a client can call.
   routes = app.routes
@@ -51,8 +56,19 @@ beforeAll(async () => {
   ids.task = ((await task.json()) as { id: string }).id;
 });
 afterAll(async () => {
+  await hub.stop();
   await fixture.close();
 });
+
+/** The response as check() reads it; an event stream does not end, so its body is not read. */
+async function outcome(res: Response): Promise<Outcome> {
+  const contentType = res.headers.get('content-type');
+  if (res.ok && contentType?.startsWith('text/event-stream')) {
+    await res.body?.cancel();
+    return { status: res.status, contentType, text: '' };
+  }
+  return { status: res.status, contentType, text: await res.text() };
+}
 
 // ---- arbitraries ----
 
@@ -318,8 +334,7 @@ async function send(
     q.length === 0
       ? path
       : `${path}?${q.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
-  const res = await app.request(url, { method, headers: h, body });
-  return { status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
+  return outcome(await app.request(url, { method, headers: h, body }));
 }
 
 /** Fails with the request and the response, so a counterexample reads as a bug report. */
@@ -335,7 +350,7 @@ function check(o: Outcome, request: string): void {
     expect(ERROR_STATUS[code], where).toBe(o.status);
     expect(typeof body.error?.message, where).toBe('string');
     expect(body.error && 'details' in body.error, where).toBe(true);
-  } else if (o.status !== 204) {
+  } else if (o.status !== 204 && !o.contentType?.startsWith('text/event-stream')) {
     expect(() => JSON.parse(o.text) as unknown, where).not.toThrow();
   }
 }
@@ -380,6 +395,7 @@ describe('fuzzing every route', () => {
     const tokens = { read: 'r'.repeat(32), write: 'w'.repeat(32) };
     const guarded = createApp({
       ...fixture.deps,
+      events: { hub },
       apiTokens: [
         { scope: 'read', token: tokens.read },
         { scope: 'write', token: tokens.write },
@@ -410,11 +426,7 @@ describe('fuzzing every route', () => {
           headers: { authorization: r.authorization, 'content-type': 'application/json' },
           body: withBody ? r.body : undefined,
         });
-        const o = {
-          status: res.status,
-          contentType: res.headers.get('content-type'),
-          text: await res.text(),
-        };
+        const o = await outcome(res);
         check(
           o,
           `${r.route.method} ${path} auth=${JSON.stringify(r.authorization)} ${withBody ? r.body.slice(0, 300) : ''}`,
