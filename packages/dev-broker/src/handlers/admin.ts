@@ -33,19 +33,13 @@ import { decodeMetadataRequest, encodeMetadataResponse } from '../protocol/metad
 import type { MetadataResponse } from '../protocol/metadata/v4.js';
 import type { Reader } from '../protocol/reader.js';
 import type { Writer } from '../protocol/writer.js';
-import type { BrokerContext, Connection, HandlerResult } from './context.js';
+import type { BrokerContext, Connection, Handler, HandlerResult } from './context.js';
 import { topicOrCreate } from './records.js';
 
 /** Kafka's own limit would be far higher; this one keeps a typo from allocating a million logs. */
 const MAX_PARTITIONS = 10_000;
 
-export function handleApiVersions(
-  _ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleApiVersions: Handler = (_ctx, _conn, r, w, version) => {
   const apiVersions = [...SUPPORTED_VERSIONS].map(([key, [min, max]]) => [key, min, max] as const);
   if (version === 3) {
     decodeApiVersionsRequestV3(r);
@@ -56,7 +50,7 @@ export function handleApiVersions(
     errorCode: supported ? ErrorCode.NONE : ErrorCode.UNSUPPORTED_VERSION,
     apiVersions,
   });
-}
+};
 
 function topicMetadata(ctx: BrokerContext, t: Topic): MetadataResponse['topics'][number] {
   return {
@@ -66,13 +60,7 @@ function topicMetadata(ctx: BrokerContext, t: Topic): MetadataResponse['topics']
   };
 }
 
-export function handleMetadata(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleMetadata: Handler = (ctx, _conn, r, w, version) => {
   const req = decodeMetadataRequest(r, version);
   const topics =
     req.topics === null
@@ -95,7 +83,7 @@ export function handleMetadata(
     },
     version,
   );
-}
+};
 
 function parseConfigs(spec: CreateTopicSpec): TopicConfig | string {
   const config: TopicConfig = {};
@@ -146,13 +134,7 @@ function createOne(ctx: BrokerContext, spec: CreateTopicSpec, validateOnly: bool
   return { name: spec.name, errorCode: ErrorCode.NONE, message: null };
 }
 
-export function handleCreateTopics(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleCreateTopics: Handler = (ctx, _conn, r, w, version) => {
   const req = decodeCreateTopicsRequest(r, version);
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
@@ -165,15 +147,9 @@ export function handleCreateTopics(
     ),
     version,
   );
-}
+};
 
-export function handleDeleteTopics(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleDeleteTopics: Handler = (ctx, _conn, r, w, version) => {
   const req = decodeDeleteTopicsRequest(r);
   encodeDeleteTopicsResponse(
     w,
@@ -184,15 +160,9 @@ export function handleDeleteTopics(
     }),
     version,
   );
-}
+};
 
-export function handleFindCoordinator(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleFindCoordinator: Handler = (ctx, _conn, r, w, version) => {
   decodeFindCoordinatorRequest(r, version);
   encodeFindCoordinatorResponse(
     w,
@@ -205,7 +175,7 @@ export function handleFindCoordinator(
     },
     version,
   );
-}
+};
 
 /**
  * Idempotent producers get a fresh producer id (sequence numbers are accepted, not deduplicated:
@@ -322,13 +292,7 @@ function configEntries(ctx: BrokerContext, topic: Topic | null): ConfigEntry[] {
  * DescribeConfigs of a topic (kafka-topics.sh --describe) or of broker 0. Only the configs this
  * broker acts on are listed; a topic's own overrides carry source TOPIC, the rest DEFAULT.
  */
-export function handleDescribeConfigs(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleDescribeConfigs: Handler = (ctx, _conn, r, w, version) => {
   const req = decodeDescribeConfigsRequest(r, version);
   encodeDescribeConfigsResponse(
     w,
@@ -358,4 +322,4 @@ export function handleDescribeConfigs(
     }),
     version,
   );
-}
+};

@@ -11,97 +11,49 @@ import { decodeOffsetFetchRequest, encodeOffsetFetchResponse } from '../protocol
 import { decodeSyncGroupRequest, encodeSyncGroupResponse } from '../protocol/sync-group/v2.js';
 import type { Reader } from '../protocol/reader.js';
 import type { Writer } from '../protocol/writer.js';
-import type { BrokerContext, Connection, HandlerResult } from './context.js';
+import type { BrokerContext, Connection, Handler, HandlerResult } from './context.js';
 
-export function handleJoinGroup(
-  ctx: BrokerContext,
-  conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleJoinGroup: Handler = (ctx, conn, r, w, version) => {
   const res = ctx.groups.join(decodeJoinGroupRequest(r, version), conn.clientId, conn.clientHost);
   if (!(res instanceof Promise)) return encodeJoinGroupResponse(w, res, version);
   return res.then((v) => encodeJoinGroupResponse(w, v, version));
-}
+};
 
-export function handleSyncGroup(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleSyncGroup: Handler = (ctx, _conn, r, w, version) => {
   const res = ctx.groups.sync(decodeSyncGroupRequest(r));
   if (!(res instanceof Promise)) return encodeSyncGroupResponse(w, res, version);
   return res.then((v) => encodeSyncGroupResponse(w, v, version));
-}
+};
 
-export function handleHeartbeat(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleHeartbeat: Handler = (ctx, _conn, r, w, version) => {
   const req = decodeHeartbeatRequest(r);
   encodeHeartbeatResponse(w, ctx.groups.heartbeat(req.groupId, req.generationId, req.memberId), version);
-}
+};
 
-export function handleLeaveGroup(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleLeaveGroup: Handler = (ctx, _conn, r, w, version) => {
   const req = decodeLeaveGroupRequest(r);
   encodeLeaveGroupResponse(w, ctx.groups.leave(req.groupId, req.memberId), version);
-}
+};
 
-export function handleOffsetCommit(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleOffsetCommit: Handler = (ctx, _conn, r, w, version) => {
   encodeOffsetCommitResponse(w, ctx.groups.commit(decodeOffsetCommitRequest(r)), version);
-}
+};
 
-export function handleOffsetFetch(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleOffsetFetch: Handler = (ctx, _conn, r, w, version) => {
   encodeOffsetFetchResponse(w, ctx.groups.fetchOffsets(decodeOffsetFetchRequest(r)), version);
-}
+};
 
-export function handleDescribeGroups(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleDescribeGroups: Handler = (ctx, _conn, r, w, version) => {
   encodeDescribeGroupsResponse(
     w,
     decodeDescribeGroupsRequest(r).map((id) => ctx.groups.describe(id)),
     version,
   );
-}
+};
 
-export function handleListGroups(
-  ctx: BrokerContext,
-  _conn: Connection,
-  _r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleListGroups: Handler = (ctx, _conn, _r, w, version) => {
   encodeListGroupsResponse(w, ctx.groups.list(), version);
-}
+};
 
 export function handleDeleteGroups(
   ctx: BrokerContext,

@@ -14,7 +14,7 @@ import { batchMaxTimestamp, findTimestampInBatch, splitBatches } from '../protoc
 import type { Reader } from '../protocol/reader.js';
 import type { Writer } from '../protocol/writer.js';
 import { NO_RESPONSE } from './context.js';
-import type { BrokerContext, Connection, HandlerResult } from './context.js';
+import type { BrokerContext, Connection, Handler, HandlerResult } from './context.js';
 
 /** The topic, auto-creating it when the broker allows and the name is legal. */
 export function topicOrCreate(ctx: BrokerContext, name: string, allowCreate: boolean): Topic | undefined {
@@ -164,13 +164,7 @@ function lookupOffset(log: PartitionLog, timestamp: number): [offset: number, ti
   return [-1, -1];
 }
 
-export function handleListOffsets(
-  ctx: BrokerContext,
-  _conn: Connection,
-  r: Reader,
-  w: Writer,
-  version: number,
-): HandlerResult {
+export const handleListOffsets: Handler = (ctx, _conn, r, w, version) => {
   const req = version === 0 ? decodeListOffsetsRequestV0(r) : decodeListOffsetsRequest(r, version);
   const res: ListOffsetsResponse = {
     topics: req.topics.map((t) => ({
@@ -186,4 +180,4 @@ export function handleListOffsets(
   };
   if (version === 0) encodeListOffsetsResponseV0(w, res);
   else encodeListOffsetsResponse(w, res, version);
-}
+};
