@@ -13,6 +13,7 @@ const scripts = {
   pipeline: 'pipeline.mjs',
   'json-schema': 'json-schema.mjs',
   metrics: 'metrics.mjs',
+  'sse-fanout': 'sse-fanout.mjs',
   bullmq: 'peers/bullmq.mjs',
   compare: 'compare.mjs',
 };
