@@ -1,5 +1,7 @@
 // Composition of one manager: store, migrations, domain deps, metrics registry, background components and the HTTP server.
 import { EventEmitter } from 'node:events';
+import { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
@@ -183,13 +185,42 @@ export async function startManager(
   return { url, port, deps, stop };
 }
 
-function listen(
+/**
+ * An idle keep-alive connection is said to stay open 5 s (`Keep-Alive: timeout=5`, Node's default)
+ * and really stays open 30 s. Why: the bench's single POSTs failed a few % of the time with `other
+ * side closed` / ECONNRESET and the manager logged nothing, as nothing reached it. Node 20 closes an
+ * idle connection 1 s after the time it advertises; undici (behind fetch) drops one 1 s before it,
+ * on ~1 s timers — a 2 s margin that a client whose event loop lags (the open-loop bench after a
+ * stall, with one connection per request in flight, most of them then idle) overruns: it writes a
+ * request on a connection whose close is already on its way. A POST is not retried, so it fails.
+ * Honouring clients still drop the connection at 5 s; the server only closes it 25 s later.
+ */
+export const KEEP_ALIVE_ADVERTISED_MS = 5_000;
+export const KEEP_ALIVE_CLOSE_MS = 30_000;
+
+export function listen(
   fetch: (req: Request) => Response | Promise<Response>,
   host: string,
   port: number,
+  keepAlive: { advertisedMs: number; closeMs: number } = {
+    advertisedMs: KEEP_ALIVE_ADVERTISED_MS,
+    closeMs: KEEP_ALIVE_CLOSE_MS,
+  },
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, port, hostname: host === '' ? undefined : host });
+    if (server instanceof HttpServer) {
+      server.keepAliveTimeout = keepAlive.closeMs;
+      const header = `timeout=${Math.floor(keepAlive.advertisedMs / 1000)}`;
+      // Node derives its Keep-Alive header from keepAliveTimeout; with our own Connection header it
+      // writes none, so the client is told the advertised time. Only on a connection Node keeps
+      // open anyway (not HTTP/1.0 without keep-alive, not `Connection: close`).
+      server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+        if (!res.shouldKeepAlive) return;
+        res.setHeader('Connection', 'keep-alive');
+        res.setHeader('Keep-Alive', header);
+      });
+    }
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
