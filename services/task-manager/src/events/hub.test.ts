@@ -126,4 +126,50 @@ describe('event hub', () => {
     expect(await slow.next()).toEqual([]);
     await hub.stop();
   });
+
+  it('with nobody subscribed it reads no events, and its horizon trails the table end by the grace', async () => {
+    let now = 0;
+    const t = table([ev(1)]);
+    let reads = 0;
+    const store = {
+      ...t.store,
+      listEventsAfter: (...args: Parameters<typeof t.store.listEventsAfter>) => {
+        reads++;
+        return t.store.listEventsAfter(...args);
+      },
+    };
+    const hub = createEventHub({ store, logger, pollMs: 5, gapGraceMs: 1_000, now: () => now });
+    await hub.start();
+    expect(hub.horizon()).toBe(1);
+    t.commit(ev(2), ev(3));
+    hub.wake();
+    hub.wake();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(hub.horizon()).toBe(1); // 2 and 3 were seen less than a grace ago
+    now = 1_000;
+    await vi.waitFor(() => expect(hub.horizon()).toBe(3));
+    expect(reads).toBe(0);
+    const sub = await hub.subscribe({});
+    expect(sub.horizon).toBe(3);
+    t.commit(ev(4));
+    expect(await take(sub, 1)).toEqual([4]);
+    expect(reads).toBeGreaterThan(0);
+    await hub.stop();
+  });
+
+  it('an id missing while idle is not skipped within the grace: a later subscriber receives it in order', async () => {
+    let now = 0;
+    const t = table();
+    const hub = createEventHub({ store: t.store, logger, pollMs: 5, gapGraceMs: 1_000, now: () => now });
+    await hub.start();
+    t.commit(ev(1), ev(3)); // 2 is still being committed
+    await new Promise((r) => setTimeout(r, 30));
+    now = 999;
+    await new Promise((r) => setTimeout(r, 30));
+    const sub = await hub.subscribe({});
+    expect(sub.horizon).toBe(0);
+    t.commit(ev(2));
+    expect(await take(sub, 3)).toEqual([1, 2, 3]);
+    await hub.stop();
+  });
 });

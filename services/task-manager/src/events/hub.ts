@@ -11,6 +11,12 @@
 // (a rolled-back insert leaves a permanent hole). Ids above a hole wait in `pending` and the hole is
 // re-read each poll. So ids on the wire only ever increase, and Last-Event-ID is a safe resume point.
 // SQLite serialises writers: there, holes never fill later and the grace only adds latency to none.
+//
+// Why idle polls read no events: with nobody subscribed, reading every event (and waking on every
+// commit) was ~7% of a busy manager's CPU for nothing. An idle poll reads only the table's end, and
+// the horizon follows that end one grace late: every id at or below an end seen `gapGraceMs` ago is
+// committed or given up, as advance() would decide. A first subscriber then gets a horizon at most a
+// grace old (its replay reads up to it) and normal polls resume from there.
 import type { Logger } from 'pino';
 import type { EventFilter, Store, StreamEventRecord } from '../store/types.js';
 
@@ -143,6 +149,26 @@ export function createEventHub(opts: EventHubOptions): EventHub {
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
   let again = false;
+  /** While nobody subscribes: the end of task_events seen at each idle poll, oldest first. */
+  const ends: { at: number; max: number }[] = [];
+
+  async function idleOnce(): Promise<void> {
+    const at = now();
+    const max = await store.maxEventId();
+    // A subscriber that came meanwhile holds the horizon it was given: only normal polls move it now.
+    if (subs.size > 0) return;
+    ends.push({ at, max });
+    while (ends.length > 0 && at - ends[0]!.at >= graceMs) skipTo(ends.shift()!.max);
+  }
+
+  /** Nobody subscribed: the horizon moves to `id` without reading what lies below it. */
+  function skipTo(id: number): void {
+    if (id <= horizon) return;
+    horizon = id;
+    maxRead = Math.max(maxRead, id);
+    for (const k of pending.keys()) if (k <= id) pending.delete(k);
+    for (const k of missingSince.keys()) if (k <= id) missingSince.delete(k);
+  }
 
   async function pollOnce(): Promise<void> {
     const holes = [...missingSince.keys()];
@@ -196,7 +222,9 @@ export function createEventHub(opts: EventHubOptions): EventHub {
       return;
     }
     again = false;
-    polling = pollOnce()
+    const idle = subs.size === 0;
+    if (!idle) ends.length = 0;
+    polling = (idle ? idleOnce() : pollOnce())
       .catch((err: unknown) => logger.warn({ err }, 'event poll failed'))
       .finally(() => {
         polling = undefined;
@@ -220,13 +248,18 @@ export function createEventHub(opts: EventHubOptions): EventHub {
       await polling;
     },
     wake() {
-      if (started && !stopped) schedule(0);
+      // Nobody to deliver to: the periodic idle poll is enough.
+      if (started && !stopped && subs.size > 0) schedule(0);
     },
     async subscribe(filter) {
       await this.start();
       const s = new Sub(horizon, filter, bufferLimit, (x) => subs.delete(x));
       if (stopped) s.close();
-      else subs.add(s);
+      else {
+        subs.add(s);
+        // The first one after an idle spell: read what followed the horizon now.
+        if (subs.size === 1) schedule(0);
+      }
       return s;
     },
     horizon: () => horizon,
