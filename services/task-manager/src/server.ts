@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { Server as HttpServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
 import { SchemaCompiler } from '@taskwire/json-schema';
 import type { Logger } from 'pino';
@@ -187,16 +187,24 @@ export async function startManager(
 
 /**
  * An idle keep-alive connection is said to stay open 5 s (`Keep-Alive: timeout=5`, Node's default)
- * and really stays open 30 s. Why: the bench's single POSTs failed a few % of the time with `other
- * side closed` / ECONNRESET and the manager logged nothing, as nothing reached it. Node 20 closes an
- * idle connection 1 s after the time it advertises; undici (behind fetch) drops one 1 s before it,
- * on ~1 s timers — a 2 s margin that a client whose event loop lags (the open-loop bench after a
- * stall, with one connection per request in flight, most of them then idle) overruns: it writes a
- * request on a connection whose close is already on its way. A POST is not retried, so it fails.
- * Honouring clients still drop the connection at 5 s; the server only closes it 25 s later.
+ * and really stays open 30 s. Node 20 closes an idle connection 1 s after the time it advertises;
+ * undici (behind fetch) drops one 1 s before it, on ~1 s timers: a 2 s margin that a client whose
+ * event loop lags overruns (the open-loop bench on a loaded machine), writing a request on a
+ * connection whose close is already on its way. A POST is not retried: it fails with `other side
+ * closed`. Honouring clients still drop the connection at 5 s; the server closes it 25 s later.
  */
 export const KEEP_ALIVE_ADVERTISED_MS = 5_000;
 export const KEEP_ALIVE_CLOSE_MS = 30_000;
+
+/**
+ * Connections the kernel may hold for the manager before it accepts them (Linux caps it at
+ * net.core.somaxconn, 4096 by default). Node's default, 511, was the cause of the bench's failed
+ * single POSTs (ECONNRESET, and nothing in the manager's log): an open-loop client opens one
+ * connection per request in flight, so a stall of the manager's event loop of a few hundred ms at
+ * 1,000 POST/s overflowed the accept queue; the kernel fell back to SYN cookies and reset what it
+ * could not take (`nstat`: TcpExtListenOverflows, TcpExtSyncookiesFailed = the failed requests).
+ */
+export const LISTEN_BACKLOG = 4_096;
 
 export function listen(
   fetch: (req: Request) => Response | Promise<Response>,
@@ -208,7 +216,8 @@ export function listen(
   },
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname: host === '' ? undefined : host });
+    const hostname = host === '' ? undefined : host;
+    const server = createAdaptorServer({ fetch, hostname });
     if (server instanceof HttpServer) {
       server.keepAliveTimeout = keepAlive.closeMs;
       const header = `timeout=${Math.floor(keepAlive.advertisedMs / 1000)}`;
@@ -226,6 +235,7 @@ export function listen(
       server.off('error', reject);
       resolve(server);
     });
+    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG });
   });
 }
 

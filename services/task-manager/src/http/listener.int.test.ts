@@ -1,10 +1,12 @@
-// Keep-alive over the manager's real listener: an idle connection outlives the timeout it advertises,
-// so a client reusing it just before that timeout never meets a closing socket.
+// The manager's real listener under the bench's failure: an idle connection outlives the timeout it
+// advertises, and a burst of new connections fits the kernel's accept queue.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ServerType } from '@hono/node-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KEEP_ALIVE_ADVERTISED_MS, listen } from '../server.js';
+import { KEEP_ALIVE_ADVERTISED_MS, LISTEN_BACKLOG, listen } from '../server.js';
 
 const servers: ServerType[] = [];
 afterEach(async () => {
@@ -99,5 +101,17 @@ describe('keep-alive', () => {
     if (res === 'closed') throw new Error('connection closed before the response');
     expect(header(res.head, 'connection')).toBe('close');
     expect(header(res.head, 'keep-alive')).toBeUndefined();
+  });
+});
+
+describe('listen backlog', () => {
+  it('asks the kernel for a 4,096-connection accept queue (Node’s default 511 overflowed in a burst)', async () => {
+    const port = await start();
+    // The listening socket's Send-Q in `ss` is its backlog, as the kernel granted it (≤ somaxconn).
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    const out = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' });
+    const sendQ = Number(out.trim().split(/\s+/)[2]);
+    expect(sendQ).toBe(Math.min(LISTEN_BACKLOG, somaxconn));
+    expect(sendQ).toBeGreaterThan(511);
   });
 });
