@@ -1,5 +1,5 @@
 // Integration: the result consumer against the dev broker: database outages, poison messages and the DLQ.
-import type { KafkaMessage } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { randomName } from '@taskwire/testkit';
 import { DLQ_HEADERS, dlqTopicFor } from '@taskwire/contracts';
@@ -64,20 +64,26 @@ async function topics() {
   return { resultTopic, heartbeatTopic };
 }
 
-async function startConsumer(store: Store, resultTopic: string, heartbeatTopic: string) {
-  const groupId = randomName('results-group');
+async function startConsumer(
+  store: Store,
+  resultTopic: string,
+  heartbeatTopic: string,
+  opts: { groupId?: string; commitIntervalMs?: number; kafka?: Kafka } = {},
+) {
+  const groupId = opts.groupId ?? randomName('results-group');
   const consumer = createResultConsumer({
     domain: { ...opened.deps, store },
-    kafka: bed.kafka,
+    kafka: opts.kafka ?? bed.kafka,
     producer: bed.producer,
     groupId,
     resultTopic,
     heartbeatTopic,
     sessionTimeoutMs: 6_000,
+    ...(opts.commitIntervalMs !== undefined ? { commitIntervalMs: opts.commitIntervalMs } : {}),
   });
   cleanups.push(() => consumer.stop());
   await consumer.start();
-  return groupId;
+  return { groupId, consumer };
 }
 
 async function runningTask(): Promise<TaskRecord> {
@@ -163,7 +169,7 @@ it('commits no result offset while the database fails, dead-letters nothing, the
       return store.unitOfWork(fn);
     },
   });
-  const groupId = await startConsumer(flaky, resultTopic, heartbeatTopic);
+  const { groupId } = await startConsumer(flaky, resultTopic, heartbeatTopic);
   await send(resultTopic, [{ key: task.id, value: succeeded(task) }]);
 
   await vi.waitFor(async () => {
@@ -181,7 +187,7 @@ it('a result with an impossible time (at: 1e17) goes to the DLQ and the next res
   const { store } = opened;
   const [poisoned, next] = [await runningTask(), await runningTask()];
   const { resultTopic, heartbeatTopic } = await topics();
-  const groupId = await startConsumer(store, resultTopic, heartbeatTopic);
+  const { groupId } = await startConsumer(store, resultTopic, heartbeatTopic);
   await send(resultTopic, [
     { key: poisoned.id, value: succeeded(poisoned, { at: 1e17 }) },
     { key: next.id, value: succeeded(next) },
@@ -218,7 +224,7 @@ it('a valid result that cannot be applied after 3 tries goes to the DLQ, and the
       },
     }),
   });
-  const groupId = await startConsumer(picky, resultTopic, heartbeatTopic);
+  const { groupId } = await startConsumer(picky, resultTopic, heartbeatTopic);
   await send(resultTopic, [
     { key: before.id, value: succeeded(before) },
     { key: poisoned.id, value: succeeded(poisoned) },
@@ -241,7 +247,7 @@ it('a valid result that cannot be applied after 3 tries goes to the DLQ, and the
 it('a heartbeat with an impossible time goes to the DLQ and the next heartbeat of its partition applies', async () => {
   const { store } = opened;
   const { resultTopic, heartbeatTopic } = await topics();
-  const groupId = await startConsumer(store, resultTopic, heartbeatTopic);
+  const { groupId } = await startConsumer(store, resultTopic, heartbeatTopic);
   const [bad, good] = [randomName('bad-worker'), randomName('good-worker')];
   await send(heartbeatTopic, [
     { key: bad, value: heartbeat(bad, { at: 1e17 }) },
@@ -267,7 +273,7 @@ it('a valid heartbeat that cannot be stored after 3 tries goes to the DLQ; other
       return store.upsertWorkers(records);
     },
   });
-  const groupId = await startConsumer(picky, resultTopic, heartbeatTopic);
+  const { groupId } = await startConsumer(picky, resultTopic, heartbeatTopic);
   await send(heartbeatTopic, [
     { key: bad, value: heartbeat(bad) },
     { key: good, value: heartbeat(good) },
@@ -280,4 +286,70 @@ it('a valid heartbeat that cannot be stored after 3 tries goes to the DLQ; other
   expect(String(dead[0]!.headers?.[DLQ_HEADERS.reason])).toMatch(
     /^heartbeat message could not be applied after 3 tries: Data too long/,
   );
+});
+
+it('a manager killed between interval commits loses no result: the next one re-applies it, idempotently', async () => {
+  const { store } = opened;
+  const [first, second] = [await runningTask(), await runningTask()];
+  const { resultTopic, heartbeatTopic } = await topics();
+  const groupId = randomName('results-group');
+  // Manager A: its offset commits never reach the broker, as if it were killed before each one.
+  const attempted: unknown[] = [];
+  const dying = new Proxy(bed.kafka, {
+    get(target, prop) {
+      if (prop !== 'consumer') return Reflect.get(target, prop);
+      return (config: Parameters<Kafka['consumer']>[0]): Consumer => {
+        const c = target.consumer(config);
+        c.commitOffsets = (offsets) => (attempted.push(...offsets), Promise.resolve());
+        return c;
+      };
+    },
+  });
+  const a = await startConsumer(store, resultTopic, heartbeatTopic, {
+    groupId,
+    commitIntervalMs: 50,
+    kafka: dying,
+  });
+  await send(resultTopic, [{ key: first.id, value: succeeded(first) }]);
+  await vi.waitFor(
+    async () => expect(await store.getTask(first.id)).toMatchObject({ status: 'COMPLETED' }),
+    WAIT,
+  );
+  // A applied the result and would have committed past it; the broker has nothing committed.
+  await vi.waitFor(
+    () => expect(attempted).toContainEqual({ topic: resultTopic, partition: 0, offset: '1' }),
+    WAIT,
+  );
+  expect(await committed(groupId, resultTopic)).toBe(0);
+  await a.consumer.stop();
+
+  // Manager B, same group: reads from the last commit, so the first result comes again.
+  await send(resultTopic, [{ key: second.id, value: succeeded(second) }]);
+  await startConsumer(store, resultTopic, heartbeatTopic, { groupId, commitIntervalMs: 50 });
+  await vi.waitFor(
+    async () => expect(await store.getTask(second.id)).toMatchObject({ status: 'COMPLETED' }),
+    WAIT,
+  );
+  await vi.waitFor(async () => expect(await committed(groupId, resultTopic)).toBe(2), WAIT);
+  // Re-applied, it changed nothing: one success, the task as A left it.
+  const events = (await store.listEvents(first.id)).map((e) => e.type);
+  expect(events.filter((t) => t === 'succeeded')).toHaveLength(1);
+  expect(await store.getTask(first.id)).toMatchObject({ status: 'COMPLETED', result: { ok: true } });
+});
+
+it('commits applied results on the interval, never before they are in the DB', async () => {
+  const { store } = opened;
+  const tasks = await Promise.all(Array.from({ length: 5 }, () => runningTask()));
+  const { resultTopic, heartbeatTopic } = await topics();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const held = wrapStore(store, { unitOfWork: async (fn) => (await gate, store.unitOfWork(fn)) });
+  const { groupId } = await startConsumer(held, resultTopic, heartbeatTopic, { commitIntervalMs: 50 });
+  for (const t of tasks) await send(resultTopic, [{ key: t.id, value: succeeded(t) }]);
+  // Several intervals pass while the writes are held: nothing may be committed.
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await committed(groupId, resultTopic)).toBe(0);
+  release();
+  await vi.waitFor(async () => expect(await committed(groupId, resultTopic)).toBe(5), WAIT);
+  for (const t of tasks) expect(await store.getTask(t.id)).toMatchObject({ status: 'COMPLETED' });
 });

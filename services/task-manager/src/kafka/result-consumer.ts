@@ -21,7 +21,11 @@ export interface ResultConsumerDeps {
   sessionTimeoutMs?: number;
   /** Tries to apply one message alone before it goes to the DLQ as poison (default 3). */
   applyTries?: number;
+  /** How often the offsets of applied messages are committed (default 1000 ms). */
+  commitIntervalMs?: number;
 }
+
+export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
 
 /** One partition's decoded results, with what to do once they are in the DB. */
 interface PartitionResults {
@@ -30,10 +34,8 @@ interface PartitionResults {
   results: ResultMessage[];
   /** The Kafka message each result came from (same index), for the DLQ. */
   messages: KafkaMessage[];
-  /** Marks the batch's last offset as processed (kafkajs resolveOffset). */
+  /** The batch is in the DB: its partition moves on and its offset is due for the next commit. */
   applied(): void;
-  /** Commits every resolved offset of the consumer. */
-  commit(): Promise<void>;
 }
 
 export interface ResultConsumer {
@@ -45,8 +47,11 @@ export interface ResultConsumer {
  * One kafkajs consumer in RESULT_GROUP_ID reads both the result and the heartbeat topics. Each
  * fetched batch is decoded; invalid messages go to the DLQ; the valid results of all the batches
  * of one fetch are applied in one unit of work (domain/results.ts, idempotent by task id +
- * attempt); only then are the batches' last offsets resolved and committed. A crash before the
- * commit redelivers the batches, which then change nothing.
+ * attempt); only then are the batches' last offsets resolved, and a timer commits the offsets of
+ * applied batches every `commitIntervalMs` (one OffsetCommit per interval, not one per fetch). A
+ * crash before a commit redelivers what followed the last one, which then changes nothing; no
+ * offset is ever committed past a message that is not in the DB. A rebalance also redelivers the
+ * applied-but-uncommitted tail of a moved partition to its new owner, with the same outcome.
  *
  * A message that parses but cannot be applied would otherwise restart its partition forever. When a
  * unit of work fails and the database is healthy (poison.ts), the messages are applied one at a
@@ -57,7 +62,35 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
   const log = deps.domain.logger.child({ component: 'result-consumer' });
   const tries = deps.applyTries ?? DEFAULT_APPLY_TRIES;
   const { store } = deps.domain;
+  const commitIntervalMs = deps.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
   let consumer: Consumer | null = null;
+  /** Per `topic/partition`: the offset to commit next (last applied + 1), not yet committed. */
+  const due = new Map<string, { topic: string; partition: number; offset: string }>();
+  let committer: NodeJS.Timeout | undefined;
+  let committing: Promise<void> = Promise.resolve();
+
+  function markApplied(topic: string, partition: number, lastOffset: string): void {
+    due.set(`${topic}/${partition}`, { topic, partition, offset: (BigInt(lastOffset) + 1n).toString() });
+  }
+
+  /** Commits what is due; on failure (rebalance, broker away) it stays due unless overtaken. */
+  function commitDue(): Promise<void> {
+    committing = committing.then(async () => {
+      if (!consumer || due.size === 0) return;
+      const offsets = [...due.values()];
+      due.clear();
+      try {
+        await consumer.commitOffsets(offsets);
+      } catch (err) {
+        log.warn({ err, offsets }, 'committing result offsets failed; will retry');
+        for (const o of offsets) {
+          const key = `${o.topic}/${o.partition}`;
+          if (!due.has(key)) due.set(key, o);
+        }
+      }
+    });
+    return committing;
+  }
 
   function noteOutcome(outcome: Awaited<ReturnType<typeof applyResults>>): void {
     if (outcome.earliestRetryAt) deps.domain.signals.dueAt(outcome.earliestRetryAt);
@@ -111,22 +144,11 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
         await publishDeadLetters(deps.producer, await applyOneByOne(items));
       }
       for (const i of items) i.applied();
-      try {
-        // Commits every offset resolved so far, i.e. those of all these batches, in one request.
-        await items[0]!.commit();
-      } catch (error) {
-        return items.map(() => ({ ok: false, error }));
-      }
       return items.map(() => ({ ok: true, value: undefined }));
     },
   });
 
-  async function handleBatch({
-    batch,
-    resolveOffset,
-    heartbeat,
-    commitOffsetsIfNecessary,
-  }: EachBatchPayload) {
+  async function handleBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload) {
     if (batch.messages.length === 0) return;
     const dead: DeadLetter[] = [];
     const last = batch.messages[batch.messages.length - 1]!;
@@ -159,7 +181,7 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
       }
       await publishDeadLetters(deps.producer, dead);
       resolveOffset(last.offset);
-      await commitOffsetsIfNecessary();
+      markApplied(batch.topic, batch.partition, last.offset);
     } else {
       const results: ResultMessage[] = [];
       const messages: KafkaMessage[] = [];
@@ -173,14 +195,16 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
       if (dead.length > 0)
         log.warn({ count: dead.length, reason: dead[0]?.reason }, 'invalid result messages sent to DLQ');
       await publishDeadLetters(deps.producer, dead);
-      // Resolves once the results are in the DB and the offset is committed.
+      // Resolves once the results are in the DB; the offset is committed by the next commitDue().
       await applier.submit({
         topic: batch.topic,
         partition: batch.partition,
         results,
         messages,
-        applied: () => resolveOffset(last.offset),
-        commit: () => commitOffsetsIfNecessary(),
+        applied: () => {
+          resolveOffset(last.offset);
+          markApplied(batch.topic, batch.partition, last.offset);
+        },
       });
     }
     await heartbeat();
@@ -196,6 +220,12 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
         maxWaitTimeInMs: 500,
         allowAutoTopicCreation: true,
       });
+      // A partition that moved away: its new owner starts from the last commit; ours for it would
+      // only move its offset back.
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        for (const [key, o] of due)
+          if (!payload.memberAssignment[o.topic]?.includes(o.partition)) due.delete(key);
+      });
       try {
         await consumer.connect();
         await consumer.subscribe({ topics: [deps.resultTopic, deps.heartbeatTopic], fromBeginning: true });
@@ -204,20 +234,27 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
         consumer = null;
         throw err;
       }
+      // kafkajs' autoCommit commits after every batch; the timer below commits applied offsets only.
       await consumer.run({
-        autoCommit: true,
-        autoCommitThreshold: 1,
+        autoCommit: false,
         eachBatchAutoResolve: false,
         // Every partition of a fetch at once, so that all its batches join one unit of work.
         partitionsConsumedConcurrently: 64,
         eachBatch: handleBatch,
       });
+      committer = setInterval(() => void commitDue(), commitIntervalMs);
+      committer.unref();
       log.info(
         { groupId: deps.groupId, topics: [deps.resultTopic, deps.heartbeatTopic] },
         'result consumer running',
       );
     },
     async stop() {
+      clearInterval(committer);
+      committer = undefined;
+      // Before leaving the group (a member that left cannot commit). A batch still being applied
+      // now is redelivered to the next owner, which applies it idempotently.
+      await commitDue();
       await consumer?.disconnect();
       consumer = null;
     },
