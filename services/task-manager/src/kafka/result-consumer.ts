@@ -26,6 +26,8 @@ export interface ResultConsumerDeps {
 }
 
 export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
+/** The most stop() waits for the last commit; what it leaves uncommitted is redelivered. */
+const STOP_COMMIT_TIMEOUT_MS = 5_000;
 
 /** One partition's decoded results, with what to do once they are in the DB. */
 interface PartitionResults {
@@ -254,7 +256,13 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
       committer = undefined;
       // Before leaving the group (a member that left cannot commit). A batch still being applied
       // now is redelivered to the next owner, which applies it idempotently.
-      await commitDue();
+      // Bounded: with the broker away kafkajs would retry the commit far longer than a stop may take.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        commitDue(),
+        new Promise((resolve) => (timer = setTimeout(resolve, STOP_COMMIT_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
       await consumer?.disconnect();
       consumer = null;
     },
