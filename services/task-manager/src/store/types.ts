@@ -131,6 +131,55 @@ export interface WorkerRecord {
   stoppedAt: Date | null;
 }
 
+export type WorkflowStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';
+export type WorkflowOnFailure = 'fail_fast' | 'continue';
+
+/**
+ * A workflow (a DAG of tasks). Its steps are task rows plus one workflow_steps row each; the
+ * counters are kept in the unit of work that ends each step, so knowing whether the workflow is
+ * done never means reading all of its steps.
+ */
+export interface WorkflowRecord {
+  id: string;
+  name: string;
+  status: WorkflowStatus;
+  onFailure: WorkflowOnFailure;
+  /** The workflow template it was started from (POST /workflows with workflow_template_id, or cron). */
+  workflowTemplateId: string | null;
+  /** The cron fire time that started it; unique per template (exactly one workflow per fire). */
+  scheduledFor: Date | null;
+  stepsTotal: number;
+  /** Steps in a terminal status (COMPLETED, FAILED, TIMED_OUT, CANCELED). */
+  stepsFinished: number;
+  stepsCompleted: number;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+/** One step of a workflow: its task and its edges. */
+export interface WorkflowStepRecord {
+  taskId: string;
+  workflowId: string;
+  stepKey: string;
+  /** Order of the step in the request. */
+  position: number;
+  dependsOn: string[];
+  /** The reverse edges: keys of the steps that depend on this one. */
+  dependants: string[];
+  /** Dependencies not COMPLETED yet; the step is runnable at 0. */
+  depsRemaining: number;
+}
+
+export interface WorkflowFilter {
+  status?: WorkflowStatus[];
+  name?: string;
+  beforeId?: string;
+  limit: number;
+}
+
+export type WorkflowPatch = Partial<Omit<WorkflowRecord, 'id' | 'createdAt'>>;
+
 export type TaskPatch = Partial<Omit<TaskRecord, 'id' | 'templateId' | 'createdAt'>>;
 export type TemplatePatch = Partial<Omit<TemplateRecord, 'id' | 'createdAt'>>;
 
@@ -240,6 +289,37 @@ export interface StoreOps {
   // workers
   upsertWorkers(workers: readonly WorkerRecord[]): Promise<void>;
   listWorkers(): Promise<WorkerRecord[]>;
+
+  // workflows
+  /** Inserts the workflow and its step rows (the step tasks are inserted with insertTasks). */
+  insertWorkflow(w: WorkflowRecord, steps: readonly WorkflowStepRecord[]): Promise<void>;
+  getWorkflow(id: string): Promise<WorkflowRecord | null>;
+  /** Newest first (id desc). */
+  listWorkflows(filter: WorkflowFilter): Promise<WorkflowRecord[]>;
+  /** Applies the patch if the workflow's status is one of `guard.status` (any when absent); returns whether it changed. */
+  updateWorkflow(
+    id: string,
+    patch: WorkflowPatch,
+    guard?: { status?: readonly WorkflowStatus[] },
+  ): Promise<boolean>;
+  /**
+   * Adds to the workflow's finished/completed counters in one UPDATE (atomic across replicas: the
+   * row lock orders concurrent units of work) and returns the row as it now is.
+   */
+  addWorkflowProgress(
+    id: string,
+    delta: { finished: number; completed: number },
+    at: Date,
+  ): Promise<WorkflowRecord | null>;
+  /** Every step of the workflow, in position order. */
+  listWorkflowSteps(workflowId: string): Promise<WorkflowStepRecord[]>;
+  /** The steps of these tasks (tasks that are no step are absent). */
+  getStepsOfTasks(taskIds: readonly string[]): Promise<WorkflowStepRecord[]>;
+  /** The steps of the workflow with these keys. */
+  getWorkflowStepsByKey(workflowId: string, keys: readonly string[]): Promise<WorkflowStepRecord[]>;
+  /** deps_remaining - 1 on each of the named steps (one dependency of theirs COMPLETED). */
+  releaseDependants(workflowId: string, keys: readonly string[]): Promise<void>;
+  setDepsRemaining(taskId: string, depsRemaining: number): Promise<void>;
 
   // leases (one holder at a time among replicas sharing the database, e.g. the outbox relay)
   /**

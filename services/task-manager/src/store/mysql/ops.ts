@@ -11,7 +11,8 @@ import type { InsertPlan } from '../bulk.js';
 import { chunk } from '../chunk.js';
 import * as shared from '../queries.js';
 import { translateMysqlError } from './errors.js';
-import { leases, outbox, taskEvents, tasks, templates, workers } from './schema.js';
+import { leases, outbox, taskEvents, tasks, templates, workers, workflowSteps, workflows } from './schema.js';
+import { workflowQueries } from '../workflow-queries.js';
 
 export type MysqlDb = MySqlDatabase<MySql2QueryResultHKT, MySql2PreparedQueryHKT, Record<string, never>>;
 
@@ -37,6 +38,7 @@ const taskSize = (t: TaskRecord) => 600 + jsonSize(t.params) + jsonSize(t.result
 
 const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
 const q = shared.storeQueries({ tasks, templates, leases, taskEvents });
+const wq = workflowQueries({ workflows, workflowSteps });
 
 const quote = (identifier: string) => `\`${identifier}\``;
 const taskInsert = insertPlan<TaskRecord>(tasks, quote);
@@ -268,6 +270,55 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
     listWorkers() {
       return db.select().from(workers).orderBy(asc(workers.id));
+    },
+
+    // workflows
+    async insertWorkflow(w, steps) {
+      await atomic(async (tx) => {
+        await tx.db.insert(workflows).values(w);
+        for (const part of chunk(steps, 1_000)) await tx.db.insert(workflowSteps).values(part);
+      });
+    },
+    async getWorkflow(id) {
+      const [row] = await db.select().from(workflows).where(eq(workflows.id, id));
+      return row ?? null;
+    },
+    listWorkflows(f) {
+      const { where, orderBy, limit } = wq.list(f);
+      return db.select().from(workflows).where(where).orderBy(orderBy).limit(limit);
+    },
+    async updateWorkflow(id, patch, guard) {
+      return affected(await db.update(workflows).set(patch).where(wq.guarded(id, guard))) > 0;
+    },
+    async addWorkflowProgress(id, delta, at) {
+      // The UPDATE takes the row lock and works on the latest committed counts; the SELECT in the
+      // same transaction then sees them with our increment (READ COMMITTED).
+      await db.update(workflows).set(wq.progress(delta, at)).where(eq(workflows.id, id));
+      const [row] = await db.select().from(workflows).where(eq(workflows.id, id));
+      return row ?? null;
+    },
+    listWorkflowSteps(workflowId) {
+      return db
+        .select()
+        .from(workflowSteps)
+        .where(eq(workflowSteps.workflowId, workflowId))
+        .orderBy(asc(workflowSteps.position));
+    },
+    getStepsOfTasks(taskIds) {
+      return inChunks(taskIds, (part) =>
+        db.select().from(workflowSteps).where(inArray(workflowSteps.taskId, part)),
+      );
+    },
+    getWorkflowStepsByKey(workflowId, keys) {
+      return inChunks(keys, (part) => db.select().from(workflowSteps).where(wq.stepsByKey(workflowId, part)));
+    },
+    async releaseDependants(workflowId, keys) {
+      for (const part of chunk(keys, IN_LIST)) {
+        await db.update(workflowSteps).set(wq.release).where(wq.stepsByKey(workflowId, part));
+      }
+    },
+    async setDepsRemaining(taskId, depsRemaining) {
+      await db.update(workflowSteps).set({ depsRemaining }).where(eq(workflowSteps.taskId, taskId));
     },
 
     // leases

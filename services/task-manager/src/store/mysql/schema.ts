@@ -18,7 +18,14 @@ import {
   uniqueIndex,
   varchar,
 } from 'drizzle-orm/mysql-core';
-import type { Backoff, TaskEventRecord, TaskRecord, TemplateRecord } from '../types.js';
+import type {
+  Backoff,
+  TaskEventRecord,
+  TaskRecord,
+  TemplateRecord,
+  WorkflowOnFailure,
+  WorkflowStatus,
+} from '../types.js';
 
 /**
  * A `json` column. The pool runs with `jsonStrings: true`, so MySQL 8 (native JSON) and MariaDB
@@ -167,3 +174,46 @@ export const leases = mysqlTable('leases', {
   owner: varchar('owner', { length: 200 }).notNull(),
   expiresAt: time('expires_at').notNull(),
 });
+
+// A workflow and its counters (see WorkflowRecord). (workflow_template_id, scheduled_for) is the
+// exactly-once key of cron-started workflows, as tasks_schedule_uq is for tasks.
+export const workflows = mysqlTable(
+  'workflows',
+  {
+    id: ulid('id').primaryKey(),
+    name: name255('name').notNull(),
+    status: varchar('status', { length: 16 }).$type<WorkflowStatus>().notNull(),
+    onFailure: varchar('on_failure', { length: 16 }).$type<WorkflowOnFailure>().notNull(),
+    workflowTemplateId: ulid('workflow_template_id'),
+    scheduledFor: time('scheduled_for'),
+    stepsTotal: int('steps_total').notNull(),
+    stepsFinished: int('steps_finished').notNull(),
+    stepsCompleted: int('steps_completed').notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    finishedAt: time('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('workflows_schedule_uq').on(t.workflowTemplateId, t.scheduledFor),
+    index('workflows_status_id_idx').on(t.status, t.id),
+    index('workflows_name_id_idx').on(t.name, t.id),
+  ],
+);
+
+// One row per step: its task, key and edges both ways (dependants are what a finished step reads).
+export const workflowSteps = mysqlTable(
+  'workflow_steps',
+  {
+    taskId: ulid('task_id').primaryKey(),
+    workflowId: ulid('workflow_id').notNull(),
+    stepKey: varchar('step_key', { length: 200 }).notNull(),
+    position: int('position').notNull(),
+    dependsOn: json<string[]>('depends_on').notNull(),
+    dependants: json<string[]>('dependants').notNull(),
+    depsRemaining: int('deps_remaining').notNull(),
+  },
+  (t) => [
+    uniqueIndex('workflow_steps_key_uq').on(t.workflowId, t.stepKey),
+    index('workflow_steps_position_idx').on(t.workflowId, t.position),
+  ],
+);

@@ -1,5 +1,5 @@
 // Every Store operation on SQLite, written once: synchronous drizzle calls on one better-sqlite3 connection.
-import { asc, count, eq, getTableColumns, isNull, lt, max, min, sql } from 'drizzle-orm';
+import { asc, count, eq, getTableColumns, inArray, isNull, lt, max, min, sql } from 'drizzle-orm';
 import type { Column } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -17,7 +17,8 @@ import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import * as shared from '../queries.js';
 import { preparedIn, preparedRows, preparedWriteIn, rowReader } from './prepared.js';
-import { leases, outbox, taskEvents, tasks, templates, workers } from './schema.js';
+import { leases, outbox, taskEvents, tasks, templates, workers, workflowSteps, workflows } from './schema.js';
+import { workflowQueries } from '../workflow-queries.js';
 
 export type SqliteDb = BetterSQLite3Database<Record<string, never>>;
 
@@ -45,6 +46,7 @@ const workerUpsert = insertPlan<WorkerRecord>(workers, quote, {
 
 const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
 const q = shared.storeQueries({ tasks, templates, leases, taskEvents });
+const wq = workflowQueries({ workflows, workflowSteps });
 
 /**
  * The operations over `db`. `atomic` wraps the multi-statement writes (chunked batches) so that
@@ -319,6 +321,79 @@ export function sqliteOps(
     },
     listWorkers() {
       return db.select().from(workers).orderBy(asc(workers.id)).all();
+    },
+
+    // workflows
+    insertWorkflow(w, steps) {
+      atomic(() => {
+        db.insert(workflows).values(w).run();
+        for (let i = 0; i < steps.length; i += 500) {
+          db.insert(workflowSteps)
+            .values(steps.slice(i, i + 500))
+            .run();
+        }
+      });
+    },
+    getWorkflow(id) {
+      return db.select().from(workflows).where(eq(workflows.id, id)).get() ?? null;
+    },
+    listWorkflows(f) {
+      const { where, orderBy, limit } = wq.list(f);
+      return db.select().from(workflows).where(where).orderBy(orderBy).limit(limit).all();
+    },
+    updateWorkflow(id, patch, guard) {
+      return db.update(workflows).set(patch).where(wq.guarded(id, guard)).run().changes > 0;
+    },
+    addWorkflowProgress(id, delta, at) {
+      db.update(workflows).set(wq.progress(delta, at)).where(eq(workflows.id, id)).run();
+      return db.select().from(workflows).where(eq(workflows.id, id)).get() ?? null;
+    },
+    listWorkflowSteps(workflowId) {
+      return db
+        .select()
+        .from(workflowSteps)
+        .where(eq(workflowSteps.workflowId, workflowId))
+        .orderBy(asc(workflowSteps.position))
+        .all();
+    },
+    getStepsOfTasks(taskIds) {
+      if (taskIds.length === 0) return [];
+      const out = [];
+      for (let i = 0; i < taskIds.length; i += 500) {
+        out.push(
+          ...db
+            .select()
+            .from(workflowSteps)
+            .where(inArray(workflowSteps.taskId, taskIds.slice(i, i + 500)))
+            .all(),
+        );
+      }
+      return out;
+    },
+    getWorkflowStepsByKey(workflowId, keys) {
+      if (keys.length === 0) return [];
+      const out = [];
+      for (let i = 0; i < keys.length; i += 500) {
+        out.push(
+          ...db
+            .select()
+            .from(workflowSteps)
+            .where(wq.stepsByKey(workflowId, keys.slice(i, i + 500)))
+            .all(),
+        );
+      }
+      return out;
+    },
+    releaseDependants(workflowId, keys) {
+      for (let i = 0; i < keys.length; i += 500) {
+        db.update(workflowSteps)
+          .set(wq.release)
+          .where(wq.stepsByKey(workflowId, keys.slice(i, i + 500)))
+          .run();
+      }
+    },
+    setDepsRemaining(taskId, depsRemaining) {
+      db.update(workflowSteps).set({ depsRemaining }).where(eq(workflowSteps.taskId, taskId)).run();
     },
 
     // leases

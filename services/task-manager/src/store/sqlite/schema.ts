@@ -8,7 +8,14 @@
 import { sql } from 'drizzle-orm';
 import { customType, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
-import type { Backoff, TaskEventRecord, TaskRecord, TemplateRecord } from '../types.js';
+import type {
+  Backoff,
+  TaskEventRecord,
+  TaskRecord,
+  TemplateRecord,
+  WorkflowOnFailure,
+  WorkflowStatus,
+} from '../types.js';
 
 /** JSON kept as text; parsed and stringified here so the rest of the code sees plain values. */
 const json = <T>(name: string) =>
@@ -157,3 +164,46 @@ export const leases = sqliteTable('leases', {
   owner: text('owner').notNull(),
   expiresAt: time('expires_at').notNull(),
 });
+
+// A workflow and its counters (see WorkflowRecord). (workflow_template_id, scheduled_for) is the
+// exactly-once key of cron-started workflows, as tasks_schedule_uq is for tasks.
+export const workflows = sqliteTable(
+  'workflows',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    status: text('status').$type<WorkflowStatus>().notNull(),
+    onFailure: text('on_failure').$type<WorkflowOnFailure>().notNull(),
+    workflowTemplateId: text('workflow_template_id'),
+    scheduledFor: time('scheduled_for'),
+    stepsTotal: integer('steps_total').notNull(),
+    stepsFinished: integer('steps_finished').notNull(),
+    stepsCompleted: integer('steps_completed').notNull(),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    finishedAt: time('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('workflows_schedule_uq').on(t.workflowTemplateId, t.scheduledFor),
+    index('workflows_status_id_idx').on(t.status, t.id),
+    index('workflows_name_id_idx').on(t.name, t.id),
+  ],
+);
+
+// One row per step: its task, key and edges both ways (dependants are what a finished step reads).
+export const workflowSteps = sqliteTable(
+  'workflow_steps',
+  {
+    taskId: text('task_id').primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    stepKey: text('step_key').notNull(),
+    position: integer('position').notNull(),
+    dependsOn: json<string[]>('depends_on').notNull(),
+    dependants: json<string[]>('dependants').notNull(),
+    depsRemaining: integer('deps_remaining').notNull(),
+  },
+  (t) => [
+    uniqueIndex('workflow_steps_key_uq').on(t.workflowId, t.stepKey),
+    index('workflow_steps_position_idx').on(t.workflowId, t.position),
+  ],
+);

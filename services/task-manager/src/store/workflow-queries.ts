@@ -1,0 +1,35 @@
+// The workflow queries both dialects share: filters over the workflows and workflow_steps columns.
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { Column } from 'drizzle-orm';
+import type { WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowStepRecord } from './types.js';
+
+type Columns<K extends string> = { readonly [P in K]: Column };
+
+export interface WorkflowTables {
+  workflows: Columns<keyof WorkflowRecord & string>;
+  workflowSteps: Columns<keyof WorkflowStepRecord & string>;
+}
+
+export function workflowQueries({ workflows, workflowSteps }: WorkflowTables) {
+  return {
+    list: (f: WorkflowFilter) => ({
+      where: and(
+        f.status && f.status.length > 0 ? inArray(workflows.status, f.status) : undefined,
+        f.name !== undefined ? eq(workflows.name, f.name) : undefined,
+        f.beforeId !== undefined ? lt(workflows.id, f.beforeId) : undefined,
+      ),
+      orderBy: desc(workflows.id),
+      limit: f.limit,
+    }),
+    guarded: (id: string, guard?: { status?: readonly WorkflowStatus[] }) =>
+      and(eq(workflows.id, id), guard?.status ? inArray(workflows.status, [...guard.status]) : undefined),
+    progress: (delta: { finished: number; completed: number }, at: Date) => ({
+      stepsFinished: sql`${workflows.stepsFinished} + ${delta.finished}`,
+      stepsCompleted: sql`${workflows.stepsCompleted} + ${delta.completed}`,
+      updatedAt: at,
+    }),
+    stepsByKey: (workflowId: string, keys: readonly string[]) =>
+      and(eq(workflowSteps.workflowId, workflowId), inArray(workflowSteps.stepKey, [...keys])),
+    release: { depsRemaining: sql`${workflowSteps.depsRemaining} - 1` },
+  };
+}
