@@ -93,6 +93,8 @@ export const taskSchema = Type.Object(
     started_at: DateTimeOrNull,
     finished_at: DateTimeOrNull,
     updated_at: DateTime,
+    workflow_id: Type.Optional(StringOrNull),
+    step_key: Type.Optional(StringOrNull),
   },
   closed,
 );

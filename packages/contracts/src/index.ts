@@ -9,3 +9,4 @@ export * from './api.js';
 export * from './requests.js';
 export * from './published.js';
 export type { Static, TSchema } from './shape-kit.js';
+export * from './workflows.js';

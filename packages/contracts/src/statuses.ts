@@ -58,5 +58,15 @@ export const TASK_EVENT_TYPES = [
   'timed_out',
   'ignored',
   'updated',
+  // Workflow transitions: their task_id is the workflow's id (GET /workflows/{id}/events).
+  'workflow_started',
+  'workflow_completed',
+  'workflow_failed',
+  'workflow_canceled',
+  'workflow_retried',
 ] as const;
+
+export const WORKFLOW_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'] as const;
+export type WorkflowStatusName = (typeof WORKFLOW_STATUSES)[number];
+export const WORKFLOW_ON_FAILURE = ['fail_fast', 'continue'] as const;
 export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];

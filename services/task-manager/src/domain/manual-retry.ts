@@ -38,6 +38,14 @@ async function retryOnce(tx: StoreOps, deps: DomainDeps, id: string): Promise<Ta
       { status: from },
     );
   }
+  const [step] = await tx.getStepsOfTasks([id]);
+  if (step) {
+    throw new AppError(
+      'invalid_transition',
+      `task ${JSON.stringify(id)} is step "${step.stepKey}" of workflow ${step.workflowId}; retry the workflow (POST /workflows/${step.workflowId}/retry)`,
+      { workflow_id: step.workflowId, step_key: step.stepKey },
+    );
+  }
   const template =
     (await tx.getTemplate(task.templateId)) ?? (await tx.getTemplateIncludingDeleted(task.templateId));
   if (!template) {

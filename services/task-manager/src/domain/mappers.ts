@@ -4,19 +4,31 @@ import type {
   BackoffPolicy,
   CreateTaskBody,
   CreateTemplateBody,
+  CreateWorkflowBody,
   TaskEventResource,
   TaskResource,
   TemplateResource,
   UpdateTaskBody,
   UpdateTemplateBody,
   WorkerResource,
+  WorkflowResource,
+  WorkflowSummaryResource,
 } from '@taskwire/contracts';
 import type { AttemptSummary } from './history.js';
-import type { Backoff, TaskEventRecord, TaskRecord, TemplateRecord, WorkerRecord } from '../store/types.js';
+import type {
+  Backoff,
+  TaskEventRecord,
+  TaskRecord,
+  TemplateRecord,
+  WorkerRecord,
+  WorkflowRecord,
+  WorkflowStepRecord,
+} from '../store/types.js';
 import { AppError } from './errors.js';
 import { checkJsonText } from './json-text.js';
 import type { TaskInput, TaskUpdateInput } from './tasks.js';
 import type { TemplateInput } from './templates.js';
+import type { WorkflowInput } from './workflows.js';
 
 const iso = (d: Date): string => d.toISOString();
 const isoOrNull = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -59,7 +71,15 @@ export function templateToWire(t: TemplateRecord, nextFireTimes?: Date[]): Templ
   return wire;
 }
 
-export function taskToWire(t: TaskRecord): TaskResource {
+/** A task as the API shows it; a workflow step also shows its workflow_id and step_key. */
+export function taskToWire(t: TaskRecord, step?: WorkflowStepRecord): TaskResource {
+  return {
+    ...taskFields(t),
+    ...(step ? { workflow_id: step.workflowId, step_key: step.stepKey } : {}),
+  };
+}
+
+function taskFields(t: TaskRecord): TaskResource {
   return {
     id: t.id,
     template_id: t.templateId,
@@ -253,4 +273,58 @@ export function taskUpdateFromWire(body: UpdateTaskBody): TaskUpdateInput {
           : { retryable: false, ...e };
   }
   return out;
+}
+
+export function workflowSummaryToWire(w: WorkflowRecord): WorkflowSummaryResource {
+  return {
+    id: w.id,
+    name: w.name,
+    status: w.status,
+    on_failure: w.onFailure,
+    workflow_template_id: w.workflowTemplateId,
+    steps_total: w.stepsTotal,
+    steps_finished: w.stepsFinished,
+    steps_completed: w.stepsCompleted,
+    created_at: iso(w.createdAt),
+    updated_at: iso(w.updatedAt),
+    finished_at: isoOrNull(w.finishedAt),
+  };
+}
+
+export function workflowToWire(
+  w: WorkflowRecord,
+  steps: ReadonlyArray<{ step: WorkflowStepRecord; task: TaskRecord }>,
+): WorkflowResource {
+  return {
+    ...workflowSummaryToWire(w),
+    steps: steps.map(({ step, task }) => ({
+      key: step.stepKey,
+      task_id: task.id,
+      status: task.status,
+      depends_on: step.dependsOn,
+      attempt: task.attempt,
+      error: task.error,
+      queued_at: isoOrNull(task.queuedAt),
+      started_at: isoOrNull(task.startedAt),
+      finished_at: isoOrNull(task.finishedAt),
+    })),
+  };
+}
+
+/** POST /workflows body → domain input. */
+export function workflowInputFromWire(b: CreateWorkflowBody): WorkflowInput {
+  return {
+    name: b.name,
+    onFailure: b.on_failure,
+    steps: b.steps.map((s) => ({
+      key: s.key,
+      templateId: s.task_template_id,
+      templateName: s.template_name,
+      params: s.params,
+      dependsOn: s.depends_on,
+      priority: s.priority,
+      maxAttempts: s.max_attempts,
+      timeoutMs: s.timeout_ms,
+    })),
+  };
 }

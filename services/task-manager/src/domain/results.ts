@@ -11,6 +11,7 @@ import { schemaCompiler } from './schemas.js';
 import { endedRun } from './metrics-hooks.js';
 import type { EndedRun } from './metrics-hooks.js';
 import { loadTaskTemplates } from './task-templates.js';
+import { onTasksEnded } from './workflow-advance.js';
 
 /** What one batch changed, for logs and for the caller's wake-ups. */
 export interface ApplyOutcome {
@@ -45,7 +46,7 @@ export async function applyResults(
   messages: readonly ResultMessage[],
 ): Promise<ApplyOutcome> {
   if (messages.length === 0) return { applied: 0, ignored: 0, earliestRetryAt: null };
-  const { outcome, ended } = await deps.store.unitOfWork(async (tx) => {
+  const { outcome, ended, outbox } = await deps.store.unitOfWork(async (tx) => {
     const ids = [...new Set(messages.map((m) => m.task_id))];
     const tasks = new Map<string, Working>();
     for (const task of await tx.getTasks(ids)) {
@@ -92,6 +93,7 @@ export async function applyResults(
     }
 
     const ended: EndedRun[] = [];
+    const finished: TaskRecord[] = [];
     for (const w of tasks.values()) {
       if (!w.patch) continue;
       const changed = await tx.updateTask(w.task.id, w.patch, {
@@ -103,13 +105,18 @@ export async function applyResults(
         deps.logger.warn({ taskId: w.task.id }, 'task changed concurrently; result not applied');
       } else if (w.patch.finishedAt) {
         ended.push(endedRun(w.task, templates.get(w.task.templateId)?.name));
+        finished.push(w.task);
       }
     }
     if (events.length > 0) await tx.insertEvents(events);
-    return { outcome, ended };
+    // Steps of workflows: dependants released and admitted, failures followed, in this same unit.
+    const effects = await onTasksEnded(tx, deps, finished);
+    ended.push(...effects.ended);
+    return { outcome, ended, outbox: effects.outbox };
   });
   // After the commit, once per batch: a unit of work re-run after a deadlock must not count twice.
   if (ended.length > 0) deps.metrics?.runsEnded(ended);
+  if (outbox) deps.signals.outboxWritten();
   return outcome;
 }
 

@@ -20,6 +20,7 @@ import { ULID_PATTERN, newId } from './ids.js';
 import { endedRun } from './metrics-hooks.js';
 import type { CreatedTask } from './metrics-hooks.js';
 import { assertMatches, schemaCompiler } from './schemas.js';
+import { onTasksEnded } from './workflow-advance.js';
 
 export interface TaskInput {
   templateId?: string;
@@ -398,7 +399,7 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
     if (to === 'RUNNING') patch.startedAt = task.startedAt ?? now;
     if (to === 'RETRYING') patch.nextAttemptAt = now;
   }
-  await deps.store.unitOfWork(async (tx) => {
+  const effects = await deps.store.unitOfWork(async (tx) => {
     let queued: TaskRecord | undefined;
     const ok = await tx.updateTask(id, patch, { status: [from], attempt: task.attempt });
     if (ok && to === 'QUEUED' && from !== 'QUEUED') {
@@ -424,7 +425,11 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
         },
       },
     ]);
+    // A step of a workflow ended by hand is followed up as if its worker had reported it.
+    return patch.finishedAt ? onTasksEnded(tx, deps, [{ ...task, ...patch }]) : null;
   });
+  if (effects?.ended.length) deps.metrics?.runsEnded(effects.ended);
+  if (effects?.outbox) deps.signals.outboxWritten();
   // A trusted caller ending a run by hand ends it as a worker's result would.
   if (patch.finishedAt) deps.metrics?.runsEnded([endedRun({ ...task, ...patch }, template?.name)]);
   if (to === 'QUEUED' && from !== 'QUEUED') deps.signals.outboxWritten();

@@ -6,6 +6,7 @@ import { endedRun } from './metrics-hooks.js';
 import type { EndedRun } from './metrics-hooks.js';
 import { decideRetry } from './retry.js';
 import { loadTaskTemplates } from './task-templates.js';
+import { onTasksEnded } from './workflow-advance.js';
 
 /**
  * How long past started_at + timeout_ms the watchdog waits before it declares a worker gone. The
@@ -48,8 +49,11 @@ export async function timeOutOverdueTasks(
   const limit = opts.limit ?? 200;
   const now = deps.clock.now();
   let ended: EndedRun[] = [];
+  let outbox = false;
   const outcome = await deps.store.unitOfWork(async (tx) => {
     ended = [];
+    outbox = false;
+    const finished: TaskRecord[] = [];
     const listed = await tx.listOverdueTasks(now, graceMs, limit);
     const result: WatchdogOutcome = {
       timedOut: 0,
@@ -80,6 +84,7 @@ export async function timeOutOverdueTasks(
       if (!changed) continue;
       result.timedOut++;
       ended.push(endedRun({ ...task, status, finishedAt: now }, template?.name));
+      if (status === 'TIMED_OUT') finished.push({ ...task, status, error, finishedAt: now, updatedAt: now });
       const base = { taskId: task.id, attempt: task.attempt, at: now, workerId: task.workerId };
       events.push({ ...base, type: 'timed_out', data: { error, by: 'watchdog', grace_ms: graceMs } });
       if (decision.retry && decision.nextAttemptAt) {
@@ -99,9 +104,13 @@ export async function timeOutOverdueTasks(
       );
     }
     if (events.length > 0) await tx.insertEvents(events);
+    const effects = await onTasksEnded(tx, deps, finished);
+    ended.push(...effects.ended);
+    outbox = effects.outbox;
     return result;
   });
   if (ended.length > 0) deps.metrics?.runsEnded(ended);
+  if (outbox) deps.signals.outboxWritten();
   if (outcome.earliestRetryAt) deps.signals.dueAt(outcome.earliestRetryAt);
   return outcome;
 }

@@ -9,6 +9,7 @@ import { openApiDocument } from './openapi.js';
 import { mountRoutes, routeRule } from './routes.js';
 import { systemHandlers } from './system.js';
 import { taskHandlers } from './tasks.js';
+import { workflowHandlers } from './workflows.js';
 import { templateHandlers } from './templates.js';
 import type { AppDeps, AppEnv } from './types.js';
 
@@ -30,6 +31,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ...templateHandlers(deps),
     ...taskHandlers(deps),
     ...eventHandlers(deps),
+    ...workflowHandlers(deps),
   });
   app.onError(onError(logger));
   app.notFound(notFound);

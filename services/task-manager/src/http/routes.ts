@@ -6,10 +6,17 @@ import type { Handlers, Route, RouteAccess } from './route.js';
 import { systemRoutes } from './system.js';
 import { taskRoutes } from './tasks.js';
 import { templateRoutes } from './templates.js';
+import { workflowRoutes } from './workflows.js';
 import type { AppEnv } from './types.js';
 
 /** In registration order: a static segment (`/tasks/batch`) before a parameter (`/tasks/:id`). */
-export const ROUTES = { ...systemRoutes, ...templateRoutes, ...taskRoutes, ...eventRoutes } as const;
+export const ROUTES = {
+  ...systemRoutes,
+  ...templateRoutes,
+  ...taskRoutes,
+  ...eventRoutes,
+  ...workflowRoutes,
+} as const;
 export type OperationId = keyof typeof ROUTES;
 
 export interface RouteRule {

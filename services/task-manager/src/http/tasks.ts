@@ -31,6 +31,7 @@ import {
 import { retryTask } from '../domain/manual-retry.js';
 import { createTasks, getTask, listTaskEvents, listTasks, updateTask } from '../domain/tasks.js';
 import type { CreateOutcome, TaskInput } from '../domain/tasks.js';
+import { stepsOfTasks } from '../domain/workflows.js';
 import { bodyErrorDetail, checkBody, compileBodySchema, readJsonObject } from './body.js';
 import { defineRoutes } from './route.js';
 import type { Handlers } from './route.js';
@@ -83,7 +84,7 @@ export const taskRoutes = defineRoutes({
     method: 'GET',
     path: '/tasks/:id',
     tag: 'tasks',
-    summary: 'One task',
+    summary: 'One task (a workflow step also shows workflow_id and step_key)',
     access: 'read',
     ok: { 200: ['The task', taskSchema] },
     errors: [404],
@@ -181,10 +182,21 @@ export function taskHandlers(deps: AppDeps): Handlers<typeof taskRoutes> {
 
     listTasks: async (c) => {
       const page = await listTasks(deps, parseListQuery(c));
-      return c.json({ items: page.items.map(taskToWire), next_cursor: page.nextCursor });
+      const steps = await stepsOfTasks(
+        deps,
+        page.items.map((t) => t.id),
+      );
+      return c.json({
+        items: page.items.map((t) => taskToWire(t, steps.get(t.id))),
+        next_cursor: page.nextCursor,
+      });
     },
 
-    getTask: async (c) => c.json(taskToWire(await getTask(deps, c.req.param('id')))),
+    getTask: async (c) => {
+      const task = await getTask(deps, c.req.param('id'));
+      const steps = await stepsOfTasks(deps, [task.id]);
+      return c.json(taskToWire(task, steps.get(task.id)));
+    },
 
     updateTask: async (c) => {
       const body = checkBody(checkUpdate, await readJsonObject(c));

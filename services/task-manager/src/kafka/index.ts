@@ -71,6 +71,8 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     producer,
     logger: domain.logger,
     clock: domain.clock,
+    settings: domain.settings,
+    signals: domain.signals,
     ...(domain.metrics ? { metrics: domain.metrics } : {}),
     owner,
     dispatchTopic: settings.topics.dispatch,

@@ -3,9 +3,10 @@ import { Partitioners } from 'kafkajs';
 import type { Message, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
-import { failUndeliverable } from '../domain/dispatch.js';
+import type { DomainSettings, Signals } from '../domain/deps.js';
+import { failUndeliverable } from '../domain/undeliverable.js';
 import type { MetricsHooks } from '../domain/metrics-hooks.js';
-import type { UndeliverableRow } from '../domain/dispatch.js';
+import type { UndeliverableRow } from '../domain/undeliverable.js';
 import type { OutboxRecord, Store } from '../store/types.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, isTooLargeError, messageBytes } from '@taskwire/contracts';
 
@@ -14,6 +15,9 @@ export interface RelayDeps {
   producer: Producer;
   logger: Logger;
   clock: Clock;
+  /** The domain's settings and signals: a workflow step failed as undeliverable is followed up with them. */
+  settings?: DomainSettings;
+  signals?: Signals;
   /** Publish latency per produce request, for GET /metrics. */
   metrics?: Pick<MetricsHooks, 'relayPublished'>;
   /** Rows read per iteration (default 1000). */
