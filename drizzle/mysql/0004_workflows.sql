@@ -27,6 +27,7 @@ CREATE TABLE `workflows` (
 	CONSTRAINT `workflows_schedule_uq` UNIQUE(`workflow_template_id`,`scheduled_for`)
 );
 --> statement-breakpoint
+ALTER TABLE `templates` ADD `workflow` json;--> statement-breakpoint
 CREATE INDEX `workflow_steps_position_idx` ON `workflow_steps` (`workflow_id`,`position`);--> statement-breakpoint
 CREATE INDEX `workflows_status_id_idx` ON `workflows` (`status`,`id`);--> statement-breakpoint
 CREATE INDEX `workflows_name_id_idx` ON `workflows` (`name`,`id`);

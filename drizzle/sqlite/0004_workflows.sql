@@ -27,4 +27,5 @@ CREATE TABLE `workflows` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `workflows_schedule_uq` ON `workflows` (`workflow_template_id`,`scheduled_for`);--> statement-breakpoint
 CREATE INDEX `workflows_status_id_idx` ON `workflows` (`status`,`id`);--> statement-breakpoint
-CREATE INDEX `workflows_name_id_idx` ON `workflows` (`name`,`id`);
+CREATE INDEX `workflows_name_id_idx` ON `workflows` (`name`,`id`);--> statement-breakpoint
+ALTER TABLE `templates` ADD `workflow` text;

@@ -1,6 +1,7 @@
 // HTTP API response resources (wire JSON, snake_case): each one's JSON Schema, its type derived.
 import { TASK_EVENT_TYPES, TASK_STATUSES, TASK_TRIGGERS } from './statuses.js';
 import { errorObjectSchema } from './errors.js';
+import { workflowSpecBody } from './workflow-spec.js';
 import { wireErrorSchema } from './messages.js';
 import {
   DateTime,
@@ -57,6 +58,7 @@ export const templateSchema = Type.Object(
     timeout_ms: Type.Integer(),
     missed_fire_policy: Enum(MISSED_FIRE_POLICIES),
     overlap_policy: Enum(OVERLAP_POLICIES),
+    workflow: Nullable(workflowSpecBody),
     created_at: DateTime,
     updated_at: DateTime,
     next_fire_times: Type.Optional(

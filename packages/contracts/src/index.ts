@@ -10,3 +10,4 @@ export * from './requests.js';
 export * from './published.js';
 export type { Static, TSchema } from './shape-kit.js';
 export * from './workflows.js';
+export * from './workflow-spec.js';

@@ -3,6 +3,7 @@ import { TASK_EVENT_TYPES, TASK_STATUSES } from './statuses.js';
 import { NAME_PATTERN } from './topics.js';
 import { MISSED_FIRE_POLICIES, OVERLAP_POLICIES } from './api.js';
 import { Enum, Raw, Type } from './shape-kit.js';
+import { workflowSpecBody } from './workflow-spec.js';
 import type { Static } from './shape-kit.js';
 
 /** The largest POST /tasks/batch. */
@@ -45,6 +46,12 @@ const templateFields = {
   timeout_ms: Type.Optional(int(1, 86_400_000)),
   missed_fire_policy: Type.Optional(Enum(MISSED_FIRE_POLICIES)),
   overlap_policy: Type.Optional(Enum(OVERLAP_POLICIES)),
+  workflow: Type.Optional(
+    Raw<Static<typeof workflowSpecBody> | null>({
+      anyOf: [workflowSpecBody, { type: 'null' }],
+      description: 'A workflow template: its steps and on_failure, instead of an executor',
+    }),
+  ),
 };
 
 export const createTemplateBody = Type.Object(templateFields, closed);

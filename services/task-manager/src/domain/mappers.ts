@@ -4,7 +4,6 @@ import type {
   BackoffPolicy,
   CreateTaskBody,
   CreateTemplateBody,
-  CreateWorkflowBody,
   TaskEventResource,
   TaskResource,
   TemplateResource,
@@ -12,6 +11,7 @@ import type {
   UpdateTemplateBody,
   WorkerResource,
   WorkflowResource,
+  WorkflowStepBody,
   WorkflowSummaryResource,
 } from '@taskwire/contracts';
 import type { AttemptSummary } from './history.js';
@@ -64,6 +64,7 @@ export function templateToWire(t: TemplateRecord, nextFireTimes?: Date[]): Templ
     timeout_ms: t.timeoutMs,
     missed_fire_policy: t.missedFirePolicy,
     overlap_policy: t.overlapPolicy,
+    workflow: (t.workflow as TemplateResource['workflow']) ?? null,
     created_at: iso(t.createdAt),
     updated_at: iso(t.updatedAt),
   };
@@ -235,6 +236,7 @@ export function templateInputFromWire(body: CreateTemplateBody | UpdateTemplateB
       timeoutMs: body.timeout_ms,
       missedFirePolicy: body.missed_fire_policy,
       overlapPolicy: body.overlap_policy,
+      workflow: body.workflow as TemplateInput['workflow'],
     },
   );
 }
@@ -311,20 +313,16 @@ export function workflowToWire(
   };
 }
 
-/** POST /workflows body → domain input. */
-export function workflowInputFromWire(b: CreateWorkflowBody): WorkflowInput {
-  return {
-    name: b.name,
-    onFailure: b.on_failure,
-    steps: b.steps.map((s) => ({
-      key: s.key,
-      templateId: s.task_template_id,
-      templateName: s.template_name,
-      params: s.params,
-      dependsOn: s.depends_on,
-      priority: s.priority,
-      maxAttempts: s.max_attempts,
-      timeoutMs: s.timeout_ms,
-    })),
-  };
+/** The steps of a POST /workflows body or of a workflow template's `workflow`, as domain input. */
+export function workflowStepsFromWire(steps: readonly WorkflowStepBody[]): WorkflowInput['steps'] {
+  return steps.map((s) => ({
+    key: s.key,
+    templateId: s.task_template_id,
+    templateName: s.template_name,
+    params: s.params,
+    dependsOn: s.depends_on,
+    priority: s.priority,
+    maxAttempts: s.max_attempts,
+    timeoutMs: s.timeout_ms,
+  }));
 }

@@ -240,6 +240,17 @@ function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLook
     ]);
   }
 
+  if (template.workflow) {
+    throw AppError.badRequest(
+      `template ${JSON.stringify(template.name)} is a workflow template: start it with POST /workflows {"workflow_template_id": "${template.id}"}`,
+      [
+        {
+          path: input.templateId !== undefined ? '/task_template_id' : '/template_name',
+          message: 'is a workflow template',
+        },
+      ],
+    );
+  }
   let backoff: Backoff | null = null;
   if (input.backoff) {
     backoff = { ...template.backoff, ...input.backoff };

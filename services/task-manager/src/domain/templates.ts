@@ -2,7 +2,7 @@
 import { DEFAULT_QUEUE } from '@taskwire/contracts';
 import type { MissedFirePolicy, OverlapPolicy } from '@taskwire/contracts';
 import type { SchemaCompiler } from '@taskwire/json-schema';
-import type { Backoff, TemplatePatch, TemplateRecord } from '../store/types.js';
+import type { Backoff, TemplatePatch, TemplateRecord, WorkflowSpec } from '../store/types.js';
 import { UniqueViolation } from '../store/types.js';
 import { cronProblems, nextFireTimes } from './cron.js';
 import type { DomainDeps } from './deps.js';
@@ -10,6 +10,7 @@ import { AppError } from './errors.js';
 import { newId } from './ids.js';
 import { DEFAULT_BACKOFF } from './retry.js';
 import { assertMatches, checkSchema, compileSchema, schemaCompiler } from './schemas.js';
+import { checkDag } from './workflow-dag.js';
 
 /** What a caller may set on a template; on update only the fields present change (null clears). */
 export interface TemplateInput {
@@ -29,7 +30,12 @@ export interface TemplateInput {
   timeoutMs?: number;
   missedFirePolicy?: MissedFirePolicy;
   overlapPolicy?: OverlapPolicy;
+  /** A workflow template (steps, on_failure) instead of an executor; null makes it a task template again. */
+  workflow?: WorkflowSpec | null;
 }
+
+/** What a workflow template shows as its executor: it has none of its own. */
+export const WORKFLOW_EXECUTOR = 'workflow';
 
 export const TEMPLATE_DEFAULTS = {
   queue: DEFAULT_QUEUE,
@@ -46,9 +52,14 @@ export const NEXT_FIRE_TIMES = 5;
 export async function createTemplate(deps: DomainDeps, input: TemplateInput): Promise<TemplateRecord> {
   if (input.name === undefined)
     throw AppError.badRequest('name is required', [{ path: '/name', message: 'required' }]);
-  if (input.executor === undefined) {
-    throw AppError.badRequest('executor (or executor_type) is required', [
+  if (input.executor === undefined && !input.workflow) {
+    throw AppError.badRequest('executor (or executor_type) is required, or a workflow', [
       { path: '/executor', message: 'required' },
+    ]);
+  }
+  if (input.workflow && input.executor !== undefined) {
+    throw AppError.badRequest('a workflow template has no executor: give either executor or workflow', [
+      { path: '/executor', message: 'must be absent with workflow' },
     ]);
   }
   const now = deps.clock.now();
@@ -56,7 +67,7 @@ export async function createTemplate(deps: DomainDeps, input: TemplateInput): Pr
     id: newId(now.getTime()),
     name: input.name,
     description: input.description ?? null,
-    executor: input.executor,
+    executor: input.workflow ? WORKFLOW_EXECUTOR : input.executor!,
     queue: input.queue ?? TEMPLATE_DEFAULTS.queue,
     paramSchema: input.paramSchema ?? null,
     resultSchema: input.resultSchema ?? null,
@@ -69,6 +80,7 @@ export async function createTemplate(deps: DomainDeps, input: TemplateInput): Pr
     timeoutMs: input.timeoutMs ?? TEMPLATE_DEFAULTS.timeoutMs,
     missedFirePolicy: input.missedFirePolicy ?? TEMPLATE_DEFAULTS.missedFirePolicy,
     overlapPolicy: input.overlapPolicy ?? TEMPLATE_DEFAULTS.overlapPolicy,
+    workflow: input.workflow ?? null,
     deletedAt: null,
     createdAt: now,
     updatedAt: now,
@@ -95,6 +107,13 @@ export async function updateTemplate(
   const current = await getTemplate(deps, id);
   const now = deps.clock.now();
   const patch: TemplatePatch = { ...input, updatedAt: now } as TemplatePatch;
+  // Switching between a task template and a workflow template: the executor follows.
+  if (input.workflow) patch.executor = input.executor ?? WORKFLOW_EXECUTOR;
+  else if (input.workflow === null && current.workflow && input.executor === undefined) {
+    throw AppError.badRequest('executor is required when workflow is cleared', [
+      { path: '/executor', message: 'required' },
+    ]);
+  }
   if (input.backoff) patch.backoff = { ...current.backoff, ...input.backoff };
   const next: TemplateRecord = { ...current, ...patch };
   const schemas = schemaCompiler(deps);
@@ -147,6 +166,21 @@ export function upcomingFires(t: TemplateRecord, from: Date, n = NEXT_FIRE_TIMES
  * name a supported draft and only regexes RE2 can run (400). Nothing here compiles a schema.
  */
 export function checkTemplate(t: TemplateRecord, schemas: SchemaCompiler): void {
+  if (t.workflow) {
+    if (t.executor !== WORKFLOW_EXECUTOR) {
+      throw AppError.badRequest('a workflow template has no executor: give either executor or workflow', [
+        { path: '/executor', message: 'must be absent with workflow' },
+      ]);
+    }
+    // The graph now; templates and params of the steps when a workflow is started from it.
+    checkDag(
+      t.workflow.steps.map((s) => ({
+        key: String(s.key),
+        dependsOn: (s.depends_on as string[] | undefined) ?? [],
+        params: s.params ?? {},
+      })),
+    );
+  }
   if (t.cronExpression !== null || t.cronTimezone !== null) {
     // With no expression the time zone is still checked, so a later expression cannot surprise.
     const problems = cronProblems(t.cronExpression ?? '* * * * *', t.cronTimezone);

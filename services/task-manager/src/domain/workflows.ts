@@ -11,7 +11,9 @@ import type {
   WorkflowStatus,
   WorkflowStepRecord,
 } from '../store/types.js';
+import type { WorkflowStepBody } from '@taskwire/contracts';
 import { cancelReadTask } from './cancel-core.js';
+import { workflowStepsFromWire } from './mappers.js';
 import type { DomainDeps } from './deps.js';
 import { AppError } from './errors.js';
 import { ULID_PATTERN, newId } from './ids.js';
@@ -39,6 +41,8 @@ export interface WorkflowInput {
   name: string;
   steps: WorkflowStepInput[];
   onFailure?: WorkflowOnFailure;
+  /** Set when started from a workflow template. */
+  workflowTemplateId?: string;
 }
 
 export interface WorkflowView {
@@ -54,6 +58,84 @@ export interface WorkflowView {
  * the steps without dependencies admitted at once.
  */
 export async function createWorkflow(deps: DomainDeps, input: WorkflowInput): Promise<WorkflowView> {
+  const prepared = await prepareWorkflow(deps, deps.store, input, null);
+  const written = await deps.store.unitOfWork((tx) => writeWorkflow(tx, deps, prepared));
+  return finishCreate(deps, prepared, written!);
+}
+
+/**
+ * Starts the workflow of workflow template `templateId` (POST /workflows {workflow_template_id}),
+ * named `name` or after the template.
+ */
+export async function startWorkflowTemplate(
+  deps: DomainDeps,
+  templateId: string,
+  name?: string,
+): Promise<WorkflowView> {
+  const template = await deps.store.getTemplate(templateId);
+  if (!template) throw AppError.notFound('template', templateId);
+  if (!template.workflow) {
+    throw AppError.badRequest(
+      `template ${JSON.stringify(template.name)} is not a workflow template (it has executor ${JSON.stringify(template.executor)}): create tasks of it with POST /tasks`,
+      [{ path: '/workflow_template_id', message: 'not a workflow template' }],
+    );
+  }
+  return createWorkflow(deps, { ...workflowInputOf(template), ...(name ? { name } : {}) });
+}
+
+/** The input a workflow template stands for. */
+function workflowInputOf(template: TemplateRecord): WorkflowInput {
+  const spec = template.workflow!;
+  return {
+    name: template.name,
+    steps: workflowStepsFromWire(spec.steps as unknown as WorkflowStepBody[]),
+    onFailure: spec.on_failure,
+    workflowTemplateId: template.id,
+  };
+}
+
+/**
+ * A cron fire of a workflow template, inside the fire's unit of work: the workflow is inserted
+ * unless one exists for (template, fire time), the exactly-once key across replicas. Returns
+ * whether this call started it; a workflow that is no longer valid (a step's template deleted…)
+ * is logged and skipped.
+ */
+export async function fireWorkflowTemplate(
+  tx: StoreOps,
+  deps: DomainDeps,
+  template: TemplateRecord,
+  fireTime: Date,
+): Promise<boolean> {
+  let prepared: Prepared;
+  try {
+    prepared = await prepareWorkflow(deps, tx, workflowInputOf(template), fireTime);
+  } catch (err) {
+    deps.logger.error(
+      { err, templateId: template.id, scheduledFor: fireTime.toISOString() },
+      'cron fire of a workflow template skipped: its workflow is not valid now',
+    );
+    return false;
+  }
+  const written = await writeWorkflow(tx, deps, prepared);
+  if (!written) return false;
+  if (written.effects.outbox) deps.signals.outboxWritten();
+  return true;
+}
+
+interface Prepared {
+  workflow: WorkflowRecord;
+  tasks: TaskRecord[];
+  stepRows: WorkflowStepRecord[];
+  templates: TemplateRecord[];
+}
+
+/** Everything checked, the rows built; nothing written. `ops` reads the templates. */
+async function prepareWorkflow(
+  deps: DomainDeps,
+  ops: StoreOps,
+  input: WorkflowInput,
+  scheduledFor: Date | null,
+): Promise<Prepared> {
   const { steps } = input;
   if (steps.length === 0 || steps.length > MAX_WORKFLOW_STEPS) {
     throw AppError.badRequest(`a workflow has 1 to ${MAX_WORKFLOW_STEPS} steps, not ${steps.length}`, [
@@ -61,7 +143,7 @@ export async function createWorkflow(deps: DomainDeps, input: WorkflowInput): Pr
     ]);
   }
   checkDag(steps.map((s) => ({ key: s.key, dependsOn: s.dependsOn ?? [], params: s.params ?? {} })));
-  const templates = await resolveStepTemplates(deps, steps);
+  const templates = await resolveStepTemplates(ops, steps);
   const now = deps.clock.now();
   const limits = deps.settings.limits ?? DEFAULT_PAYLOAD_LIMITS;
   const compiler = schemaCompiler(deps);
@@ -102,8 +184,8 @@ export async function createWorkflow(deps: DomainDeps, input: WorkflowInput): Pr
     name: input.name,
     status: 'RUNNING',
     onFailure: input.onFailure ?? 'fail_fast',
-    workflowTemplateId: null,
-    scheduledFor: null,
+    workflowTemplateId: input.workflowTemplateId ?? null,
+    scheduledFor,
     stepsTotal: steps.length,
     stepsFinished: 0,
     stepsCompleted: 0,
@@ -133,7 +215,7 @@ export async function createWorkflow(deps: DomainDeps, input: WorkflowInput): Pr
       nextAttemptAt: null,
       timeoutMs: s.timeoutMs ?? template.timeoutMs,
       idempotencyKey: null,
-      trigger: 'api',
+      trigger: scheduledFor ? 'cron' : 'api',
       scheduledFor: null,
       workerId: null,
       createdAt: now,
@@ -155,49 +237,69 @@ export async function createWorkflow(deps: DomainDeps, input: WorkflowInput): Pr
     depsRemaining: (s.dependsOn ?? []).length,
   }));
 
-  const effects = await deps.store.unitOfWork(async (tx) => {
-    // Fresh copies: a unit of work re-run after a MySQL deadlock starts from the records as built.
-    const rows = tasks.map((t) => ({ ...t }));
-    await tx.insertWorkflow(workflow, stepRows);
-    await tx.insertTasks(rows);
-    const events: TaskEventRecord[] = rows.map((t, i) => ({
-      taskId: t.id,
-      attempt: 1,
-      type: 'created',
-      at: now,
-      workerId: null,
-      data: { trigger: 'api', workflow_id: workflow.id, step_key: stepRows[i]!.stepKey },
-    }));
-    events.push(
-      workflowEvent(workflow.id, 'workflow_started', now, { name: workflow.name, steps: steps.length }),
-    );
-    await tx.insertEvents(events);
-    const effects: StepEffects = { outbox: false, ended: [] };
-    for (let i = 0; i < rows.length; i++) {
-      if (stepRows[i]!.depsRemaining > 0) continue;
-      if (await admitStep(tx, deps, rows[i]!, templates[i]!, stepRows[i]!, now)) effects.outbox = true;
-    }
-    return { effects, rows };
-  });
-  if (effects.effects.outbox) deps.signals.outboxWritten();
-  deps.metrics?.tasksCreated(effects.rows.map((t, i) => ({ template: templates[i]!.name, queue: t.queue })));
-  deps.logger.info({ workflowId: workflow.id, steps: steps.length }, 'workflow created');
-  return { workflow, steps: stepRows.map((step, i) => ({ step, task: effects.rows[i]! })) };
+  return { workflow, tasks, stepRows, templates };
+}
+
+/** Writes a prepared workflow in the caller's unit of work; null when its cron fire already has one. */
+async function writeWorkflow(
+  tx: StoreOps,
+  deps: DomainDeps,
+  { workflow, tasks, stepRows, templates }: Prepared,
+): Promise<{ effects: StepEffects; rows: TaskRecord[] } | null> {
+  // Fresh copies: a unit of work re-run after a MySQL deadlock starts from the records as built.
+  const rows = tasks.map((t) => ({ ...t }));
+  if (!(await tx.insertWorkflow(workflow, stepRows))) return null;
+  await tx.insertTasks(rows);
+  const trigger = workflow.scheduledFor ? 'cron' : 'api';
+  const events: TaskEventRecord[] = rows.map((t, i) => ({
+    taskId: t.id,
+    attempt: 1,
+    type: 'created',
+    at: workflow.createdAt,
+    workerId: null,
+    data: { trigger, workflow_id: workflow.id, step_key: stepRows[i]!.stepKey },
+  }));
+  events.push(
+    workflowEvent(workflow.id, 'workflow_started', workflow.createdAt, {
+      name: workflow.name,
+      steps: rows.length,
+      trigger,
+      ...(workflow.workflowTemplateId ? { workflow_template_id: workflow.workflowTemplateId } : {}),
+      ...(workflow.scheduledFor ? { scheduled_for: workflow.scheduledFor.toISOString() } : {}),
+    }),
+  );
+  await tx.insertEvents(events);
+  const effects: StepEffects = { outbox: false, ended: [] };
+  for (let i = 0; i < rows.length; i++) {
+    if (stepRows[i]!.depsRemaining > 0) continue;
+    if (await admitStep(tx, deps, rows[i]!, templates[i]!, stepRows[i]!, workflow.createdAt))
+      effects.outbox = true;
+  }
+  return { effects, rows };
+}
+
+function finishCreate(
+  deps: DomainDeps,
+  { workflow, stepRows, templates }: Prepared,
+  written: { effects: StepEffects; rows: TaskRecord[] },
+): WorkflowView {
+  if (written.effects.outbox) deps.signals.outboxWritten();
+  deps.metrics?.tasksCreated(written.rows.map((t, i) => ({ template: templates[i]!.name, queue: t.queue })));
+  deps.logger.info({ workflowId: workflow.id, steps: stepRows.length }, 'workflow created');
+  return { workflow, steps: stepRows.map((step, i) => ({ step, task: written.rows[i]! })) };
 }
 
 /** Each step's live template (by id or name), or one 400 listing every step whose template is unknown. */
 async function resolveStepTemplates(
-  deps: DomainDeps,
+  ops: StoreOps,
   steps: readonly WorkflowStepInput[],
 ): Promise<TemplateRecord[]> {
   const ids = [...new Set(steps.flatMap((s) => (s.templateId !== undefined ? [s.templateId] : [])))];
-  const byId = new Map(
-    (await deps.store.getTemplates(ids)).filter((t) => !t.deletedAt).map((t) => [t.id, t]),
-  );
+  const byId = new Map((await ops.getTemplates(ids)).filter((t) => !t.deletedAt).map((t) => [t.id, t]));
   const byName = new Map<string, TemplateRecord | null>();
   for (const s of steps) {
     if (s.templateId !== undefined || s.templateName === undefined || byName.has(s.templateName)) continue;
-    const t = await deps.store.getTemplateByName(s.templateName);
+    const t = await ops.getTemplateByName(s.templateName);
     byName.set(s.templateName, t && !t.deletedAt ? t : null);
   }
   const problems: ErrorDetail[] = [];

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelTask } from '../domain/cancel.js';
 import { createTasks } from '../domain/tasks.js';
 import { createTemplate } from '../domain/templates.js';
+import { cancelWorkflow, createWorkflow } from '../domain/workflows.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createManagerMetrics } from '../metrics/index.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
@@ -72,6 +73,9 @@ async function call(method: string, path: string, who: Who, body?: unknown, auth
 let n = 0;
 const unique = (base: string): string => `${base}-${++n}`;
 const newTemplate = async (executor = 'echo') => createTemplate(deps, { name: unique('auth'), executor });
+const newWorkflow = async () =>
+  (await createWorkflow(deps, { name: 'wf', steps: [{ key: 'a', templateId: (await newTemplate()).id }] }))
+    .workflow;
 const newTask = async () => {
   const t = await newTemplate();
   const [outcome] = await createTasks(deps, [{ templateId: t.id }]);
@@ -115,6 +119,19 @@ const EXAMPLES: Record<string, () => Promise<{ path: string; body?: unknown }>> 
     return { path: `/tasks/${task.id}/retry` };
   },
   'PUT /tasks/:id': async () => ({ path: `/tasks/${(await newTask()).id}`, body: { result: { ok: true } } }),
+  'POST /workflows': async () => ({
+    path: '/workflows',
+    body: { name: 'wf', steps: [{ key: 'a', task_template_id: (await newTemplate()).id }] },
+  }),
+  'GET /workflows': async () => ({ path: '/workflows' }),
+  'GET /workflows/:id': async () => ({ path: `/workflows/${(await newWorkflow()).id}` }),
+  'GET /workflows/:id/events': async () => ({ path: `/workflows/${(await newWorkflow()).id}/events` }),
+  'POST /workflows/:id/cancel': async () => ({ path: `/workflows/${(await newWorkflow()).id}/cancel` }),
+  'POST /workflows/:id/retry': async () => {
+    const wf = await newWorkflow();
+    await cancelWorkflow(deps, wf.id);
+    return { path: `/workflows/${wf.id}/retry` };
+  },
 };
 
 /** The app's own routes (hono's `app.routes`), middleware ('ALL') left out, keyed like ROUTE_RULES. */

@@ -9,6 +9,7 @@ import {
   createTaskBatchBody,
   createTaskBody,
   createTemplateBody,
+  createWorkflowBody,
   errorBodySchema,
   errorDetailSchema,
   errorObjectSchema,
@@ -25,6 +26,11 @@ import {
   updateTemplateBody,
   workerListSchema,
   workerSchema,
+  workflowEventsSchema,
+  workflowPageSchema,
+  workflowSchema,
+  workflowStepSchema,
+  workflowSummarySchema,
 } from '@taskwire/contracts';
 import type { TSchema } from '@taskwire/contracts';
 import { PRIVILEGED_EXECUTORS } from './auth.js';
@@ -55,6 +61,12 @@ const COMPONENTS: Record<string, TSchema> = {
   TaskPage: taskPageSchema,
   TaskHistory: taskHistorySchema,
   BatchResult: batchResultSchema,
+  CreateWorkflow: createWorkflowBody,
+  Workflow: workflowSchema,
+  WorkflowStep: workflowStepSchema,
+  WorkflowSummary: workflowSummarySchema,
+  WorkflowPage: workflowPageSchema,
+  WorkflowEvents: workflowEventsSchema,
   OpenApiDocument: openApiDocumentSchema,
   Status: statusSchema,
   ErrorDetail: errorDetailSchema,

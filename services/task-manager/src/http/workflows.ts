@@ -13,7 +13,7 @@ import {
 import { AppError } from '../domain/errors.js';
 import {
   eventToWire,
-  workflowInputFromWire,
+  workflowStepsFromWire,
   workflowSummaryToWire,
   workflowToWire,
 } from '../domain/mappers.js';
@@ -24,6 +24,7 @@ import {
   listWorkflowEvents,
   listWorkflows,
   retryWorkflow,
+  startWorkflowTemplate,
 } from '../domain/workflows.js';
 import type { WorkflowQuery, WorkflowView } from '../domain/workflows.js';
 import type { WorkflowStatus } from '../store/types.js';
@@ -40,11 +41,11 @@ export const workflowRoutes = defineRoutes({
     path: '/workflows',
     tag: 'workflows',
     summary:
-      'Create a workflow (a DAG of steps, each a task of a template): graph, templates and params checked, each error naming its step; nothing is created unless all are valid',
+      'Create a workflow (a DAG of steps, each a task of a template) from steps or a workflow template: graph, templates and params checked, each error naming its step; nothing is created unless all are valid',
     access: 'write',
     body: createWorkflowBody,
     ok: { 201: ['The workflow, RUNNING, with its steps', workflowSchema] },
-    errors: [422],
+    errors: [404, 422],
   },
   listWorkflows: {
     method: 'GET',
@@ -100,7 +101,22 @@ export function workflowHandlers(deps: AppDeps): Handlers<typeof workflowRoutes>
   return {
     createWorkflow: async (c) => {
       const body = checkBody(checkCreate, await readJsonObject(c));
-      return c.json(render(await createWorkflow(deps, workflowInputFromWire(body))), 201);
+      if (body.workflow_template_id !== undefined) {
+        if (body.steps !== undefined || body.on_failure !== undefined) {
+          throw AppError.badRequest('give either workflow_template_id or steps (and on_failure), not both', [
+            { path: '/steps', message: 'must be absent with workflow_template_id' },
+          ]);
+        }
+        return c.json(render(await startWorkflowTemplate(deps, body.workflow_template_id, body.name)), 201);
+      }
+      if (body.steps === undefined || body.name === undefined) {
+        const missing = body.name === undefined ? 'name' : 'steps';
+        throw AppError.badRequest(`${missing} is required (or workflow_template_id)`, [
+          { path: `/${missing}`, message: 'required' },
+        ]);
+      }
+      const input = { name: body.name, steps: workflowStepsFromWire(body.steps), onFailure: body.on_failure };
+      return c.json(render(await createWorkflow(deps, input)), 201);
     },
     listWorkflows: async (c) => {
       const page = await listWorkflows(deps, parseListQuery(c));

@@ -4,6 +4,7 @@ import type { DomainDeps } from '../domain/deps.js';
 import { isCronActive, overlapBlocksFire } from '../domain/cron.js';
 import { queueTask } from '../domain/dispatch.js';
 import { newId } from '../domain/ids.js';
+import { fireWorkflowTemplate } from '../domain/workflows.js';
 
 export type FireOutcome =
   /** This replica created the task for the fire time. */
@@ -105,6 +106,9 @@ async function fireOne(
   if (template.overlapPolicy === 'skip' && overlapBlocksFire(template, await tx.hasActiveTask(template.id))) {
     return 'overlap';
   }
+  // A workflow template starts a whole workflow; (template, fire time) is unique among workflows too.
+  if (template.workflow)
+    return (await fireWorkflowTemplate(tx, deps, template, fireTime)) ? 'created' : 'duplicate';
   const now = deps.clock.now();
   const task = cronTaskFor(template, fireTime, now);
   if (!(await tx.insertTaskIfAbsent(task))) return 'duplicate';

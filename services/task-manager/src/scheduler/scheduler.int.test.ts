@@ -139,6 +139,53 @@ describe.each(DIALECTS)('cron fires on %s', (dialect) => {
     expect(outbox.map((o) => o.key).sort()).toEqual(tasks.map((t) => t.id).sort());
     expect(outbox.every((o) => o.topic === 'dispatch')).toBe(true);
   });
+
+  it('two replicas start exactly one workflow per fire of a workflow template', async () => {
+    const db = await testDb(dialect);
+    const [a, b] = [await db.open(), await db.open()];
+    const step = templateRecord();
+    await a.insertTemplate(step);
+    const template = templateRecord({
+      executor: 'workflow',
+      cronExpression: '*/1 * * * * *',
+      workflow: {
+        steps: [
+          { key: 'first', template_name: step.name },
+          { key: 'second', task_template_id: step.id, depends_on: ['first'] },
+        ],
+        on_failure: 'continue',
+      },
+    });
+    await a.insertTemplate(template);
+    const replicas = [await startCron(a), await startCron(b)];
+    const started = async () =>
+      (await a.listWorkflows({ limit: 1_000 })).filter((w) => w.workflowTemplateId === template.id);
+    await waitFor('3 cron workflows', async () => (await started()).length >= 3);
+    await Promise.all(replicas.map((r) => r.stop()));
+
+    const workflows = (await started()).sort(
+      (x, y) => (x.scheduledFor?.getTime() ?? 0) - (y.scheduledFor?.getTime() ?? 0),
+    );
+    const fireTimes = workflows.map((w) => w.scheduledFor?.getTime() ?? 0);
+    expect(new Set(fireTimes).size).toBe(workflows.length);
+    fireTimes.forEach((t, i) => i > 0 && expect(t - (fireTimes[i - 1] ?? 0)).toBe(1_000));
+    for (const w of workflows) {
+      expect(w).toMatchObject({
+        name: template.name,
+        status: 'RUNNING',
+        onFailure: 'continue',
+        stepsTotal: 2,
+      });
+      const steps = await a.listWorkflowSteps(w.id);
+      const tasks = await a.getTasks(steps.map((s) => s.taskId));
+      expect(tasks.map((t) => [t.status, t.trigger, t.templateId]).sort()).toEqual([
+        ['PENDING', 'cron', step.id],
+        ['QUEUED', 'cron', step.id],
+      ]);
+    }
+    // The workflow template itself has no tasks: its fires are workflows.
+    expect(await tasksOf(a, template.id)).toEqual([]);
+  });
 });
 
 describe('cron templates change live (sqlite)', () => {

@@ -33,6 +33,11 @@ export interface TemplateRecord {
   timeoutMs: number;
   missedFirePolicy: MissedFirePolicy;
   overlapPolicy: OverlapPolicy;
+  /**
+   * A workflow template: its steps and on_failure, as POST /workflows takes them (wire JSON); it
+   * then has no executor of its own, starts a whole workflow per cron fire and refuses POST /tasks.
+   */
+  workflow: WorkflowSpec | null;
   /** Soft delete: a deleted template keeps its tasks' history but frees its name. */
   deletedAt: Date | null;
   createdAt: Date;
@@ -129,6 +134,12 @@ export interface WorkerRecord {
   lastSeen: Date;
   /** Set when the worker announced its shutdown. */
   stoppedAt: Date | null;
+}
+
+/** A workflow template's definition, kept as the wire JSON of POST /workflows (steps, on_failure). */
+export interface WorkflowSpec {
+  steps: Array<Record<string, unknown>>;
+  on_failure?: WorkflowOnFailure;
 }
 
 export type WorkflowStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED';
@@ -292,7 +303,11 @@ export interface StoreOps {
 
   // workflows
   /** Inserts the workflow and its step rows (the step tasks are inserted with insertTasks). */
-  insertWorkflow(w: WorkflowRecord, steps: readonly WorkflowStepRecord[]): Promise<void>;
+  /**
+   * Inserts the workflow and its step rows (the step tasks are inserted with insertTasks), unless
+   * one with the same (workflow_template_id, scheduled_for) exists: then nothing, and false.
+   */
+  insertWorkflow(w: WorkflowRecord, steps: readonly WorkflowStepRecord[]): Promise<boolean>;
   getWorkflow(id: string): Promise<WorkflowRecord | null>;
   /** Newest first (id desc). */
   listWorkflows(filter: WorkflowFilter): Promise<WorkflowRecord[]>;

@@ -30,6 +30,7 @@ export function makeTemplate(overrides: Partial<TemplateRecord> = {}): TemplateR
     timeoutMs: 30_000,
     missedFirePolicy: 'skip',
     overlapPolicy: 'allow',
+    workflow: null,
     deletedAt: null,
     createdAt: T0,
     updatedAt: T0,

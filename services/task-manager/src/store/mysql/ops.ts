@@ -273,10 +273,12 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
 
     // workflows
-    async insertWorkflow(w, steps) {
-      await atomic(async (tx) => {
-        await tx.db.insert(workflows).values(w);
+    insertWorkflow(w, steps) {
+      return atomic(async (tx) => {
+        // A cron fire another replica already started: the unique schedule key refuses the row.
+        if (!(await insertedUnlessDuplicate(() => tx.db.insert(workflows).values(w)))) return false;
         for (const part of chunk(steps, 1_000)) await tx.db.insert(workflowSteps).values(part);
+        return true;
       });
     },
     async getWorkflow(id) {

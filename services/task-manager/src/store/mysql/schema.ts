@@ -24,6 +24,7 @@ import type {
   TaskRecord,
   TemplateRecord,
   WorkflowOnFailure,
+  WorkflowSpec,
   WorkflowStatus,
 } from '../types.js';
 
@@ -69,6 +70,7 @@ export const templates = mysqlTable(
     overlapPolicy: varchar('overlap_policy', { length: 16 })
       .$type<TemplateRecord['overlapPolicy']>()
       .notNull(),
+    workflow: json<WorkflowSpec>('workflow'),
     deletedAt: time('deleted_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),

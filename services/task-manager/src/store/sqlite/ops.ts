@@ -325,13 +325,14 @@ export function sqliteOps(
 
     // workflows
     insertWorkflow(w, steps) {
-      atomic(() => {
-        db.insert(workflows).values(w).run();
+      return atomic(() => {
+        if (db.insert(workflows).values(w).onConflictDoNothing().run().changes === 0) return false;
         for (let i = 0; i < steps.length; i += 500) {
           db.insert(workflowSteps)
             .values(steps.slice(i, i + 500))
             .run();
         }
+        return true;
       });
     },
     getWorkflow(id) {

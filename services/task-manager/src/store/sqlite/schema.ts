@@ -14,6 +14,7 @@ import type {
   TaskRecord,
   TemplateRecord,
   WorkflowOnFailure,
+  WorkflowSpec,
   WorkflowStatus,
 } from '../types.js';
 
@@ -49,6 +50,7 @@ export const templates = sqliteTable(
     timeoutMs: integer('timeout_ms').notNull(),
     missedFirePolicy: text('missed_fire_policy').$type<TemplateRecord['missedFirePolicy']>().notNull(),
     overlapPolicy: text('overlap_policy').$type<TemplateRecord['overlapPolicy']>().notNull(),
+    workflow: json<WorkflowSpec>('workflow'),
     deletedAt: time('deleted_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),
