@@ -32,6 +32,7 @@ const template: TemplateRecord = {
   timeoutMs: 300_000,
   missedFirePolicy: 'skip',
   overlapPolicy: 'allow',
+  workflow: null,
   deletedAt: null,
   createdAt: at,
   updatedAt: at,
