@@ -14,10 +14,11 @@ const scripts = {
   'json-schema': 'json-schema.mjs',
   metrics: 'metrics.mjs',
   'sse-fanout': 'sse-fanout.mjs',
+  workflow: 'workflow.mjs',
   bullmq: 'peers/bullmq.mjs',
   compare: 'compare.mjs',
 };
-const defaults = ['dev-broker', 'create-tasks', 'scheduler', 'pipeline', 'json-schema', 'metrics'];
+const defaults = ['dev-broker', 'create-tasks', 'scheduler', 'pipeline', 'json-schema', 'metrics', 'workflow'];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('-'));
 const names = firstOption < 0 ? args : args.slice(0, firstOption);
