@@ -18,7 +18,15 @@ const scripts = {
   bullmq: 'peers/bullmq.mjs',
   compare: 'compare.mjs',
 };
-const defaults = ['dev-broker', 'create-tasks', 'scheduler', 'pipeline', 'json-schema', 'metrics', 'workflow'];
+const defaults = [
+  'dev-broker',
+  'create-tasks',
+  'scheduler',
+  'pipeline',
+  'json-schema',
+  'metrics',
+  'workflow',
+];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('-'));
 const names = firstOption < 0 ? args : args.slice(0, firstOption);
