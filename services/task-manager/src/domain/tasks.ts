@@ -387,6 +387,17 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
   if (to !== from && !canTransition(from, to)) {
     throw new AppError('invalid_transition', `task ${id} cannot move from ${from} to ${to}`, { from, to });
   }
+  if (to !== from && isTerminal(from)) {
+    // A finished workflow step runs again only through its workflow (whose counters it is in).
+    const [step] = await deps.store.getStepsOfTasks([id]);
+    if (step) {
+      throw new AppError(
+        'invalid_transition',
+        `task ${id} is step "${step.stepKey}" of workflow ${step.workflowId} and has ended; retry the workflow (POST /workflows/${step.workflowId}/retry)`,
+        { from, to, workflow_id: step.workflowId, step_key: step.stepKey },
+      );
+    }
+  }
   const limits = deps.settings.limits ?? DEFAULT_PAYLOAD_LIMITS;
   if (input.result !== undefined) assertWithinLimit('result', input.result, limits, 'resultBytes');
   if (input.error) assertWithinLimit('error', input.error, limits, 'errorBytes');

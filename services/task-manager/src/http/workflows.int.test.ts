@@ -70,8 +70,25 @@ describe('/workflows', () => {
     });
     const retry = await call('POST', `/tasks/${c.body.id}/retry`);
     expect(retry.status).toBe(409);
+    // Ended by a trusted caller, the step is followed up like a worker's result; it cannot be revived by PUT.
+    const a = created.body.steps[0].task_id as string;
+    expect(
+      (await call('PUT', `/tasks/${a}`, { status: 'FAILED', error: { message: 'by hand' } })).status,
+    ).toBe(200);
+    expect((await call('PUT', `/tasks/${a}`, { status: 'RETRYING' })).status).toBe(409);
+    const afterFail = await call('GET', `/workflows/${id}`);
+    expect(afterFail.body.steps.map((s: Json) => s.status)).toEqual([
+      'FAILED',
+      'CANCELED',
+      'CANCELED',
+      'CANCELED',
+    ]);
+    expect(afterFail.body.status).toBe('FAILED');
+    const stepRetry = await call('POST', `/tasks/${c.body.id}/retry`);
+    expect(stepRetry.status).toBe(409);
+    expect(stepRetry.body.error.message).toContain(`retry the workflow (POST /workflows/${id}/retry)`);
     const events = await call('GET', `/workflows/${id}/events`);
-    expect(events.body.items.map((e: Json) => e.type)).toEqual(['workflow_started']);
+    expect(events.body.items.map((e: Json) => e.type)).toEqual(['workflow_started', 'workflow_failed']);
   });
 
   it('GET /workflows pages newest first and filters by status and name', async () => {
