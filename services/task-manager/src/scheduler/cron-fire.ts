@@ -48,6 +48,13 @@ export function cronTaskFor(template: TemplateRecord, fireTime: Date, now: Date)
   };
 }
 
+/** Whether the template's previous run is unfinished: a task, or for a workflow template a RUNNING workflow. */
+async function inFlight(tx: StoreOps, template: TemplateRecord): Promise<boolean> {
+  if (!template.workflow) return tx.hasActiveTask(template.id);
+  const running = await tx.listWorkflows({ status: ['RUNNING'], workflowTemplateId: template.id, limit: 1 });
+  return running.length > 0;
+}
+
 export interface Fire {
   /** The template as this replica last read it. */
   template: TemplateRecord;
@@ -103,7 +110,7 @@ async function fireOne(
   ) {
     return 'stale';
   }
-  if (template.overlapPolicy === 'skip' && overlapBlocksFire(template, await tx.hasActiveTask(template.id))) {
+  if (template.overlapPolicy === 'skip' && overlapBlocksFire(template, await inFlight(tx, template))) {
     return 'overlap';
   }
   // A workflow template starts a whole workflow; (template, fire time) is unique among workflows too.

@@ -297,6 +297,31 @@ describe('cron templates change live (sqlite)', () => {
       async () => (await tasksOf(store, template.id)).length === 2,
     );
   });
+
+  it('overlap_policy skip starts no workflow of a workflow template while the previous one runs', async () => {
+    const db = await testDb('sqlite');
+    const store = await db.open();
+    const step = templateRecord();
+    await store.insertTemplate(step);
+    const template = templateRecord({
+      executor: 'workflow',
+      cronExpression: '*/1 * * * * *',
+      overlapPolicy: 'skip',
+      workflow: { steps: [{ key: 'only', task_template_id: step.id }] },
+    });
+    await store.insertTemplate(template);
+    const scheduler = await startCron(store, 60_000);
+    const started = async () => store.listWorkflows({ workflowTemplateId: template.id, limit: 100 });
+    const [first] = await waitFor('the first cron workflow', async () => {
+      const list = await started();
+      return list.length > 0 && list;
+    });
+    await waitPast([scheduler], template.id, new Date((first?.scheduledFor?.getTime() ?? 0) + 2_000));
+    expect(await started()).toHaveLength(1);
+
+    await store.updateWorkflow(first?.id ?? '', { status: 'COMPLETED', finishedAt: new Date() });
+    await waitFor('a workflow once the first finished', async () => (await started()).length === 2);
+  });
 });
 
 describe('due loop (sqlite)', () => {

@@ -185,6 +185,7 @@ export interface WorkflowStepRecord {
 export interface WorkflowFilter {
   status?: WorkflowStatus[];
   name?: string;
+  workflowTemplateId?: string;
   beforeId?: string;
   limit: number;
 }

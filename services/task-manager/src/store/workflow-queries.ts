@@ -16,6 +16,9 @@ export function workflowQueries({ workflows, workflowSteps }: WorkflowTables) {
       where: and(
         f.status && f.status.length > 0 ? inArray(workflows.status, f.status) : undefined,
         f.name !== undefined ? eq(workflows.name, f.name) : undefined,
+        f.workflowTemplateId !== undefined
+          ? eq(workflows.workflowTemplateId, f.workflowTemplateId)
+          : undefined,
         f.beforeId !== undefined ? lt(workflows.id, f.beforeId) : undefined,
       ),
       orderBy: desc(workflows.id),
