@@ -1,7 +1,9 @@
 // Workflows over real processes (dev broker, manager on SQLite, one worker): a diamond passing results
-// through $refs, fail_fast vs continue with a step timing out, and a cron-started workflow.
+// through $refs, fail_fast vs continue with a step timing out, retry of a failed workflow, a cron-started one.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startBrokerProcess, startWorkerProcess, useProcesses, waitFor } from './support/processes.js';
 import type { LooseJson } from './support/processes.js';
 import type { Http } from './support/tasks.js';
@@ -9,22 +11,37 @@ import type { Http } from './support/tasks.js';
 describe('workflows end to end', () => {
   const env = useProcesses('workflows-e2e');
   let http: Http;
+  // An HTTP endpoint that refuses its first request (400: not retried) and answers {"n": 42} after.
+  let hits = 0;
+  const flaky = createServer((_req, res) => {
+    hits++;
+    res.writeHead(hits === 1 ? 400 : 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(hits === 1 ? { error: 'not yet' } : { n: 42 }));
+  });
+  let flakyUrl = '';
 
   beforeAll(async () => {
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    flakyUrl = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/flaky`;
     const broker = await startBrokerProcess(path.join(env.dir, 'broker'));
     env.procs.push(broker.proc);
     const manager = await env.startManager({ brokers: broker.brokers });
     http = api(manager.url);
     env.procs.push(
-      await startWorkerProcess('wf-worker', broker.brokers, manager.url, { WORKER_CONCURRENCY: '4' }),
+      await startWorkerProcess('wf-worker', broker.brokers, manager.url, {
+        WORKER_CONCURRENCY: '4',
+        HTTP_EXECUTOR_ALLOW_HOSTS: '127.0.0.1',
+      }),
     );
     for (const [name, executor] of [
       ['e2e-echo', 'echo'],
       ['e2e-sleep', 'sleep'],
+      ['e2e-http', 'http'],
     ]) {
       expect((await http.post('/templates', { name, executor })).status).toBe(201);
     }
   }, 120_000);
+  afterAll(() => new Promise<void>((resolve) => flaky.close(() => resolve())));
 
   const finished = (id: string): Promise<LooseJson> =>
     waitFor(
@@ -104,6 +121,44 @@ describe('workflows end to end', () => {
     const wf = await finished(created.body.id);
     expect(wf.status).toBe('FAILED');
     expect(statuses(wf)).toEqual({ a: 'TIMED_OUT', b: 'CANCELED', c: 'COMPLETED', e: 'COMPLETED' });
+  });
+
+  it('retry of a failed workflow re-runs the failed step and its dependants, keeping the completed one', async () => {
+    const created = await http.post('/workflows', {
+      name: 'e2e-retry',
+      on_failure: 'continue',
+      steps: [
+        { key: 'a', template_name: 'e2e-echo', params: { v: 1 } },
+        {
+          key: 'b',
+          template_name: 'e2e-http',
+          depends_on: ['a'],
+          max_attempts: 1,
+          params: { method: 'GET', url: flakyUrl },
+        },
+        {
+          key: 'c',
+          template_name: 'e2e-echo',
+          depends_on: ['b'],
+          params: { n: { $ref: '#/steps/b/result/body/n' } },
+        },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const failed = await finished(created.body.id);
+    expect(failed.status).toBe('FAILED');
+    expect(statuses(failed)).toEqual({ a: 'COMPLETED', b: 'FAILED', c: 'CANCELED' });
+    const retried = await http.post(`/workflows/${created.body.id}/retry`);
+    expect(retried.status).toBe(200);
+    const done = await finished(created.body.id);
+    expect(done.status).toBe('COMPLETED');
+    expect(done.steps.map((s: LooseJson) => [s.key, s.attempt])).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['c', 2],
+    ]);
+    expect((await http.get(`/tasks/${done.steps[2].task_id}`)).body.result).toEqual({ n: 42 });
+    expect(hits).toBe(2);
   });
 
   it('a cron trigger on a workflow template starts whole workflows that run to the end', async () => {
