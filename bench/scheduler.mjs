@@ -57,6 +57,7 @@ function template(now, patch) {
     timeoutMs: 60000,
     missedFirePolicy: 'skip',
     overlapPolicy: 'allow',
+    retentionDays: null,
     deletedAt: null,
     createdAt: now,
     updatedAt: now,

@@ -59,6 +59,10 @@ export const templateSchema = Type.Object(
     missed_fire_policy: Enum(MISSED_FIRE_POLICIES),
     overlap_policy: Enum(OVERLAP_POLICIES),
     workflow: Nullable(workflowSpecBody),
+    retention_days: Raw<number | null>({
+      type: ['integer', 'null'],
+      description: "Days its finished tasks are kept (0: forever); null: the manager's RETENTION_DAYS.",
+    }),
     created_at: DateTime,
     updated_at: DateTime,
     next_fire_times: Type.Optional(

@@ -52,6 +52,15 @@ const templateFields = {
       description: 'A workflow template: its steps and on_failure, instead of an executor',
     }),
   ),
+  /** 0 keeps the template's finished tasks forever; null falls back to RETENTION_DAYS. */
+  retention_days: Type.Optional(
+    Raw<number | null>({
+      type: ['integer', 'null'],
+      minimum: 0,
+      maximum: 36_500,
+      description: "Days finished tasks are kept (0: forever); null: the manager's RETENTION_DAYS",
+    }),
+  ),
 };
 
 export const createTemplateBody = Type.Object(templateFields, closed);

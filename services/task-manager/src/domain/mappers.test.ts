@@ -33,6 +33,7 @@ const template: TemplateRecord = {
   missedFirePolicy: 'skip',
   overlapPolicy: 'allow',
   workflow: null,
+  retentionDays: null,
   deletedAt: null,
   createdAt: at,
   updatedAt: at,

@@ -65,6 +65,7 @@ export function templateToWire(t: TemplateRecord, nextFireTimes?: Date[]): Templ
     missed_fire_policy: t.missedFirePolicy,
     overlap_policy: t.overlapPolicy,
     workflow: (t.workflow as TemplateResource['workflow']) ?? null,
+    retention_days: t.retentionDays,
     created_at: iso(t.createdAt),
     updated_at: iso(t.updatedAt),
   };
@@ -237,6 +238,7 @@ export function templateInputFromWire(body: CreateTemplateBody | UpdateTemplateB
       missedFirePolicy: body.missed_fire_policy,
       overlapPolicy: body.overlap_policy,
       workflow: body.workflow as TemplateInput['workflow'],
+      retentionDays: body.retention_days,
     },
   );
 }

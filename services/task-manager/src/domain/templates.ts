@@ -32,6 +32,8 @@ export interface TemplateInput {
   overlapPolicy?: OverlapPolicy;
   /** A workflow template (steps, on_failure) instead of an executor; null makes it a task template again. */
   workflow?: WorkflowSpec | null;
+  /** Days finished tasks are kept (0: forever); null: RETENTION_DAYS. */
+  retentionDays?: number | null;
 }
 
 /** What a workflow template shows as its executor: it has none of its own. */
@@ -81,6 +83,7 @@ export async function createTemplate(deps: DomainDeps, input: TemplateInput): Pr
     missedFirePolicy: input.missedFirePolicy ?? TEMPLATE_DEFAULTS.missedFirePolicy,
     overlapPolicy: input.overlapPolicy ?? TEMPLATE_DEFAULTS.overlapPolicy,
     workflow: input.workflow ?? null,
+    retentionDays: input.retentionDays ?? null,
     deletedAt: null,
     createdAt: now,
     updatedAt: now,

@@ -4,10 +4,12 @@
 // columns, so the queries are spelled here over the columns alone and each dialect's ops.ts only
 // runs them (synchronously on SQLite, awaited on MySQL). What truly differs stays in sqlite/ and
 // mysql/: upserts, interval arithmetic, affected-row counting, batching, prepared statements.
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, lte, notInArray, or, sql } from 'drizzle-orm';
 import type { Column, SQL } from 'drizzle-orm';
 import type {
+  DeadLetterFilter,
   EventFilter,
+  PurgeScope,
   StoreOps,
   TaskFilter,
   TaskGuard,
@@ -24,6 +26,7 @@ export interface QueryTables {
   templates: Columns<'id' | 'deletedAt' | 'cronExpression'>;
   leases: Columns<'name' | 'owner' | 'expiresAt'>;
   taskEvents: Columns<'id' | 'taskId' | 'type'>;
+  deadLetters: Columns<'id' | 'topic' | 'sourceTopic' | 'reason'>;
 }
 
 /** One SELECT of tasks: `where`, then `orderBy`, at most `limit` rows. */
@@ -37,11 +40,13 @@ type ActiveStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING';
 type LostDispatchQuery = Parameters<StoreOps['listLostDispatches']>[0];
 
 /** The shared queries over one dialect's tables. */
-export function storeQueries({ tasks, templates, leases, taskEvents }: QueryTables) {
+export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters }: QueryTables) {
   // Statuses as literals, not bound parameters: SQLite picks its partial indexes (sqlite/schema.ts)
   // only when a query spells the status as the index does; MySQL treats both forms alike.
   const isStatus = (status: ActiveStatus) => sql`${tasks.status} = ${sql.raw(`'${status}'`)}`;
   const isActive = sql`${tasks.status} IN ('PENDING', 'QUEUED', 'RUNNING', 'RETRYING')`;
+  // Spelled as SQLite's partial index tasks_finished_at_idx is (sqlite/schema.ts).
+  const isFinished = sql`${tasks.status} IN ('COMPLETED', 'FAILED', 'TIMED_OUT', 'CANCELED')`;
 
   return {
     isStatus,
@@ -105,6 +110,31 @@ export function storeQueries({ tasks, templates, leases, taskEvents }: QueryTabl
       orderBy: asc(tasks.queuedAt),
       limit: q.limit,
     }),
+
+    /**
+     * The tasks one purge batch deletes: terminal, finished before the cutoff, of the scope's
+     * template or not of its excepted ones. No ORDER BY: any matching rows will do, so each
+     * status's index range stops as soon as the batch is full.
+     */
+    purgeable: (p: PurgeScope) =>
+      and(
+        isFinished,
+        lt(tasks.finishedAt, p.finishedBefore),
+        p.templateId !== undefined ? eq(tasks.templateId, p.templateId) : undefined,
+        p.exceptTemplateIds?.length ? notInArray(tasks.templateId, [...p.exceptTemplateIds]) : undefined,
+      ),
+    /** The guard on the DELETE of the ids selected by `purgeable`: still terminal. */
+    finishedIn: (ids: string[]) => and(inArray(tasks.id, ids), isFinished),
+
+    /** listDeadLetters' WHERE. */
+    deadLetters: (f: DeadLetterFilter) =>
+      and(
+        f.topic !== undefined ? eq(deadLetters.topic, f.topic) : undefined,
+        f.sourceTopic !== undefined ? eq(deadLetters.sourceTopic, f.sourceTopic) : undefined,
+        // INSTR on both dialects: a literal substring, no LIKE wildcards to escape.
+        f.reason !== undefined ? sql`INSTR(${deadLetters.reason}, ${f.reason}) > 0` : undefined,
+        f.beforeId !== undefined ? lt(deadLetters.id, f.beforeId) : undefined,
+      ),
 
     /** listEventsAfter's WHERE over task_events joined (left) with tasks. */
     eventsAfter: (afterId: number, f: EventFilter = {}) =>

@@ -38,6 +38,11 @@ export interface TemplateRecord {
    * then has no executor of its own, starts a whole workflow per cron fire and refuses POST /tasks.
    */
   workflow: WorkflowSpec | null;
+  /**
+   * Days its finished tasks are kept before the retention purge deletes them; null: RETENTION_DAYS.
+   * 0 keeps them forever.
+   */
+  retentionDays: number | null;
   /** Soft delete: a deleted template keeps its tasks' history but frees its name. */
   deletedAt: Date | null;
   createdAt: Date;
@@ -119,6 +124,65 @@ export interface OutboxRecord {
   payload: string;
   createdAt: Date;
   sentAt?: Date | null;
+}
+
+/** A message indexed from a `<topic>.dlq` topic; (topic, partition, offset) is unique. */
+export interface DeadLetterRecord {
+  /** Assigned by the store (auto-increment, index order); ignored on insert. */
+  id?: number;
+  topic: string;
+  partition: number;
+  offset: number;
+  /** The dead letter's Kafka timestamp. */
+  time: Date;
+  indexedAt: Date;
+  /** x-dlq-reason; the x-dlq-* headers may be absent on a message another producer wrote. */
+  reason: string | null;
+  sourceTopic: string | null;
+  sourcePartition: number | null;
+  sourceOffset: number | null;
+  key: string | null;
+  /** Every header as text. */
+  headers: Record<string, string>;
+  /** The value as UTF-8 text, cut at the index's size cap (null: no value). */
+  value: string | null;
+  /** The value's size in bytes as published. */
+  valueBytes: number;
+  /** value holds only the first part of the message (replay then needs an edited body). */
+  truncated: boolean;
+}
+
+/** One replay of a dead letter: its body went to `targetTopic` through the outbox. */
+export interface DlqReplayRecord {
+  id?: number;
+  deadLetterId: number;
+  at: Date;
+  /** Free text the caller gave (not authenticated). */
+  by: string | null;
+  targetTopic: string;
+  /** The replayed body differed from the dead letter's. */
+  edited: boolean;
+}
+
+export interface DeadLetterFilter {
+  topic?: string;
+  sourceTopic?: string;
+  /** Substring of the reason. */
+  reason?: string;
+  /** Only ids strictly below (newest first paging). */
+  beforeId?: number;
+  limit: number;
+}
+
+/** Which finished tasks one purge batch may delete (see purgeFinishedTasks). */
+export interface PurgeScope {
+  /** Only tasks finished before this. */
+  finishedBefore: Date;
+  /** Only this template's tasks (its retention_days override). */
+  templateId?: string;
+  /** Tasks of these templates are left out (their own override applies). */
+  exceptTemplateIds?: readonly string[];
+  limit: number;
 }
 
 export interface WorkerRecord {
@@ -295,8 +359,28 @@ export interface StoreOps {
   /** How many rows wait to be published (the outbox backlog metric, read at scrape time). */
   countUnsentOutbox(): Promise<number>;
   markOutboxSent(ids: readonly number[], at: Date): Promise<void>;
-  /** Deletes rows sent before `before`; returns how many. */
-  pruneOutbox(before: Date): Promise<number>;
+  /** Deletes up to `limit` (default: all) rows sent before `before`; returns how many. */
+  pruneOutbox(before: Date, limit?: number): Promise<number>;
+
+  // dead letters
+  /** Inserts the rows whose (topic, partition, offset) is not there yet; returns how many were new. */
+  insertDeadLetters(rows: readonly DeadLetterRecord[]): Promise<number>;
+  /** Newest first (id desc). */
+  listDeadLetters(filter: DeadLetterFilter): Promise<DeadLetterRecord[]>;
+  getDeadLetter(topic: string, partition: number, offset: number): Promise<DeadLetterRecord | null>;
+  insertDlqReplays(rows: readonly DlqReplayRecord[]): Promise<void>;
+  /** The replays of these dead letters, oldest first. */
+  listDlqReplays(deadLetterIds: readonly number[]): Promise<DlqReplayRecord[]>;
+  /** Deletes up to `limit` dead letters (and their replays) indexed before `before`; returns how many. */
+  pruneDeadLetters(before: Date, limit: number): Promise<number>;
+
+  // task retention
+  /**
+   * Deletes up to `scope.limit` tasks in a terminal status (COMPLETED, FAILED, TIMED_OUT, CANCELED)
+   * finished before the cutoff, and their events. Never a task in another status, whatever else
+   * matches. Returns how many tasks and events were deleted.
+   */
+  purgeFinishedTasks(scope: PurgeScope): Promise<{ tasks: number; events: number }>;
 
   // workers
   upsertWorkers(workers: readonly WorkerRecord[]): Promise<void>;

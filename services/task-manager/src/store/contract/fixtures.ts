@@ -31,6 +31,7 @@ export function makeTemplate(overrides: Partial<TemplateRecord> = {}): TemplateR
     missedFirePolicy: 'skip',
     overlapPolicy: 'allow',
     workflow: null,
+    retentionDays: null,
     deletedAt: null,
     createdAt: T0,
     updatedAt: T0,

@@ -1,17 +1,50 @@
 // Every Store operation on MySQL/MariaDB, written once over a drizzle handle (the pool or a transaction).
-import { asc, count, eq, getTableColumns, inArray, isNull, lt, max, min, sql } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  getTableColumns,
+  inArray,
+  isNull,
+  lt,
+  max,
+  min,
+  notExists,
+  or,
+  sql,
+} from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import type { MySqlDatabase } from 'drizzle-orm/mysql-core';
 import type { MySql2PreparedQueryHKT, MySql2QueryResultHKT } from 'drizzle-orm/mysql2';
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import type { OutboxRecord, StoreOps, TaskEventRecord, TaskRecord, WorkerRecord } from '../types.js';
+import type {
+  DeadLetterRecord,
+  OutboxRecord,
+  StoreOps,
+  TaskEventRecord,
+  TaskRecord,
+  WorkerRecord,
+} from '../types.js';
 import { UniqueViolation } from '../types.js';
 import { insertPlan } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import { chunk } from '../chunk.js';
 import * as shared from '../queries.js';
 import { translateMysqlError } from './errors.js';
-import { leases, outbox, taskEvents, tasks, templates, workers, workflowSteps, workflows } from './schema.js';
+import {
+  deadLetters,
+  dlqReplays,
+  leases,
+  outbox,
+  taskEvents,
+  tasks,
+  templates,
+  workers,
+  workflowSteps,
+  workflows,
+} from './schema.js';
 import { workflowQueries } from '../workflow-queries.js';
 
 export type MysqlDb = MySqlDatabase<MySql2QueryResultHKT, MySql2PreparedQueryHKT, Record<string, never>>;
@@ -37,7 +70,7 @@ const jsonSize = (value: unknown) => (value == null ? 0 : (JSON.stringify(value)
 const taskSize = (t: TaskRecord) => 600 + jsonSize(t.params) + jsonSize(t.result) + jsonSize(t.error);
 
 const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
-const q = shared.storeQueries({ tasks, templates, leases, taskEvents });
+const q = shared.storeQueries({ tasks, templates, leases, taskEvents, deadLetters });
 const wq = workflowQueries({ workflows, workflowSteps });
 
 const quote = (identifier: string) => `\`${identifier}\``;
@@ -260,8 +293,127 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         target.db.update(outbox).set({ sentAt: at }).where(inArray(outbox.id, part)),
       );
     },
-    async pruneOutbox(before) {
-      return affected(await db.delete(outbox).where(lt(outbox.sentAt, before)));
+    async pruneOutbox(before, limit) {
+      const old = lt(outbox.sentAt, before);
+      if (limit === undefined) return affected(await db.delete(outbox).where(old));
+      // DELETE … ORDER BY … LIMIT: one statement, a range of the (sent_at, id) index.
+      return affected(await db.delete(outbox).where(old).orderBy(asc(outbox.sentAt)).limit(limit));
+    },
+
+    // dead letters
+    async insertDeadLetters(rows) {
+      if (rows.length === 0) return 0;
+      let added = 0;
+      for (const part of chunk(rows, 500)) {
+        // Which are there already, for the count: ON DUPLICATE KEY's affected rows depend on
+        // CLIENT_FOUND_ROWS. One indexer consumes a partition at a time, so nobody races this.
+        const seen = await db
+          .select({ topic: deadLetters.topic, partition: deadLetters.partition, offset: deadLetters.offset })
+          .from(deadLetters)
+          .where(
+            or(
+              ...part.map((r) =>
+                and(
+                  eq(deadLetters.topic, r.topic),
+                  eq(deadLetters.partition, r.partition),
+                  eq(deadLetters.offset, r.offset),
+                ),
+              ),
+            ),
+          );
+        const key = (r: { topic: string; partition: number; offset: number }) =>
+          `${r.topic}\u0000${r.partition}\u0000${r.offset}`;
+        const known = new Set(seen.map(key));
+        const fresh = part.filter((r) => !known.has(key(r))).map(({ id: _id, ...r }) => r);
+        if (fresh.length === 0) continue;
+        // Not INSERT IGNORE (it also hides bad values); a duplicate sets id to itself.
+        await db
+          .insert(deadLetters)
+          .values(fresh)
+          .onDuplicateKeyUpdate({ set: { id: sql`${deadLetters.id}` } });
+        added += fresh.length;
+      }
+      return added;
+    },
+    async listDeadLetters(f) {
+      return (await db
+        .select()
+        .from(deadLetters)
+        .where(q.deadLetters(f))
+        .orderBy(desc(deadLetters.id))
+        .limit(f.limit)) as DeadLetterRecord[];
+    },
+    async getDeadLetter(topic, partition, offset) {
+      const [row] = await db
+        .select()
+        .from(deadLetters)
+        .where(
+          and(
+            eq(deadLetters.topic, topic),
+            eq(deadLetters.partition, partition),
+            eq(deadLetters.offset, offset),
+          ),
+        );
+      return (row as DeadLetterRecord | undefined) ?? null;
+    },
+    async insertDlqReplays(rows) {
+      if (rows.length === 0) return;
+      await db.insert(dlqReplays).values(rows.map(({ id: _id, ...r }) => r));
+    },
+    listDlqReplays(ids) {
+      return inChunks(ids, (part) =>
+        db
+          .select()
+          .from(dlqReplays)
+          .where(inArray(dlqReplays.deadLetterId, part))
+          .orderBy(asc(dlqReplays.id)),
+      );
+    },
+    pruneDeadLetters(before, limit) {
+      return atomic(async ({ db: tx }) => {
+        const ids = (
+          await tx
+            .select({ id: deadLetters.id })
+            .from(deadLetters)
+            .where(lt(deadLetters.indexedAt, before))
+            .orderBy(asc(deadLetters.indexedAt))
+            .limit(limit)
+        ).map((r) => r.id);
+        if (ids.length === 0) return 0;
+        await tx.delete(dlqReplays).where(inArray(dlqReplays.deadLetterId, ids));
+        return affected(await tx.delete(deadLetters).where(inArray(deadLetters.id, ids)));
+      });
+    },
+
+    // task retention
+    purgeFinishedTasks(scope) {
+      return atomic(async ({ db: tx }) => {
+        // A plain read (no FOR UPDATE: no gap locks on the status index); the DELETE re-checks the
+        // status, so a task retried in between stays, and so do its events (NOT EXISTS below).
+        const ids = (
+          await tx.select({ id: tasks.id }).from(tasks).where(q.purgeable(scope)).limit(scope.limit)
+        ).map((r) => r.id);
+        if (ids.length === 0) return { tasks: 0, events: 0 };
+        const deleted = affected(await tx.delete(tasks).where(q.finishedIn(ids)));
+        const [newest] = await tx.select({ id: max(taskEvents.id) }).from(taskEvents);
+        const events = affected(
+          await tx.delete(taskEvents).where(
+            and(
+              inArray(taskEvents.taskId, ids),
+              notExists(
+                tx
+                  .select({ one: sql`1` })
+                  .from(tasks)
+                  .where(eq(tasks.id, taskEvents.taskId)),
+              ),
+              // The newest event stays: MariaDB before 10.2.4 (and MySQL before 8) reset
+              // AUTO_INCREMENT to max(id) + 1 on restart, and stream clients resume by id.
+              lt(taskEvents.id, Number(newest?.id ?? 0)),
+            ),
+          ),
+        );
+        return { tasks: deleted, events };
+      });
     },
 
     // workers

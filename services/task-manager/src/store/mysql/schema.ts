@@ -71,6 +71,7 @@ export const templates = mysqlTable(
       .$type<TemplateRecord['overlapPolicy']>()
       .notNull(),
     workflow: json<WorkflowSpec>('workflow'),
+    retentionDays: int('retention_days'),
     deletedAt: time('deleted_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),
@@ -123,6 +124,8 @@ export const tasks = mysqlTable(
     index('tasks_status_next_attempt_idx').on(t.status, t.nextAttemptAt),
     index('tasks_status_queued_at_idx').on(t.status, t.queuedAt),
     index('tasks_status_started_at_idx').on(t.status, t.startedAt),
+    // The retention purge's range: per terminal status, by finish time.
+    index('tasks_status_finished_at_idx').on(t.status, t.finishedAt),
   ],
 );
 
@@ -218,4 +221,47 @@ export const workflowSteps = mysqlTable(
     uniqueIndex('workflow_steps_key_uq').on(t.workflowId, t.stepKey),
     index('workflow_steps_position_idx').on(t.workflowId, t.position),
   ],
+);
+
+// Messages of the `<topic>.dlq` topics, indexed by the manager (kafka/dlq-indexer.ts): the Kafka
+// coordinates are unique, so a batch indexed twice (crash before the offset commit) adds nothing.
+export const deadLetters = mysqlTable(
+  'dead_letters',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    topic: name255('topic').notNull(),
+    partition: int('partition').notNull(),
+    offset: bigint('offset', { mode: 'number' }).notNull(),
+    time: time('time').notNull(),
+    indexedAt: time('indexed_at').notNull(),
+    reason: text('reason'),
+    sourceTopic: name255('source_topic'),
+    sourcePartition: int('source_partition'),
+    sourceOffset: bigint('source_offset', { mode: 'number' }),
+    key: text('key'),
+    headers: json<Record<string, string>>('headers').notNull(),
+    // Up to the index's cap (1 MiB): TEXT (64 KiB) is too small for a dispatch with its params.
+    value: mediumtext('value'),
+    valueBytes: int('value_bytes').notNull(),
+    truncated: boolean('truncated').notNull(),
+  },
+  (t) => [
+    uniqueIndex('dead_letters_coordinates_uq').on(t.topic, t.partition, t.offset),
+    index('dead_letters_topic_idx').on(t.topic, t.id),
+    index('dead_letters_source_topic_idx').on(t.sourceTopic, t.id),
+    index('dead_letters_indexed_at_idx').on(t.indexedAt),
+  ],
+);
+
+export const dlqReplays = mysqlTable(
+  'dlq_replays',
+  {
+    id: bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey(),
+    deadLetterId: bigint('dead_letter_id', { mode: 'number', unsigned: true }).notNull(),
+    at: time('at').notNull(),
+    by: varchar('by', { length: 200 }),
+    targetTopic: name255('target_topic').notNull(),
+    edited: boolean('edited').notNull(),
+  },
+  (t) => [index('dlq_replays_dead_letter_idx').on(t.deadLetterId)],
 );

@@ -1,9 +1,24 @@
 // Every Store operation on SQLite, written once: synchronous drizzle calls on one better-sqlite3 connection.
-import { asc, count, eq, getTableColumns, inArray, isNull, lt, max, min, sql } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  getTableColumns,
+  inArray,
+  isNull,
+  lt,
+  max,
+  min,
+  notExists,
+  sql,
+} from 'drizzle-orm';
 import type { Column } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
+  DeadLetterRecord,
   OutboxRecord,
   StoreOps,
   TaskEventRecord,
@@ -17,7 +32,18 @@ import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import * as shared from '../queries.js';
 import { preparedIn, preparedRows, preparedWriteIn, rowReader } from './prepared.js';
-import { leases, outbox, taskEvents, tasks, templates, workers, workflowSteps, workflows } from './schema.js';
+import {
+  deadLetters,
+  dlqReplays,
+  leases,
+  outbox,
+  taskEvents,
+  tasks,
+  templates,
+  workers,
+  workflowSteps,
+  workflows,
+} from './schema.js';
 import { workflowQueries } from '../workflow-queries.js';
 
 export type SqliteDb = BetterSQLite3Database<Record<string, never>>;
@@ -45,7 +71,7 @@ const workerUpsert = insertPlan<WorkerRecord>(workers, quote, {
 });
 
 const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
-const q = shared.storeQueries({ tasks, templates, leases, taskEvents });
+const q = shared.storeQueries({ tasks, templates, leases, taskEvents, deadLetters });
 const wq = workflowQueries({ workflows, workflowSteps });
 
 /**
@@ -311,8 +337,126 @@ export function sqliteOps(
       if (ids.length <= 512) mark();
       else atomic(mark);
     },
-    pruneOutbox(before) {
-      return db.delete(outbox).where(lt(outbox.sentAt, before)).run().changes;
+    pruneOutbox(before, limit) {
+      if (limit === undefined) return db.delete(outbox).where(lt(outbox.sentAt, before)).run().changes;
+      // SQLite has no DELETE … LIMIT (unless compiled in): the ids first, on the sent_at index.
+      const ids = db
+        .select({ id: outbox.id })
+        .from(outbox)
+        .where(lt(outbox.sentAt, before))
+        .orderBy(asc(outbox.sentAt))
+        .limit(limit)
+        .all()
+        .map((r) => r.id);
+      if (ids.length === 0) return 0;
+      return db.delete(outbox).where(inArray(outbox.id, ids)).run().changes;
+    },
+
+    // dead letters
+    insertDeadLetters(rows) {
+      if (rows.length === 0) return 0;
+      // 15 columns a row: 500 rows stay far below the bound-variable limit.
+      const run = () => {
+        let added = 0;
+        for (let i = 0; i < rows.length; i += 500) {
+          const part = rows.slice(i, i + 500).map(({ id: _id, ...r }) => r);
+          added += db.insert(deadLetters).values(part).onConflictDoNothing().run().changes;
+        }
+        return added;
+      };
+      return rows.length <= 500 ? run() : atomic(run);
+    },
+    listDeadLetters(f) {
+      return db
+        .select()
+        .from(deadLetters)
+        .where(q.deadLetters(f))
+        .orderBy(desc(deadLetters.id))
+        .limit(f.limit)
+        .all() as DeadLetterRecord[];
+    },
+    getDeadLetter(topic, partition, offset) {
+      return (
+        (db
+          .select()
+          .from(deadLetters)
+          .where(
+            and(
+              eq(deadLetters.topic, topic),
+              eq(deadLetters.partition, partition),
+              eq(deadLetters.offset, offset),
+            ),
+          )
+          .get() as DeadLetterRecord | undefined) ?? null
+      );
+    },
+    insertDlqReplays(rows) {
+      if (rows.length === 0) return;
+      db.insert(dlqReplays)
+        .values(rows.map(({ id: _id, ...r }) => r))
+        .run();
+    },
+    listDlqReplays(ids) {
+      if (ids.length === 0) return [];
+      return db
+        .select()
+        .from(dlqReplays)
+        .where(inArray(dlqReplays.deadLetterId, [...ids]))
+        .orderBy(asc(dlqReplays.id))
+        .all();
+    },
+    pruneDeadLetters(before, limit) {
+      return atomic(() => {
+        const ids = db
+          .select({ id: deadLetters.id })
+          .from(deadLetters)
+          .where(lt(deadLetters.indexedAt, before))
+          .orderBy(asc(deadLetters.indexedAt))
+          .limit(limit)
+          .all()
+          .map((r) => r.id);
+        if (ids.length === 0) return 0;
+        db.delete(dlqReplays).where(inArray(dlqReplays.deadLetterId, ids)).run();
+        return db.delete(deadLetters).where(inArray(deadLetters.id, ids)).run().changes;
+      });
+    },
+
+    // task retention
+    purgeFinishedTasks(scope) {
+      return atomic(() => {
+        const ids = db
+          .select({ id: tasks.id })
+          .from(tasks)
+          .where(q.purgeable(scope))
+          .limit(scope.limit)
+          .all()
+          .map((r) => r.id);
+        if (ids.length === 0) return { tasks: 0, events: 0 };
+        const deleted = db.delete(tasks).where(q.finishedIn(ids)).run().changes;
+        const newest =
+          db
+            .select({ id: max(taskEvents.id) })
+            .from(taskEvents)
+            .get()?.id ?? 0;
+        const events = db
+          .delete(taskEvents)
+          .where(
+            and(
+              inArray(taskEvents.taskId, ids),
+              notExists(
+                db
+                  .select({ one: sql`1` })
+                  .from(tasks)
+                  .where(eq(tasks.id, taskEvents.taskId)),
+              ),
+              // The newest event stays: its rowid is what keeps the next one's id above every id
+              // a stream client has seen (see schema.ts).
+              lt(taskEvents.id, newest),
+            ),
+          )
+          .run().changes;
+        return { tasks: deleted, events };
+      });
     },
 
     // workers

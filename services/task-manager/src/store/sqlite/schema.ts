@@ -51,6 +51,7 @@ export const templates = sqliteTable(
     missedFirePolicy: text('missed_fire_policy').$type<TemplateRecord['missedFirePolicy']>().notNull(),
     overlapPolicy: text('overlap_policy').$type<TemplateRecord['overlapPolicy']>().notNull(),
     workflow: json<WorkflowSpec>('workflow'),
+    retentionDays: integer('retention_days'),
     deletedAt: time('deleted_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),
@@ -108,14 +109,19 @@ export const tasks = sqliteTable(
     inStatus('tasks_retrying_next_attempt_idx', t.nextAttemptAt, 'RETRYING'),
     inStatus('tasks_queued_at_idx', t.queuedAt, 'QUEUED'),
     inStatus('tasks_running_started_at_idx', t.startedAt, 'RUNNING'),
+    // The retention purge's range: finished tasks by finish time (only terminal rows are in it).
+    index('tasks_finished_at_idx')
+      .on(t.finishedAt)
+      .where(sql`status IN ('COMPLETED', 'FAILED', 'TIMED_OUT', 'CANCELED')`),
     index('tasks_active_template_idx')
       .on(t.templateId)
       .where(sql`status IN ('PENDING', 'QUEUED', 'RUNNING', 'RETRYING')`),
   ],
 );
 
-// id is the rowid, so an index on task_id is already ordered by (task_id, id). Events are never
-// deleted, so plain rowids stay monotonic without AUTOINCREMENT's bookkeeping.
+// id is the rowid, so an index on task_id is already ordered by (task_id, id). Plain rowids stay
+// monotonic without AUTOINCREMENT's bookkeeping because the retention purge never deletes the
+// newest event (a new rowid is max + 1).
 export const taskEvents = sqliteTable(
   'task_events',
   {
@@ -208,4 +214,46 @@ export const workflowSteps = sqliteTable(
     uniqueIndex('workflow_steps_key_uq').on(t.workflowId, t.stepKey),
     index('workflow_steps_position_idx').on(t.workflowId, t.position),
   ],
+);
+
+// Messages of the `<topic>.dlq` topics, indexed by the manager (kafka/dlq-indexer.ts): the Kafka
+// coordinates are unique, so a batch indexed twice (crash before the offset commit) adds nothing.
+export const deadLetters = sqliteTable(
+  'dead_letters',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    topic: text('topic').notNull(),
+    partition: integer('partition').notNull(),
+    offset: integer('offset').notNull(),
+    time: time('time').notNull(),
+    indexedAt: time('indexed_at').notNull(),
+    reason: text('reason'),
+    sourceTopic: text('source_topic'),
+    sourcePartition: integer('source_partition'),
+    sourceOffset: integer('source_offset'),
+    key: text('key'),
+    headers: json<Record<string, string>>('headers').notNull(),
+    value: text('value'),
+    valueBytes: integer('value_bytes').notNull(),
+    truncated: integer('truncated', { mode: 'boolean' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('dead_letters_coordinates_uq').on(t.topic, t.partition, t.offset),
+    index('dead_letters_topic_idx').on(t.topic, t.id),
+    index('dead_letters_source_topic_idx').on(t.sourceTopic, t.id),
+    index('dead_letters_indexed_at_idx').on(t.indexedAt),
+  ],
+);
+
+export const dlqReplays = sqliteTable(
+  'dlq_replays',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    deadLetterId: integer('dead_letter_id').notNull(),
+    at: time('at').notNull(),
+    by: text('by'),
+    targetTopic: text('target_topic').notNull(),
+    edited: integer('edited', { mode: 'boolean' }).notNull(),
+  },
+  (t) => [index('dlq_replays_dead_letter_idx').on(t.deadLetterId)],
 );
