@@ -212,3 +212,67 @@ export const openApiDocumentSchema = Type.Object({
   info: Raw<Record<string, unknown>>({ type: 'object' }),
   paths: Raw<Record<string, unknown>>({ type: 'object' }),
 });
+
+/** One replay of a dead letter (POST /dlq/replay). */
+export const dlqReplaySchema = Type.Object(
+  {
+    at: DateTime,
+    by: StringOrNull,
+    target_topic: Type.String(),
+    edited: Type.Boolean({ description: 'An edited message was sent instead of the dead letter as it was.' }),
+  },
+  closed,
+);
+
+/** A message of a `<topic>.dlq` topic as indexed by the manager. */
+export const deadLetterSchema = Type.Object(
+  {
+    topic: Type.String({ description: 'The DLQ topic.' }),
+    partition: Type.Integer(),
+    offset: Type.Integer(),
+    time: DateTime,
+    reason: StringOrNull,
+    source_topic: StringOrNull,
+    source_partition: Raw<number | null>({ type: ['integer', 'null'] }),
+    source_offset: Raw<number | null>({ type: ['integer', 'null'] }),
+    key: StringOrNull,
+    headers: Raw<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' } }),
+    message: Type.Unknown({ description: 'The message parsed as JSON; null when it is not JSON (see raw).' }),
+    raw: Raw<string | null>({
+      type: ['string', 'null'],
+      description: 'The message as text when it is not JSON (or was cut, see truncated); else null.',
+    }),
+    size_bytes: Type.Integer({ description: 'The message value size as published.' }),
+    truncated: Type.Boolean({
+      description: 'Only the first 1 MiB was indexed: a replay needs an edited message.',
+    }),
+    replays: Type.Array(dlqReplaySchema),
+  },
+  closed,
+);
+export type DeadLetterResource = Static<typeof deadLetterSchema>;
+
+export const deadLetterPageSchema = Type.Object(
+  { items: Type.Array(deadLetterSchema), next_cursor: taskPageSchema.properties.next_cursor },
+  closed,
+);
+
+export const dlqReplayResultSchema = Type.Object(
+  {
+    items: Type.Array(
+      Type.Object(
+        {
+          topic: Type.String(),
+          partition: Type.Integer(),
+          offset: Type.Integer(),
+          target_topic: Type.String(),
+          replayed_at: DateTime,
+          edited: Type.Boolean(),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+export type DlqReplayResult = Static<typeof dlqReplayResultSchema>;

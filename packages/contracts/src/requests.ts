@@ -190,3 +190,50 @@ export const eventStreamSchema = Type.String({
   description:
     'Server-Sent Events: `id:` the event id, `event:` its type, `data:` the event as in GET /tasks/{id}/events; `: keep-alive` comments',
 });
+
+/** GET /dlq: filters and paging (newest first). */
+export const listDeadLettersQuery = Type.Object({
+  topic: Type.Optional(Type.String({ description: 'Only this DLQ topic (`<topic>.dlq`)' })),
+  source_topic: Type.Optional(Type.String({ description: 'Only dead letters of this source topic' })),
+  reason: Type.Optional(Type.String({ description: 'Only those whose reason contains this text' })),
+  limit: listTasksQuery.properties.limit,
+  cursor: listTasksQuery.properties.cursor,
+});
+
+/** The largest POST /dlq/replay list. */
+export const MAX_REPLAY_ITEMS = 500;
+
+const replayItem = {
+  topic: Type.String({ minLength: 1, maxLength: 255, description: 'The DLQ topic' }),
+  partition: int(0, 1_000_000),
+  offset: Type.Integer({ minimum: 0 }),
+  message: Type.Optional(
+    Raw<Record<string, unknown>>({
+      type: 'object',
+      description:
+        "An edited message to send instead of the dead letter's; checked against the source topic's message schema",
+    }),
+  ),
+};
+const replayBy = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 200,
+    description: 'Who replays, recorded as given (not authenticated)',
+  }),
+);
+
+/** POST /dlq/replay with one dead letter. */
+export const replayDeadLetterBody = Type.Object({ ...replayItem, by: replayBy }, closed);
+/** POST /dlq/replay with a list: all replayed in one transaction, or none. */
+export const replayDeadLetterListBody = Type.Object(
+  {
+    items: Type.Array(Type.Object(replayItem, closed), { minItems: 1, maxItems: MAX_REPLAY_ITEMS }),
+    by: replayBy,
+  },
+  closed,
+);
+/** The documented body: either form (the route checks the one `items` selects, for clear errors). */
+export const replayDeadLettersBody = Type.Union([replayDeadLetterBody, replayDeadLetterListBody]);
+export type ReplayDeadLetterBody = Static<typeof replayDeadLetterBody>;
+export type ReplayDeadLetterListBody = Static<typeof replayDeadLetterListBody>;

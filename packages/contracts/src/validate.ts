@@ -34,6 +34,22 @@ function decoder<T>(schema: object, name: string): (raw: Buffer | string | null)
   };
 }
 
+/** The Kafka message kinds whose schema a replayed dead letter must pass. */
+export type MessageKind = 'dispatch' | 'result' | 'heartbeat' | 'control';
+
+const checks = {
+  dispatch: ajv.compile(dispatchMessageSchema),
+  result: ajv.compile(resultMessageSchema),
+  heartbeat: ajv.compile(heartbeatMessageSchema),
+  control: ajv.compile(controlMessageSchema),
+};
+
+/** What is wrong with `value` as a message of `kind`: ajv's errors, none when it is valid. */
+export function messageProblems(kind: MessageKind, value: unknown): ErrorObject[] {
+  const check = checks[kind];
+  return check(value) ? [] : [...(check.errors ?? [])];
+}
+
 export const decodeDispatch = decoder<DispatchMessage>(dispatchMessageSchema, 'dispatch message');
 export const decodeResult = decoder<ResultMessage>(resultMessageSchema, 'result message');
 export const decodeControl = decoder<ControlMessage>(controlMessageSchema, 'control message');

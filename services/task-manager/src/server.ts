@@ -95,6 +95,8 @@ export async function startManager(
     settings: {
       dispatchTopic: config.kafka.topics.dispatch,
       controlTopic: config.kafka.topics.control,
+      resultTopic: config.kafka.topics.results,
+      heartbeatTopic: config.kafka.topics.heartbeats,
       limits: config.limits,
     },
     signals,

@@ -11,6 +11,9 @@ export interface DomainSettings {
   dispatchTopic: string;
   /** Control topic (TASK_CONTROL_TOPIC) for cancel requests to running tasks. */
   controlTopic: string;
+  /** RESULT_TOPIC and WORKER_HEARTBEAT_TOPIC (default DEFAULT_TOPICS'): where replayed dead letters may go. */
+  resultTopic?: string;
+  heartbeatTopic?: string;
   /** Size caps on params, results and errors (default DEFAULT_PAYLOAD_LIMITS). */
   limits?: PayloadLimits;
 }

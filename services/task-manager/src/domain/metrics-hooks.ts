@@ -34,7 +34,17 @@ export interface MetricsHooks {
   relayPublished(messages: number, seconds: number): void;
   /** The result consumer applied one batch of `messages` results in `seconds`. */
   resultsApplied(messages: number, seconds: number): void;
+  /** The DLQ indexer stored `count` new dead letters of `topic` (a `<topic>.dlq`). */
+  deadLettersIndexed?(topic: string, count: number): void;
+  /** POST /dlq/replay queued `count` dead letters of `topic` for their source topics. */
+  dlqReplayed?(topic: string, count: number): void;
+  /** The retention purge deleted `count` rows of one kind. */
+  retentionDeleted?(kind: RetentionKind, count: number): void;
 }
+
+/** What the retention purge deletes: the label values of taskwire_retention_deleted_total. */
+export const RETENTION_KINDS = ['tasks', 'events', 'dead_letters', 'outbox'] as const;
+export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
 export const noMetrics: MetricsHooks = {
   tasksCreated() {},

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { requireToken } from './auth.js';
 import { onError, notFound } from './errors.js';
 import { timeRequests } from './metrics.js';
+import { dlqHandlers } from './dlq.js';
 import { eventHandlers } from './events.js';
 import { accessLog, limitBody, requestId } from './middleware.js';
 import { openApiDocument } from './openapi.js';
@@ -32,6 +33,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ...taskHandlers(deps),
     ...eventHandlers(deps),
     ...workflowHandlers(deps),
+    ...dlqHandlers(deps),
   });
   app.onError(onError(logger));
   app.notFound(notFound);

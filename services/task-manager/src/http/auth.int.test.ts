@@ -83,6 +83,44 @@ const newTask = async () => {
   return outcome.value.task;
 };
 
+/** A dead letter of a valid heartbeat, indexed; its coordinates as a replay body. */
+const newDeadLetter = async () => {
+  const offset = ++n;
+  const now = new Date();
+  await deps.store.insertDeadLetters([
+    {
+      topic: 'task_worker_heartbeats.dlq',
+      partition: 0,
+      offset,
+      time: now,
+      indexedAt: now,
+      reason: 'test',
+      sourceTopic: 'task_worker_heartbeats',
+      sourcePartition: 0,
+      sourceOffset: offset,
+      key: 'w1',
+      headers: {},
+      value: JSON.stringify(heartbeat()),
+      valueBytes: 10,
+      truncated: false,
+    },
+  ]);
+  return { topic: 'task_worker_heartbeats.dlq', partition: 0, offset };
+};
+const heartbeat = () => ({
+  v: 1,
+  worker_id: 'w1',
+  host: 'h',
+  pid: 1,
+  queues: ['default'],
+  executors: ['echo'],
+  concurrency: 1,
+  running: 0,
+  version: '1',
+  started_at: Date.now(),
+  at: Date.now(),
+});
+
 /**
  * For every route, a request that succeeds (2xx) once authorized, on fresh resources each time.
  * Keyed like ROUTE_RULES: a new route needs an example here too, or the test below fails.
@@ -132,6 +170,8 @@ const EXAMPLES: Record<string, () => Promise<{ path: string; body?: unknown }>> 
     await cancelWorkflow(deps, wf.id);
     return { path: `/workflows/${wf.id}/retry` };
   },
+  'GET /dlq': async () => ({ path: '/dlq' }),
+  'POST /dlq/replay': async () => ({ path: '/dlq/replay', body: await newDeadLetter() }),
 };
 
 /** The app's own routes (hono's `app.routes`), middleware ('ALL') left out, keyed like ROUTE_RULES. */
@@ -170,7 +210,11 @@ describe('the route table', () => {
         .map(([k]) => k)
         .sort();
     expect(byAccess('public')).toEqual(['GET /healthz', 'GET /readyz']);
-    expect(byAccess('admin')).toEqual(['POST /admin/scheduler/refresh', 'PUT /tasks/:id']);
+    expect(byAccess('admin')).toEqual([
+      'POST /admin/scheduler/refresh',
+      'POST /dlq/replay',
+      'PUT /tasks/:id',
+    ]);
     for (const [key, rule] of Object.entries(ROUTE_RULES)) {
       if (key.startsWith('GET ') && rule.access !== 'public') expect(rule.access, key).toBe('read');
     }

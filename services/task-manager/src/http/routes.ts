@@ -1,6 +1,7 @@
 // The route table: every route the app serves, from the declarations beside each handler, and the
 // authorization decision of each (method + hono path -> the scope it needs).
 import type { Handler, Hono } from 'hono';
+import { dlqRoutes } from './dlq.js';
 import { eventRoutes } from './events.js';
 import type { Handlers, Route, RouteAccess } from './route.js';
 import { systemRoutes } from './system.js';
@@ -16,6 +17,7 @@ export const ROUTES = {
   ...taskRoutes,
   ...eventRoutes,
   ...workflowRoutes,
+  ...dlqRoutes,
 } as const;
 export type OperationId = keyof typeof ROUTES;
 

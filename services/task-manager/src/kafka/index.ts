@@ -7,6 +7,8 @@ import type { DomainDeps } from '../domain/deps.js';
 import { createKafka } from './client.js';
 import { readConsumerLag } from './consumer-lag.js';
 import type { PartitionLag } from './consumer-lag.js';
+import { createDlqIndexer } from './dlq-indexer.js';
+import type { DlqIndexer } from './dlq-indexer.js';
 import { createRelay } from './relay.js';
 import type { Relay } from './relay.js';
 import { createResultConsumer } from './result-consumer.js';
@@ -17,6 +19,10 @@ export interface KafkaSettings {
   brokers: string[];
   topics: { dispatch: string; results: string; control: string; heartbeats: string };
   resultGroupId: string;
+  /** The DLQ indexer's consumer group (default `<resultGroupId>-dlq`). */
+  dlqGroupId?: string;
+  /** How often the DLQ indexer looks for new DLQ topics (default 30 s). */
+  dlqRefreshMs?: number;
   /** Partitions of the topics the manager creates (existing topics are left as they are). */
   partitions: number;
   sessionTimeoutMs: number;
@@ -34,6 +40,7 @@ export interface ManagerKafka {
   /** Start in order, stop in reverse. */
   components: Component[];
   relay: Relay;
+  dlqIndexer: DlqIndexer;
   /** The workers' group lag per queue partition (throws while Kafka is unreachable). */
   consumerLag(groupId: string): Promise<PartitionLag[]>;
 }
@@ -88,6 +95,15 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     heartbeatTopic: settings.topics.heartbeats,
     sessionTimeoutMs: settings.sessionTimeoutMs,
   });
+  const dlqIndexer = createDlqIndexer({
+    domain,
+    kafka,
+    admin,
+    groupId: settings.dlqGroupId ?? `${settings.resultGroupId}-dlq`,
+    topics: settings.topics,
+    sessionTimeoutMs: settings.sessionTimeoutMs,
+    ...(settings.dlqRefreshMs !== undefined ? { refreshMs: settings.dlqRefreshMs } : {}),
+  });
   const log = domain.logger.child({ component: 'kafka' });
   let stopped = false;
 
@@ -108,6 +124,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
 
   return {
     relay,
+    dlqIndexer,
     consumerLag: (groupId) => readConsumerLag(admin, settings.topics.dispatch, groupId),
     components: [
       {
@@ -119,6 +136,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
                 await relay.start();
                 await consumer.start();
                 await sweep.start();
+                await dlqIndexer.start();
                 log.info({ brokers: settings.brokers }, 'connected to Kafka');
                 return;
               } catch (err) {
@@ -132,6 +150,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
         },
         async stop() {
           stopped = true;
+          await dlqIndexer.stop();
           await sweep.stop();
           await consumer.stop();
           await relay.stop();

@@ -1,7 +1,7 @@
 // The manager's Prometheus registry: every metric it exposes on GET /metrics, fed by the domain hooks and scrape-time reads.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { CreatedTask, EndedRun, MetricsHooks } from '../domain/metrics-hooks.js';
+import type { CreatedTask, EndedRun, MetricsHooks, RetentionKind } from '../domain/metrics-hooks.js';
 import { LabelCap } from './label-cap.js';
 
 /** One partition's lag as the Kafka side reads it (kafka/consumer-lag.ts). */
@@ -120,6 +120,25 @@ export function createManagerMetrics(opts: ManagerMetricsOptions): ManagerMetric
     buckets: LATENESS_SECONDS,
     registers,
   });
+  const dlqTopics = new LabelCap(opts.maxLabelValues ?? 1000);
+  const dlqIndexed = new Counter({
+    name: 'taskwire_dlq_indexed_total',
+    help: 'Dead letters the DLQ indexer stored (new rows only), by DLQ topic.',
+    labelNames: ['topic'] as const,
+    registers,
+  });
+  const dlqReplays = new Counter({
+    name: 'taskwire_dlq_replays_total',
+    help: 'Dead letters replayed to their source topic through POST /dlq/replay, by DLQ topic.',
+    labelNames: ['topic'] as const,
+    registers,
+  });
+  const retentionDeleted = new Counter({
+    name: 'taskwire_retention_deleted_total',
+    help: 'Rows the retention purge deleted, by kind: tasks, events, dead_letters, outbox (sent rows).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
   const http = new Histogram({
     name: 'taskwire_http_request_duration_seconds',
     help: 'HTTP request duration by method, route pattern and status code.',
@@ -224,6 +243,15 @@ export function createManagerMetrics(opts: ManagerMetricsOptions): ManagerMetric
     resultsApplied(messages: number, seconds: number) {
       resultApply.observe(seconds);
       resultMessages.inc(messages);
+    },
+    deadLettersIndexed(topic: string, count: number) {
+      dlqIndexed.inc({ topic: dlqTopics.value(topic) }, count);
+    },
+    dlqReplayed(topic: string, count: number) {
+      dlqReplays.inc({ topic: dlqTopics.value(topic) }, count);
+    },
+    retentionDeleted(kind: RetentionKind, count: number) {
+      retentionDeleted.inc({ kind }, count);
     },
     httpRequest(method: string, route: string, status: number, seconds: number) {
       http.observe({ method, route, status: String(status) }, seconds);
