@@ -38,6 +38,7 @@ describe('loadConfig', () => {
     expect(c.workerDeadAfterMs).toBe(15_000);
     expect(c.timeoutGraceMs).toBe(30_000);
     expect(c.schedulerEnabled).toBe(true);
+    expect(c.retention).toEqual({ days: 30, intervalMs: 60_000, batch: 500 });
     expect(Object.isFrozen(c.kafka.topics)).toBe(true);
     expect(c.auth).toEqual({ tokens: [], tokensFile: null, disabled: false });
   });
@@ -206,5 +207,13 @@ describe('loadConfig: API_TOKENS, API_TOKENS_FILE, AUTH_DISABLED', () => {
     expect(message).toContain('API_TOKENS entry 2');
     expect(message).not.toContain(SECRET);
     expect(message).not.toContain('tiny1');
+  });
+
+  it('RETENTION_DAYS 0 keeps everything; a negative one, or a batch of 0, names the variable', () => {
+    expect(loadConfig({ RETENTION_DAYS: '0' }).retention.days).toBe(0);
+    const found = problems({ RETENTION_DAYS: '-1', RETENTION_BATCH: '0', RETENTION_INTERVAL_MS: '5' });
+    expect(found.join('\n')).toMatch(/RETENTION_DAYS/);
+    expect(found.join('\n')).toMatch(/RETENTION_BATCH/);
+    expect(found.join('\n')).toMatch(/RETENTION_INTERVAL_MS/);
   });
 });

@@ -42,6 +42,8 @@ export interface Config {
   /** The live event stream (GET /events/stream): SSE_HEARTBEAT_MS, EVENTS_POLL_MS, EVENTS_GAP_GRACE_MS, EVENTS_SUBSCRIBER_BUFFER. */
   events: { heartbeatMs: number; pollMs: number; gapGraceMs: number; bufferLimit: number };
   schedulerEnabled: boolean;
+  /** Task retention: RETENTION_DAYS (0: keep), RETENTION_INTERVAL_MS, RETENTION_BATCH. */
+  retention: { days: number; intervalMs: number; batch: number };
   auth: {
     /** From API_TOKENS; those of API_TOKENS_FILE are read at start-up (startManager). */
     tokens: readonly ApiToken[];
@@ -214,6 +216,28 @@ export const CONFIG_SCHEMA = {
       default: '1',
       description: '1 or 0 (true/false); 0 turns cron and due sweeps off',
     },
+    RETENTION_DAYS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 36_500,
+      default: 30,
+      description:
+        "days from 0 to 36500 finished tasks (and their events) and dead letters are kept; 0 keeps them forever; a template's retention_days overrides it for its tasks (default 30)",
+    },
+    RETENTION_INTERVAL_MS: {
+      type: 'integer',
+      minimum: 1_000,
+      maximum: 86_400_000,
+      default: 60_000,
+      description: 'milliseconds from 1000 to 86400000 between retention purge passes (default 60000)',
+    },
+    RETENTION_BATCH: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100_000,
+      default: 500,
+      description: 'rows from 1 to 100000 the retention purge deletes per transaction (default 500)',
+    },
     // No pattern: entries are checked one by one (by position, never quoting a token); secret: the
     // env loader never prints the value either.
     API_TOKENS: {
@@ -329,6 +353,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       bufferLimit: Number(v.EVENTS_SUBSCRIBER_BUFFER),
     },
     schedulerEnabled: flag(v.SCHEDULER_ENABLED),
+    retention: {
+      days: Number(v.RETENTION_DAYS),
+      intervalMs: Number(v.RETENTION_INTERVAL_MS),
+      batch: Number(v.RETENTION_BATCH),
+    },
     auth: {
       tokens: apiTokens.tokens,
       tokensFile: typeof v.API_TOKENS_FILE === 'string' ? v.API_TOKENS_FILE : null,

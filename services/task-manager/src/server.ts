@@ -1,7 +1,9 @@
 // Composition of one manager: store, migrations, domain deps, metrics registry, background components and the HTTP server.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Server as HttpServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
@@ -18,6 +20,7 @@ import { createManagerKafka } from './kafka/index.js';
 import { createManagerMetrics } from './metrics/index.js';
 import type { LagRow } from './metrics/index.js';
 import { createScheduler } from './scheduler/index.js';
+import { createTaskPurge } from './scheduler/task-purge.js';
 import type { AppDeps } from './http/types.js';
 import { createStore } from './store/index.js';
 
@@ -146,6 +149,15 @@ export async function startManager(
     },
     ...(consumerLag ? { consumerLag } : {}),
   });
+  // Retention runs whatever SCHEDULER_ENABLED says; the lease keeps it to one replica at a time.
+  components.push(
+    createTaskPurge(deps, {
+      retentionDays: config.retention.days,
+      intervalMs: config.retention.intervalMs,
+      batch: config.retention.batch,
+      owner: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    }),
+  );
   // With KAFKA_ENABLED=0 nothing publishes: the outbox accumulates until a manager with Kafka runs.
   if (config.schedulerEnabled) {
     const scheduler = createScheduler(deps, { watchdog: { graceMs: config.timeoutGraceMs } });

@@ -42,8 +42,6 @@ export interface RelayDeps {
   partitionCount?(topic: string): Promise<number | null>;
   /** Safety-net poll when nobody wakes the relay, e.g. rows written by another replica (default 1000 ms). */
   idleMs?: number;
-  /** Sent rows are deleted after this long (default 1 h). */
-  keepSentMs?: number;
   /** Who this relay is in the lease row: unique per manager process (e.g. host-pid-random). */
   owner: string;
   /**
@@ -77,13 +75,14 @@ export interface Relay {
  * it every leaseMs/3 while a publish is in flight, so a slow Kafka request does not let the lease
  * lapse mid-batch. The others poll for the lease every idleMs; stop() releases it so that one of
  * them takes over at its next poll instead of after leaseMs.
+ *
+ * Sent rows are deleted by the retention purge (scheduler/task-purge.ts), in batches.
  */
 export function createRelay(deps: RelayDeps): Relay {
   const batchSize = deps.batchSize ?? 1_000;
   const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const maxRequestBytes = Math.max(maxMessageBytes, deps.maxRequestBytes ?? maxMessageBytes);
   const idleMs = deps.idleMs ?? 1_000;
-  const keepSentMs = deps.keepSentMs ?? 3_600_000;
   const leaseMs = deps.leaseMs ?? 5_000;
   const { owner } = deps;
   const log = deps.logger.child({ component: 'outbox-relay', owner });
@@ -97,7 +96,6 @@ export function createRelay(deps: RelayDeps): Relay {
   let wakeUp: (() => void) | null = null;
   let loop: Promise<void> | null = null;
   let failures = 0;
-  let lastPrune = 0;
   let drainers: Array<() => void> = [];
 
   const sleep = (ms: number): Promise<void> =>
@@ -252,7 +250,6 @@ export function createRelay(deps: RelayDeps): Relay {
         }
         sent = await publishOnce();
         failures = 0;
-        await maybePrune();
       } catch (err) {
         failures++;
         const delay = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
@@ -265,14 +262,6 @@ export function createRelay(deps: RelayDeps): Relay {
       if (!running) break;
       await sleep(idleMs);
     }
-  }
-
-  async function maybePrune(): Promise<void> {
-    const now = deps.clock.now().getTime();
-    if (now - lastPrune < 60_000) return;
-    lastPrune = now;
-    const removed = await deps.store.pruneOutbox(new Date(now - keepSentMs));
-    if (removed > 0) log.debug({ removed }, 'pruned sent outbox rows');
   }
 
   return {
