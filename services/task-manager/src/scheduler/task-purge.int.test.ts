@@ -1,0 +1,216 @@
+// Integration: the retention purge on SQLite and MariaDB: what goes, what stays, batches, template overrides, one replica at a time.
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TASK_STATUSES } from '@taskwire/contracts';
+import type { TaskStatus } from '@taskwire/contracts';
+import { noSignals } from '../domain/deps.js';
+import type { DomainDeps } from '../domain/deps.js';
+import { createManagerMetrics } from '../metrics/index.js';
+import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
+import type { Store, TaskRecord, TemplateRecord } from '../store/types.js';
+import { DIALECTS, createTestDatabase } from '../testing/stores.js';
+import type { TestDatabase } from '../testing/stores.js';
+import { createTaskPurge } from './task-purge.js';
+import type { TaskPurge, TaskPurgeOptions } from './task-purge.js';
+
+const logger = pino({ level: 'silent' });
+const DAY = 86_400_000;
+const NOW = new Date('2031-06-01T12:00:00.000Z');
+const daysAgo = (d: number) => new Date(NOW.getTime() - d * DAY);
+
+let db: TestDatabase | undefined;
+const purges: TaskPurge[] = [];
+afterEach(async () => {
+  for (const p of purges.splice(0)) await p.stop();
+  await db?.cleanup();
+  db = undefined;
+});
+
+async function open(dialect: (typeof DIALECTS)[number]): Promise<Store> {
+  db = await createTestDatabase(dialect);
+  const store = db.open();
+  await store.migrate();
+  return store;
+}
+
+function purgeOn(store: Store, opts: Partial<TaskPurgeOptions> = {}) {
+  const metrics = createManagerMetrics({ logger });
+  const deps: DomainDeps = {
+    store,
+    clock: { now: () => NOW },
+    logger,
+    settings: { dispatchTopic: 'd', controlTopic: 'c' },
+    signals: noSignals,
+    metrics,
+  };
+  const units: Array<{ kind: string; deleted: number }> = [];
+  const purge = createTaskPurge(deps, {
+    retentionDays: 30,
+    owner: `owner-${Math.random()}`,
+    onUnit: (kind, deleted) => units.push({ kind, deleted }),
+    ...opts,
+  });
+  purges.push(purge);
+  return { purge, units, metrics };
+}
+
+/** A task of `template` in `status`, finished (or last touched) `finishedDaysAgo` days ago, with two events. */
+async function seed(
+  store: Store,
+  template: TemplateRecord,
+  status: TaskStatus,
+  finishedDaysAgo: number,
+): Promise<TaskRecord> {
+  const at = daysAgo(finishedDaysAgo);
+  const task = makeTask({ templateId: template.id, status, createdAt: at, updatedAt: at, finishedAt: at });
+  await store.insertTasks([task]);
+  await store.insertEvents([
+    { taskId: task.id, attempt: 1, type: 'created', at, workerId: null, data: null },
+    { taskId: task.id, attempt: 1, type: 'queued', at, workerId: null, data: null },
+  ]);
+  return task;
+}
+
+async function remaining(store: Store, tasks: readonly TaskRecord[]): Promise<string[]> {
+  return (await store.getTasks(tasks.map((t) => t.id))).map((t) => t.id).sort();
+}
+
+describe.each(DIALECTS)('retention purge on %s', (dialect) => {
+  it('deletes terminal tasks finished before RETENTION_DAYS with their events, in batches; recent and unfinished ones stay', async () => {
+    const store = await open(dialect);
+    const template = makeTemplate();
+    await store.insertTemplate(template);
+    const old: TaskRecord[] = [];
+    for (const status of [
+      'COMPLETED',
+      'FAILED',
+      'TIMED_OUT',
+      'CANCELED',
+      'COMPLETED',
+      'COMPLETED',
+      'FAILED',
+    ] as const)
+      old.push(await seed(store, template, status, 40));
+    const recent = [await seed(store, template, 'COMPLETED', 29), await seed(store, template, 'FAILED', 1)];
+    // Unfinished tasks stay whatever their times say (a RETRYING one has a finished_at from its last attempt).
+    const active = [];
+    for (const status of TASK_STATUSES.filter((s) =>
+      ['PENDING', 'QUEUED', 'RUNNING', 'RETRYING'].includes(s),
+    ))
+      active.push(await seed(store, template, status, 400));
+    // The newest event belongs to a task that goes: it is kept, so event ids never go back.
+    const newestOld = await seed(store, template, 'COMPLETED', 50);
+    old.push(newestOld);
+    const maxBefore = await store.maxEventId();
+
+    const { purge, units, metrics } = purgeOn(store, { batch: 3 });
+    const report = await purge.runOnce();
+
+    expect(report).toEqual({ tasks: 8, events: 15, dead_letters: 0, outbox: 0 });
+    expect(units.filter((u) => u.kind === 'tasks').map((u) => u.deleted)).toEqual([3, 3, 2]);
+    expect(await remaining(store, old)).toEqual([]);
+    expect(await remaining(store, [...recent, ...active])).toEqual(
+      [...recent, ...active].map((t) => t.id).sort(),
+    );
+    for (const t of old.slice(0, -1)) expect(await store.listEvents(t.id)).toEqual([]);
+    expect((await store.listEvents(newestOld.id)).map((e) => e.id)).toEqual([maxBefore]);
+    for (const t of [...recent, ...active]) expect(await store.listEvents(t.id)).toHaveLength(2);
+    await store.insertEvents([
+      { taskId: recent[0]!.id, attempt: 1, type: 'log', at: NOW, workerId: null, data: null },
+    ]);
+    expect(await store.maxEventId()).toBeGreaterThan(maxBefore);
+
+    const text = await metrics.render();
+    expect(text).toContain('taskwire_retention_deleted_total{kind="tasks"} 8');
+    expect(text).toContain('taskwire_retention_deleted_total{kind="events"} 15');
+    // A second pass finds nothing.
+    expect(await purge.runOnce()).toEqual({ tasks: 0, events: 0, dead_letters: 0, outbox: 0 });
+  });
+
+  it("a template's retention_days overrides RETENTION_DAYS for its tasks; 0 keeps them forever; RETENTION_DAYS 0 keeps the rest", async () => {
+    const store = await open(dialect);
+    const short = makeTemplate({ retentionDays: 2 });
+    const forever = makeTemplate({ retentionDays: 0 });
+    const plain = makeTemplate();
+    for (const t of [short, forever, plain]) await store.insertTemplate(t);
+    const shortOld = await seed(store, short, 'COMPLETED', 3);
+    const shortNew = await seed(store, short, 'COMPLETED', 1);
+    const foreverOld = await seed(store, forever, 'FAILED', 1000);
+    const plainOld = await seed(store, plain, 'COMPLETED', 31);
+    const plainNew = await seed(store, plain, 'COMPLETED', 3);
+
+    const first = purgeOn(store).purge;
+    await first.runOnce();
+    expect(await remaining(store, [shortOld, shortNew, foreverOld, plainOld, plainNew])).toEqual(
+      [shortNew, foreverOld, plainNew].map((t) => t.id).sort(),
+    );
+
+    // RETENTION_DAYS=0: only overrides delete (a new owner: the first one's lease released).
+    await first.stop();
+    const plainAncient = await seed(store, plain, 'COMPLETED', 5000);
+    const shortAgain = await seed(store, short, 'CANCELED', 5);
+    expect((await purgeOn(store, { retentionDays: 0 }).purge.runOnce()).tasks).toBe(1);
+    expect(await remaining(store, [plainAncient, shortAgain])).toEqual([plainAncient.id]);
+  });
+
+  it('runs on one replica at a time: another owner purges nothing until the holder stops', async () => {
+    const store = await open(dialect);
+    const other = db!.open();
+    const template = makeTemplate();
+    await store.insertTemplate(template);
+    await seed(store, template, 'COMPLETED', 40);
+    const a = purgeOn(store);
+    const b = purgeOn(other);
+    expect((await a.purge.runOnce()).tasks).toBe(1);
+    const later = await seed(store, template, 'COMPLETED', 40);
+    expect(await b.purge.runOnce()).toEqual({ tasks: 0, events: 0, dead_letters: 0, outbox: 0 });
+    expect(await remaining(store, [later])).toEqual([later.id]);
+    await a.purge.stop(); // releases the lease
+    expect((await b.purge.runOnce()).tasks).toBe(1);
+    expect(await remaining(store, [later])).toEqual([]);
+  });
+
+  it('prunes sent outbox rows after an hour (never unsent ones) and dead letters after RETENTION_DAYS with their replays', async () => {
+    const store = await open(dialect);
+    await store.insertOutbox([
+      { topic: 't', key: 'old-sent', payload: '{}', createdAt: daysAgo(1) },
+      { topic: 't', key: 'new-sent', payload: '{}', createdAt: daysAgo(1) },
+      { topic: 't', key: 'unsent', payload: '{}', createdAt: daysAgo(100) },
+    ]);
+    const rows = await store.listUnsentOutbox(10);
+    await store.markOutboxSent([rows[0]!.id!], new Date(NOW.getTime() - 2 * 3_600_000));
+    await store.markOutboxSent([rows[1]!.id!], new Date(NOW.getTime() - 60_000));
+    const letter = (offset: number, indexedAt: Date) => ({
+      topic: 'x.dlq',
+      partition: 0,
+      offset,
+      time: indexedAt,
+      indexedAt,
+      reason: 'r',
+      sourceTopic: 'x',
+      sourcePartition: 0,
+      sourceOffset: offset,
+      key: null,
+      headers: {},
+      value: '{}',
+      valueBytes: 2,
+      truncated: false,
+    });
+    expect(await store.insertDeadLetters([letter(0, daysAgo(31)), letter(1, daysAgo(29))])).toBe(2);
+    const [oldLetter] = await store.listDeadLetters({ limit: 10, beforeId: Number.MAX_SAFE_INTEGER });
+    const stored = await store.listDeadLetters({ limit: 10 });
+    await store.insertDlqReplays(
+      stored.map((l) => ({ deadLetterId: l.id!, at: NOW, by: null, targetTopic: 'x', edited: false })),
+    );
+    expect(oldLetter).toBeDefined();
+
+    const report = await purgeOn(store, { batch: 1 }).purge.runOnce();
+    expect(report).toMatchObject({ outbox: 1, dead_letters: 1 });
+    expect(await store.countUnsentOutbox()).toBe(1);
+    const left = await store.listDeadLetters({ limit: 10 });
+    expect(left.map((l) => l.offset)).toEqual([1]);
+    expect((await store.listDlqReplays(stored.map((l) => l.id!))).map((r) => r.deadLetterId)).toEqual([
+      left[0]!.id,
+    ]);
+  });
+});
