@@ -212,6 +212,19 @@ describe('PUT /templates/{id}', () => {
     expect((await call('PUT', `/templates/${id}`, readBack)).body.description).toBe('changed');
   });
 
+  it('retention_days is null by default, set and cleared by PUT, and 400 naming the field when negative', async () => {
+    const created = await call('POST', '/templates', { name: uniqueName(), executor: 'echo' });
+    expect(created.body.retention_days).toBeNull();
+    const id = created.body.id;
+    expect((await call('PUT', `/templates/${id}`, { retention_days: 7 })).body.retention_days).toBe(7);
+    expect((await call('GET', `/templates/${id}`)).body.retention_days).toBe(7);
+    expect((await call('PUT', `/templates/${id}`, { retention_days: null })).body.retention_days).toBeNull();
+    const bad = await call('POST', '/templates', { name: uniqueName(), executor: 'echo', retention_days: -1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details[0]).toMatchObject({ path: '/retention_days' });
+    expect(bad.body.error.message).toContain('retention_days');
+  });
+
   it('an unknown id is 404, and an empty body is 400', async () => {
     expect((await call('PUT', '/templates/nope', { enabled: false })).status).toBe(404);
     const created = await call('POST', '/templates', { name: uniqueName(), executor: 'echo' });
