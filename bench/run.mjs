@@ -17,6 +17,7 @@ const scripts = {
   workflow: 'workflow.mjs',
   bullmq: 'peers/bullmq.mjs',
   compare: 'compare.mjs',
+  retention: 'retention.mjs',
 };
 const defaults = [
   'dev-broker',
@@ -26,6 +27,7 @@ const defaults = [
   'json-schema',
   'metrics',
   'workflow',
+  'retention',
 ];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('-'));

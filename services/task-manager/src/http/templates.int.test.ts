@@ -219,7 +219,11 @@ describe('PUT /templates/{id}', () => {
     expect((await call('PUT', `/templates/${id}`, { retention_days: 7 })).body.retention_days).toBe(7);
     expect((await call('GET', `/templates/${id}`)).body.retention_days).toBe(7);
     expect((await call('PUT', `/templates/${id}`, { retention_days: null })).body.retention_days).toBeNull();
-    const bad = await call('POST', '/templates', { name: uniqueName(), executor: 'echo', retention_days: -1 });
+    const bad = await call('POST', '/templates', {
+      name: uniqueName(),
+      executor: 'echo',
+      retention_days: -1,
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0]).toMatchObject({ path: '/retention_days' });
     expect(bad.body.error.message).toContain('retention_days');
