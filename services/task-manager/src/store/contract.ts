@@ -1,6 +1,7 @@
 // The Store contract suite, written once and run on each dialect (sqlite.int.test.ts, mysql.int.test.ts).
 import { describe } from 'vitest';
 import type { MakeStore } from './contract/harness.js';
+import { deadLettersContract } from './contract/dead-letters.js';
 import { eventsOutboxWorkersContract } from './contract/events-outbox-workers.js';
 import { leasesContract } from './contract/leases.js';
 import { schedulingContract } from './contract/scheduling.js';
@@ -17,6 +18,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     schedulingContract(makeStore);
     eventsOutboxWorkersContract(makeStore);
     leasesContract(makeStore);
+    deadLettersContract(makeStore);
     unitOfWorkContract(makeStore);
   });
 }
