@@ -19,6 +19,7 @@ const KAFKA_FACING = [
   'test/outage.e2e.test.ts',
   'test/broker-crash.e2e.test.ts',
   'test/worker-uptime.e2e.test.ts',
+  'test/dlq.e2e.test.ts',
 ];
 /** Starts both kinds itself and compares them: only in the kafka project. */
 const CONFORMANCE = 'packages/testkit/src/conformance.int.test.ts';
