@@ -100,6 +100,7 @@ export async function startManager(
       controlTopic: config.kafka.topics.control,
       resultTopic: config.kafka.topics.results,
       heartbeatTopic: config.kafka.topics.heartbeats,
+      maxMessageBytes: config.kafka.maxMessageBytes,
       limits: config.limits,
     },
     signals,

@@ -1,5 +1,10 @@
 // Dead letters: the indexed DLQ messages as a page, and their replay to the source topic through the outbox.
-import { DEFAULT_TOPICS, messageProblems } from '@taskwire/contracts';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_TOPICS,
+  messageBytes,
+  messageProblems,
+} from '@taskwire/contracts';
 import type { DeadLetterResource, ErrorDetail, MessageKind } from '@taskwire/contracts';
 import type { DeadLetterRecord, DlqReplayRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
@@ -174,7 +179,18 @@ export async function replayDeadLetters(
         params: e.params,
       });
     }
-    if (errors.length === 0) planned.push({ letter, item, target, payload: JSON.stringify(body) });
+    if (errors.length > 0) continue;
+    const payload = JSON.stringify(body);
+    const limit = deps.settings.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const bytes = messageBytes(letter.key, payload);
+    // The relay would drop a message Kafka refuses for its size: refuse it here instead.
+    if (bytes > limit)
+      throw new AppError(
+        'payload_too_large',
+        `the replay of dead letter ${item.topic}/${item.partition}@${item.offset} is ${bytes} bytes, more than KAFKA_MAX_MESSAGE_BYTES (${limit})`,
+        [{ path: `${at}/message`, message: `more than ${limit} bytes` }],
+      );
+    planned.push({ letter, item, target, payload });
   }
   if (problems.length > 0)
     throw AppError.badRequest(`replay refused: ${problems.map((p) => p.message).join('; ')}`, problems);

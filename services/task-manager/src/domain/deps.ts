@@ -14,6 +14,8 @@ export interface DomainSettings {
   /** RESULT_TOPIC and WORKER_HEARTBEAT_TOPIC (default DEFAULT_TOPICS'): where replayed dead letters may go. */
   resultTopic?: string;
   heartbeatTopic?: string;
+  /** KAFKA_MAX_MESSAGE_BYTES (default DEFAULT_MAX_MESSAGE_BYTES): a larger replay is refused. */
+  maxMessageBytes?: number;
   /** Size caps on params, results and errors (default DEFAULT_PAYLOAD_LIMITS). */
   limits?: PayloadLimits;
 }
