@@ -18,7 +18,11 @@ export interface TaskPurgeOptions {
   batch?: number;
   /** This replica in the lease row (unique per process). */
   owner: string;
-  /** How long the lease lasts without renewal (default 60 s); renewed before every unit of work. */
+  /**
+   * How long the lease lasts without renewal; renewed before every unit of work. Default: the
+   * interval + 60 s, so the holder keeps it from one pass to the next and the purge does not hop
+   * between replicas; a crashed holder's turn passes to another replica after that long.
+   */
   leaseMs?: number;
   /** Sent outbox rows are kept this long (default 1 h), whatever RETENTION_DAYS says. */
   keepSentOutboxMs?: number;
@@ -47,7 +51,8 @@ export interface TaskPurge {
 export function createTaskPurge(deps: DomainDeps, opts: TaskPurgeOptions): TaskPurge {
   const log = deps.logger.child({ component: 'task-purge', owner: opts.owner });
   const batch = opts.batch ?? 500;
-  const leaseMs = opts.leaseMs ?? 60_000;
+  const intervalMs = opts.intervalMs ?? 60_000;
+  const leaseMs = opts.leaseMs ?? intervalMs + 60_000;
   const keepSentOutboxMs = opts.keepSentOutboxMs ?? 3_600_000;
   const { store } = deps;
   let stopping = false;
@@ -121,7 +126,7 @@ export function createTaskPurge(deps: DomainDeps, opts: TaskPurgeOptions): TaskP
 
   let last: PurgeReport = { tasks: 0, events: 0, dead_letters: 0, outbox: 0 };
   const loop = periodic({
-    intervalMs: opts.intervalMs ?? 60_000,
+    intervalMs,
     pass: async () => {
       last = await pass();
       return last.tasks;
