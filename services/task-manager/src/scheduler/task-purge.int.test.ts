@@ -153,6 +153,45 @@ describe.each(DIALECTS)('retention purge on %s', (dialect) => {
     expect(await remaining(store, [plainAncient, shortAgain])).toEqual([plainAncient.id]);
   });
 
+  it('never deletes a workflow step, even finished long ago: its workflow still reads it', async () => {
+    const store = await open(dialect);
+    const template = makeTemplate();
+    await store.insertTemplate(template);
+    const step = await seed(store, template, 'COMPLETED', 400);
+    const loose = await seed(store, template, 'COMPLETED', 400);
+    const at = daysAgo(400);
+    await store.insertWorkflow(
+      {
+        id: `wf${step.id}`.slice(0, 26),
+        name: 'wf',
+        status: 'COMPLETED',
+        onFailure: 'fail_fast',
+        workflowTemplateId: null,
+        scheduledFor: null,
+        stepsTotal: 1,
+        stepsFinished: 1,
+        stepsCompleted: 1,
+        createdAt: at,
+        updatedAt: at,
+        finishedAt: at,
+      },
+      [
+        {
+          taskId: step.id,
+          workflowId: `wf${step.id}`.slice(0, 26),
+          stepKey: 'a',
+          position: 0,
+          dependsOn: [],
+          dependants: [],
+          depsRemaining: 0,
+        },
+      ],
+    );
+    expect((await purgeOn(store).purge.runOnce()).tasks).toBe(1);
+    expect(await remaining(store, [step, loose])).toEqual([step.id]);
+    expect(await store.listEvents(step.id)).toHaveLength(2);
+  });
+
   it('runs on one replica at a time: another owner purges nothing until the holder stops', async () => {
     const store = await open(dialect);
     const other = db!.open();

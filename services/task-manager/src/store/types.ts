@@ -378,7 +378,7 @@ export interface StoreOps {
   /**
    * Deletes up to `scope.limit` tasks in a terminal status (COMPLETED, FAILED, TIMED_OUT, CANCELED)
    * finished before the cutoff, and their events. Never a task in another status, whatever else
-   * matches. Returns how many tasks and events were deleted.
+   * matches, nor a workflow step (its workflow still reads it). Returns how many tasks and events were deleted.
    */
   purgeFinishedTasks(scope: PurgeScope): Promise<{ tasks: number; events: number }>;
 

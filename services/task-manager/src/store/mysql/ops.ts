@@ -391,7 +391,22 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         // A plain read (no FOR UPDATE: no gap locks on the status index); the DELETE re-checks the
         // status, so a task retried in between stays, and so do its events (NOT EXISTS below).
         const ids = (
-          await tx.select({ id: tasks.id }).from(tasks).where(q.purgeable(scope)).limit(scope.limit)
+          await tx
+            .select({ id: tasks.id })
+            .from(tasks)
+            .where(
+              and(
+                q.purgeable(scope),
+                // Workflow steps stay: their workflow reads their results (retry, $refs, GET /workflows/{id}).
+                notExists(
+                  tx
+                    .select({ one: sql`1` })
+                    .from(workflowSteps)
+                    .where(eq(workflowSteps.taskId, tasks.id)),
+                ),
+              ),
+            )
+            .limit(scope.limit)
         ).map((r) => r.id);
         if (ids.length === 0) return { tasks: 0, events: 0 };
         const deleted = affected(await tx.delete(tasks).where(q.finishedIn(ids)));

@@ -427,7 +427,18 @@ export function sqliteOps(
         const ids = db
           .select({ id: tasks.id })
           .from(tasks)
-          .where(q.purgeable(scope))
+          .where(
+            and(
+              q.purgeable(scope),
+              // Workflow steps stay: their workflow reads their results (retry, $refs, GET /workflows/{id}).
+              notExists(
+                db
+                  .select({ one: sql`1` })
+                  .from(workflowSteps)
+                  .where(eq(workflowSteps.taskId, tasks.id)),
+              ),
+            ),
+          )
           .limit(scope.limit)
           .all()
           .map((r) => r.id);
