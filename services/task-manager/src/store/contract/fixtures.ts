@@ -31,6 +31,10 @@ export function makeTemplate(overrides: Partial<TemplateRecord> = {}): TemplateR
     missedFirePolicy: 'skip',
     overlapPolicy: 'allow',
     workflow: null,
+    priority: 5,
+    paused: false,
+    concurrencyKey: null,
+    concurrencyLimit: null,
     deletedAt: null,
     createdAt: T0,
     updatedAt: T0,
@@ -66,6 +70,8 @@ export function makeTask(overrides: Partial<TaskRecord> = {}): TaskRecord {
     updatedAt: T0,
     dispatchPartition: null,
     dispatchOffset: null,
+    priority: 5,
+    concurrencyKey: null,
     ...overrides,
   };
 }

@@ -71,6 +71,10 @@ export const templates = mysqlTable(
       .$type<TemplateRecord['overlapPolicy']>()
       .notNull(),
     workflow: json<WorkflowSpec>('workflow'),
+    priority: int('priority').notNull().default(5),
+    paused: boolean('paused').notNull().default(false),
+    concurrencyKey: name255('concurrency_key'),
+    concurrencyLimit: int('concurrency_limit'),
     deletedAt: time('deleted_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),
@@ -111,6 +115,8 @@ export const tasks = mysqlTable(
     updatedAt: time('updated_at').notNull(),
     dispatchPartition: int('dispatch_partition'),
     dispatchOffset: bigint('dispatch_offset', { mode: 'number' }),
+    priority: int('priority').notNull().default(5),
+    concurrencyKey: name255('concurrency_key'),
   },
   (t) => [
     uniqueIndex('tasks_idempotency_key_uq').on(t.idempotencyKey),
@@ -123,6 +129,8 @@ export const tasks = mysqlTable(
     index('tasks_status_next_attempt_idx').on(t.status, t.nextAttemptAt),
     index('tasks_status_queued_at_idx').on(t.status, t.queuedAt),
     index('tasks_status_started_at_idx').on(t.status, t.startedAt),
+    // Admission: in-flight counts per queue and key, waiting heads per queue, key and priority.
+    index('tasks_admission_idx').on(t.queue, t.status, t.concurrencyKey, t.priority, t.id),
   ],
 );
 
@@ -219,3 +227,12 @@ export const workflowSteps = mysqlTable(
     index('workflow_steps_position_idx').on(t.workflowId, t.position),
   ],
 );
+// Per-queue admission settings (GET/PUT /queues): a row exists once a queue was configured or
+// admitted keyed tasks; its row is also the lock (SELECT … FOR UPDATE) that serialises admission.
+export const queues = mysqlTable('queues', {
+  name: name255('name').primaryKey(),
+  /** QUEUED + RUNNING tasks allowed at once; null: unlimited. */
+  maxInFlight: int('max_in_flight'),
+  paused: boolean('paused').notNull().default(false),
+  updatedAt: time('updated_at').notNull(),
+});
