@@ -52,6 +52,12 @@ const templateFields = {
       description: 'A workflow template: its steps and on_failure, instead of an executor',
     }),
   ),
+  priority: Type.Optional(int(0, 9)),
+  paused: Type.Optional(Type.Boolean()),
+  concurrency_key: Type.Optional(text(255)),
+  concurrency_limit: Type.Optional(
+    Raw<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 100_000 }),
+  ),
 };
 
 export const createTemplateBody = Type.Object(templateFields, closed);
@@ -86,6 +92,8 @@ export const createTaskBody = Type.Object(
     max_attempts: Type.Optional(int(1, 100)),
     timeout_ms: Type.Optional(int(1, 86_400_000)),
     backoff: Type.Optional(backoff),
+    priority: Type.Optional(int(0, 9)),
+    concurrency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   },
   closed,
 );
@@ -181,3 +189,12 @@ export const eventStreamSchema = Type.String({
   description:
     'Server-Sent Events: `id:` the event id, `event:` its type, `data:` the event as in GET /tasks/{id}/events; `: keep-alive` comments',
 });
+
+/** PUT /queues/{queue}: the queue's limit of tasks QUEUED + RUNNING at once; null removes it. */
+export const updateQueueBody = Type.Object(
+  {
+    max_in_flight: Raw<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 1_000_000 }),
+  },
+  closed,
+);
+export type UpdateQueueBody = Static<typeof updateQueueBody>;
