@@ -65,6 +65,10 @@ export function templateToWire(t: TemplateRecord, nextFireTimes?: Date[]): Templ
     missed_fire_policy: t.missedFirePolicy,
     overlap_policy: t.overlapPolicy,
     workflow: (t.workflow as TemplateResource['workflow']) ?? null,
+    priority: t.priority,
+    paused: t.paused,
+    concurrency_key: t.concurrencyKey,
+    concurrency_limit: t.concurrencyLimit,
     created_at: iso(t.createdAt),
     updated_at: iso(t.updatedAt),
   };
@@ -101,6 +105,8 @@ function taskFields(t: TaskRecord): TaskResource {
     trigger: t.trigger,
     scheduled_for: isoOrNull(t.scheduledFor),
     worker_id: t.workerId,
+    priority: t.priority,
+    concurrency_key: t.concurrencyKey,
     created_at: iso(t.createdAt),
     queued_at: isoOrNull(t.queuedAt),
     started_at: isoOrNull(t.startedAt),
@@ -237,6 +243,10 @@ export function templateInputFromWire(body: CreateTemplateBody | UpdateTemplateB
       missedFirePolicy: body.missed_fire_policy,
       overlapPolicy: body.overlap_policy,
       workflow: body.workflow as TemplateInput['workflow'],
+      priority: body.priority,
+      paused: body.paused,
+      concurrencyKey: body.concurrency_key,
+      concurrencyLimit: body.concurrency_limit,
     },
   );
 }
@@ -256,6 +266,8 @@ export function taskInputFromWire(body: CreateTaskBody): TaskInput {
       maxAttempts: body.max_attempts,
       timeoutMs: body.timeout_ms,
       backoff: body.backoff ? backoffFromWire(body.backoff) : undefined,
+      priority: body.priority,
+      concurrencyKey: body.concurrency_key,
     },
   );
 }

@@ -6,6 +6,7 @@ import { timeRequests } from './metrics.js';
 import { eventHandlers } from './events.js';
 import { accessLog, limitBody, requestId } from './middleware.js';
 import { openApiDocument } from './openapi.js';
+import { queueHandlers } from './queues.js';
 import { mountRoutes, routeRule } from './routes.js';
 import { systemHandlers } from './system.js';
 import { taskHandlers } from './tasks.js';
@@ -30,6 +31,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ...systemHandlers(deps, openApiDocument),
     ...templateHandlers(deps),
     ...taskHandlers(deps),
+    ...queueHandlers(deps),
     ...eventHandlers(deps),
     ...workflowHandlers(deps),
   });

@@ -2,6 +2,7 @@
 // authorization decision of each (method + hono path -> the scope it needs).
 import type { Handler, Hono } from 'hono';
 import { eventRoutes } from './events.js';
+import { queueRoutes } from './queues.js';
 import type { Handlers, Route, RouteAccess } from './route.js';
 import { systemRoutes } from './system.js';
 import { taskRoutes } from './tasks.js';
@@ -14,6 +15,7 @@ export const ROUTES = {
   ...systemRoutes,
   ...templateRoutes,
   ...taskRoutes,
+  ...queueRoutes,
   ...eventRoutes,
   ...workflowRoutes,
 } as const;
