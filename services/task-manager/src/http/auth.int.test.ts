@@ -132,6 +132,10 @@ const EXAMPLES: Record<string, () => Promise<{ path: string; body?: unknown }>> 
     await cancelWorkflow(deps, wf.id);
     return { path: `/workflows/${wf.id}/retry` };
   },
+  'GET /queues': async () => ({ path: '/queues' }),
+  'PUT /queues/:queue': async () => ({ path: '/queues/auth-q', body: { max_in_flight: 10 } }),
+  'POST /queues/:queue/pause': async () => ({ path: '/queues/auth-q/pause' }),
+  'POST /queues/:queue/resume': async () => ({ path: '/queues/auth-q/resume' }),
 };
 
 /** The app's own routes (hono's `app.routes`), middleware ('ALL') left out, keyed like ROUTE_RULES. */
@@ -163,14 +167,18 @@ describe('the route table', () => {
     expect(Object.keys(EXAMPLES).sort()).toEqual(served().sort());
   });
 
-  it('leaves only the health probes public and gives admin PUT /tasks/{id} and /admin/*', () => {
+  it('leaves only the health probes public and gives admin PUT /tasks/{id}, PUT /queues/{queue} and /admin/*', () => {
     const byAccess = (a: string) =>
       Object.entries(ROUTE_RULES)
         .filter(([, r]) => r.access === a)
         .map(([k]) => k)
         .sort();
     expect(byAccess('public')).toEqual(['GET /healthz', 'GET /readyz']);
-    expect(byAccess('admin')).toEqual(['POST /admin/scheduler/refresh', 'PUT /tasks/:id']);
+    expect(byAccess('admin')).toEqual([
+      'POST /admin/scheduler/refresh',
+      'PUT /queues/:queue',
+      'PUT /tasks/:id',
+    ]);
     for (const [key, rule] of Object.entries(ROUTE_RULES)) {
       if (key.startsWith('GET ') && rule.access !== 'public') expect(rule.access, key).toBe('read');
     }
