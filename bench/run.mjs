@@ -15,6 +15,7 @@ const scripts = {
   metrics: 'metrics.mjs',
   'sse-fanout': 'sse-fanout.mjs',
   workflow: 'workflow.mjs',
+  admission: 'admission.mjs',
   bullmq: 'peers/bullmq.mjs',
   compare: 'compare.mjs',
 };
@@ -26,6 +27,7 @@ const defaults = [
   'json-schema',
   'metrics',
   'workflow',
+  'admission',
 ];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('-'));

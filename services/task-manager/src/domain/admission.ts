@@ -6,7 +6,14 @@
 // after the lock, so two replicas never both take the last slot. A slot is a task row in QUEUED or
 // RUNNING: nothing is counted separately, so nothing can leak — a slot frees when its task leaves
 // those statuses, whichever path moves it (result, cancel, timeout, retry).
-import type { QueueRecord, StoreOps, TaskRecord, TemplateRecord } from '../store/types.js';
+import type {
+  OutboxRecord,
+  QueueRecord,
+  StoreOps,
+  TaskEventRecord,
+  TaskRecord,
+  TemplateRecord,
+} from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import type { DispatchSettings } from './dispatch.js';
 import { queueTask } from './dispatch.js';
@@ -115,16 +122,19 @@ interface KeyState {
  * max_in_flight and each key's concurrency_limit. Returns how many it queued; call again while it
  * returns more than 0 (the next pass takes the next priority level).
  */
-export async function admitOnce(deps: Pick<DomainDeps, 'store' | 'clock' | 'settings'>, queue: string) {
+export async function admitOnce(
+  deps: Pick<DomainDeps, 'store' | 'clock' | 'settings'>,
+  queue: string,
+): Promise<{ admitted: number; slotsLeft: number }> {
   const now = deps.clock.now();
   return deps.store.unitOfWork(async (tx) => {
     const settings = await tx.lockQueue(queue, now);
-    if (settings.paused) return 0;
+    if (settings.paused) return { admitted: 0, slotsLeft: 0 };
     const inFlight = await tx.countQueueTasks(queue, ['QUEUED', 'RUNNING']);
     const total = inFlight.reduce((sum, c) => sum + c.n, 0);
     let slots =
       settings.maxInFlight === null ? ADMIT_BATCH : Math.min(ADMIT_BATCH, settings.maxInFlight - total);
-    if (slots <= 0) return 0;
+    if (slots <= 0) return { admitted: 0, slotsLeft: 0 };
     const loadOf = new Map<string, number>();
     for (const c of inFlight) {
       if (c.concurrencyKey !== null) loadOf.set(c.concurrencyKey, (loadOf.get(c.concurrencyKey) ?? 0) + c.n);
@@ -139,7 +149,7 @@ export async function admitOnce(deps: Pick<DomainDeps, 'store' | 'clock' | 'sett
     const candidates = waiting.filter(
       (k) => k.concurrencyKey === null || (loadOf.get(k.concurrencyKey) ?? 0) < maxLimit,
     );
-    if (candidates.length === 0) return 0;
+    if (candidates.length === 0) return { admitted: 0, slotsLeft: slots };
     // Strict priority: this pass serves only the highest level among keys that may run.
     const level = Math.max(...candidates.map((k) => k.priority));
     const keys: KeyState[] = [];
@@ -148,11 +158,13 @@ export async function admitOnce(deps: Pick<DomainDeps, 'store' | 'clock' | 'sett
       .map((k) => ({ ...k, load: k.concurrencyKey === null ? 0 : (loadOf.get(k.concurrencyKey) ?? 0) }))
       .sort((a, b) => a.load - b.load || (a.firstId < b.firstId ? -1 : a.firstId > b.firstId ? 1 : 0));
     for (const k of ordered.slice(0, slots)) {
-      const limit = k.concurrencyKey === null ? slots : Math.min(slots, HEADS_PER_KEY);
+      // A key can take at most (its limit − its load) more: read no more heads than that.
+      const limit = k.concurrencyKey === null ? slots : Math.min(slots, HEADS_PER_KEY, maxLimit - k.load);
       const heads = await tx.listWaitingTasks(queue, k.concurrencyKey, level, limit, [...paused]);
       keys.push({ key: k.concurrencyKey, load: k.load, heads });
     }
     const chosen: TaskRecord[] = [];
+    const before = slots;
     // Round-robin: each turn takes one task from the least-loaded key that may take one more.
     const taken = new Map<KeyState, number>();
     while (slots > 0) {
@@ -174,17 +186,20 @@ export async function admitOnce(deps: Pick<DomainDeps, 'store' | 'clock' | 'sett
       taken.set(best, i + 1);
       slots--;
     }
-    if (chosen.length === 0) return 0;
+    if (chosen.length === 0) return { admitted: 0, slotsLeft: slots };
     const byId = await loadTaskTemplates(tx, chosen);
     let admitted = 0;
+    const collect = { events: [] as TaskEventRecord[], outbox: [] as OutboxRecord[] };
     for (const task of chosen) {
       const template = byId.get(task.templateId);
       if (!template) continue;
       // A copy: a unit of work retried after a MySQL deadlock runs again from the rows as read.
-      if (await queueTask(tx, { ...task }, template, now, deps.settings, { eventData: { admitted: true } }))
-        admitted++;
+      const eventData = { admitted: true };
+      if (await queueTask(tx, { ...task }, template, now, deps.settings, { eventData, collect })) admitted++;
     }
-    return admitted;
+    await tx.insertEvents(collect.events);
+    await tx.insertOutbox(collect.outbox);
+    return { admitted, slotsLeft: before - admitted };
   });
 }
 
@@ -195,13 +210,14 @@ export async function admitQueue(
   maxPasses = 20,
 ): Promise<number> {
   let total = 0;
+  // Outside the lock and cheap (one index entry): most queues have nothing waiting.
+  if (!(await deps.store.hasWaiting(queue))) return 0;
   for (let pass = 0; pass < maxPasses; pass++) {
-    // Outside the lock and cheap (an index range): most queues have nothing waiting.
-    if (pass === 0 && (await deps.store.listWaitingKeys(queue)).length === 0) break;
-    const n = await admitOnce(deps, queue);
-    if (n === 0) break;
-    total += n;
-    deps.signals.outboxWritten();
+    const { admitted, slotsLeft } = await admitOnce(deps, queue);
+    total += admitted;
+    if (admitted > 0) deps.signals.outboxWritten();
+    // Slots left after a pass that admitted: a lower priority level may take them.
+    if (admitted === 0 || slotsLeft <= 0) break;
   }
   return total;
 }

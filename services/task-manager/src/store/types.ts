@@ -411,6 +411,8 @@ export interface StoreOps {
     limit: number,
     exceptTemplates?: readonly string[],
   ): Promise<TaskRecord[]>;
+  /** Whether `queue` has a WAITING task (one index entry). */
+  hasWaiting(queue: string): Promise<boolean>;
   /** Queues that have WAITING tasks (the periodic admission sweep). */
   listWaitingQueues(): Promise<string[]>;
 

@@ -403,6 +403,9 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     async listWaitingTasks(queue, key, priority, limit, exceptTemplates) {
       return selectTasks(q.waitingHeads(queue, key, priority, limit, exceptTemplates));
     },
+    async hasWaiting(queue) {
+      return (await db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1)).length > 0;
+    },
     async listWaitingQueues() {
       const rows = await db.selectDistinct({ queue: tasks.queue }).from(tasks).where(q.isStatus('WAITING'));
       return rows.map((r) => r.queue);

@@ -477,6 +477,9 @@ export function sqliteOps(
     listWaitingTasks(queue, key, priority, limit, exceptTemplates) {
       return selectTasks(q.waitingHeads(queue, key, priority, limit, exceptTemplates));
     },
+    hasWaiting(queue) {
+      return db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1).get() !== undefined;
+    },
     listWaitingQueues() {
       return db
         .selectDistinct({ queue: tasks.queue })
