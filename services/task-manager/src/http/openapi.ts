@@ -212,7 +212,13 @@ export function buildOpenApi(routes: Readonly<Record<string, Route>>): Schema {
       description:
         'Task templates, tasks, their history and the workers. JSON with snake_case fields; every error is `{"error": {code, message, details}}`.',
     },
-    tags: [{ name: 'templates' }, { name: 'tasks' }, { name: 'queues' }, { name: 'workflows' }, { name: 'system' }],
+    tags: [
+      { name: 'templates' },
+      { name: 'tasks' },
+      { name: 'queues' },
+      { name: 'workflows' },
+      { name: 'system' },
+    ],
     paths,
     components: {
       schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([n, s]) => [n, withRefs(s, true)])),
