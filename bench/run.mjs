@@ -15,6 +15,7 @@ const scripts = {
   metrics: 'metrics.mjs',
   'sse-fanout': 'sse-fanout.mjs',
   workflow: 'workflow.mjs',
+  admission: 'admission.mjs',
   bullmq: 'peers/bullmq.mjs',
   compare: 'compare.mjs',
   retention: 'retention.mjs',
@@ -28,6 +29,7 @@ const defaults = [
   'metrics',
   'workflow',
   'retention',
+  'admission',
 ];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('-'));

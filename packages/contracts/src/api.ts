@@ -63,6 +63,18 @@ export const templateSchema = Type.Object(
       type: ['integer', 'null'],
       description: "Days its finished tasks are kept (0: forever); null: the manager's RETENTION_DAYS.",
     }),
+    priority: Type.Integer({ description: '0–9, higher first: the default priority of its tasks.' }),
+    paused: Type.Boolean({
+      description: 'Its tasks wait (WAITING) instead of running; cron still creates them.',
+    }),
+    concurrency_key: Raw<string | null>({
+      type: ['string', 'null'],
+      description: "JSON Pointer into a task's params whose value is the task's concurrency key.",
+    }),
+    concurrency_limit: Raw<number | null>({
+      type: ['integer', 'null'],
+      description: 'At most this many tasks with one key QUEUED or RUNNING in the queue (1 when null).',
+    }),
     created_at: DateTime,
     updated_at: DateTime,
     next_fire_times: Type.Optional(
@@ -94,6 +106,8 @@ export const taskSchema = Type.Object(
     trigger: Enum(TASK_TRIGGERS),
     scheduled_for: DateTimeOrNull,
     worker_id: StringOrNull,
+    priority: Type.Integer({ description: '0–9, higher is admitted first.' }),
+    concurrency_key: StringOrNull,
     created_at: DateTime,
     queued_at: DateTimeOrNull,
     started_at: DateTimeOrNull,
@@ -157,9 +171,30 @@ export const workerSchema = Type.Object(
 );
 export type WorkerResource = Static<typeof workerSchema>;
 
+export const queueSchema = Type.Object(
+  {
+    name: Type.String(),
+    waiting: Type.Integer({ description: 'Tasks WAITING for admission.' }),
+    queued: Type.Integer(),
+    running: Type.Integer(),
+    max_in_flight: Raw<number | null>({
+      type: ['integer', 'null'],
+      description: 'QUEUED + RUNNING tasks allowed at once; null: unlimited.',
+    }),
+    paused: Type.Boolean(),
+    lag: Raw<number | null>({
+      type: ['integer', 'null'],
+      description: "The workers' group lag on the queue's topic; null when Kafka is off or did not answer.",
+    }),
+  },
+  closed,
+);
+export type QueueResource = Static<typeof queueSchema>;
+
 const list = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) }, closed);
 export const templateListSchema = list(templateSchema);
 export const workerListSchema = list(workerSchema);
+export const queueListSchema = list(queueSchema);
 
 export const taskPageSchema = Type.Object(
   {

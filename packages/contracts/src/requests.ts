@@ -61,6 +61,12 @@ const templateFields = {
       description: "Days finished tasks are kept (0: forever); null: the manager's RETENTION_DAYS",
     }),
   ),
+  priority: Type.Optional(int(0, 9)),
+  paused: Type.Optional(Type.Boolean()),
+  concurrency_key: Type.Optional(text(255)),
+  concurrency_limit: Type.Optional(
+    Raw<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 100_000 }),
+  ),
 };
 
 export const createTemplateBody = Type.Object(templateFields, closed);
@@ -95,6 +101,8 @@ export const createTaskBody = Type.Object(
     max_attempts: Type.Optional(int(1, 100)),
     timeout_ms: Type.Optional(int(1, 86_400_000)),
     backoff: Type.Optional(backoff),
+    priority: Type.Optional(int(0, 9)),
+    concurrency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   },
   closed,
 );
@@ -237,3 +245,11 @@ export const replayDeadLetterListBody = Type.Object(
 export const replayDeadLettersBody = Type.Union([replayDeadLetterBody, replayDeadLetterListBody]);
 export type ReplayDeadLetterBody = Static<typeof replayDeadLetterBody>;
 export type ReplayDeadLetterListBody = Static<typeof replayDeadLetterListBody>;
+/** PUT /queues/{queue}: the queue's limit of tasks QUEUED + RUNNING at once; null removes it. */
+export const updateQueueBody = Type.Object(
+  {
+    max_in_flight: Raw<number | null>({ type: ['integer', 'null'], minimum: 1, maximum: 1_000_000 }),
+  },
+  closed,
+);
+export type UpdateQueueBody = Static<typeof updateQueueBody>;

@@ -2,6 +2,7 @@
 
 export const TASK_STATUSES = [
   'PENDING',
+  'WAITING',
   'QUEUED',
   'RUNNING',
   'COMPLETED',
@@ -16,17 +17,20 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['COMPLETED', 'FAILED', 'TIMED_OUT', 'CANCELED'];
 
 /** Statuses a task may be in while it is not yet finished ("in flight"). */
-export const ACTIVE_STATUSES: readonly TaskStatus[] = ['PENDING', 'QUEUED', 'RUNNING', 'RETRYING'];
+export const ACTIVE_STATUSES: readonly TaskStatus[] = ['PENDING', 'WAITING', 'QUEUED', 'RUNNING', 'RETRYING'];
 
 /**
  * The forward-only lifecycle (DESIGN.md "Task lifecycle"). FAILED and TIMED_OUT may go to RETRYING
  * (automatic retry) and, like CANCELED, to QUEUED through an explicit POST /tasks/{id}/retry.
+ * WAITING is where admission holds a task that would be QUEUED while its queue is paused or full,
+ * its template paused or its concurrency key at its limit; it moves on to QUEUED when admitted.
  */
 export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  PENDING: ['QUEUED', 'CANCELED'],
+  PENDING: ['WAITING', 'QUEUED', 'CANCELED'],
+  WAITING: ['QUEUED', 'CANCELED'],
   QUEUED: ['RUNNING', 'CANCELED', 'COMPLETED', 'FAILED', 'TIMED_OUT', 'RETRYING'],
   RUNNING: ['COMPLETED', 'FAILED', 'TIMED_OUT', 'RETRYING', 'CANCELED'],
-  RETRYING: ['QUEUED', 'CANCELED'],
+  RETRYING: ['WAITING', 'QUEUED', 'CANCELED'],
   COMPLETED: [],
   FAILED: ['RETRYING'],
   TIMED_OUT: ['RETRYING'],
@@ -46,6 +50,7 @@ export type TaskTrigger = (typeof TASK_TRIGGERS)[number];
 
 export const TASK_EVENT_TYPES = [
   'created',
+  'waiting',
   'queued',
   'started',
   'progress',

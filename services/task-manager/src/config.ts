@@ -39,6 +39,8 @@ export interface Config {
   limits: { paramsBytes: number; resultBytes: number; errorBytes: number };
   workerDeadAfterMs: number;
   timeoutGraceMs: number;
+  /** ADMISSION_SWEEP_MS: how often each manager admits WAITING tasks without a signal (slots freed on another replica). */
+  admissionSweepMs: number;
   /** The live event stream (GET /events/stream): SSE_HEARTBEAT_MS, EVENTS_POLL_MS, EVENTS_GAP_GRACE_MS, EVENTS_SUBSCRIBER_BUFFER. */
   events: { heartbeatMs: number; pollMs: number; gapGraceMs: number; bufferLimit: number };
   schedulerEnabled: boolean;
@@ -211,6 +213,13 @@ export const CONFIG_SCHEMA = {
       default: 30_000,
       description: 'milliseconds from 0 to 3600000 (default 30000)',
     },
+    ADMISSION_SWEEP_MS: {
+      type: 'integer',
+      minimum: 50,
+      maximum: 60_000,
+      default: 1_000,
+      description: 'milliseconds from 50 to 60000 (default 1000)',
+    },
     SCHEDULER_ENABLED: {
       ...FLAG,
       default: '1',
@@ -346,6 +355,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     workerDeadAfterMs: Number(v.WORKER_DEAD_AFTER_MS),
     timeoutGraceMs: Number(v.TIMEOUT_GRACE_MS),
+    admissionSweepMs: Number(v.ADMISSION_SWEEP_MS),
     events: {
       heartbeatMs: Number(v.SSE_HEARTBEAT_MS),
       pollMs: Number(v.EVENTS_POLL_MS),

@@ -53,6 +53,7 @@ export function createSignalBus(): { signals: Signals; bus: EventEmitter } {
       outboxWritten: () => void bus.emit('outboxWritten'),
       dueAt: (at: Date) => void bus.emit('dueAt', at),
       templatesChanged: () => void bus.emit('templatesChanged'),
+      admit: (queue: string) => void bus.emit('admit', queue),
     },
   };
 }
@@ -138,6 +139,7 @@ export async function startManager(
     bus.on('outboxWritten', () => kafka.relay.wake());
     components.push(...kafka.components);
     consumerLag = () => kafka.consumerLag(config.kafka.workerGroupId);
+    deps.consumerLag = consumerLag;
   }
   metrics.setSources({
     outboxBacklog: () => store.countUnsentOutbox(),
@@ -161,7 +163,11 @@ export async function startManager(
   );
   // With KAFKA_ENABLED=0 nothing publishes: the outbox accumulates until a manager with Kafka runs.
   if (config.schedulerEnabled) {
-    const scheduler = createScheduler(deps, { watchdog: { graceMs: config.timeoutGraceMs } });
+    const scheduler = createScheduler(deps, {
+      watchdog: { graceMs: config.timeoutGraceMs },
+      admission: { sweepMs: config.admissionSweepMs },
+    });
+    bus.on('admit', (queue: string) => scheduler.admit(queue));
     bus.on('templatesChanged', () => scheduler.templatesChanged());
     bus.on('dueAt', (at: Date) => scheduler.wake(at));
     components.push(scheduler);

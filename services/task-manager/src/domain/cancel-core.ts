@@ -7,7 +7,7 @@ import { endedRun } from './metrics-hooks.js';
 import type { EndedRun } from './metrics-hooks.js';
 
 /** Statuses that end as CANCELED as soon as the request is written. */
-const CANCEL_AT_ONCE: readonly TaskStatus[] = ['PENDING', 'QUEUED', 'RETRYING'];
+const CANCEL_AT_ONCE: readonly TaskStatus[] = ['PENDING', 'WAITING', 'QUEUED', 'RETRYING'];
 
 /** The outbox row for a cancel request on the control topic, which every worker reads. */
 export function controlOutboxRow(task: TaskRecord, now: Date, controlTopic: string): OutboxRecord {
@@ -65,7 +65,7 @@ export async function cancelReadTask(
   if (!CANCEL_AT_ONCE.includes(from)) {
     throw new AppError(
       'invalid_transition',
-      `task ${JSON.stringify(id)} is ${from}; only PENDING, QUEUED, RETRYING or RUNNING tasks can be canceled`,
+      `task ${JSON.stringify(id)} is ${from}; only PENDING, WAITING, QUEUED, RETRYING or RUNNING tasks can be canceled`,
       { status: from },
     );
   }

@@ -1,4 +1,4 @@
-// Cancellation: PENDING/QUEUED/RETRYING tasks end at once; RUNNING ones are asked to stop via the control topic.
+// Cancellation: PENDING/WAITING/QUEUED/RETRYING tasks end at once; RUNNING ones are asked to stop via the control topic.
 import type { TaskRecord } from '../store/types.js';
 import { cancelReadTask } from './cancel-core.js';
 import type { DomainDeps } from './deps.js';
@@ -12,7 +12,7 @@ const MAX_RACES = 5;
 
 /**
  * Cancels task `id` and returns it as it now is.
- * - PENDING, QUEUED, RETRYING → CANCELED now (`canceled` event, finished_at). A QUEUED task's dispatch
+ * - PENDING, WAITING, QUEUED, RETRYING → CANCELED now (`canceled` event, finished_at). A QUEUED task's dispatch
  *   message is already in Kafka, so a control message also tells workers to skip it when it arrives.
  * - RUNNING → a `cancel_requested` event and a control message; the task stays RUNNING until its
  *   worker reports `canceled` (applied by the result consumer). Asking twice sends the request again.
@@ -35,6 +35,8 @@ export async function cancelTask(deps: DomainDeps, id: string): Promise<TaskReco
     const ended = [...(step.done.ended ? [step.done.ended] : []), ...(step.effects?.ended ?? [])];
     if (ended.length > 0) deps.metrics?.runsEnded(ended);
     if (step.done.outbox || step.effects?.outbox) deps.signals.outboxWritten();
+    // A QUEUED task's slot is free now: a waiting one may take it.
+    if (step.done.task.status === 'CANCELED') deps.signals.admit?.(step.done.task.queue);
     return step.done.task;
   }
   throw AppError.conflict(`task ${JSON.stringify(id)} kept changing while being canceled; try again`);

@@ -31,6 +31,11 @@ export interface Signals {
   dueAt(at: Date): void;
   /** A template was created, changed or deleted: the cron scheduler should re-read it. */
   templatesChanged(): void;
+  /**
+   * Tasks of `queue` may be admitted (some became WAITING, or a slot freed, or a limit rose): the
+   * admission loop should run for it now. Optional: without it the periodic sweep admits them.
+   */
+  admit?(queue: string): void;
 }
 
 export const noSignals: Signals = { outboxWritten() {}, dueAt() {}, templatesChanged() {} };

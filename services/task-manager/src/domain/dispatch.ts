@@ -58,7 +58,13 @@ export async function queueTask(
   template: TemplateRecord,
   now: Date,
   settings: DispatchSettings,
-  opts: { insert?: boolean; newAttempt?: boolean; eventData?: Record<string, unknown> } = {},
+  opts: {
+    insert?: boolean;
+    newAttempt?: boolean;
+    eventData?: Record<string, unknown>;
+    /** Collect the event and outbox row here for the caller to insert in bulk (admission batches). */
+    collect?: { events: TaskEventRecord[]; outbox: OutboxRecord[] };
+  } = {},
 ): Promise<boolean> {
   const attempt = opts.newAttempt || task.status === 'RETRYING' ? task.attempt + 1 : task.attempt;
   const patch = {
@@ -85,8 +91,14 @@ export async function queueTask(
     workerId: null,
     data: { queue: task.queue, ...opts.eventData },
   };
+  const row = dispatchOutboxRow(task, template, now, settings);
+  if (opts.collect) {
+    opts.collect.events.push(event);
+    opts.collect.outbox.push(row);
+    return true;
+  }
   await tx.insertEvents([event]);
-  await tx.insertOutbox([dispatchOutboxRow(task, template, now, settings)]);
+  await tx.insertOutbox([row]);
   return true;
 }
 

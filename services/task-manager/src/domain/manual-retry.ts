@@ -2,7 +2,7 @@
 import type { TaskStatus } from '@taskwire/contracts';
 import type { StoreOps, TaskRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
-import { queueTask } from './dispatch.js';
+import { queueOrWait } from './admission.js';
 import { AppError } from './errors.js';
 
 const RETRYABLE_BY_HAND: readonly TaskStatus[] = ['FAILED', 'TIMED_OUT', 'CANCELED'];
@@ -11,7 +11,7 @@ const RETRYABLE_BY_HAND: readonly TaskStatus[] = ['FAILED', 'TIMED_OUT', 'CANCEL
 const MAX_RACES = 5;
 
 /**
- * Queues attempt `attempt + 1` of a finished task and returns it (QUEUED). The trigger stays as it
+ * Queues attempt `attempt + 1` of a finished task and returns it (QUEUED, or WAITING when admission holds it). The trigger stays as it
  * was; the `queued` event carries `retry: "manual"` and the status it came from. If the new attempt
  * is beyond max_attempts, max_attempts is raised to it, so that the automatic retry rules see a task
  * on its last allowed attempt rather than one already past its limit.
@@ -21,7 +21,8 @@ export async function retryTask(deps: DomainDeps, id: string): Promise<TaskRecor
   for (let race = 0; race < MAX_RACES; race++) {
     const task = await deps.store.unitOfWork((tx) => retryOnce(tx, deps, id));
     if (!task) continue;
-    deps.signals.outboxWritten();
+    if (task.status === 'WAITING') deps.signals.admit?.(task.queue);
+    else deps.signals.outboxWritten();
     return task;
   }
   throw AppError.conflict(`task ${JSON.stringify(id)} kept changing while being retried; try again`);
@@ -63,7 +64,7 @@ async function retryOnce(tx: StoreOps, deps: DomainDeps, id: string): Promise<Ta
     if (!changed) return null;
     task.maxAttempts = maxAttempts;
   }
-  const queued = await queueTask(tx, task, template, now, deps.settings, {
+  const queued = await queueOrWait(tx, task, template, now, deps.settings, {
     newAttempt: true,
     eventData: { retry: 'manual', from, previous_attempt: previousAttempt },
   });

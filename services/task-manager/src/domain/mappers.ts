@@ -66,6 +66,10 @@ export function templateToWire(t: TemplateRecord, nextFireTimes?: Date[]): Templ
     overlap_policy: t.overlapPolicy,
     workflow: (t.workflow as TemplateResource['workflow']) ?? null,
     retention_days: t.retentionDays,
+    priority: t.priority,
+    paused: t.paused,
+    concurrency_key: t.concurrencyKey,
+    concurrency_limit: t.concurrencyLimit,
     created_at: iso(t.createdAt),
     updated_at: iso(t.updatedAt),
   };
@@ -102,6 +106,8 @@ function taskFields(t: TaskRecord): TaskResource {
     trigger: t.trigger,
     scheduled_for: isoOrNull(t.scheduledFor),
     worker_id: t.workerId,
+    priority: t.priority,
+    concurrency_key: t.concurrencyKey,
     created_at: iso(t.createdAt),
     queued_at: isoOrNull(t.queuedAt),
     started_at: isoOrNull(t.startedAt),
@@ -239,6 +245,10 @@ export function templateInputFromWire(body: CreateTemplateBody | UpdateTemplateB
       overlapPolicy: body.overlap_policy,
       workflow: body.workflow as TemplateInput['workflow'],
       retentionDays: body.retention_days,
+      priority: body.priority,
+      paused: body.paused,
+      concurrencyKey: body.concurrency_key,
+      concurrencyLimit: body.concurrency_limit,
     },
   );
 }
@@ -258,6 +268,8 @@ export function taskInputFromWire(body: CreateTaskBody): TaskInput {
       maxAttempts: body.max_attempts,
       timeoutMs: body.timeout_ms,
       backoff: body.backoff ? backoffFromWire(body.backoff) : undefined,
+      priority: body.priority,
+      concurrencyKey: body.concurrency_key,
     },
   );
 }

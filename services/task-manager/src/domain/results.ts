@@ -46,6 +46,7 @@ export async function applyResults(
   messages: readonly ResultMessage[],
 ): Promise<ApplyOutcome> {
   if (messages.length === 0) return { applied: 0, ignored: 0, earliestRetryAt: null };
+  const freed = new Set<string>();
   const { outcome, ended, outbox } = await deps.store.unitOfWork(async (tx) => {
     const ids = [...new Set(messages.map((m) => m.task_id))];
     const tasks = new Map<string, Working>();
@@ -94,6 +95,7 @@ export async function applyResults(
 
     const ended: EndedRun[] = [];
     const finished: TaskRecord[] = [];
+    freed.clear();
     for (const w of tasks.values()) {
       if (!w.patch) continue;
       const changed = await tx.updateTask(w.task.id, w.patch, {
@@ -107,6 +109,8 @@ export async function applyResults(
         ended.push(endedRun(w.task, templates.get(w.task.templateId)?.name));
         finished.push(w.task);
       }
+      // Out of QUEUED/RUNNING (finished, or RETRYING): its admission slot is free.
+      if (changed && !ACTIVE_RUN.includes(w.task.status)) freed.add(w.task.queue);
     }
     if (events.length > 0) await tx.insertEvents(events);
     // Steps of workflows: dependants released and admitted, failures followed, in this same unit.
@@ -117,6 +121,7 @@ export async function applyResults(
   // After the commit, once per batch: a unit of work re-run after a deadlock must not count twice.
   if (ended.length > 0) deps.metrics?.runsEnded(ended);
   if (outbox) deps.signals.outboxWritten();
+  for (const q of freed) deps.signals.admit?.(q);
   return outcome;
 }
 

@@ -12,7 +12,10 @@ import type {
 } from '../store/types.js';
 import { UniqueViolation } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
-import { dispatchOutboxRow, queueTask } from './dispatch.js';
+import { admissionReason, admissionStatus, loadAdmissionGate, queueOrWait } from './admission.js';
+import type { AdmissionGate } from './admission.js';
+import { concurrencyKeyOf } from './concurrency-key.js';
+import { dispatchOutboxRow } from './dispatch.js';
 import { AppError } from './errors.js';
 import { DEFAULT_PAYLOAD_LIMITS, assertWithinLimit } from './limits.js';
 import type { ItemResult } from './group-commit.js';
@@ -36,6 +39,10 @@ export interface TaskInput {
   timeoutMs?: number;
   /** Partial override merged over the template's backoff. */
   backoff?: Partial<Backoff>;
+  /** 0–9, higher first; default: the template's. */
+  priority?: number;
+  /** Explicit concurrency key; default: the template's concurrency_key pointer into params. */
+  concurrencyKey?: string;
 }
 
 export interface TaskUpdateInput {
@@ -73,13 +80,19 @@ export async function createTasks(
   const now = deps.clock.now();
   const results: Array<ItemResult<CreateOutcome> | undefined> = new Array(inputs.length);
   const templates = await resolveTemplates(deps, inputs);
+  // Read before the unit of work: a queue limited or paused concurrently may see this batch's
+  // tasks QUEUED once (the same race as a task queued just before the change).
+  const gate = await loadAdmissionGate(deps.store, [
+    ...[...templates.byId.values()].map((t) => t.queue),
+    ...[...templates.byName.values()].map((t) => t.queue),
+  ]);
 
   const prepared = new Map<number, Prepared>();
   const firstByKey = new Map<string, number>();
   const duplicates: Array<[index: number, of: number]> = [];
   inputs.forEach((input, i) => {
     try {
-      const p = prepareTask(deps, input, templates, now);
+      const p = prepareTask(deps, input, templates, gate, now);
       const key = p.task.idempotencyKey;
       const first = key === null ? undefined : firstByKey.get(key);
       if (first !== undefined) duplicates.push([i, first]);
@@ -102,6 +115,7 @@ export async function createTasks(
   }
 
   let queued = false;
+  const waiting = new Set<string>();
   let earliest: Date | null = null;
   const created: CreatedTask[] = [];
   const nameOf = templateNames(templates);
@@ -110,11 +124,13 @@ export async function createTasks(
     const t = r.value.task;
     created.push({ template: nameOf(t.templateId), queue: t.queue });
     if (t.status === 'QUEUED') queued = true;
+    else if (t.status === 'WAITING') waiting.add(t.queue);
     else if (t.runAt && (!earliest || t.runAt < earliest)) earliest = t.runAt;
   }
   if (created.length > 0) deps.metrics?.tasksCreated(created);
   if (queued) deps.signals.outboxWritten();
   if (earliest) deps.signals.dueAt(earliest);
+  for (const q of waiting) deps.signals.admit?.(q);
   return results.map((r) => r ?? { ok: false, error: new Error('task was not processed') });
 }
 
@@ -218,7 +234,13 @@ function checkRunAt(runAt: Date | undefined, now: Date): void {
   }
 }
 
-function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLookup, now: Date): Prepared {
+function prepareTask(
+  deps: DomainDeps,
+  input: TaskInput,
+  templates: TemplateLookup,
+  gate: AdmissionGate,
+  now: Date,
+): Prepared {
   checkRunAt(input.runAt, now);
   let template: TemplateRecord | undefined;
   if (input.templateId !== undefined) {
@@ -277,6 +299,10 @@ function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLook
   }
 
   const delayed = input.runAt !== undefined && input.runAt.getTime() > now.getTime();
+  const concurrencyKey = concurrencyKeyOf(input.concurrencyKey, template.concurrencyKey, params);
+  const status = delayed
+    ? 'PENDING'
+    : admissionStatus({ queue: template.queue, concurrencyKey }, template, gate);
   const task: TaskRecord = {
     id: newId(now.getTime()),
     templateId: template.id,
@@ -284,7 +310,7 @@ function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLook
     description: input.description ?? null,
     queue: template.queue,
     params,
-    status: delayed ? 'PENDING' : 'QUEUED',
+    status,
     result: null,
     error: null,
     attempt: 1,
@@ -298,12 +324,14 @@ function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLook
     scheduledFor: null,
     workerId: null,
     createdAt: now,
-    queuedAt: delayed ? null : now,
+    queuedAt: status === 'QUEUED' ? now : null,
     startedAt: null,
     finishedAt: null,
     updatedAt: now,
     dispatchPartition: null,
     dispatchOffset: null,
+    priority: input.priority ?? template.priority,
+    concurrencyKey,
   };
   const event = (type: TaskEventRecord['type'], data: unknown): TaskEventRecord => ({
     taskId: task.id,
@@ -315,6 +343,11 @@ function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLook
   });
   const events = [event('created', { trigger: 'api', run_at: task.runAt?.toISOString() ?? null })];
   if (delayed) return { task, events, outbox: null };
+  if (status === 'WAITING') {
+    const reason = admissionReason(task, template, gate);
+    events.push(event('waiting', { queue: task.queue, reason }));
+    return { task, events, outbox: null };
+  }
   events.push(event('queued', { queue: task.queue }));
   return { task, events, outbox: dispatchOutboxRow(task, template, now, deps.settings) };
 }
@@ -421,6 +454,7 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
     if (to === 'RUNNING') patch.startedAt = task.startedAt ?? now;
     if (to === 'RETRYING') patch.nextAttemptAt = now;
   }
+  let outcome: 'queued' | 'waiting' | null = null;
   const effects = await deps.store.unitOfWork(async (tx) => {
     let queued: TaskRecord | undefined;
     const ok = await tx.updateTask(id, patch, { status: [from], attempt: task.attempt });
@@ -429,7 +463,7 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
       // A copy: queueTask updates the record it is given, and a unit of work retried after a
       // MySQL deadlock runs this function again from the task as it was read.
       queued = { ...task, ...patch };
-      await queueTask(tx, queued, template, now, deps.settings);
+      outcome = await queueOrWait(tx, queued, template, now, deps.settings);
     }
     if (!ok) throw AppError.conflict(`task ${id} changed while being updated (it was ${from}); try again`);
     await tx.insertEvents([
@@ -454,7 +488,9 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
   if (effects?.outbox) deps.signals.outboxWritten();
   // A trusted caller ending a run by hand ends it as a worker's result would.
   if (patch.finishedAt) deps.metrics?.runsEnded([endedRun({ ...task, ...patch }, template?.name)]);
-  if (to === 'QUEUED' && from !== 'QUEUED') deps.signals.outboxWritten();
+  if (outcome === 'queued') deps.signals.outboxWritten();
+  if (outcome === 'waiting' || patch.finishedAt || patch.status === 'RETRYING')
+    deps.signals.admit?.(task.queue);
   if (to === 'RETRYING' && from !== 'RETRYING') deps.signals.dueAt(now);
   return getTask(deps, id);
 }

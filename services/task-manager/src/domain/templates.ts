@@ -4,6 +4,7 @@ import type { MissedFirePolicy, OverlapPolicy } from '@taskwire/contracts';
 import type { SchemaCompiler } from '@taskwire/json-schema';
 import type { Backoff, TemplatePatch, TemplateRecord, WorkflowSpec } from '../store/types.js';
 import { UniqueViolation } from '../store/types.js';
+import { DEFAULT_PRIORITY, isJsonPointer } from './concurrency-key.js';
 import { cronProblems, nextFireTimes } from './cron.js';
 import type { DomainDeps } from './deps.js';
 import { AppError } from './errors.js';
@@ -34,6 +35,10 @@ export interface TemplateInput {
   workflow?: WorkflowSpec | null;
   /** Days finished tasks are kept (0: forever); null: RETENTION_DAYS. */
   retentionDays?: number | null;
+  priority?: number;
+  paused?: boolean;
+  concurrencyKey?: string | null;
+  concurrencyLimit?: number | null;
 }
 
 /** What a workflow template shows as its executor: it has none of its own. */
@@ -46,6 +51,7 @@ export const TEMPLATE_DEFAULTS = {
   timeoutMs: 300_000,
   missedFirePolicy: 'skip' as MissedFirePolicy,
   overlapPolicy: 'allow' as OverlapPolicy,
+  priority: DEFAULT_PRIORITY,
 };
 
 /** How many upcoming fire times GET /templates/{id} shows. */
@@ -84,6 +90,10 @@ export async function createTemplate(deps: DomainDeps, input: TemplateInput): Pr
     overlapPolicy: input.overlapPolicy ?? TEMPLATE_DEFAULTS.overlapPolicy,
     workflow: input.workflow ?? null,
     retentionDays: input.retentionDays ?? null,
+    priority: input.priority ?? TEMPLATE_DEFAULTS.priority,
+    paused: input.paused ?? false,
+    concurrencyKey: input.concurrencyKey ?? null,
+    concurrencyLimit: input.concurrencyLimit ?? null,
     deletedAt: null,
     createdAt: now,
     updatedAt: now,
@@ -131,6 +141,9 @@ export async function updateTemplate(
   }
   if (!changed) throw AppError.notFound('template', id);
   deps.signals.templatesChanged();
+  // Unpaused, or a limit raised: its waiting tasks may go now (on this replica at once, elsewhere
+  // at the next admission sweep).
+  deps.signals.admit?.(next.queue);
   return next;
 }
 
@@ -194,6 +207,10 @@ export function checkTemplate(t: TemplateRecord, schemas: SchemaCompiler): void 
       `backoff.max_ms ${t.backoff.maxMs} is below backoff.initial_ms ${t.backoff.initialMs}`,
       [{ path: '/backoff/max_ms', message: 'must be >= backoff.initial_ms' }],
     );
+  }
+  if (t.concurrencyKey !== null && !isJsonPointer(t.concurrencyKey)) {
+    const message = `concurrency_key ${JSON.stringify(t.concurrencyKey)} is not a JSON Pointer into params (e.g. "/customer_id")`;
+    throw AppError.badRequest(message, [{ path: '/concurrency_key', message }]);
   }
   if (t.paramSchema) checkSchema(schemas, t.paramSchema, 'param_schema');
   if (t.resultSchema) checkSchema(schemas, t.resultSchema, 'result_schema');

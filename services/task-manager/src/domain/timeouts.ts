@@ -112,5 +112,6 @@ export async function timeOutOverdueTasks(
   if (ended.length > 0) deps.metrics?.runsEnded(ended);
   if (outbox) deps.signals.outboxWritten();
   if (outcome.earliestRetryAt) deps.signals.dueAt(outcome.earliestRetryAt);
+  for (const q of new Set(ended.map((e) => e.queue))) deps.signals.admit?.(q);
   return outcome;
 }

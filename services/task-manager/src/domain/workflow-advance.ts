@@ -18,7 +18,8 @@ import type {
 } from '../store/types.js';
 import { cancelReadTask } from './cancel-core.js';
 import type { DomainDeps } from './deps.js';
-import { failForGood, queueTask } from './dispatch.js';
+import { queueOrWait } from './admission.js';
+import { failForGood } from './dispatch.js';
 import type { EndedRun } from './metrics-hooks.js';
 import { schemaCompiler } from './schemas.js';
 import { loadTaskTemplates } from './task-templates.js';
@@ -40,13 +41,14 @@ interface Ended {
   followed?: true;
 }
 
-const ACTIVE: readonly TaskStatus[] = ['PENDING', 'QUEUED', 'RUNNING', 'RETRYING'];
+const ACTIVE: readonly TaskStatus[] = ['PENDING', 'WAITING', 'QUEUED', 'RUNNING', 'RETRYING'];
 const isFinished = (s: TaskStatus) => TERMINAL_STATUSES.includes(s);
 
 /**
  * THE one place a workflow step is handed to the dispatch path (PENDING, or finished and re-run by
- * a workflow retry with `newAttempt`). When queue admission (priorities, WAITING) lands, its
- * "queue or make WAITING" replaces this call.
+ * a workflow retry with `newAttempt`): queue admission's queueOrWait, so steps obey priorities,
+ * max_in_flight, pauses and concurrency keys like any task. True when it was queued or made
+ * WAITING (a WAITING step is admitted by the admission loop's next pass or sweep).
  */
 export function admitStep(
   tx: StoreOps,
@@ -57,10 +59,10 @@ export function admitStep(
   now: Date,
   opts: { newAttempt?: boolean } = {},
 ): Promise<boolean> {
-  return queueTask(tx, task, template, now, deps.settings, {
+  return queueOrWait(tx, task, template, now, deps.settings, {
     newAttempt: opts.newAttempt,
     eventData: { workflow_id: step.workflowId, step_key: step.stepKey },
-  });
+  }).then((outcome) => outcome !== null);
 }
 
 /**

@@ -15,6 +15,7 @@ import type { WorkflowStepBody } from '@taskwire/contracts';
 import { cancelReadTask } from './cancel-core.js';
 import { workflowStepsFromWire } from './mappers.js';
 import type { DomainDeps } from './deps.js';
+import { concurrencyKeyOf } from './concurrency-key.js';
 import { AppError } from './errors.js';
 import { ULID_PATTERN, newId } from './ids.js';
 import { DEFAULT_PAYLOAD_LIMITS, jsonBytes } from './limits.js';
@@ -31,7 +32,7 @@ export interface WorkflowStepInput {
   templateName?: string;
   params?: Record<string, unknown>;
   dependsOn?: string[];
-  /** Accepted for the queue admission rules (priorities); stored once tasks carry a priority. */
+  /** 0–9, the step task's priority (default: its template's). */
   priority?: number;
   maxAttempts?: number;
   timeoutMs?: number;
@@ -225,6 +226,8 @@ async function prepareWorkflow(
       updatedAt: now,
       dispatchPartition: null,
       dispatchOffset: null,
+      priority: s.priority ?? template.priority,
+      concurrencyKey: concurrencyKeyOf(undefined, template.concurrencyKey, params[i]),
     };
   });
   const stepRows: WorkflowStepRecord[] = steps.map((s, i) => ({

@@ -7,6 +7,7 @@ import { dlqHandlers } from './dlq.js';
 import { eventHandlers } from './events.js';
 import { accessLog, limitBody, requestId } from './middleware.js';
 import { openApiDocument } from './openapi.js';
+import { queueHandlers } from './queues.js';
 import { mountRoutes, routeRule } from './routes.js';
 import { systemHandlers } from './system.js';
 import { taskHandlers } from './tasks.js';
@@ -31,6 +32,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ...systemHandlers(deps, openApiDocument),
     ...templateHandlers(deps),
     ...taskHandlers(deps),
+    ...queueHandlers(deps),
     ...eventHandlers(deps),
     ...workflowHandlers(deps),
     ...dlqHandlers(deps),

@@ -172,6 +172,10 @@ const EXAMPLES: Record<string, () => Promise<{ path: string; body?: unknown }>> 
   },
   'GET /dlq': async () => ({ path: '/dlq' }),
   'POST /dlq/replay': async () => ({ path: '/dlq/replay', body: await newDeadLetter() }),
+  'GET /queues': async () => ({ path: '/queues' }),
+  'PUT /queues/:queue': async () => ({ path: '/queues/auth-q', body: { max_in_flight: 10 } }),
+  'POST /queues/:queue/pause': async () => ({ path: '/queues/auth-q/pause' }),
+  'POST /queues/:queue/resume': async () => ({ path: '/queues/auth-q/resume' }),
 };
 
 /** The app's own routes (hono's `app.routes`), middleware ('ALL') left out, keyed like ROUTE_RULES. */
@@ -203,7 +207,7 @@ describe('the route table', () => {
     expect(Object.keys(EXAMPLES).sort()).toEqual(served().sort());
   });
 
-  it('leaves only the health probes public and gives admin PUT /tasks/{id} and /admin/*', () => {
+  it('leaves only the health probes public and gives admin PUT /tasks/{id}, PUT /queues/{queue} and /admin/*', () => {
     const byAccess = (a: string) =>
       Object.entries(ROUTE_RULES)
         .filter(([, r]) => r.access === a)
@@ -213,6 +217,7 @@ describe('the route table', () => {
     expect(byAccess('admin')).toEqual([
       'POST /admin/scheduler/refresh',
       'POST /dlq/replay',
+      'PUT /queues/:queue',
       'PUT /tasks/:id',
     ]);
     for (const [key, rule] of Object.entries(ROUTE_RULES)) {

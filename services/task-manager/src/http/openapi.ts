@@ -32,6 +32,10 @@ import {
   updateTaskBody,
   updateTemplateBody,
   workerListSchema,
+  NAME_PATTERN,
+  queueSchema,
+  queueListSchema,
+  updateQueueBody,
   workerSchema,
   workflowEventsSchema,
   workflowPageSchema,
@@ -66,6 +70,9 @@ const COMPONENTS: Record<string, TSchema> = {
   TemplateList: templateListSchema,
   WorkerList: workerListSchema,
   TaskPage: taskPageSchema,
+  Queue: queueSchema,
+  QueueList: queueListSchema,
+  UpdateQueue: updateQueueBody,
   TaskHistory: taskHistorySchema,
   BatchResult: batchResultSchema,
   CreateWorkflow: createWorkflowBody,
@@ -204,7 +211,11 @@ export function buildOpenApi(routes: Readonly<Record<string, Route>>): Schema {
   const paths: Record<string, Schema> = {};
   for (const [id, r] of Object.entries(routes)) {
     const path = openApiPath(r.path);
-    paths[path] ??= path.includes('{id}') ? { parameters: [{ $ref: '#/components/parameters/Id' }] } : {};
+    paths[path] ??= path.includes('{id}')
+      ? { parameters: [{ $ref: '#/components/parameters/Id' }] }
+      : path.includes('{queue}')
+        ? { parameters: [{ $ref: '#/components/parameters/Queue' }] }
+        : {};
     paths[path][r.method.toLowerCase()] = operation(id, r);
   }
   return {
@@ -218,6 +229,7 @@ export function buildOpenApi(routes: Readonly<Record<string, Route>>): Schema {
     tags: [
       { name: 'templates' },
       { name: 'tasks' },
+      { name: 'queues' },
       { name: 'workflows' },
       { name: 'dlq' },
       { name: 'system' },
@@ -234,7 +246,15 @@ export function buildOpenApi(routes: Readonly<Record<string, Route>>): Schema {
             'A token from API_TOKENS / API_TOKENS_FILE with scope read, write or admin (admin ⊃ write ⊃ read). Off when the manager runs without tokens on loopback.',
         },
       },
-      parameters: { Id: { name: 'id', in: 'path', required: true, schema: { type: 'string' } } },
+      parameters: {
+        Id: { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+        Queue: {
+          name: 'queue',
+          in: 'path',
+          required: true,
+          schema: { type: 'string', pattern: NAME_PATTERN },
+        },
+      },
     },
   };
 }

@@ -14,7 +14,7 @@ export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** The full path as hono registers it (`:id` params). */
   path: string;
-  tag: 'templates' | 'tasks' | 'workflows' | 'dlq' | 'system';
+  tag: 'templates' | 'tasks' | 'queues' | 'workflows' | 'dlq' | 'system';
   summary: string;
   description?: string;
   /** The scope a token needs; a route cannot be declared without deciding it. */

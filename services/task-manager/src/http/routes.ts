@@ -3,6 +3,7 @@
 import type { Handler, Hono } from 'hono';
 import { dlqRoutes } from './dlq.js';
 import { eventRoutes } from './events.js';
+import { queueRoutes } from './queues.js';
 import type { Handlers, Route, RouteAccess } from './route.js';
 import { systemRoutes } from './system.js';
 import { taskRoutes } from './tasks.js';
@@ -15,6 +16,7 @@ export const ROUTES = {
   ...systemRoutes,
   ...templateRoutes,
   ...taskRoutes,
+  ...queueRoutes,
   ...eventRoutes,
   ...workflowRoutes,
   ...dlqRoutes,

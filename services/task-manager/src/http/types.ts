@@ -24,6 +24,8 @@ export interface AppDeps extends DomainDeps {
   metricsRegistry?: ManagerMetrics;
   /** The live event fan-out behind /events/stream (absent: those routes answer 503); SSE_HEARTBEAT_MS. */
   events?: { hub: EventHub; heartbeatMs?: number };
+  /** The workers' group lag per queue topic partition (GET /queues); absent when Kafka is off. */
+  consumerLag?: () => Promise<ReadonlyArray<{ queue: string; lag: number }>>;
 }
 
 /** `scope`: the caller's token scope, set by requireToken; unset when authentication is off. */

@@ -2,7 +2,8 @@
 import type { StoreOps, TaskRecord, TemplateRecord } from '../store/types.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { isCronActive, overlapBlocksFire } from '../domain/cron.js';
-import { queueTask } from '../domain/dispatch.js';
+import { admissionStatus, loadAdmissionGate, queueOrWait } from '../domain/admission.js';
+import { concurrencyKeyOf } from '../domain/concurrency-key.js';
 import { newId } from '../domain/ids.js';
 import { fireWorkflowTemplate } from '../domain/workflows.js';
 
@@ -16,16 +17,22 @@ export type FireOutcome =
   /** The template changed, was disabled or deleted since this replica last read it. */
   | 'stale';
 
-/** The task a cron fire creates: the template's default params, already QUEUED. */
-export function cronTaskFor(template: TemplateRecord, fireTime: Date, now: Date): TaskRecord {
+/** The task a cron fire creates: the template's default params, QUEUED (or `status`: WAITING). */
+export function cronTaskFor(
+  template: TemplateRecord,
+  fireTime: Date,
+  now: Date,
+  status: 'QUEUED' | 'WAITING' = 'QUEUED',
+): TaskRecord {
+  const params = template.defaultParams ?? {};
   return {
     id: newId(now.getTime()),
     templateId: template.id,
     name: template.name,
     description: template.description,
     queue: template.queue,
-    params: template.defaultParams ?? {},
-    status: 'QUEUED',
+    params,
+    status,
     result: null,
     error: null,
     attempt: 1,
@@ -45,6 +52,8 @@ export function cronTaskFor(template: TemplateRecord, fireTime: Date, now: Date)
     updatedAt: now,
     dispatchPartition: null,
     dispatchOffset: null,
+    priority: template.priority,
+    concurrencyKey: concurrencyKeyOf(undefined, template.concurrencyKey, params),
   };
 }
 
@@ -75,12 +84,14 @@ export async function fireCrons(deps: DomainDeps, fires: readonly Fire[]): Promi
     .sort((a, b) =>
       a.fire.template.id < b.fire.template.id ? -1 : a.fire.template.id > b.fire.template.id ? 1 : 0,
     );
+  const waitingQueues: string[] = [];
   const outcomes = await deps.store.unitOfWork(async (tx) => {
+    waitingQueues.length = 0;
     const ids = [...new Set(fires.map((f) => f.template.id))];
     const current = new Map((await tx.getTemplates(ids)).map((t) => [t.id, t]));
     const result: FireOutcome[] = new Array<FireOutcome>(fires.length);
     for (const { fire, index } of ordered) {
-      result[index] = await fireOne(tx, deps, fire, current.get(fire.template.id) ?? null);
+      result[index] = await fireOne(tx, deps, fire, current.get(fire.template.id) ?? null, waitingQueues);
     }
     return result;
   });
@@ -93,6 +104,7 @@ export async function fireCrons(deps: DomainDeps, fires: readonly Fire[]): Promi
     }
     deps.signals.outboxWritten();
   }
+  for (const q of new Set(waitingQueues)) deps.signals.admit?.(q);
   return outcomes;
 }
 
@@ -101,6 +113,7 @@ async function fireOne(
   deps: DomainDeps,
   { template: cached, fireTime }: Fire,
   template: TemplateRecord | null,
+  waitingQueues: string[],
 ): Promise<FireOutcome> {
   if (
     !template ||
@@ -117,7 +130,9 @@ async function fireOne(
   if (template.workflow)
     return (await fireWorkflowTemplate(tx, deps, template, fireTime)) ? 'created' : 'duplicate';
   const now = deps.clock.now();
-  const task = cronTaskFor(template, fireTime, now);
+  const gate = await loadAdmissionGate(tx, [template.queue]);
+  const probe = cronTaskFor(template, fireTime, now);
+  const task = cronTaskFor(template, fireTime, now, admissionStatus(probe, template, gate));
   if (!(await tx.insertTaskIfAbsent(task))) return 'duplicate';
   await tx.insertEvents([
     {
@@ -129,6 +144,7 @@ async function fireOne(
       data: { trigger: 'cron', scheduled_for: fireTime.toISOString() },
     },
   ]);
-  await queueTask(tx, task, template, now, deps.settings, { insert: true });
+  await queueOrWait(tx, task, template, now, deps.settings, { gate, insert: true });
+  if (task.status === 'WAITING') waitingQueues.push(task.queue);
   return 'created';
 }

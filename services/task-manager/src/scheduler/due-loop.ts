@@ -1,7 +1,8 @@
 // Due loop: queues PENDING tasks whose run_at came and RETRYING tasks whose next_attempt_at came.
 import type { TaskRecord } from '../store/types.js';
 import type { DomainDeps } from '../domain/deps.js';
-import { failForGood, queueTask } from '../domain/dispatch.js';
+import { loadAdmissionGate, queueOrWait } from '../domain/admission.js';
+import { failForGood } from '../domain/dispatch.js';
 import { loadTaskTemplates } from '../domain/task-templates.js';
 
 export interface DueLoopOptions {
@@ -77,8 +78,14 @@ export function createDueLoop(deps: DomainDeps & DueLoopOptions): DueLoop {
   }
 
   async function dispatchBatch(due: readonly TaskRecord[], now: Date): Promise<void> {
+    const waiting = new Set<string>();
     const queued = await deps.store.unitOfWork(async (tx) => {
+      waiting.clear();
       const templates = await loadTaskTemplates(tx, due);
+      const gate = await loadAdmissionGate(
+        tx,
+        due.map((t) => t.queue),
+      );
       let count = 0;
       for (const task of due) {
         const template = templates.get(task.templateId);
@@ -96,7 +103,9 @@ export function createDueLoop(deps: DomainDeps & DueLoopOptions): DueLoop {
         // A false return means another replica queued it first (compare-and-set on status + attempt).
         // A copy: queueTask updates the record it is given, and a unit of work retried after a
         // MySQL deadlock runs again from the rows as they were read.
-        if (await queueTask(tx, { ...task }, template, now, deps.settings)) count++;
+        const outcome = await queueOrWait(tx, { ...task }, template, now, deps.settings, { gate });
+        if (outcome === 'queued') count++;
+        else if (outcome === 'waiting') waiting.add(task.queue);
       }
       return count;
     });
@@ -104,6 +113,7 @@ export function createDueLoop(deps: DomainDeps & DueLoopOptions): DueLoop {
       deps.signals.outboxWritten();
       logger.debug({ queued, due: due.length }, 'due tasks queued');
     }
+    for (const q of waiting) deps.signals.admit?.(q);
   }
 
   return {

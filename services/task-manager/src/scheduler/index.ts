@@ -1,5 +1,7 @@
 // The manager's scheduler: cron scheduler + due loop + timeout watchdog behind one start/stop.
 import type { DomainDeps } from '../domain/deps.js';
+import { createAdmissionLoop } from './admission-loop.js';
+import type { AdmissionLoopOptions } from './admission-loop.js';
 import { createCronScheduler } from './cron-scheduler.js';
 import type { CronSchedulerOptions } from './cron-scheduler.js';
 import { createDueLoop } from './due-loop.js';
@@ -7,6 +9,8 @@ import type { DueLoopOptions } from './due-loop.js';
 import { createWatchdog } from './watchdog.js';
 import type { WatchdogOptions } from './watchdog.js';
 
+export { createAdmissionLoop } from './admission-loop.js';
+export type { AdmissionLoop, AdmissionLoopOptions } from './admission-loop.js';
 export { createCronScheduler } from './cron-scheduler.js';
 export type { CronScheduler, CronSchedulerOptions } from './cron-scheduler.js';
 export { createDueLoop } from './due-loop.js';
@@ -18,6 +22,7 @@ export interface SchedulerOptions {
   cron?: CronSchedulerOptions;
   due?: DueLoopOptions;
   watchdog?: WatchdogOptions;
+  admission?: AdmissionLoopOptions;
 }
 
 export interface Scheduler {
@@ -30,6 +35,8 @@ export interface Scheduler {
   templatesChanged(): void;
   /** For signals.dueAt: a task becomes due at `at`. */
   wake(at?: Date): void;
+  /** For signals.admit: tasks of `queue` may be admitted. */
+  admit(queue: string): void;
 }
 
 /**
@@ -41,24 +48,27 @@ export function createScheduler(deps: DomainDeps, opts: SchedulerOptions = {}): 
   const cron = createCronScheduler({ ...deps, ...opts.cron });
   const due = createDueLoop({ ...deps, ...opts.due });
   const watchdog = createWatchdog({ ...deps, ...opts.watchdog });
+  const admission = createAdmissionLoop({ ...deps, ...opts.admission });
   return {
     async start() {
       due.start();
       watchdog.start();
+      admission.start();
       try {
         await cron.start();
       } catch (err) {
-        await Promise.all([due.stop(), watchdog.stop()]);
+        await Promise.all([due.stop(), watchdog.stop(), admission.stop()]);
         throw err;
       }
     },
     async stop() {
-      await Promise.all([cron.stop(), due.stop(), watchdog.stop()]);
+      await Promise.all([cron.stop(), due.stop(), watchdog.stop(), admission.stop()]);
     },
     refresh: () => cron.refresh(),
     templatesChanged() {
       cron.refresh().catch((err: unknown) => logger.error({ err }, 'template reload failed'));
     },
     wake: (at) => due.wake(at),
+    admit: (queue) => admission.wake(queue),
   };
 }

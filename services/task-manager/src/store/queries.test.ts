@@ -29,7 +29,7 @@ describe('shared store queries', () => {
         expect(params).not.toContain(status);
       }
       expect(dialect.sqlToQuery(q.activeOf('t')!).sql).toContain(
-        `IN ('PENDING', 'QUEUED', 'RUNNING', 'RETRYING')`,
+        `IN ('PENDING', 'WAITING', 'QUEUED', 'RUNNING', 'RETRYING')`,
       );
     },
   );

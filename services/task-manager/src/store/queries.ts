@@ -10,6 +10,7 @@ import type {
   DeadLetterFilter,
   EventFilter,
   PurgeScope,
+  QueueStatus,
   StoreOps,
   TaskFilter,
   TaskGuard,
@@ -23,7 +24,7 @@ type Columns<K extends string> = { readonly [P in K]: Column };
 /** The columns the shared queries read; both dialects' tables (schema.ts) have them by these names. */
 export interface QueryTables {
   tasks: Columns<keyof TaskRecord & string>;
-  templates: Columns<'id' | 'deletedAt' | 'cronExpression'>;
+  templates: Columns<'id' | 'deletedAt' | 'cronExpression' | 'queue'>;
   leases: Columns<'name' | 'owner' | 'expiresAt'>;
   taskEvents: Columns<'id' | 'taskId' | 'type'>;
   deadLetters: Columns<'id' | 'topic' | 'sourceTopic' | 'reason'>;
@@ -36,7 +37,9 @@ export interface TaskQuery {
   limit: number;
 }
 
-type ActiveStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'RETRYING';
+type ActiveStatus = 'PENDING' | 'WAITING' | 'QUEUED' | 'RUNNING' | 'RETRYING';
+/** Admission's in-flight pair: what a slot is. */
+export const IN_FLIGHT: readonly QueueStatus[] = ['QUEUED', 'RUNNING'];
 type LostDispatchQuery = Parameters<StoreOps['listLostDispatches']>[0];
 
 /** The shared queries over one dialect's tables. */
@@ -44,7 +47,9 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
   // Statuses as literals, not bound parameters: SQLite picks its partial indexes (sqlite/schema.ts)
   // only when a query spells the status as the index does; MySQL treats both forms alike.
   const isStatus = (status: ActiveStatus) => sql`${tasks.status} = ${sql.raw(`'${status}'`)}`;
-  const isActive = sql`${tasks.status} IN ('PENDING', 'QUEUED', 'RUNNING', 'RETRYING')`;
+  const isActive = sql`${tasks.status} IN ('PENDING', 'WAITING', 'QUEUED', 'RUNNING', 'RETRYING')`;
+  const inStatuses = (statuses: readonly QueueStatus[]) =>
+    sql`${tasks.status} IN (${sql.raw(statuses.map((s) => `'${s}'`).join(', '))})`;
   // Spelled as SQLite's partial index tasks_finished_at_idx is (sqlite/schema.ts).
   const isFinished = sql`${tasks.status} IN ('COMPLETED', 'FAILED', 'TIMED_OUT', 'CANCELED')`;
 
@@ -135,6 +140,36 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
         f.reason !== undefined ? sql`INSTR(${deadLetters.reason}, ${f.reason}) > 0` : undefined,
         f.beforeId !== undefined ? lt(deadLetters.id, f.beforeId) : undefined,
       ),
+    /** countQueueTasks: tasks in these statuses (default WAITING, QUEUED, RUNNING), of `queue` if given. */
+    admissionCounts: (
+      queue: string | undefined,
+      statuses: readonly QueueStatus[] = ['WAITING', ...IN_FLIGHT],
+    ) => and(queue !== undefined ? eq(tasks.queue, queue) : undefined, inStatuses(statuses)),
+    /** WAITING tasks of one queue (tasks_admission_idx prefix). */
+    waitingIn: (queue: string, exceptTemplates: readonly string[] = []) =>
+      and(
+        eq(tasks.queue, queue),
+        isStatus('WAITING'),
+        exceptTemplates.length > 0 ? notInArray(tasks.templateId, [...exceptTemplates]) : undefined,
+      ),
+    /** The next WAITING tasks of one queue, key and priority: one range of tasks_admission_idx. */
+    waitingHeads: (
+      queue: string,
+      key: string | null,
+      priority: number,
+      limit: number,
+      exceptTemplates: readonly string[] = [],
+    ): TaskQuery => ({
+      where: and(
+        eq(tasks.queue, queue),
+        isStatus('WAITING'),
+        exceptTemplates.length > 0 ? notInArray(tasks.templateId, [...exceptTemplates]) : undefined,
+        key === null ? isNull(tasks.concurrencyKey) : eq(tasks.concurrencyKey, key),
+        eq(tasks.priority, priority),
+      ),
+      orderBy: asc(tasks.id),
+      limit,
+    }),
 
     /** listEventsAfter's WHERE over task_events joined (left) with tasks. */
     eventsAfter: (afterId: number, f: EventFilter = {}) =>
@@ -179,6 +214,11 @@ export function templateSet(patch: TemplatePatch): Record<string, unknown> {
 
 /** Columns set by soft-deleting a template at `at`. */
 export const deletedTemplate = (at: Date) => ({ deletedAt: at, updatedAt: at, nameKey: null });
+
+/** The fields of a patch that are set (undefined ones dropped). */
+export function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 /** Whether a patch sets anything (an empty one only checks that the row exists). */
 export function hasValues(patch: object): boolean {

@@ -43,6 +43,14 @@ export interface TemplateRecord {
    * 0 keeps them forever.
    */
   retentionDays: number | null;
+  /** 0–9, higher first: the default priority of the template's tasks. */
+  priority: number;
+  /** Its tasks wait (WAITING) instead of being queued; cron still creates them. */
+  paused: boolean;
+  /** JSON Pointer into a task's params whose value is the task's concurrency key; null: none. */
+  concurrencyKey: string | null;
+  /** At most this many tasks with one key QUEUED or RUNNING in the queue; null: 1 for explicit keys. */
+  concurrencyLimit: number | null;
   /** Soft delete: a deleted template keeps its tasks' history but frees its name. */
   deletedAt: Date | null;
   createdAt: Date;
@@ -82,6 +90,38 @@ export interface TaskRecord {
    */
   dispatchPartition: number | null;
   dispatchOffset: number | null;
+  /** 0–9, higher is admitted first. */
+  priority: number;
+  /** Tasks sharing a key in a queue are limited by their template's concurrency_limit; null: none. */
+  concurrencyKey: string | null;
+}
+
+/** Admission settings of one queue (table `queues`); a queue without a row is unlimited and running. */
+export interface QueueRecord {
+  name: string;
+  /** QUEUED + RUNNING tasks allowed at once; null: unlimited. */
+  maxInFlight: number | null;
+  paused: boolean;
+  updatedAt: Date;
+}
+
+/** The statuses GET /queues counts (admission's in-flight pair is QUEUED + RUNNING). */
+export type QueueStatus = 'WAITING' | 'QUEUED' | 'RUNNING';
+
+/** Tasks of one queue (and concurrency key, null for unkeyed) in one status. */
+export interface QueueCount {
+  queue: string;
+  status: TaskStatus;
+  concurrencyKey: string | null;
+  n: number;
+}
+
+/** A concurrency key (null: unkeyed tasks) with WAITING tasks in a queue, and its top waiting priority. */
+export interface WaitingKey {
+  concurrencyKey: string | null;
+  priority: number;
+  /** Oldest waiting id of the key (any priority): the tie-break between keys. */
+  firstId: string;
 }
 
 export interface TaskEventRecord {
@@ -420,6 +460,45 @@ export interface StoreOps {
   /** deps_remaining - 1 on each of the named steps (one dependency of theirs COMPLETED). */
   releaseDependants(workflowId: string, keys: readonly string[]): Promise<void>;
   setDepsRemaining(taskId: string, depsRemaining: number): Promise<void>;
+  // queues (admission)
+  /** Settings of these queues (all rows when `names` is absent), by name. */
+  listQueueSettings(names?: readonly string[]): Promise<QueueRecord[]>;
+  /** Inserts or replaces the given fields of a queue's settings row. */
+  upsertQueueSettings(
+    name: string,
+    patch: Partial<Pick<QueueRecord, 'maxInFlight' | 'paused'>>,
+    at: Date,
+  ): Promise<QueueRecord>;
+  /**
+   * Locks the settings row of `queue` for the rest of the unit of work (creating it, unlimited and
+   * running, if absent) and returns it: the serialisation point of admission to the queue across
+   * replicas. Call it FIRST in the unit of work (MySQL REPEATABLE READ: later reads then see every
+   * admission committed before the lock was granted).
+   */
+  lockQueue(queue: string, at: Date): Promise<QueueRecord>;
+  /** WAITING, QUEUED and RUNNING counts per queue and key (`queue` absent: every queue). */
+  countQueueTasks(queue?: string, statuses?: readonly QueueStatus[]): Promise<QueueCount[]>;
+  /** Distinct queue names of live templates and of tasks not yet finished. */
+  listKnownQueues(): Promise<string[]>;
+  /** Templates whose queue is `queue`, deleted ones included (their tasks may still wait). */
+  listTemplatesOfQueue(queue: string): Promise<TemplateRecord[]>;
+  /**
+   * The concurrency keys with WAITING tasks in `queue` (null key: unkeyed tasks), leaving out tasks
+   * of the templates `exceptTemplates` (paused ones).
+   */
+  listWaitingKeys(queue: string, exceptTemplates?: readonly string[]): Promise<WaitingKey[]>;
+  /** WAITING tasks of `queue` with this key (null: unkeyed) and priority, oldest first, but `exceptTemplates`'. */
+  listWaitingTasks(
+    queue: string,
+    concurrencyKey: string | null,
+    priority: number,
+    limit: number,
+    exceptTemplates?: readonly string[],
+  ): Promise<TaskRecord[]>;
+  /** Whether `queue` has a WAITING task (one index entry). */
+  hasWaiting(queue: string): Promise<boolean>;
+  /** Queues that have WAITING tasks (the periodic admission sweep). */
+  listWaitingQueues(): Promise<string[]>;
 
   // leases (one holder at a time among replicas sharing the database, e.g. the outbox relay)
   /**

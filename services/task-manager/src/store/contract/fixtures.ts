@@ -32,6 +32,10 @@ export function makeTemplate(overrides: Partial<TemplateRecord> = {}): TemplateR
     overlapPolicy: 'allow',
     workflow: null,
     retentionDays: null,
+    priority: 5,
+    paused: false,
+    concurrencyKey: null,
+    concurrencyLimit: null,
     deletedAt: null,
     createdAt: T0,
     updatedAt: T0,
@@ -67,6 +71,8 @@ export function makeTask(overrides: Partial<TaskRecord> = {}): TaskRecord {
     updatedAt: T0,
     dispatchPartition: null,
     dispatchOffset: null,
+    priority: 5,
+    concurrencyKey: null,
     ...overrides,
   };
 }

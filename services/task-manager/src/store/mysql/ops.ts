@@ -38,6 +38,7 @@ import {
   dlqReplays,
   leases,
   outbox,
+  queues,
   taskEvents,
   tasks,
   templates,
@@ -488,6 +489,84 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
     async setDepsRemaining(taskId, depsRemaining) {
       await db.update(workflowSteps).set({ depsRemaining }).where(eq(workflowSteps.taskId, taskId));
+    },
+
+    // queues (admission)
+    async listQueueSettings(names) {
+      if (names?.length === 0) return [];
+      return db
+        .select()
+        .from(queues)
+        .where(names ? inArray(queues.name, [...names]) : undefined)
+        .orderBy(asc(queues.name));
+    },
+    async upsertQueueSettings(name, patch, at) {
+      const set = { ...shared.definedOnly(patch), updatedAt: at };
+      await db
+        .insert(queues)
+        .values({ name, maxInFlight: null, paused: false, ...set })
+        .onDuplicateKeyUpdate({ set });
+      const [row] = await db.select().from(queues).where(eq(queues.name, name));
+      return row!;
+    },
+    async lockQueue(queue, at) {
+      // The upsert takes the row's exclusive lock (creating the row if absent) without opening a
+      // REPEATABLE READ snapshot; the locking read then returns the row as last committed.
+      await db
+        .insert(queues)
+        .values({ name: queue, maxInFlight: null, paused: false, updatedAt: at })
+        .onDuplicateKeyUpdate({ set: { name: sql`${queues.name}` } });
+      const [row] = await db.select().from(queues).where(eq(queues.name, queue)).for('update');
+      return row!;
+    },
+    async countQueueTasks(queue, statuses) {
+      const rows = await db
+        .select({
+          queue: tasks.queue,
+          status: tasks.status,
+          concurrencyKey: tasks.concurrencyKey,
+          n: count(),
+        })
+        .from(tasks)
+        .where(q.admissionCounts(queue, statuses))
+        .groupBy(tasks.queue, tasks.status, tasks.concurrencyKey);
+      return rows.map((r) => ({ ...r, n: Number(r.n) }));
+    },
+    async listKnownQueues() {
+      const rows = await db
+        .selectDistinct({ queue: templates.queue })
+        .from(templates)
+        .where(isNull(templates.deletedAt));
+      return rows.map((r) => r.queue);
+    },
+    async listTemplatesOfQueue(queue) {
+      return selectTemplates(eq(templates.queue, queue));
+    },
+    async listWaitingKeys(queue, exceptTemplates) {
+      const rows = await db
+        .select({
+          concurrencyKey: tasks.concurrencyKey,
+          priority: max(tasks.priority),
+          firstId: min(tasks.id),
+        })
+        .from(tasks)
+        .where(q.waitingIn(queue, exceptTemplates))
+        .groupBy(tasks.concurrencyKey);
+      return rows.map((r) => ({
+        concurrencyKey: r.concurrencyKey,
+        priority: Number(r.priority ?? 0),
+        firstId: r.firstId ?? '',
+      }));
+    },
+    async listWaitingTasks(queue, key, priority, limit, exceptTemplates) {
+      return selectTasks(q.waitingHeads(queue, key, priority, limit, exceptTemplates));
+    },
+    async hasWaiting(queue) {
+      return (await db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1)).length > 0;
+    },
+    async listWaitingQueues() {
+      const rows = await db.selectDistinct({ queue: tasks.queue }).from(tasks).where(q.isStatus('WAITING'));
+      return rows.map((r) => r.queue);
     },
 
     // leases

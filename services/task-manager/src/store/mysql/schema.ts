@@ -72,6 +72,10 @@ export const templates = mysqlTable(
       .notNull(),
     workflow: json<WorkflowSpec>('workflow'),
     retentionDays: int('retention_days'),
+    priority: int('priority').notNull().default(5),
+    paused: boolean('paused').notNull().default(false),
+    concurrencyKey: name255('concurrency_key'),
+    concurrencyLimit: int('concurrency_limit'),
     deletedAt: time('deleted_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),
@@ -112,6 +116,8 @@ export const tasks = mysqlTable(
     updatedAt: time('updated_at').notNull(),
     dispatchPartition: int('dispatch_partition'),
     dispatchOffset: bigint('dispatch_offset', { mode: 'number' }),
+    priority: int('priority').notNull().default(5),
+    concurrencyKey: name255('concurrency_key'),
   },
   (t) => [
     uniqueIndex('tasks_idempotency_key_uq').on(t.idempotencyKey),
@@ -126,6 +132,8 @@ export const tasks = mysqlTable(
     index('tasks_status_started_at_idx').on(t.status, t.startedAt),
     // The retention purge's range: per terminal status, by finish time.
     index('tasks_status_finished_at_idx').on(t.status, t.finishedAt),
+    // Admission: in-flight counts per queue and key, waiting heads per queue, key and priority.
+    index('tasks_admission_idx').on(t.queue, t.status, t.concurrencyKey, t.priority, t.id),
   ],
 );
 
@@ -265,3 +273,12 @@ export const dlqReplays = mysqlTable(
   },
   (t) => [index('dlq_replays_dead_letter_idx').on(t.deadLetterId)],
 );
+// Per-queue admission settings (GET/PUT /queues): a row exists once a queue was configured or
+// admitted keyed tasks; its row is also the lock (SELECT … FOR UPDATE) that serialises admission.
+export const queues = mysqlTable('queues', {
+  name: name255('name').primaryKey(),
+  /** QUEUED + RUNNING tasks allowed at once; null: unlimited. */
+  maxInFlight: int('max_in_flight'),
+  paused: boolean('paused').notNull().default(false),
+  updatedAt: time('updated_at').notNull(),
+});

@@ -37,6 +37,7 @@ import {
   dlqReplays,
   leases,
   outbox,
+  queues,
   taskEvents,
   tasks,
   templates,
@@ -550,6 +551,88 @@ export function sqliteOps(
     },
     setDepsRemaining(taskId, depsRemaining) {
       db.update(workflowSteps).set({ depsRemaining }).where(eq(workflowSteps.taskId, taskId)).run();
+    },
+
+    // queues (admission)
+    listQueueSettings(names) {
+      if (names?.length === 0) return [];
+      return db
+        .select()
+        .from(queues)
+        .where(names ? inArray(queues.name, [...names]) : undefined)
+        .orderBy(asc(queues.name))
+        .all();
+    },
+    upsertQueueSettings(name, patch, at) {
+      const set = { ...shared.definedOnly(patch), updatedAt: at };
+      db.insert(queues)
+        .values({ name, maxInFlight: null, paused: false, ...set })
+        .onConflictDoUpdate({ target: queues.name, set })
+        .run();
+      return db.select().from(queues).where(eq(queues.name, name)).get()!;
+    },
+    lockQueue(queue, at) {
+      // A unit of work holds SQLite's write lock from BEGIN IMMEDIATE: admission is serial already.
+      db.insert(queues)
+        .values({ name: queue, maxInFlight: null, paused: false, updatedAt: at })
+        .onConflictDoNothing()
+        .run();
+      return db.select().from(queues).where(eq(queues.name, queue)).get()!;
+    },
+    countQueueTasks(queue, statuses) {
+      return db
+        .select({
+          queue: tasks.queue,
+          status: tasks.status,
+          concurrencyKey: tasks.concurrencyKey,
+          n: count(),
+        })
+        .from(tasks)
+        .where(q.admissionCounts(queue, statuses))
+        .groupBy(tasks.queue, tasks.status, tasks.concurrencyKey)
+        .all();
+    },
+    listKnownQueues() {
+      const rows = db
+        .selectDistinct({ queue: templates.queue })
+        .from(templates)
+        .where(isNull(templates.deletedAt))
+        .all();
+      return rows.map((r) => r.queue);
+    },
+    listTemplatesOfQueue(queue) {
+      return db.select(templateColumns).from(templates).where(eq(templates.queue, queue)).all();
+    },
+    listWaitingKeys(queue, exceptTemplates) {
+      return db
+        .select({
+          concurrencyKey: tasks.concurrencyKey,
+          priority: max(tasks.priority),
+          firstId: min(tasks.id),
+        })
+        .from(tasks)
+        .where(q.waitingIn(queue, exceptTemplates))
+        .groupBy(tasks.concurrencyKey)
+        .all()
+        .map((r) => ({
+          concurrencyKey: r.concurrencyKey,
+          priority: r.priority ?? 0,
+          firstId: r.firstId ?? '',
+        }));
+    },
+    listWaitingTasks(queue, key, priority, limit, exceptTemplates) {
+      return selectTasks(q.waitingHeads(queue, key, priority, limit, exceptTemplates));
+    },
+    hasWaiting(queue) {
+      return db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1).get() !== undefined;
+    },
+    listWaitingQueues() {
+      return db
+        .selectDistinct({ queue: tasks.queue })
+        .from(tasks)
+        .where(q.isStatus('WAITING'))
+        .all()
+        .map((r) => r.queue);
     },
 
     // leases

@@ -52,6 +52,10 @@ export const templates = sqliteTable(
     overlapPolicy: text('overlap_policy').$type<TemplateRecord['overlapPolicy']>().notNull(),
     workflow: json<WorkflowSpec>('workflow'),
     retentionDays: integer('retention_days'),
+    priority: integer('priority').notNull().default(5),
+    paused: integer('paused', { mode: 'boolean' }).notNull().default(false),
+    concurrencyKey: text('concurrency_key'),
+    concurrencyLimit: integer('concurrency_limit'),
     deletedAt: time('deleted_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),
@@ -98,6 +102,8 @@ export const tasks = sqliteTable(
     updatedAt: time('updated_at').notNull(),
     dispatchPartition: integer('dispatch_partition'),
     dispatchOffset: integer('dispatch_offset'),
+    priority: integer('priority').notNull().default(5),
+    concurrencyKey: text('concurrency_key'),
   },
   (t) => [
     uniqueIndex('tasks_idempotency_key_uq').on(t.idempotencyKey),
@@ -115,7 +121,9 @@ export const tasks = sqliteTable(
       .where(sql`status IN ('COMPLETED', 'FAILED', 'TIMED_OUT', 'CANCELED')`),
     index('tasks_active_template_idx')
       .on(t.templateId)
-      .where(sql`status IN ('PENDING', 'QUEUED', 'RUNNING', 'RETRYING')`),
+      .where(sql`status IN ('PENDING', 'WAITING', 'QUEUED', 'RUNNING', 'RETRYING')`),
+    // Admission: in-flight counts per queue and key, waiting heads per queue, key and priority.
+    index('tasks_admission_idx').on(t.queue, t.status, t.concurrencyKey, t.priority, t.id),
   ],
 );
 
@@ -257,3 +265,12 @@ export const dlqReplays = sqliteTable(
   },
   (t) => [index('dlq_replays_dead_letter_idx').on(t.deadLetterId)],
 );
+// Per-queue admission settings (GET/PUT /queues): a row exists once a queue was configured or
+// admitted keyed tasks; its row is also the lock that serialises admission to the queue.
+export const queues = sqliteTable('queues', {
+  name: text('name').primaryKey(),
+  /** QUEUED + RUNNING tasks allowed at once; null: unlimited. */
+  maxInFlight: integer('max_in_flight'),
+  paused: integer('paused', { mode: 'boolean' }).notNull().default(false),
+  updatedAt: time('updated_at').notNull(),
+});

@@ -1,0 +1,330 @@
+// Admission on real stores (SQLite and MariaDB): priorities, WAITING, max_in_flight, pause, paused templates, per-key limits and round-robin, two replicas under chaos.
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import type { ResultMessage } from '@taskwire/contracts';
+import { systemClock } from './clock.js';
+import type { DomainDeps, Signals } from './deps.js';
+import { noSignals } from './deps.js';
+import { admitQueue } from './admission.js';
+import { applyResults } from './results.js';
+import { cancelTask } from './cancel.js';
+import { createTasks } from './tasks.js';
+import type { TaskInput } from './tasks.js';
+import { createTemplate, updateTemplate } from './templates.js';
+import { listQueues, pauseQueue, resumeQueue, setQueueLimit } from './queues.js';
+import type { Store, TaskRecord } from '../store/types.js';
+import { createAdmissionLoop } from '../scheduler/admission-loop.js';
+import { createDueLoop } from '../scheduler/due-loop.js';
+import { DIALECTS, createTestDatabase } from '../testing/stores.js';
+import type { Dialect } from '../testing/stores.js';
+
+const logger = pino({ level: 'silent' });
+const settings = { dispatchTopic: 'dispatch', controlTopic: 'control' };
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function openDb(dialect: Dialect): Promise<() => Promise<Store>> {
+  const db = await createTestDatabase(dialect);
+  cleanups.push(() => db.cleanup());
+  return async () => {
+    const store = db.open();
+    await store.migrate();
+    return store;
+  };
+}
+
+function depsOf(store: Store, signals: Signals = noSignals): DomainDeps {
+  return { store, clock: systemClock, logger, settings, signals };
+}
+
+async function create(deps: DomainDeps, inputs: TaskInput[]): Promise<TaskRecord[]> {
+  const out = await createTasks(deps, inputs);
+  return out.map((r) => {
+    if (!r.ok) throw r.error;
+    return r.value.task;
+  });
+}
+
+const msg = (t: TaskRecord, type: ResultMessage['type'], over: Partial<ResultMessage> = {}): ResultMessage =>
+  ({
+    v: 1,
+    type,
+    task_id: t.id,
+    attempt: t.attempt,
+    worker_id: 'w1',
+    at: Date.now(),
+    ...over,
+  }) as ResultMessage;
+
+async function inStatus(store: Store, status: TaskRecord['status']): Promise<TaskRecord[]> {
+  return store.listTasks({ status: [status], limit: 10_000 });
+}
+
+/** Runs the oldest QUEUED task of `queue` to success, as one worker of concurrency 1 would. */
+async function runOldestQueued(deps: DomainDeps): Promise<TaskRecord | null> {
+  const queued = (await inStatus(deps.store, 'QUEUED')).sort(
+    (a, b) => a.queuedAt!.getTime() - b.queuedAt!.getTime() || (a.id < b.id ? -1 : 1),
+  );
+  const t = queued[0];
+  if (!t) return null;
+  await applyResults(deps, [msg(t, 'started'), msg(t, 'succeeded', { result: null })]);
+  return t;
+}
+
+describe.each(DIALECTS)('admission on %s', (dialect) => {
+  it('a queue nobody configured dispatches at once (QUEUED, no waiting)', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, { name: 'plain', executor: 'noop' });
+    const [task] = await create(deps, [{ templateId: t.id }]);
+    expect(task!.status).toBe('QUEUED');
+    expect(task!.priority).toBe(5);
+    expect((await deps.store.listEvents(task!.id)).map((e) => e.type)).toEqual(['created', 'queued']);
+  });
+
+  it('a full queue holds tasks WAITING and admits the highest priority, then the oldest', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, { name: 'prio', executor: 'noop', queue: 'q1' });
+    await setQueueLimit(deps, 'q1', 2);
+    const low = await create(
+      deps,
+      [1, 2, 3].map(() => ({ templateId: t.id, priority: 1 })),
+    );
+    const [high] = await create(deps, [{ templateId: t.id, priority: 9 }]);
+    expect(new Set([...low, high!].map((x) => x.status))).toEqual(new Set(['WAITING']));
+    expect(await admitQueue(deps, 'q1')).toBe(2);
+    const queued = (await inStatus(deps.store, 'QUEUED')).map((x) => x.id).sort();
+    expect(queued).toEqual([high!.id, low[0]!.id].sort());
+    // The limit holds: nothing more until a slot frees.
+    expect(await admitQueue(deps, 'q1')).toBe(0);
+    await runOldestQueued(deps);
+    expect(await admitQueue(deps, 'q1')).toBe(1);
+    expect((await deps.store.getTask(low[1]!.id))!.status).toBe('QUEUED');
+    const [view] = (await listQueues(deps, null)).filter((q) => q.name === 'q1');
+    expect(view).toMatchObject({ waiting: 1, queued: 2, running: 0, maxInFlight: 2, paused: false });
+  });
+
+  it('with max_in_flight 2 and 200 priority-1 tasks waiting, a priority-9 task runs before at least 195 of them', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, { name: 'backlog', executor: 'noop', queue: 'q2' });
+    await setQueueLimit(deps, 'q2', 2);
+    await create(
+      deps,
+      Array.from({ length: 200 }, () => ({ templateId: t.id, priority: 1 })),
+    );
+    await admitQueue(deps, 'q2');
+    // One worker of concurrency 1 has started one of them when the urgent task arrives.
+    const [urgent] = await create(deps, [{ templateId: t.id, priority: 9 }]);
+    const order: string[] = [];
+    for (;;) {
+      await admitQueue(deps, 'q2');
+      const ran = await runOldestQueued(deps);
+      if (!ran) break;
+      order.push(ran.id);
+    }
+    expect(order).toHaveLength(201);
+    expect(order.indexOf(urgent!.id)).toBeLessThanOrEqual(5);
+  });
+
+  it('a paused queue admits nothing and its new tasks wait; resume admits them', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, { name: 'pausable', executor: 'noop', queue: 'q3' });
+    await pauseQueue(deps, 'q3');
+    const tasks = await create(deps, [{ templateId: t.id }, { templateId: t.id }]);
+    expect(tasks.map((x) => x.status)).toEqual(['WAITING', 'WAITING']);
+    const [waitingEvent] = (await deps.store.listEvents(tasks[0]!.id)).filter((e) => e.type === 'waiting');
+    expect(waitingEvent!.data).toMatchObject({ reason: 'queue_paused' });
+    expect(await admitQueue(deps, 'q3')).toBe(0);
+    // A second store on the same database sees the pause (persisted, every replica).
+    const view = await resumeQueue(deps, 'q3');
+    expect(view.paused).toBe(false);
+    expect(await admitQueue(deps, 'q3')).toBe(2);
+  });
+
+  it("a paused template's tasks wait while other templates of the queue run; unpausing admits them", async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const paused = await createTemplate(deps, { name: 'held', executor: 'noop', queue: 'q4', paused: true });
+    const other = await createTemplate(deps, { name: 'free', executor: 'noop', queue: 'q4' });
+    const [held] = await create(deps, [{ templateId: paused.id, priority: 9 }]);
+    const [free] = await create(deps, [{ templateId: other.id }]);
+    expect(held!.status).toBe('WAITING');
+    expect(free!.status).toBe('QUEUED');
+    expect(await admitQueue(deps, 'q4')).toBe(0);
+    await updateTemplate(deps, paused.id, { paused: false });
+    expect(await admitQueue(deps, 'q4')).toBe(1);
+    expect((await deps.store.getTask(held!.id))!.status).toBe('QUEUED');
+  });
+
+  it('per-key limit: never more than concurrency_limit of one key in flight; a key with a backlog does not delay another key', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, {
+      name: 'keyed',
+      executor: 'noop',
+      queue: 'q5',
+      concurrencyKey: '/customer',
+      concurrencyLimit: 2,
+    });
+    const big = await create(
+      deps,
+      Array.from({ length: 300 }, () => ({ templateId: t.id, params: { customer: 'big' } })),
+    );
+    const [small] = await create(deps, [{ templateId: t.id, params: { customer: 'small' } }]);
+    const [explicit] = await create(deps, [
+      { templateId: t.id, params: { customer: 'big' }, concurrencyKey: 'x' },
+    ]);
+    expect(big[0]!.concurrencyKey).toBe('big');
+    expect(explicit!.concurrencyKey).toBe('x');
+    expect(await admitQueue(deps, 'q5')).toBe(4);
+    const queued = await inStatus(deps.store, 'QUEUED');
+    const perKey = (key: string) => queued.filter((x) => x.concurrencyKey === key).length;
+    expect([perKey('big'), perKey('small'), perKey('x')]).toEqual([2, 1, 1]);
+    expect(queued.map((x) => x.id)).toContain(small!.id);
+    // Round-robin when the queue limit binds: after `big` took a slot, `small2` gets the next one.
+    await setQueueLimit(deps, 'q5', 4);
+    const [small2] = await create(deps, [{ templateId: t.id, params: { customer: 'small' } }]);
+    await runOldestQueued(deps); // a `big` one (the oldest) ends
+    await admitQueue(deps, 'q5');
+    const now = await inStatus(deps.store, 'QUEUED');
+    expect(now.filter((x) => x.concurrencyKey === 'big')).toHaveLength(2);
+    expect(now.length).toBeLessThanOrEqual(4);
+    await runOldestQueued(deps);
+    await runOldestQueued(deps);
+    await admitQueue(deps, 'q5');
+    expect((await deps.store.getTask(small2!.id))!.status).toBe('QUEUED');
+  });
+
+  it('a retry leaves and re-takes its slot; cancelling a waiting or queued task frees it', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, {
+      name: 'retrying',
+      executor: 'noop',
+      queue: 'q6',
+      backoff: { initialMs: 0, factor: 1, maxMs: 0, jitter: 0 },
+    });
+    await setQueueLimit(deps, 'q6', 1);
+    const [a, b, c] = await create(deps, [{ templateId: t.id }, { templateId: t.id }, { templateId: t.id }]);
+    await admitQueue(deps, 'q6');
+    expect((await deps.store.getTask(a!.id))!.status).toBe('QUEUED');
+    await applyResults(deps, [
+      msg(a!, 'started'),
+      msg(a!, 'failed', { error: { message: 'boom', retryable: true } }),
+    ]);
+    expect((await deps.store.getTask(a!.id))!.status).toBe('RETRYING');
+    // The freed slot goes to the next waiting task; the retry waits for a slot (attempt 2, WAITING).
+    await admitQueue(deps, 'q6');
+    expect((await deps.store.getTask(b!.id))!.status).toBe('QUEUED');
+    const due = createDueLoop({ ...deps, maxSleepMs: 50 });
+    due.start();
+    cleanups.push(() => due.stop());
+    await expect.poll(async () => (await deps.store.getTask(a!.id))!.status).toBe('WAITING');
+    expect((await deps.store.getTask(a!.id))!.attempt).toBe(2);
+    await cancelTask(deps, c!.id);
+    await cancelTask(deps, b!.id);
+    await admitQueue(deps, 'q6');
+    const retried = (await deps.store.getTask(a!.id))!;
+    expect([retried.status, retried.attempt]).toEqual(['QUEUED', 2]);
+  });
+
+  it('rejects a concurrency_key that is not a JSON Pointer, naming the field', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    await expect(
+      createTemplate(deps, { name: 'bad', executor: 'noop', concurrencyKey: 'customer_id' }),
+    ).rejects.toMatchObject({ code: 'bad_request', message: expect.stringContaining('concurrency_key') });
+  });
+});
+
+describe.each(DIALECTS)('two manager replicas on %s', (dialect) => {
+  it('under random cancels, retries and failures the queue and key limits are never exceeded and no slot leaks', async () => {
+    const open = await openDb(dialect);
+    // SQLite serves one manager (one writer): its two "replicas" share the store. MariaDB: two pools.
+    const first = await open();
+    const stores = [first, dialect === 'sqlite' ? first : await open()];
+    const loops: Array<{ stop(): Promise<void> }> = [];
+    const replicas = stores.map((store) => {
+      const signals: Signals = { ...noSignals, admit: (q) => admission.wake(q) };
+      const deps = depsOf(store, signals);
+      const admission = createAdmissionLoop({ ...deps, sweepMs: 50 });
+      const due = createDueLoop({ ...deps, maxSleepMs: 50 });
+      admission.start();
+      due.start();
+      loops.push(admission, due);
+      return deps;
+    });
+    cleanups.push(async () => {
+      for (const l of loops) await l.stop();
+    });
+    const [a, b] = replicas as [DomainDeps, DomainDeps];
+    const t = await createTemplate(a, {
+      name: 'chaos',
+      executor: 'noop',
+      queue: 'qc',
+      concurrencyKey: '/k',
+      concurrencyLimit: 2,
+      maxAttempts: 3,
+      backoff: { initialMs: 0, factor: 1, maxMs: 0, jitter: 0 },
+    });
+    await setQueueLimit(a, 'qc', 5);
+    // 3 keys × limit 2 > max_in_flight 5: both limits bind during the run.
+    const KEYS = 3;
+    const N = 120;
+    for (let i = 0; i < N; i += 20) {
+      const d = i % 40 === 0 ? a : b;
+      await create(
+        d,
+        Array.from({ length: 20 }, (_, j) => ({ templateId: t.id, params: { k: `k${(i + j) % KEYS}` } })),
+      );
+    }
+    let maxQueue = 0;
+    let maxKey = 0;
+    const check = async () => {
+      const counts = await a.store.countQueueTasks('qc', ['QUEUED', 'RUNNING']);
+      const perKey = new Map<string, number>();
+      for (const c of counts)
+        perKey.set(c.concurrencyKey ?? '', (perKey.get(c.concurrencyKey ?? '') ?? 0) + c.n);
+      maxQueue = Math.max(
+        maxQueue,
+        counts.reduce((s, c) => s + c.n, 0),
+      );
+      maxKey = Math.max(maxKey, ...perKey.values(), 0);
+    };
+    let rnd = 42;
+    const random = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await check();
+      const active = await a.store.listTasks({
+        status: ['WAITING', 'QUEUED', 'RUNNING', 'RETRYING'],
+        limit: 1000,
+      });
+      if (active.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`chaos run did not finish: ${active.length} tasks active`);
+      const d = random() < 0.5 ? a : b;
+      const running = active.filter((x) => x.status === 'QUEUED' || x.status === 'RUNNING');
+      const pick = running[Math.floor(random() * running.length)];
+      const roll = random();
+      if (roll < 0.08) {
+        const any = active[Math.floor(random() * active.length)]!;
+        await cancelTask(d, any.id).catch(() => {});
+        if (any.status === 'RUNNING') await applyResults(d, [msg(any, 'canceled')]);
+      } else if (pick && pick.status === 'QUEUED') {
+        await applyResults(d, [msg(pick, 'started')]);
+      } else if (pick) {
+        const outcome = roll < 0.3 ? 'failed' : roll < 0.38 ? 'timed_out' : 'succeeded';
+        const error = { message: 'chaos', retryable: true };
+        await applyResults(d, [msg(pick, outcome, outcome === 'succeeded' ? { result: 1 } : { error })]);
+      } else {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await check();
+    // The limits were reached (the run tested them) and never passed.
+    expect(maxQueue).toBe(5);
+    expect(maxKey).toBe(2);
+    // Everything ended, nothing stuck WAITING or holding a slot.
+    expect(await a.store.countQueueTasks('qc')).toEqual([]);
+    const finished = await a.store.listTasks({ limit: 1000 });
+    expect(finished).toHaveLength(N);
+  }, 90_000);
+});
