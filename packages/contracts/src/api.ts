@@ -234,6 +234,41 @@ export const batchResultSchema = Type.Object(
 );
 export type BatchResult = Static<typeof batchResultSchema>;
 
+/** GET /stats/overview: what the dashboard's first page shows, each figure from one indexed query. */
+export const overviewSchema = Type.Object(
+  {
+    at: DateTime,
+    counts: Type.Array(
+      Type.Object({ queue: Type.String(), status: Enum(TASK_STATUSES), count: Type.Integer() }, closed),
+      { description: 'Tasks by queue and status (only pairs with at least one task).' },
+    ),
+    per_minute: Type.Array(
+      Type.Object(
+        { minute: DateTime, completed: Type.Integer(), failed: Type.Integer() },
+        closed,
+      ),
+      { description: 'Tasks finished COMPLETED / FAILED in each of the last 60 minutes, oldest first.' },
+    ),
+    workers: Type.Object({ alive: Type.Integer(), dead: Type.Integer() }, closed),
+    outbox_backlog: Type.Integer({ description: 'Outbox rows not yet published to Kafka.' }),
+    consumer_lag: Raw<Array<{ queue: string; lag: number }> | null>({
+      type: ['array', 'null'],
+      items: {
+        type: 'object',
+        properties: { queue: { type: 'string' }, lag: { type: 'integer' } },
+        required: ['queue', 'lag'],
+        additionalProperties: false,
+      },
+      description: "The workers' group lag per queue (summed over partitions); null when Kafka is off or unreadable.",
+    }),
+  },
+  closed,
+);
+export type Overview = Static<typeof overviewSchema>;
+
+/** The dashboard's static files (GET /ui/...): HTML, JavaScript, CSS or SVG, not JSON. */
+export const uiAssetSchema = Type.String({ description: 'An HTML page, ES module, stylesheet or image' });
+
 /** GET /metrics: the Prometheus text exposition (format 0.0.4), not JSON. */
 export const metricsTextSchema = Type.String({ description: 'Prometheus text format 0.0.4' });
 

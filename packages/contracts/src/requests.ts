@@ -154,6 +154,7 @@ export const listTasksQuery = Type.Object({
     }),
   ),
   template_id: Type.Optional(Type.String({ description: 'Only tasks of this template' })),
+  queue: Type.Optional(Type.String({ description: 'Only tasks of this queue' })),
   created_from: Type.Optional(
     Type.String({ description: 'ISO 8601 date or date-time: created at or after' }),
   ),

@@ -366,6 +366,7 @@ export async function listTaskEvents(deps: DomainDeps, id: string): Promise<Task
 export interface TaskQuery {
   status?: TaskStatus[];
   templateId?: string;
+  queue?: string;
   createdFrom?: Date;
   createdTo?: Date;
   cursor?: string;
@@ -384,6 +385,7 @@ export async function listTasks(
   const rows = await deps.store.listTasks({
     status: q.status,
     templateId: q.templateId,
+    queue: q.queue,
     createdFrom: q.createdFrom,
     createdTo: q.createdTo,
     beforeId: q.cursor === undefined ? undefined : decodeCursor(q.cursor),

@@ -9,10 +9,12 @@ import { accessLog, limitBody, requestId } from './middleware.js';
 import { openApiDocument } from './openapi.js';
 import { queueHandlers } from './queues.js';
 import { mountRoutes, routeRule } from './routes.js';
+import { statsHandlers } from './stats.js';
 import { systemHandlers } from './system.js';
 import { taskHandlers } from './tasks.js';
 import { workflowHandlers } from './workflows.js';
 import { templateHandlers } from './templates.js';
+import { uiHandlers } from './ui.js';
 import type { AppDeps, AppEnv } from './types.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
@@ -36,6 +38,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ...eventHandlers(deps),
     ...workflowHandlers(deps),
     ...dlqHandlers(deps),
+    ...statsHandlers(deps),
+    ...uiHandlers(deps.uiDir),
   });
   app.onError(onError(logger));
   app.notFound(notFound);

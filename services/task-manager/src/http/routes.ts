@@ -5,21 +5,25 @@ import { dlqRoutes } from './dlq.js';
 import { eventRoutes } from './events.js';
 import { queueRoutes } from './queues.js';
 import type { Handlers, Route, RouteAccess } from './route.js';
+import { statsRoutes } from './stats.js';
 import { systemRoutes } from './system.js';
 import { taskRoutes } from './tasks.js';
 import { templateRoutes } from './templates.js';
 import { workflowRoutes } from './workflows.js';
+import { uiRoutes } from './ui.js';
 import type { AppEnv } from './types.js';
 
 /** In registration order: a static segment (`/tasks/batch`) before a parameter (`/tasks/:id`). */
 export const ROUTES = {
   ...systemRoutes,
+  ...statsRoutes,
   ...templateRoutes,
   ...taskRoutes,
   ...queueRoutes,
   ...eventRoutes,
   ...workflowRoutes,
   ...dlqRoutes,
+  ...uiRoutes,
 } as const;
 export type OperationId = keyof typeof ROUTES;
 

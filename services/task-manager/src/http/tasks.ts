@@ -256,6 +256,7 @@ function parseListQuery(c: Context<AppEnv>): Parameters<typeof listTasks>[1] {
   return {
     status,
     templateId: q.template_id || undefined,
+    queue: q.queue || undefined,
     createdFrom: date('created_from'),
     createdTo: date('created_to'),
     cursor: q.cursor || undefined,

@@ -76,6 +76,7 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
       where: and(
         f.status && f.status.length > 0 ? inArray(tasks.status, f.status) : undefined,
         f.templateId !== undefined ? eq(tasks.templateId, f.templateId) : undefined,
+        f.queue !== undefined ? eq(tasks.queue, f.queue) : undefined,
         f.createdFrom ? gte(tasks.createdAt, f.createdFrom) : undefined,
         f.createdTo ? lt(tasks.createdAt, f.createdTo) : undefined,
         f.beforeId !== undefined ? lt(tasks.id, f.beforeId) : undefined,
@@ -170,6 +171,9 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
       orderBy: asc(tasks.id),
       limit,
     }),
+    /** taskStats: finished COMPLETED or FAILED at or after `since` (a range of tasks_finished_at_idx). */
+    finishedSince: (since: Date) =>
+      and(gte(tasks.finishedAt, since), sql`${tasks.status} IN ('COMPLETED', 'FAILED')`),
 
     /** listEventsAfter's WHERE over task_events joined (left) with tasks. */
     eventsAfter: (afterId: number, f: EventFilter = {}) =>

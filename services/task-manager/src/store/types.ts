@@ -302,12 +302,19 @@ export type TemplatePatch = Partial<Omit<TemplateRecord, 'id' | 'createdAt'>>;
 export interface TaskFilter {
   status?: TaskStatus[];
   templateId?: string;
+  queue?: string;
   createdFrom?: Date;
   /** Exclusive upper bound. */
   createdTo?: Date;
   /** Return tasks whose id is strictly below (desc) this id; ids sort by creation. */
   beforeId?: string;
   limit: number;
+}
+
+export interface TaskStats {
+  byQueueStatus: Array<{ queue: string; status: TaskStatus; n: number }>;
+  /** `minute`: epoch ms of the minute's start (UTC). */
+  finishedPerMinute: Array<{ minute: number; status: 'COMPLETED' | 'FAILED'; n: number }>;
 }
 
 /** A compare-and-set guard: the update applies only if the row still matches. */
@@ -391,6 +398,13 @@ export interface StoreOps {
   listEventsAfter(afterId: number, limit: number, filter?: EventFilter): Promise<StreamEventRecord[]>;
   /** The highest event id, 0 when there is none. */
   maxEventId(): Promise<number>;
+
+  // dashboard
+  /**
+   * Task counts by queue and status, and tasks finished COMPLETED or FAILED per minute since
+   * `since` (the overview page); each an index-only read (tasks_queue_status_idx, tasks_finished_at_idx).
+   */
+  taskStats(since: Date): Promise<TaskStats>;
 
   // outbox
   insertOutbox(rows: readonly OutboxRecord[]): Promise<void>;

@@ -273,6 +273,27 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         .orderBy(asc(taskEvents.id))
         .limit(limit);
     },
+    async taskStats(since) {
+      const byQueueStatus = await db
+        .select({ queue: tasks.queue, status: tasks.status, n: count() })
+        .from(tasks)
+        .groupBy(tasks.queue, tasks.status);
+      const minute = sql<number>`TIMESTAMPDIFF(MINUTE, ${since}, ${tasks.finishedAt})`;
+      const finished = await db
+        .select({ m: minute, status: tasks.status, n: count() })
+        .from(tasks)
+        .where(q.finishedSince(since))
+        .groupBy(minute, tasks.status);
+      return {
+        byQueueStatus: byQueueStatus.map((r) => ({ ...r, n: Number(r.n) })),
+        finishedPerMinute: finished.map((r) => ({
+          minute: since.getTime() + Number(r.m) * 60_000,
+          status: r.status as 'COMPLETED' | 'FAILED',
+          n: Number(r.n),
+        })),
+      };
+    },
+
     async maxEventId() {
       const [row] = await db.select({ id: max(taskEvents.id) }).from(taskEvents);
       return Number(row?.id ?? 0);

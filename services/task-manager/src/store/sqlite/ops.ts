@@ -313,6 +313,29 @@ export function sqliteOps(
         .limit(limit)
         .all();
     },
+    taskStats(since) {
+      const byQueueStatus = db
+        .select({ queue: tasks.queue, status: tasks.status, n: count() })
+        .from(tasks)
+        .groupBy(tasks.queue, tasks.status)
+        .all();
+      const minute = sql<number>`(${tasks.finishedAt} - ${since.getTime()}) / 60000`;
+      const finished = db
+        .select({ m: minute, status: tasks.status, n: count() })
+        .from(tasks)
+        .where(q.finishedSince(since))
+        .groupBy(minute, tasks.status)
+        .all();
+      return {
+        byQueueStatus,
+        finishedPerMinute: finished.map((r) => ({
+          minute: since.getTime() + Number(r.m) * 60_000,
+          status: r.status as 'COMPLETED' | 'FAILED',
+          n: r.n,
+        })),
+      };
+    },
+
     maxEventId() {
       return (
         db
