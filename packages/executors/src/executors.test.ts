@@ -39,6 +39,17 @@ describe('built-in executors', () => {
     expect(await sleepExecutor.run(ctx({ ms: 5 }))).toEqual({ slept_ms: 5 });
   });
 
+  it('sleep with steps reports progress and a log line at each step, ending at 100', async () => {
+    const c = ctx({ ms: 6, steps: 3 });
+    expect(await sleepExecutor.run(c)).toEqual({ slept_ms: 6 });
+    expect(c.progressReports).toEqual([
+      { pct: 33, message: 'step 1 of 3' },
+      { pct: 67, message: 'step 2 of 3' },
+      { pct: 100, message: 'step 3 of 3' },
+    ]);
+    expect(c.logs).toEqual(['slept 2 of 6 ms', 'slept 4 of 6 ms', 'slept 6 of 6 ms']);
+  });
+
   it('sleep rejects as soon as the signal aborts', async () => {
     const ac = new AbortController();
     const run = sleepExecutor.run(ctx({ ms: 60_000 }, ac.signal));

@@ -131,6 +131,9 @@ const EXAMPLES: Record<string, () => Promise<{ path: string; body?: unknown }>> 
   'GET /openapi.json': async () => ({ path: '/openapi.json' }),
   'GET /workers': async () => ({ path: '/workers' }),
   'GET /metrics': async () => ({ path: '/metrics' }),
+  'GET /stats/overview': async () => ({ path: '/stats/overview' }),
+  'GET /ui': async () => ({ path: '/ui' }),
+  'GET /ui/*': async () => ({ path: '/ui/assets/app.js' }),
   'POST /admin/scheduler/refresh': async () => ({ path: '/admin/scheduler/refresh' }),
   'GET /templates': async () => ({ path: '/templates' }),
   'GET /templates/:id': async () => ({ path: `/templates/${(await newTemplate()).id}` }),
@@ -207,13 +210,14 @@ describe('the route table', () => {
     expect(Object.keys(EXAMPLES).sort()).toEqual(served().sort());
   });
 
-  it('leaves only the health probes public and gives admin PUT /tasks/{id}, PUT /queues/{queue} and /admin/*', () => {
+  it('leaves only the health probes and the dashboard files public and gives admin PUT /tasks/{id}, PUT /queues/{queue} and /admin/*', () => {
     const byAccess = (a: string) =>
       Object.entries(ROUTE_RULES)
         .filter(([, r]) => r.access === a)
         .map(([k]) => k)
         .sort();
-    expect(byAccess('public')).toEqual(['GET /healthz', 'GET /readyz']);
+    // The dashboard's HTML/JS/CSS hold no data: every API call the page makes carries the user's token.
+    expect(byAccess('public')).toEqual(['GET /healthz', 'GET /readyz', 'GET /ui', 'GET /ui/*']);
     expect(byAccess('admin')).toEqual([
       'POST /admin/scheduler/refresh',
       'POST /dlq/replay',

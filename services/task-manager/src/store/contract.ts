@@ -2,6 +2,7 @@
 import { describe } from 'vitest';
 import type { MakeStore } from './contract/harness.js';
 import { deadLettersContract } from './contract/dead-letters.js';
+import { dashboardContract } from './contract/dashboard.js';
 import { eventsOutboxWorkersContract } from './contract/events-outbox-workers.js';
 import { leasesContract } from './contract/leases.js';
 import { schedulingContract } from './contract/scheduling.js';
@@ -17,6 +18,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     tasksContract(makeStore);
     schedulingContract(makeStore);
     eventsOutboxWorkersContract(makeStore);
+    dashboardContract(makeStore);
     leasesContract(makeStore);
     deadLettersContract(makeStore);
     unitOfWorkContract(makeStore);

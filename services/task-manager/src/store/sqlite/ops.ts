@@ -319,7 +319,7 @@ export function sqliteOps(
         .from(tasks)
         .groupBy(tasks.queue, tasks.status)
         .all();
-      const minute = sql<number>`(${tasks.finishedAt} - ${since.getTime()}) / 60000`;
+      const minute = sql<number>`(${tasks.finishedAt} - CAST(${since.getTime()} AS INTEGER)) / 60000`;
       const finished = db
         .select({ m: minute, status: tasks.status, n: count() })
         .from(tasks)
