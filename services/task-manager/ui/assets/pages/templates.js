@@ -65,7 +65,7 @@ export async function templatesPage({ main, navigate, isCurrent }) {
         [h('dt', 'Timeout'), h('dd', `${t.timeout_ms} ms`)],
         [h('dt', 'Cron'), h('dd', t.cron_expression ? h('code', t.cron_expression, t.cron_timezone ? ` (${t.cron_timezone})` : ' (UTC)') : h('span.muted', 'none'))],
         t.cron_expression
-          ? [h('dt', 'Next fires'), h('dd', !t.enabled ? h('span.muted', 'paused while disabled') : t.next_fire_times?.length ? h('ul.fires', t.next_fire_times.map((f) => h('li', time(f)))) : h('span.muted', 'none'))]
+          ? [h('dt', 'Next fires'), h('dd', !t.enabled ? h('span.muted', 'paused while disabled') : t.next_fire_times?.length ? h('ul.fires', t.next_fire_times.map((f) => h('li', time(f), h('span.muted', ` · ${new Date(f).toLocaleString()}`)))) : h('span.muted', 'none'))]
           : null,
         [h('dt', 'Tasks'), h('dd', link(`/ui/tasks?template_id=${encodeURIComponent(t.id)}`, 'view tasks'))],
         [h('dt', 'Updated'), h('dd', time(t.updated_at))],
