@@ -9,7 +9,14 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskResource, TemplateResource } from '@taskwire/contracts';
-import { api, repoRoot, startWorkerProcess, useProcesses, startBrokerProcess, waitFor } from './support/processes.js';
+import {
+  api,
+  repoRoot,
+  startWorkerProcess,
+  useProcesses,
+  startBrokerProcess,
+  waitFor,
+} from './support/processes.js';
 import { waitForStatus } from './support/tasks.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,7 +32,8 @@ if (!haveChromium && !process.env.CI) {
 const suite = haveChromium || process.env.CI ? describe : describe.skip;
 
 async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -68,7 +76,10 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     const broker = await startBrokerProcess(path.join(procs.dir, 'broker'));
     procs.procs.push(broker.proc);
     brokers = broker.brokers;
-    const manager = await procs.startManager({ brokers: broker.brokers, env: { WORKER_DEAD_AFTER_MS: '5000' } });
+    const manager = await procs.startManager({
+      brokers: broker.brokers,
+      env: { WORKER_DEAD_AFTER_MS: '5000' },
+    });
     base = manager.url;
     http = api(base);
     ({ page, errors } = await openPage(browser));
@@ -136,7 +147,9 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
       http.post('/tasks/batch', {
         tasks: Array.from({ length: n }, (_, i) => ({ template_name: name, ...extra(i) })),
       });
-    expect((await batch('send-email', 70, (i) => ({ params: { to: `user${i}@example.com` } }))).status).toBe(200);
+    expect((await batch('send-email', 70, (i) => ({ params: { to: `user${i}@example.com` } }))).status).toBe(
+      200,
+    );
     expect((await batch('resize-image', 30)).status).toBe(200);
     expect((await batch('call-webhook', 6)).status).toBe(200);
     const later = new Date(Date.now() + 3_600_000).toISOString();
@@ -152,7 +165,10 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     await page.goto(`${base}/ui`);
     await page.locator('table.grid td a', { hasText: 'images' }).waitFor();
     const overview = await http.get('/stats/overview');
-    const completed = overview.body.per_minute.reduce((n: number, m: { completed: number }) => n + m.completed, 0);
+    const completed = overview.body.per_minute.reduce(
+      (n: number, m: { completed: number }) => n + m.completed,
+      0,
+    );
     expect(completed).toBe(100);
     const cards = await page.locator('.card').allInnerTexts();
     expect(cards.find((c) => c.startsWith('COMPLETED'))).toContain('100');
@@ -176,7 +192,9 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(/status=FAILED/);
     await waitFor('6 FAILED rows', async () => (await page.locator('table.tasks tbody tr').count()) === 6);
-    expect(new Set(await page.locator('table.tasks tbody td .badge').allInnerTexts())).toEqual(new Set(['FAILED']));
+    expect(new Set(await page.locator('table.tasks tbody td .badge').allInnerTexts())).toEqual(
+      new Set(['FAILED']),
+    );
     await page.goto(`${base}/ui/tasks?queue=images`);
     await page.locator('table.tasks tbody tr').first().waitFor();
     expect(await page.locator('table.tasks tbody tr').count()).toBe(30);
@@ -211,7 +229,11 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     await page.locator('table.tasks tbody tr').first().waitFor();
     await page.locator('#live:not(.off)').waitFor();
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
-    const t = await task({ template_name: 'send-email', name: 'welcome-mail', params: { to: 'new@example.com' } });
+    const t = await task({
+      template_name: 'send-email',
+      name: 'welcome-mail',
+      params: { to: 'new@example.com' },
+    });
     const row = page.locator(`tr[data-id="${t.id}"]`);
     await row.waitFor();
     expect(await row.innerText()).toContain('welcome-mail');
@@ -226,7 +248,10 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     await page.goto(`${base}/ui/tasks/${t.id}`);
     await page.locator('main h1 .badge', { hasText: 'RUNNING' }).waitFor();
     await page.locator('ol.events .progress').first().waitFor();
-    await page.locator('code.log', { hasText: /slept \d+ of 4000 ms/ }).first().waitFor();
+    await page
+      .locator('code.log', { hasText: /slept \d+ of 4000 ms/ })
+      .first()
+      .waitFor();
     const bar = page.locator('main > div > .progress');
     await bar.waitFor();
     await page.locator('ol.events li.ev-progress', { hasText: 'step 3 of 8' }).waitFor();
@@ -271,7 +296,10 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     expect(await cron.innerText()).toContain('paused while disabled');
     expect((await http.get(`/templates/${templates['nightly-report']!.id}`)).body.enabled).toBe(false);
 
-    await page.locator('section.template', { hasText: 'send-email' }).getByRole('button', { name: 'Run now' }).click();
+    await page
+      .locator('section.template', { hasText: 'send-email' })
+      .getByRole('button', { name: 'Run now' })
+      .click();
     await page.waitForURL(/\/ui\/tasks\/[0-9A-Z]{26}$/);
     const id = page.url().split('/').pop()!;
     const created = (await http.get(`/tasks/${id}`)).body as TaskResource;

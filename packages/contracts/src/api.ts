@@ -243,10 +243,7 @@ export const overviewSchema = Type.Object(
       { description: 'Tasks by queue and status (only pairs with at least one task).' },
     ),
     per_minute: Type.Array(
-      Type.Object(
-        { minute: DateTime, completed: Type.Integer(), failed: Type.Integer() },
-        closed,
-      ),
+      Type.Object({ minute: DateTime, completed: Type.Integer(), failed: Type.Integer() }, closed),
       { description: 'Tasks finished COMPLETED / FAILED in each of the last 60 minutes, oldest first.' },
     ),
     workers: Type.Object({ alive: Type.Integer(), dead: Type.Integer() }, closed),
@@ -259,7 +256,8 @@ export const overviewSchema = Type.Object(
         required: ['queue', 'lag'],
         additionalProperties: false,
       },
-      description: "The workers' group lag per queue (summed over partitions); null when Kafka is off or unreadable.",
+      description:
+        "The workers' group lag per queue (summed over partitions); null when Kafka is off or unreadable.",
     }),
   },
   closed,

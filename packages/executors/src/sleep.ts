@@ -10,7 +10,8 @@ export interface SleepParams {
 
 export const sleepExecutor = defineExecutor<SleepParams, { slept_ms: number }>({
   name: 'sleep',
-  description: 'Waits params.ms milliseconds (reporting progress params.steps times), then returns { slept_ms }',
+  description:
+    'Waits params.ms milliseconds (reporting progress params.steps times), then returns { slept_ms }',
   paramsSchema: {
     type: 'object',
     required: ['ms'],

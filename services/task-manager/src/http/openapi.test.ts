@@ -160,6 +160,14 @@ describe('openApiDocument', () => {
 
   it('documents the GET /tasks filters and paging', () => {
     const names = (doc.paths['/tasks'].get.parameters as Obj[]).map((p) => p.name);
-    expect(names).toEqual(['status', 'template_id', 'queue', 'created_from', 'created_to', 'limit', 'cursor']);
+    expect(names).toEqual([
+      'status',
+      'template_id',
+      'queue',
+      'created_from',
+      'created_to',
+      'limit',
+      'cursor',
+    ]);
   });
 });

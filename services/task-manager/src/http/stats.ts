@@ -72,7 +72,9 @@ export function perMinute(
   return out;
 }
 
-function lagPerQueue(rows: ReadonlyArray<{ queue: string; lag: number }>): Array<{ queue: string; lag: number }> {
+function lagPerQueue(
+  rows: ReadonlyArray<{ queue: string; lag: number }>,
+): Array<{ queue: string; lag: number }> {
   const by = new Map<string, number>();
   for (const r of rows) by.set(r.queue, (by.get(r.queue) ?? 0) + r.lag);
   return [...by].sort(([a], [b]) => (a < b ? -1 : 1)).map(([queue, lag]) => ({ queue, lag }));

@@ -50,7 +50,8 @@ export const uiRoutes = defineRoutes({
     method: 'GET',
     path: '/ui/*',
     tag: 'system',
-    summary: "The dashboard's files under /ui/assets/, and its page for any other /ui path (client-side routes)",
+    summary:
+      "The dashboard's files under /ui/assets/, and its page for any other /ui path (client-side routes)",
     access: 'public',
     database: false,
     ok: { 200: ['A dashboard file or page', uiAssetSchema, 'text/html'] },

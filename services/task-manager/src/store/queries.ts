@@ -72,6 +72,16 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
       ),
     activeOf: (templateId: string) => and(eq(tasks.templateId, templateId), isActive),
 
+    /**
+     * listTasks as one query per status when it names several: each then reads (status, id) in id
+     * order up to the limit, where one IN list would read every matching row and sort them
+     * (status=COMPLETED,FAILED is most of the table). mergeNewest joins the parts.
+     */
+    listParts(f: TaskFilter): TaskQuery[] {
+      const several = f.status && f.status.length > 1 ? [...new Set(f.status)] : null;
+      if (!several) return [this.list(f)];
+      return several.map((status) => this.list({ ...f, status: [status] }));
+    },
     list: (f: TaskFilter): TaskQuery => ({
       where: and(
         f.status && f.status.length > 0 ? inArray(tasks.status, f.status) : undefined,
@@ -234,6 +244,15 @@ export function mergeDue(pending: TaskRecord[], retrying: TaskRecord[], limit: n
   const due = (t: TaskRecord) => (t.status === 'PENDING' ? t.runAt : t.nextAttemptAt)?.getTime() ?? 0;
   return [...pending, ...retrying]
     .sort((a, b) => due(a) - due(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, limit);
+}
+
+/** The newest `limit` tasks of several lists each newest first (id desc), as one list. */
+export function mergeNewest(lists: readonly TaskRecord[][], limit: number): TaskRecord[] {
+  if (lists.length === 1) return lists[0]!;
+  return lists
+    .flat()
+    .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
     .slice(0, limit);
 }
 

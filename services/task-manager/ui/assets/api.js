@@ -58,7 +58,12 @@ async function errorOf(res) {
     /* not JSON */
   }
   const e = body?.error;
-  return new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `${res.status} ${res.statusText}`, e?.details);
+  return new ApiError(
+    res.status,
+    e?.code ?? 'http_error',
+    e?.message ?? `${res.status} ${res.statusText}`,
+    e?.details,
+  );
 }
 
 export const qs = (params) => {

@@ -42,7 +42,8 @@ async function render() {
   setLive(false);
   const path = location.pathname;
   const match = ROUTES.map(([re, nav, page]) => [re.exec(path), nav, page]).find(([m]) => m);
-  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.nav === match?.[1]);
+  for (const a of document.querySelectorAll('#nav a'))
+    a.classList.toggle('active', a.dataset.nav === match?.[1]);
   main.replaceChildren();
   if (!match) {
     main.append(h('section', h('h1', 'Not found'), h('p', `No dashboard page at ${path}.`)));

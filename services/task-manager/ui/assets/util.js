@@ -63,7 +63,8 @@ export function time(iso) {
 
 /** Re-renders every relative time on the page (called every 15 s). */
 export function tick() {
-  for (const t of document.querySelectorAll('time[data-rel]')) t.textContent = relative(t.getAttribute('datetime'));
+  for (const t of document.querySelectorAll('time[data-rel]'))
+    t.textContent = relative(t.getAttribute('datetime'));
 }
 
 export function duration(ms) {
@@ -75,7 +76,16 @@ export function duration(ms) {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-export const STATUSES = ['PENDING', 'QUEUED', 'RUNNING', 'RETRYING', 'COMPLETED', 'FAILED', 'TIMED_OUT', 'CANCELED'];
+export const STATUSES = [
+  'PENDING',
+  'QUEUED',
+  'RUNNING',
+  'RETRYING',
+  'COMPLETED',
+  'FAILED',
+  'TIMED_OUT',
+  'CANCELED',
+];
 
 export function badge(status) {
   return h(`span.badge.s-${String(status).toLowerCase()}`, String(status));

@@ -58,9 +58,9 @@ export function dashboardContract(makeStore: MakeStore): void {
       const a2 = makeTask({ queue: 'a', status: 'COMPLETED' });
       await store().insertTasks([a1, b1, a2]);
       expect((await store().listTasks({ queue: 'a', limit: 10 })).map((t) => t.id)).toEqual([a2.id, a1.id]);
-      expect((await store().listTasks({ queue: 'a', status: ['QUEUED'], limit: 10 })).map((t) => t.id)).toEqual([
-        a1.id,
-      ]);
+      expect(
+        (await store().listTasks({ queue: 'a', status: ['QUEUED'], limit: 10 })).map((t) => t.id),
+      ).toEqual([a1.id]);
       expect(await store().listTasks({ queue: 'none', limit: 10 })).toEqual([]);
       expect((await store().listTasks({ queue: 'a', beforeId: a2.id, limit: 10 })).map((t) => t.id)).toEqual([
         a1.id,

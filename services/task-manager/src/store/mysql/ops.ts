@@ -193,8 +193,8 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         return (await db.select({ id: tasks.id }).from(tasks).where(where)).length > 0;
       return affected(await db.update(tasks).set(patch).where(where)) > 0;
     },
-    listTasks(f) {
-      return selectTasks(q.list(f));
+    async listTasks(f) {
+      return shared.mergeNewest(await Promise.all(q.listParts(f).map((part) => selectTasks(part))), f.limit);
     },
     async listDueTasks(now, limit) {
       const [pending, retrying] = await Promise.all([

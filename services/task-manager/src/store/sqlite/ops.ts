@@ -235,7 +235,10 @@ export function sqliteOps(
       return db.select({ id: tasks.id }).from(tasks).where(q.guardedTask(id, guard)).get() !== undefined;
     },
     listTasks(f) {
-      return selectTasks(q.list(f));
+      return shared.mergeNewest(
+        q.listParts(f).map((part) => selectTasks(part)),
+        f.limit,
+      );
     },
     listDueTasks(now, limit) {
       return shared.mergeDue(

@@ -5,7 +5,14 @@ import { empty, errorBox, h, time } from '../util.js';
 
 export async function dlqPage({ main, query, navigate, isCurrent }) {
   const body = h('div');
-  main.append(h('div.page-head', h('h1', 'Dead letters'), h('span.muted', 'messages the workers or the manager could not process')), body);
+  main.append(
+    h(
+      'div.page-head',
+      h('h1', 'Dead letters'),
+      h('span.muted', 'messages the workers or the manager could not process'),
+    ),
+    body,
+  );
   const cursor = query.get('cursor') ?? '';
   let page;
   try {
@@ -23,14 +30,29 @@ export async function dlqPage({ main, query, navigate, isCurrent }) {
     return;
   }
   body.replaceChildren(
-    h('div.list', items.map((m) => item(m))),
-    h('div.pager', h('span'), h('span.muted', `${items.length} shown`), page.next_cursor ? h('button', { onclick: () => navigate(`/ui/dlq${qs({ cursor: page.next_cursor })}`) }, 'Older →') : h('span')),
+    h(
+      'div.list',
+      items.map((m) => item(m)),
+    ),
+    h(
+      'div.pager',
+      h('span'),
+      h('span.muted', `${items.length} shown`),
+      page.next_cursor
+        ? h('button', { onclick: () => navigate(`/ui/dlq${qs({ cursor: page.next_cursor })}`) }, 'Older →')
+        : h('span'),
+    ),
   );
 }
 
 function item(m) {
-  const original = m.message !== undefined && m.message !== null ? JSON.stringify(m.message, null, 2) : (m.raw ?? '');
-  const editor = h('textarea.mono', { rows: Math.min(16, original.split('\n').length + 1), spellcheck: 'false', 'aria-label': 'Message body' });
+  const original =
+    m.message !== undefined && m.message !== null ? JSON.stringify(m.message, null, 2) : (m.raw ?? '');
+  const editor = h('textarea.mono', {
+    rows: Math.min(16, original.split('\n').length + 1),
+    spellcheck: 'false',
+    'aria-label': 'Message body',
+  });
   editor.value = original;
   const note = h('div');
   const replay = async () => {
@@ -46,7 +68,10 @@ function item(m) {
       }
     }
     try {
-      await api('/dlq/replay', { method: 'POST', body: edited === undefined ? target : { ...target, message: edited } });
+      await api('/dlq/replay', {
+        method: 'POST',
+        body: edited === undefined ? target : { ...target, message: edited },
+      });
       note.replaceChildren(h('p.ok', `Replayed to ${m.source_topic ?? 'its source topic'}.`));
     } catch (err) {
       note.replaceChildren(errorBox(err));
@@ -54,14 +79,27 @@ function item(m) {
   };
   return h(
     'section.panel.dlq',
-    h('div.page-head', h('h2.mono', `${m.topic} [${m.partition}] @ ${m.offset}`), h('div.actions', h('button.primary', { onclick: replay }, 'Replay'))),
+    h(
+      'div.page-head',
+      h('h2.mono', `${m.topic} [${m.partition}] @ ${m.offset}`),
+      h('div.actions', h('button.primary', { onclick: replay }, 'Replay')),
+    ),
     h(
       'dl.facts',
       [h('dt', 'Reason'), h('dd.error', m.reason ?? '—')],
       [h('dt', 'Source topic'), h('dd.mono', m.source_topic ?? '—')],
       [h('dt', 'Dead-lettered'), h('dd', time(m.time ?? m.timestamp))],
     ),
-    h('details', h('summary', m.message !== undefined && m.message !== null ? 'Message (JSON, editable before replay)' : 'Message (raw: not JSON)'), editor),
+    h(
+      'details',
+      h(
+        'summary',
+        m.message !== undefined && m.message !== null
+          ? 'Message (JSON, editable before replay)'
+          : 'Message (raw: not JSON)',
+      ),
+      editor,
+    ),
     note,
   );
 }

@@ -12,7 +12,10 @@ export async function taskPage({ main, params, setLive, isCurrent }) {
   let task;
   let history;
   const load = async () => {
-    [task, history] = await Promise.all([api(`/tasks/${encodeURIComponent(id)}`), api(`/tasks/${encodeURIComponent(id)}/events`)]);
+    [task, history] = await Promise.all([
+      api(`/tasks/${encodeURIComponent(id)}`),
+      api(`/tasks/${encodeURIComponent(id)}/events`),
+    ]);
   };
   try {
     await load();
@@ -55,8 +58,24 @@ export async function taskPage({ main, params, setLive, isCurrent }) {
         h('h1', task.name, ' ', badge(task.status)),
         h(
           'div.actions',
-          h('button.danger', { onclick: () => act('cancel'), disabled: !cancelable, title: cancelable ? 'Cancel this task' : 'Already finished' }, 'Cancel'),
-          h('button', { onclick: () => act('retry'), disabled: !['FAILED', 'TIMED_OUT', 'CANCELED'].includes(task.status), title: 'Run it again as a new attempt' }, 'Retry'),
+          h(
+            'button.danger',
+            {
+              onclick: () => act('cancel'),
+              disabled: !cancelable,
+              title: cancelable ? 'Cancel this task' : 'Already finished',
+            },
+            'Cancel',
+          ),
+          h(
+            'button',
+            {
+              onclick: () => act('retry'),
+              disabled: !['FAILED', 'TIMED_OUT', 'CANCELED'].includes(task.status),
+              title: 'Run it again as a new attempt',
+            },
+            'Retry',
+          ),
         ),
       ),
       note,
@@ -76,7 +95,21 @@ export async function taskPage({ main, params, setLive, isCurrent }) {
       h(
         'div.two',
         h('section.panel', h('h2', 'Params'), json(task.params)),
-        h('section.panel', task.error ? [h('h2', 'Error'), h('p.error', `${task.error.type ?? ''} ${task.error.message ?? ''}`), json(task.error)] : [h('h2', 'Result'), task.result === null || task.result === undefined ? h('p.muted', TERMINAL.includes(task.status) ? 'No result.' : 'Not finished yet.') : json(task.result)]),
+        h(
+          'section.panel',
+          task.error
+            ? [
+                h('h2', 'Error'),
+                h('p.error', `${task.error.type ?? ''} ${task.error.message ?? ''}`),
+                json(task.error),
+              ]
+            : [
+                h('h2', 'Result'),
+                task.result === null || task.result === undefined
+                  ? h('p.muted', TERMINAL.includes(task.status) ? 'No result.' : 'Not finished yet.')
+                  : json(task.result),
+              ],
+        ),
       ),
       h('section.panel', h('h2', 'Attempts'), attempts(history.attempts)),
       h('section.panel', h('h2', 'Events ', h('span.muted', `(${events.length})`)), eventList(events)),
@@ -123,14 +156,27 @@ function progress(data) {
   const pct = Math.max(0, Math.min(100, Number(data?.pct ?? 0)));
   const fill = h('div.progress-fill');
   fill.style.width = `${pct}%`;
-  return h('div.progress', { role: 'progressbar', 'aria-valuenow': pct, 'aria-valuemin': 0, 'aria-valuemax': 100 }, fill, h('span.progress-label', `${pct.toFixed(0)}%${data?.message ? ` · ${data.message}` : ''}`));
+  return h(
+    'div.progress',
+    { role: 'progressbar', 'aria-valuenow': pct, 'aria-valuemin': 0, 'aria-valuemax': 100 },
+    fill,
+    h('span.progress-label', `${pct.toFixed(0)}%${data?.message ? ` · ${data.message}` : ''}`),
+  );
 }
 
 function attempts(list) {
   if (!list.length) return empty('No attempt has started yet.');
   return h(
     'table.grid',
-    h('thead', h('tr', ['#', 'Worker', 'Queued', 'Started', 'Finished', 'Duration', 'Outcome', 'Error'].map((c) => h('th', c)))),
+    h(
+      'thead',
+      h(
+        'tr',
+        ['#', 'Worker', 'Queued', 'Started', 'Finished', 'Duration', 'Outcome', 'Error'].map((c) =>
+          h('th', c),
+        ),
+      ),
+    ),
     h(
       'tbody',
       list.map((a) =>
@@ -142,7 +188,12 @@ function attempts(list) {
           h('td', time(a.started_at)),
           h('td', time(a.finished_at)),
           h('td', timeline(a)),
-          h('td', a.outcome ? badge(a.outcome === 'succeeded' ? 'COMPLETED' : a.outcome.toUpperCase()) : h('span.muted', 'running')),
+          h(
+            'td',
+            a.outcome
+              ? badge(a.outcome === 'succeeded' ? 'COMPLETED' : a.outcome.toUpperCase())
+              : h('span.muted', 'running'),
+          ),
           h('td.error', a.error ? `${a.error.type ?? ''}: ${a.error.message ?? ''}` : ''),
         ),
       ),
@@ -159,15 +210,23 @@ function eventList(events) {
   if (!events.length) return empty('No events.');
   return h(
     'ol.events',
-    [...events].reverse().map((e) =>
-      h(
-        `li.ev-${e.type}`,
-        h('span.ev-time', time(e.at)),
-        h('span.ev-type', e.type),
-        h('span.muted', `#${e.attempt}`),
-        e.type === 'progress' ? progress(e.data) : e.type === 'log' ? h('code.log', e.data?.line ?? '') : e.data && Object.keys(e.data).length ? h('code.ev-data', JSON.stringify(e.data)) : null,
-        e.worker_id ? h('span.muted.mono', e.worker_id) : null,
+    [...events]
+      .reverse()
+      .map((e) =>
+        h(
+          `li.ev-${e.type}`,
+          h('span.ev-time', time(e.at)),
+          h('span.ev-type', e.type),
+          h('span.muted', `#${e.attempt}`),
+          e.type === 'progress'
+            ? progress(e.data)
+            : e.type === 'log'
+              ? h('code.log', e.data?.line ?? '')
+              : e.data && Object.keys(e.data).length
+                ? h('code.ev-data', JSON.stringify(e.data))
+                : null,
+          e.worker_id ? h('span.muted.mono', e.worker_id) : null,
+        ),
       ),
-    ),
   );
 }

@@ -5,7 +5,16 @@ import { STATUSES, badge, empty, errorBox, h, link, short, time } from '../util.
 
 const LIMIT = 50;
 /** Events that change a task's row (status or attempt). */
-const CHANGES = new Set(['queued', 'started', 'succeeded', 'failed', 'retry_scheduled', 'canceled', 'timed_out', 'updated']);
+const CHANGES = new Set([
+  'queued',
+  'started',
+  'succeeded',
+  'failed',
+  'retry_scheduled',
+  'canceled',
+  'timed_out',
+  'updated',
+]);
 
 export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
   const f = {
@@ -16,7 +25,10 @@ export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
     created_to: query.get('created_to') ?? '',
   };
   const cursors = (query.get('cursor') ?? '').split('~').filter(Boolean); // the page stack, for Back
-  const templates = await api('/templates').then((r) => r.items, () => []);
+  const templates = await api('/templates').then(
+    (r) => r.items,
+    () => [],
+  );
   if (!isCurrent()) return;
   const names = new Map(templates.map((t) => [t.id, t.name]));
 
@@ -31,7 +43,9 @@ export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
 
   let page;
   try {
-    page = await api(`/tasks${qs({ ...f, status: f.status, limit: LIMIT, cursor: cursors[cursors.length - 1] })}`);
+    page = await api(
+      `/tasks${qs({ ...f, status: f.status, limit: LIMIT, cursor: cursors[cursors.length - 1] })}`,
+    );
   } catch (err) {
     table.replaceChildren(errorBox(err));
     return;
@@ -58,7 +72,15 @@ export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
   for (const t of page.items) tbody.append(row(t));
   const grid = h(
     'table.grid.tasks',
-    h('thead', h('tr', ['Id', 'Name', 'Template', 'Queue', 'Status', 'Attempt', 'Created', 'Started / finished'].map((c) => h('th', c)))),
+    h(
+      'thead',
+      h(
+        'tr',
+        ['Id', 'Name', 'Template', 'Queue', 'Status', 'Attempt', 'Created', 'Started / finished'].map((c) =>
+          h('th', c),
+        ),
+      ),
+    ),
     tbody,
   );
   const none = empty(
@@ -67,9 +89,13 @@ export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
   );
   table.replaceChildren(page.items.length ? grid : none);
   pager.append(
-    cursors.length ? h('button', { onclick: () => go({ cursor: cursors.slice(0, -1).join('~') }) }, '← Newer') : h('span'),
+    cursors.length
+      ? h('button', { onclick: () => go({ cursor: cursors.slice(0, -1).join('~') }) }, '← Newer')
+      : h('span'),
     h('span.muted', `${page.items.length} shown${cursors.length ? ` · page ${cursors.length + 1}` : ''}`),
-    page.next_cursor ? h('button', { onclick: () => go({ cursor: [...cursors, page.next_cursor].join('~') }) }, 'Older →') : h('span'),
+    page.next_cursor
+      ? h('button', { onclick: () => go({ cursor: [...cursors, page.next_cursor].join('~') }) }, 'Older →')
+      : h('span'),
   );
 
   // Live: only the first page takes new tasks; rows already shown follow their task's status.
@@ -98,32 +124,74 @@ export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
       if (!grid.isConnected) table.replaceChildren(grid);
     }
   };
-  return subscribe(`/events/stream${qs({ template_id: f.template_id, queue: f.queue, type: [...CHANGES, 'created'].join(',') })}`, {
-    onState: setLive,
-    onEvent: (e) => {
-      const id = e.data?.task_id;
-      if (!id) return;
-      if (e.type === 'created') refresh(id, true);
-      else if (rows.has(id)) refresh(id, false);
+  return subscribe(
+    `/events/stream${qs({ template_id: f.template_id, queue: f.queue, type: [...CHANGES, 'created'].join(',') })}`,
+    {
+      onState: setLive,
+      onEvent: (e) => {
+        const id = e.data?.task_id;
+        if (!id) return;
+        if (e.type === 'created') refresh(id, true);
+        else if (rows.has(id)) refresh(id, false);
+      },
     },
-  });
+  );
 }
 
 function filters(f, templates, go) {
-  const status = h('select', { name: 'status', 'aria-label': 'Status' }, h('option', { value: '' }, 'Any status'), STATUSES.map((s) => h('option', { value: s, selected: f.status === s }, s)));
-  if (f.status && !STATUSES.includes(f.status)) status.append(h('option', { value: f.status, selected: true }, f.status));
-  const template = h('select', { name: 'template_id', 'aria-label': 'Template' }, h('option', { value: '' }, 'Any template'), templates.map((t) => h('option', { value: t.id, selected: f.template_id === t.id }, t.name)));
-  const queue = h('input', { name: 'queue', placeholder: 'Any queue', value: f.queue, 'aria-label': 'Queue', size: 12 });
-  const local = (iso) => (iso ? new Date(new Date(iso).getTime() - new Date(iso).getTimezoneOffset() * 60000).toISOString().slice(0, 16) : '');
-  const fromInput = h('input', { type: 'datetime-local', name: 'created_from', value: local(f.created_from), 'aria-label': 'Created from' });
-  const toInput = h('input', { type: 'datetime-local', name: 'created_to', value: local(f.created_to), 'aria-label': 'Created to' });
+  const status = h(
+    'select',
+    { name: 'status', 'aria-label': 'Status' },
+    h('option', { value: '' }, 'Any status'),
+    STATUSES.map((s) => h('option', { value: s, selected: f.status === s }, s)),
+  );
+  if (f.status && !STATUSES.includes(f.status))
+    status.append(h('option', { value: f.status, selected: true }, f.status));
+  const template = h(
+    'select',
+    { name: 'template_id', 'aria-label': 'Template' },
+    h('option', { value: '' }, 'Any template'),
+    templates.map((t) => h('option', { value: t.id, selected: f.template_id === t.id }, t.name)),
+  );
+  const queue = h('input', {
+    name: 'queue',
+    placeholder: 'Any queue',
+    value: f.queue,
+    'aria-label': 'Queue',
+    size: 12,
+  });
+  const local = (iso) =>
+    iso
+      ? new Date(new Date(iso).getTime() - new Date(iso).getTimezoneOffset() * 60000)
+          .toISOString()
+          .slice(0, 16)
+      : '';
+  const fromInput = h('input', {
+    type: 'datetime-local',
+    name: 'created_from',
+    value: local(f.created_from),
+    'aria-label': 'Created from',
+  });
+  const toInput = h('input', {
+    type: 'datetime-local',
+    name: 'created_to',
+    value: local(f.created_to),
+    'aria-label': 'Created to',
+  });
   const iso = (v) => (v ? new Date(v).toISOString() : '');
   return h(
     'form.filters',
     {
       onsubmit: (e) => {
         e.preventDefault();
-        go({ status: status.value, template_id: template.value, queue: queue.value.trim(), created_from: iso(fromInput.value), created_to: iso(toInput.value), cursor: '' });
+        go({
+          status: status.value,
+          template_id: template.value,
+          queue: queue.value.trim(),
+          created_from: iso(fromInput.value),
+          created_to: iso(toInput.value),
+          cursor: '',
+        });
       },
     },
     status,

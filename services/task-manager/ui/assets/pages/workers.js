@@ -21,11 +21,31 @@ export async function workersPage({ main, isCurrent }) {
 }
 
 function render(items) {
-  if (!items.length) return empty('No worker has sent a heartbeat yet.', h('p.muted', 'Start one with `npm run start:worker` or the task-worker image.'));
+  if (!items.length)
+    return empty(
+      'No worker has sent a heartbeat yet.',
+      h('p.muted', 'Start one with `npm run start:worker` or the task-worker image.'),
+    );
   const sorted = [...items].sort((a, b) => Number(b.alive) - Number(a.alive) || (a.id < b.id ? -1 : 1));
   return h(
     'table.grid',
-    h('thead', h('tr', ['Worker', 'State', 'Host / pid', 'Queues', 'Executors', 'Running', 'Version', 'Started', 'Last seen'].map((c) => h('th', c)))),
+    h(
+      'thead',
+      h(
+        'tr',
+        [
+          'Worker',
+          'State',
+          'Host / pid',
+          'Queues',
+          'Executors',
+          'Running',
+          'Version',
+          'Started',
+          'Last seen',
+        ].map((c) => h('th', c)),
+      ),
+    ),
     h(
       'tbody',
       sorted.map((w) => {
@@ -38,8 +58,14 @@ function render(items) {
           h('td.mono', w.id),
           h('td', h(`span.badge.${w.alive ? 's-completed' : 's-failed'}`, w.alive ? 'alive' : 'dead')),
           h('td.mono', `${w.host} / ${w.pid}`),
-          h('td', w.queues.map((q) => h('span.chip', q))),
-          h('td', w.executors.map((e) => h('span.chip', e))),
+          h(
+            'td',
+            w.queues.map((q) => h('span.chip', q)),
+          ),
+          h(
+            'td',
+            w.executors.map((e) => h('span.chip', e)),
+          ),
           h('td', h('div.running', `${w.running} / ${w.concurrency}`, load)),
           h('td.mono', w.version),
           h('td', time(w.started_at)),
