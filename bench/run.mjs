@@ -16,6 +16,7 @@ const scripts = {
   'sse-fanout': 'sse-fanout.mjs',
   workflow: 'workflow.mjs',
   admission: 'admission.mjs',
+  dashboard: 'dashboard.mjs',
   bullmq: 'peers/bullmq.mjs',
   compare: 'compare.mjs',
   retention: 'retention.mjs',
@@ -30,6 +31,7 @@ const defaults = [
   'workflow',
   'retention',
   'admission',
+  'dashboard',
 ];
 const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('-'));
