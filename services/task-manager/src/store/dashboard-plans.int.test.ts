@@ -143,7 +143,7 @@ describe('the dashboard queries on SQLite', () => {
     const details = queries.map((q) => plan(q.sql, q.params));
     expect(details[0]!.join('\n')).toMatch(/SCAN tasks USING COVERING INDEX tasks_queue_status_idx/);
     expect(details[1]!.join('\n')).toMatch(
-      /SEARCH tasks USING COVERING INDEX tasks_finished_at_idx \(finished_at>\?\)/,
+      /SEARCH tasks USING COVERING INDEX tasks_finished_status_idx \(finished_at>\?\)/,
     );
     for (const d of details) expect(d.filter((x) => BAD.test(x))).toEqual([]);
   });

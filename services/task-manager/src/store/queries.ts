@@ -181,7 +181,7 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
       orderBy: asc(tasks.id),
       limit,
     }),
-    /** taskStats on MySQL: finished COMPLETED or FAILED at or after `since` (a range of tasks_finished_at_idx; SQLite spells it its own way). */
+    /** taskStats on MySQL: finished COMPLETED or FAILED at or after `since` (a range of tasks_finished_status_idx; SQLite spells it its own way). */
     finishedSince: (since: Date) =>
       and(gte(tasks.finishedAt, since), sql`${tasks.status} IN ('COMPLETED', 'FAILED')`),
 

@@ -402,7 +402,7 @@ export interface StoreOps {
   // dashboard
   /**
    * Task counts by queue and status, and tasks finished COMPLETED or FAILED per minute since
-   * `since` (the overview page); each an index-only read (tasks_queue_status_idx, tasks_finished_at_idx).
+   * `since` (the overview page); each an index-only read (tasks_queue_status_idx, tasks_finished_status_idx).
    */
   taskStats(since: Date): Promise<TaskStats>;
 

@@ -129,7 +129,7 @@ export const tasks = mysqlTable(
     // The dashboard: a queue's tasks newest first, counts by queue and status, finished per minute.
     index('tasks_queue_id_idx').on(t.queue, t.id),
     index('tasks_queue_status_idx').on(t.queue, t.status),
-    index('tasks_finished_at_idx').on(t.finishedAt, t.status),
+    index('tasks_finished_status_idx').on(t.finishedAt, t.status),
     index('tasks_status_run_at_idx').on(t.status, t.runAt),
     index('tasks_status_next_attempt_idx').on(t.status, t.nextAttemptAt),
     index('tasks_status_queued_at_idx').on(t.status, t.queuedAt),

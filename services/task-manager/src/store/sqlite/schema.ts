@@ -114,7 +114,7 @@ export const tasks = sqliteTable(
     // The dashboard: a queue's tasks newest first, counts by queue and status, finished per minute.
     index('tasks_queue_id_idx').on(t.queue, t.id),
     index('tasks_queue_status_idx').on(t.queue, t.status),
-    index('tasks_finished_at_idx').on(t.finishedAt, t.status),
+    index('tasks_finished_status_idx').on(t.finishedAt, t.status),
     inStatus('tasks_pending_run_at_idx', t.runAt, 'PENDING'),
     inStatus('tasks_retrying_next_attempt_idx', t.nextAttemptAt, 'RETRYING'),
     inStatus('tasks_queued_at_idx', t.queuedAt, 'QUEUED'),

@@ -89,6 +89,29 @@ function item(m) {
       [h('dt', 'Reason'), h('dd.error', m.reason ?? '—')],
       [h('dt', 'Source topic'), h('dd.mono', m.source_topic ?? '—')],
       [h('dt', 'Dead-lettered'), h('dd', time(m.time ?? m.timestamp))],
+      m.key ? [h('dt', 'Key'), h('dd.mono', m.key)] : null,
+      [
+        h('dt', 'Replays'),
+        h(
+          'dd',
+          m.replays?.length
+            ? [
+                `${m.replays.length}, last `,
+                time(m.replays[m.replays.length - 1].at),
+                ` to ${m.replays[m.replays.length - 1].target_topic}`,
+              ]
+            : h('span.muted', 'never replayed'),
+        ),
+      ],
+      m.truncated
+        ? [
+            h('dt', 'Size'),
+            h(
+              'dd.error',
+              `${m.size_bytes} bytes: only the first 1 MiB was kept, a replay needs an edited message`,
+            ),
+          ]
+        : null,
     ),
     h(
       'details',

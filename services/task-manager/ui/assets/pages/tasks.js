@@ -87,7 +87,7 @@ export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
     Object.values(f).some(Boolean) ? 'No task matches these filters.' : 'No tasks yet.',
     h('p.muted', 'New tasks appear here as they are created.'),
   );
-  table.replaceChildren(page.items.length ? grid : none);
+  table.replaceChildren(page.items.length ? h('div.table-wrap', grid) : none);
   pager.append(
     cursors.length
       ? h('button', { onclick: () => go({ cursor: cursors.slice(0, -1).join('~') }) }, '← Newer')
@@ -121,7 +121,7 @@ export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
       const fresh = row(t);
       fresh.classList.add('new');
       tbody.prepend(fresh);
-      if (!grid.isConnected) table.replaceChildren(grid);
+      if (!grid.isConnected) table.replaceChildren(h('div.table-wrap', grid));
     }
   };
   return subscribe(

@@ -28,50 +28,53 @@ function render(items) {
     );
   const sorted = [...items].sort((a, b) => Number(b.alive) - Number(a.alive) || (a.id < b.id ? -1 : 1));
   return h(
-    'table.grid',
+    'div.table-wrap',
     h(
-      'thead',
+      'table.grid',
       h(
-        'tr',
-        [
-          'Worker',
-          'State',
-          'Host / pid',
-          'Queues',
-          'Executors',
-          'Running',
-          'Version',
-          'Started',
-          'Last seen',
-        ].map((c) => h('th', c)),
+        'thead',
+        h(
+          'tr',
+          [
+            'Worker',
+            'State',
+            'Host / pid',
+            'Queues',
+            'Executors',
+            'Running',
+            'Version',
+            'Started',
+            'Last seen',
+          ].map((c) => h('th', c)),
+        ),
       ),
-    ),
-    h(
-      'tbody',
-      sorted.map((w) => {
-        const load = h('div.meter');
-        const fill = h('div.meter-fill');
-        fill.style.width = `${w.concurrency ? Math.min(100, (w.running / w.concurrency) * 100) : 0}%`;
-        load.append(fill);
-        return h(
-          `tr${w.alive ? '' : '.dead'}`,
-          h('td.mono', w.id),
-          h('td', h(`span.badge.${w.alive ? 's-completed' : 's-failed'}`, w.alive ? 'alive' : 'dead')),
-          h('td.mono', `${w.host} / ${w.pid}`),
-          h(
-            'td',
-            w.queues.map((q) => h('span.chip', q)),
-          ),
-          h(
-            'td',
-            w.executors.map((e) => h('span.chip', e)),
-          ),
-          h('td', h('div.running', `${w.running} / ${w.concurrency}`, load)),
-          h('td.mono', w.version),
-          h('td', time(w.started_at)),
-          h('td', time(w.last_seen)),
-        );
-      }),
+      h(
+        'tbody',
+        sorted.map((w) => {
+          const load = h('div.meter');
+          const fill = h('div.meter-fill');
+          fill.style.width = `${w.concurrency ? Math.min(100, (w.running / w.concurrency) * 100) : 0}%`;
+          load.append(fill);
+          return h(
+            `tr${w.alive ? '' : '.dead'}`,
+            h('td.mono', w.id),
+            h('td', h(`span.badge.${w.alive ? 's-completed' : 's-failed'}`, w.alive ? 'alive' : 'dead')),
+            h('td.mono', `${w.host} / ${w.pid}`),
+            h(
+              'td',
+              w.queues.map((q) => h('span.chip', q)),
+            ),
+            h(
+              'td',
+              w.executors.map((e) => h('span.chip', e)),
+            ),
+            h('td', h('div.running', `${w.running} / ${w.concurrency}`, load)),
+            h('td.mono', w.version),
+            h('td', time(w.started_at)),
+            h('td', time(w.last_seen)),
+          );
+        }),
+      ),
     ),
   );
 }
