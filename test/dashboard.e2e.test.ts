@@ -335,13 +335,17 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
 suite('the dashboard with API tokens', () => {
   const procs = useProcesses('dashboard-auth');
   const READ = 'read-dashboard-0123456789';
+  const WRITE = 'write-dashboard-0123456789';
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
     browser = await launch();
-    const manager = await procs.startManager({ env: { API_TOKENS: `read:${READ}` } });
+    const manager = await procs.startManager({ env: { API_TOKENS: `read:${READ},write:${WRITE}` } });
     base = manager.url;
+    expect((await api(base, WRITE).post('/templates', { name: 'guarded', executor: 'echo' })).status).toBe(
+      201,
+    );
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -366,6 +370,12 @@ suite('the dashboard with API tokens', () => {
     await page.locator('.card').first().waitFor();
     expect(await dialog.isVisible()).toBe(false);
     expect(await mainText(page)).toContain('Overview');
+    // A read token sees everything but cannot act: the API's 403 is shown where the button is.
+    await page.goto(`${base}/ui/templates`);
+    const card = page.locator('section.template', { hasText: 'guarded' });
+    await card.getByRole('button', { name: 'Run now' }).click();
+    await card.locator('.error-box', { hasText: 'needs a token with scope "write"' }).waitFor();
+    expect((await api(base, READ).get('/tasks')).body.items).toEqual([]);
     expect(errors).toEqual([]);
   });
 });
