@@ -228,7 +228,7 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     await page.goto(`${base}/ui/tasks`);
     await page.locator('table.tasks tbody tr').first().waitFor();
     await page.locator('#live:not(.off)').waitFor();
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
     const t = await task({
       template_name: 'send-email',
       name: 'welcome-mail',
@@ -237,7 +237,7 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     const row = page.locator(`tr[data-id="${t.id}"]`);
     await row.waitFor();
     expect(await row.innerText()).toContain('welcome-mail');
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     // …and its row follows the task to COMPLETED.
     await page.locator(`tr[data-id="${t.id}"] .badge`, { hasText: 'COMPLETED' }).waitFor();
     expect(errors).toEqual([]);
@@ -364,7 +364,13 @@ suite('the dashboard with API tokens', () => {
     await page.fill('#token', READ);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('No worker has sent a heartbeat yet.').waitFor();
-    expect(await page.evaluate(() => localStorage.getItem('taskwire.token'))).toBe(READ);
+    expect(
+      await page.evaluate(() =>
+        (
+          globalThis as unknown as { localStorage: { getItem(key: string): string | null } }
+        ).localStorage.getItem('taskwire.token'),
+      ),
+    ).toBe(READ);
     // Kept for the next visit: no prompt.
     await page.goto(`${base}/ui`);
     await page.locator('.card').first().waitFor();

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTask, makeWorker } from '../store/contract/fixtures.js';
 import { openSqliteDeps } from '../testing/sqlite-deps.js';
 import type { SqliteDeps } from '../testing/sqlite-deps.js';
+import type { Overview } from '@taskwire/contracts';
 import { createApp } from './app.js';
 
 const NOW = new Date('2031-05-06T07:08:30.000Z'); // 30 s into its minute
@@ -33,7 +34,7 @@ describe('GET /stats/overview', () => {
   it('counts by queue and status, 60 minute buckets ending now, workers, backlog; no lag without Kafka', async () => {
     const res = await createApp(fixture.deps).request('/stats/overview');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as Overview;
     expect(body.at).toBe(NOW.toISOString());
     expect(body.counts).toEqual(
       expect.arrayContaining([
@@ -66,7 +67,7 @@ describe('GET /stats/overview', () => {
         { queue: 'images', partition: 1, lag: 4 },
       ],
     });
-    const body = await (await app.request('/stats/overview')).json();
+    const body = (await (await app.request('/stats/overview')).json()) as Overview;
     expect(body.consumer_lag).toEqual([
       { queue: 'default', lag: 2 },
       { queue: 'images', lag: 7 },
