@@ -98,44 +98,53 @@ export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
       : h('span'),
   );
 
-  // Live: only the first page takes new tasks; rows already shown follow their task's status.
-  const statuses = f.status ? f.status.split(',') : null;
-  const from = f.created_from ? new Date(f.created_from) : null;
-  const to = f.created_to ? new Date(f.created_to) : null;
-  const matches = (t) =>
-    (!statuses || statuses.includes(t.status)) &&
-    (!from || new Date(t.created_at) >= from) &&
-    (!to || new Date(t.created_at) < to);
-  const refresh = async (id, created) => {
-    let t;
+  // Live: events only say "something changed"; the page itself is re-read, at most once a second
+  // however busy the system, so a browser never sends a request per task. The first page takes new
+  // tasks (flashed); on any page the rows shown follow their tasks' status.
+  const url = `/tasks${qs({ ...f, limit: LIMIT, cursor: cursors[cursors.length - 1] })}`;
+  let timer = null;
+  let running = false;
+  const reread = async () => {
+    timer = null;
+    if (running) return schedule();
+    running = true;
     try {
-      t = await api(`/tasks/${encodeURIComponent(id)}`);
+      const fresh = await api(url);
+      if (!isCurrent()) return;
+      const before = new Set(rows.keys());
+      rows.clear();
+      tbody.replaceChildren(
+        ...fresh.items.map((t) => {
+          const tr = row(t);
+          if (!before.has(t.id)) tr.classList.add('new');
+          return tr;
+        }),
+      );
+      if (fresh.items.length && !grid.isConnected) table.replaceChildren(h('div.table-wrap', grid));
     } catch {
-      return;
-    }
-    const old = rows.get(id);
-    if (old) {
-      const fresh = row(t);
-      old.replaceWith(fresh);
-    } else if (created && cursors.length === 0 && matches(t)) {
-      const fresh = row(t);
-      fresh.classList.add('new');
-      tbody.prepend(fresh);
-      if (!grid.isConnected) table.replaceChildren(h('div.table-wrap', grid));
+      /* the next event tries again */
+    } finally {
+      running = false;
     }
   };
-  return subscribe(
+  const schedule = () => {
+    timer ??= setTimeout(reread, 1000);
+  };
+  const stop = subscribe(
     `/events/stream${qs({ template_id: f.template_id, queue: f.queue, type: [...CHANGES, 'created'].join(',') })}`,
     {
       onState: setLive,
       onEvent: (e) => {
         const id = e.data?.task_id;
         if (!id) return;
-        if (e.type === 'created') refresh(id, true);
-        else if (rows.has(id)) refresh(id, false);
+        if (e.type === 'created' ? cursors.length === 0 : rows.has(id)) schedule();
       },
     },
   );
+  return () => {
+    stop();
+    clearTimeout(timer);
+  };
 }
 
 function filters(f, templates, go) {
