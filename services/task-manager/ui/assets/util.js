@@ -1,6 +1,6 @@
 // DOM and formatting helpers shared by every page: element builder, relative times, status badges.
 
-/** h('div.card', {title: 'x', onclick}, child, 'text', [more]) → an element; no innerHTML anywhere. */
+/** h('div.card', {title: 'x', onclick}, child, 'text', [more]) → an element; text is never parsed as HTML. */
 export function h(tag, attrs, ...children) {
   const [name, ...classes] = tag.split('.');
   const node = document.createElement(name || 'div');
