@@ -19,7 +19,7 @@ import { dispatchOutboxRow } from './dispatch.js';
 import { AppError } from './errors.js';
 import { DEFAULT_PAYLOAD_LIMITS, assertWithinLimit } from './limits.js';
 import type { ItemResult } from './group-commit.js';
-import { ULID_PATTERN, newId } from './ids.js';
+import { ULID_PATTERN, idBoundsOfCreated, newId } from './ids.js';
 import { endedRun } from './metrics-hooks.js';
 import type { CreatedTask } from './metrics-hooks.js';
 import { assertMatches, schemaCompiler } from './schemas.js';
@@ -382,13 +382,22 @@ export async function listTasks(
     if (!TASK_STATUSES.includes(s))
       throw AppError.badRequest(`status ${JSON.stringify(s)} is not a task status`);
   }
+  const cursorId = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+  const bounds = idBoundsOfCreated(q.createdFrom, q.createdTo);
+  const beforeId =
+    cursorId === undefined
+      ? bounds.before
+      : bounds.before === undefined || cursorId < bounds.before
+        ? cursorId
+        : bounds.before;
   const rows = await deps.store.listTasks({
     status: q.status,
     templateId: q.templateId,
     queue: q.queue,
     createdFrom: q.createdFrom,
     createdTo: q.createdTo,
-    beforeId: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
+    ...(bounds.from !== undefined ? { fromId: bounds.from } : {}),
+    beforeId,
     limit: q.limit + 1,
   });
   const items = rows.slice(0, q.limit);

@@ -90,6 +90,7 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
         f.createdFrom ? gte(tasks.createdAt, f.createdFrom) : undefined,
         f.createdTo ? lt(tasks.createdAt, f.createdTo) : undefined,
         f.beforeId !== undefined ? lt(tasks.id, f.beforeId) : undefined,
+        f.fromId !== undefined ? gte(tasks.id, f.fromId) : undefined,
       ),
       orderBy: desc(tasks.id),
       limit: f.limit,

@@ -308,6 +308,8 @@ export interface TaskFilter {
   createdTo?: Date;
   /** Return tasks whose id is strictly below (desc) this id; ids sort by creation. */
   beforeId?: string;
+  /** Return tasks whose id is at or above this id (the domain's bound for a created_at range). */
+  fromId?: string;
   limit: number;
 }
 
