@@ -15,7 +15,18 @@ import { freePort, waitUntil } from './helpers.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'services/task-manager/dist');
 const { createStore } = await import(path.join(dist, 'store/index.js'));
-const { newId } = await import(path.join(dist, 'domain/ids.js'));
+const { firstIdAt } = await import(path.join(dist, 'domain/ids.js'));
+
+// Ids as the manager makes them (a ULID of the creation time), but not from one monotonic factory:
+// the second database's seed goes back in time, which the factory would turn into ids of "now".
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+let seq = 0;
+function newId(ms) {
+  let n = ++seq;
+  let tail = '';
+  for (let i = 0; i < 16; i++, n = Math.floor(n / 32)) tail = CROCKFORD[n % 32] + tail;
+  return firstIdAt(ms).slice(0, 10) + tail;
+}
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 100_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
