@@ -161,8 +161,6 @@ export async function startManager(
       owner: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
     }),
   );
-  // The overview page reads the same cached reading as the scrape.
-  deps.consumerLag = () => metrics.consumerLag();
   // With KAFKA_ENABLED=0 nothing publishes: the outbox accumulates until a manager with Kafka runs.
   if (config.schedulerEnabled) {
     const scheduler = createScheduler(deps, {

@@ -32,7 +32,7 @@ export function statsHandlers(deps: AppDeps): Handlers<typeof statsRoutes> {
         deps.store.taskStats(since),
         deps.store.listWorkers(),
         deps.store.countUnsentOutbox(),
-        deps.consumerLag ? deps.consumerLag() : Promise.resolve(null),
+        readLag(deps),
       ]);
       const deadAfter = deps.workerDeadAfterMs ?? DEFAULT_WORKER_DEAD_AFTER_MS;
       const alive = workers.filter(
@@ -51,6 +51,25 @@ export function statsHandlers(deps: AppDeps): Handlers<typeof statsRoutes> {
       return c.json(body);
     },
   };
+}
+
+/** Kafka may be slow or away: the overview waits at most LAG_WAIT_MS for the lag, then shows none. */
+const LAG_WAIT_MS = 2_000;
+
+async function readLag(deps: AppDeps): Promise<ReadonlyArray<{ queue: string; lag: number }> | null> {
+  if (!deps.consumerLag) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), LAG_WAIT_MS);
+  });
+  try {
+    return await Promise.race([deps.consumerLag(), timeout]);
+  } catch (err) {
+    deps.logger.warn({ err }, 'consumer lag unavailable for GET /stats/overview');
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Every minute of the window, zeros included, so a chart needs no gap filling. */

@@ -22,13 +22,11 @@ export interface AppDeps extends DomainDeps {
    * the domain's `metrics` hooks). Absent (tests): /metrics is 404 and requests are not timed.
    */
   metricsRegistry?: ManagerMetrics;
-  /** The workers' group lag per queue partition (GET /stats/overview); null or absent: Kafka is off or unreadable. */
-  consumerLag?: () => Promise<ReadonlyArray<{ queue: string; partition: number; lag: number }> | null>;
   /** Where the dashboard's files are (default: the package's ui/ folder). */
   uiDir?: string;
   /** The live event fan-out behind /events/stream (absent: those routes answer 503); SSE_HEARTBEAT_MS. */
   events?: { hub: EventHub; heartbeatMs?: number };
-  /** The workers' group lag per queue topic partition (GET /queues); absent when Kafka is off. */
+  /** The workers' group lag per queue topic partition (GET /queues, GET /stats/overview); absent when Kafka is off. */
   consumerLag?: () => Promise<ReadonlyArray<{ queue: string; lag: number }>>;
 }
 

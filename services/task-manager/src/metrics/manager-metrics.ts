@@ -25,8 +25,6 @@ export interface ManagerMetrics extends MetricsHooks {
   setSources(sources: ScrapeSources): void;
   /** The exposition, in Prometheus text format 0.0.4. */
   render(): Promise<string>;
-  /** The workers' group lag from the same cached reading as the scrape; null without Kafka or when unreadable. */
-  consumerLag(): Promise<LagRow[] | null>;
   readonly contentType: string;
   /** Tests and the README check: every metric name with its label names. */
   describe(): Array<{ name: string; type: string; labels: string[] }>;
@@ -262,7 +260,6 @@ export function createManagerMetrics(opts: ManagerMetricsOptions): ManagerMetric
       sources = s;
     },
     render: () => registry.metrics(),
-    consumerLag: () => (sources.consumerLag ? consumerLag(sources.consumerLag) : Promise.resolve(null)),
     describe: () =>
       registry.getMetricsAsArray().map((m) => {
         // labelNames is on every metric at run time, though not in prom-client's MetricObject type.

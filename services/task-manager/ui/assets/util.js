@@ -78,6 +78,7 @@ export function duration(ms) {
 
 export const STATUSES = [
   'PENDING',
+  'WAITING',
   'QUEUED',
   'RUNNING',
   'RETRYING',

@@ -31,9 +31,9 @@ function render(o) {
       card('Running', total('RUNNING'), 'tasks', link('/ui/tasks?status=RUNNING', 'view')),
       card(
         'Queued',
-        total('QUEUED') + total('PENDING') + total('RETRYING'),
+        total('QUEUED') + total('WAITING') + total('PENDING') + total('RETRYING'),
         'waiting',
-        link('/ui/tasks?status=QUEUED,PENDING,RETRYING', 'view'),
+        link('/ui/tasks?status=QUEUED,WAITING,PENDING,RETRYING', 'view'),
       ),
       card('Completed', hour.c, 'last hour'),
       card('Failed', hour.f, 'last hour', link('/ui/tasks?status=FAILED', 'view'), hour.f > 0 ? 'bad' : ''),

@@ -6,6 +6,7 @@ import { STATUSES, badge, empty, errorBox, h, link, short, time } from '../util.
 const LIMIT = 50;
 /** Events that change a task's row (status or attempt). */
 const CHANGES = new Set([
+  'waiting',
   'queued',
   'started',
   'succeeded',
