@@ -28,6 +28,7 @@ const defaults = [
   'pipeline',
   'json-schema',
   'metrics',
+  'sse-fanout',
   'workflow',
   'retention',
   'admission',

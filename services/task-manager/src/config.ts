@@ -244,8 +244,8 @@ export const CONFIG_SCHEMA = {
       type: 'integer',
       minimum: 1,
       maximum: 100_000,
-      default: 500,
-      description: 'rows from 1 to 100000 the retention purge deletes per transaction (default 500)',
+      default: 100,
+      description: 'rows from 1 to 100000 the retention purge deletes per transaction (default 100)',
     },
     // No pattern: entries are checked one by one (by position, never quoting a token); secret: the
     // env loader never prints the value either.

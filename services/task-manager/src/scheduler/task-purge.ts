@@ -14,7 +14,7 @@ export interface TaskPurgeOptions {
   retentionDays: number;
   /** RETENTION_INTERVAL_MS between passes (default 60 s). */
   intervalMs?: number;
-  /** RETENTION_BATCH: rows per unit of work (default 500). */
+  /** RETENTION_BATCH: rows per unit of work (default 100). */
   batch?: number;
   /** This replica in the lease row (unique per process). */
   owner: string;
@@ -50,7 +50,7 @@ export interface TaskPurge {
  */
 export function createTaskPurge(deps: DomainDeps, opts: TaskPurgeOptions): TaskPurge {
   const log = deps.logger.child({ component: 'task-purge', owner: opts.owner });
-  const batch = opts.batch ?? 500;
+  const batch = opts.batch ?? 100;
   const intervalMs = opts.intervalMs ?? 60_000;
   const leaseMs = opts.leaseMs ?? intervalMs + 60_000;
   const keepSentOutboxMs = opts.keepSentOutboxMs ?? 3_600_000;
