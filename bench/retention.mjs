@@ -1,7 +1,7 @@
 // Retention purge bench: delete rate of finished tasks (with their events) and how long each unit of work holds the database, on SQLite and MariaDB (built dist).
 // Usage: node bench/retention.mjs   (after `tsc -b services/task-manager`); writes bench/results/retention.json.
 // Env: BENCH_RETENTION_TASKS (default 100000), BENCH_RETENTION_EVENTS (events per task, default 3),
-// BENCH_RETENTION_BATCH (default 500), BENCH_DBS (default "sqlite,mysql").
+// BENCH_RETENTION_BATCH (default 100, as RETENTION_BATCH), BENCH_DBS (default "sqlite,mysql").
 // A unit of work is one transaction (select a batch of ids, delete the tasks, delete their events):
 // on SQLite it holds the one write lock for its whole duration, so its p99/max is the longest wait
 // a request or result batch can see behind the purge.
@@ -19,7 +19,7 @@ const { newId } = await import(join(dist, 'domain', 'ids.js'));
 
 const TASKS = Number(process.env.BENCH_RETENTION_TASKS ?? 100_000);
 const EVENTS = Number(process.env.BENCH_RETENTION_EVENTS ?? 3);
-const BATCH = Number(process.env.BENCH_RETENTION_BATCH ?? 500);
+const BATCH = Number(process.env.BENCH_RETENTION_BATCH ?? 100);
 const DBS = (process.env.BENCH_DBS ?? 'sqlite,mysql').split(',');
 const DAY = 86_400_000;
 
