@@ -7,7 +7,14 @@ import { DEFAULT_TOPICS, dispatchTopicFor } from '@taskwire/contracts';
 import type { BatchResult, QueueResource, TaskResource, TaskStatus } from '@taskwire/contracts';
 import { api, startBrokerProcess, startWorkerProcess, useProcesses, waitFor } from './support/processes.js';
 import type { Proc } from './support/processes.js';
-import { createTask, createTemplate, getTask, listTemplateTasks, waitForStatus } from './support/tasks.js';
+import {
+  createTask,
+  createTemplate,
+  getTask,
+  listTemplateTasks,
+  taskEvents,
+  waitForStatus,
+} from './support/tasks.js';
 import type { Http } from './support/tasks.js';
 
 async function expectOk<T>(what: string, p: Promise<{ status: number; body: T }>): Promise<T> {
@@ -280,9 +287,25 @@ describe('admission under load end to end (SQLite, dev broker, worker processes)
 
     const done = await allCompleted(http, template.id, 200, 120_000);
     const byId = new Map(done.map((t) => [t.id, t]));
-    for (const t of interrupted) expect(byId.get(t.id)?.worker_id, `task ${t.id}`).toBe(survivorId);
+    // Each came back through redelivery (the survivor starts the same attempt again) or the watchdog
+    // (attempt timed out, the next one admitted again), and ended on the survivor.
+    for (const t of interrupted) {
+      const events = await taskEvents(http, t.id);
+      const trail = events.map((e) => `${e.attempt}:${e.type}:${e.worker_id ?? '-'}`).join(', ');
+      expect(byId.get(t.id)?.worker_id, trail).toBe(survivorId);
+      const killedRun = events.find((e) => e.type === 'started' && e.worker_id === victimId);
+      expect(killedRun, trail).toBeDefined();
+      const timedOut = events.some((e) => e.type === 'timed_out' && e.attempt === killedRun!.attempt);
+      const rerun = events.some(
+        (e) => e.type === 'started' && e.attempt === killedRun!.attempt && e.worker_id === survivorId,
+      );
+      expect(timedOut || rerun, trail).toBe(true);
+    }
     const over = [...maxRunningPerKey(done)].filter(([, n]) => n > 2);
     expect(over, 'keys with more than 2 recorded runs at once').toEqual([]);
+    expect(maxOverlap(done.map(span)), 'running at once in a queue of max_in_flight 12').toBeLessThanOrEqual(
+      12,
+    );
     expect(await queueOf(http, 'chaos')).toMatchObject({ waiting: 0, queued: 0, running: 0 });
 
     // Both of key c0's slots are free: two new long tasks of that key run at once, a third waits.
