@@ -128,3 +128,41 @@ describe('applyResults clocks and caps', () => {
     expect(after?.error?.message).toMatch(/more than the 1024 bytes allowed \(MAX_RESULT_BYTES\)/);
   });
 });
+
+describe('applyResults batching', () => {
+  it("results of several tasks interleaved in one batch keep each task's events in the order they were sent", async () => {
+    const [a, b] = [await seed('QUEUED'), await seed('QUEUED')];
+    const run = (task: TaskRecord, base: number): ResultMessage[] => [
+      result(task, { type: 'started', at: base }),
+      result(task, { type: 'progress', pct: 10, at: base + 1 }),
+      result(task, { type: 'log', message: 'one', at: base + 2 }),
+      result(task, { type: 'progress', pct: 60, at: base + 3 }),
+      result(task, { type: 'log', message: 'two', at: base + 4 }),
+      result(task, { type: 'succeeded', result: { done: true }, at: base + 5 }),
+    ];
+    const [ra, rb] = [run(a, T0.getTime() + 100), run(b, T0.getTime() + 200)];
+    // One batch as a fetch across partitions can deliver it: the two tasks' messages interleaved.
+    await applyResults(
+      deps,
+      ra.flatMap((m, i) => [m, rb[i]!]),
+    );
+    const expected = [
+      ['started', undefined],
+      ['progress', 10],
+      ['log', 'one'],
+      ['progress', 60],
+      ['log', 'two'],
+      ['succeeded', undefined],
+    ];
+    for (const task of [a, b]) {
+      // listEvents reads in event id order: the ids were handed out in the order the results came.
+      const recorded = await store.listEvents(task.id);
+      const detail = (d: unknown) => {
+        const data = d as { pct?: number; line?: string } | null;
+        return data?.pct ?? data?.line;
+      };
+      expect(recorded.map((e) => [e.type, detail(e.data)])).toEqual(expected);
+      expect(await store.getTask(task.id)).toMatchObject({ status: 'COMPLETED', result: { done: true } });
+    }
+  });
+});
