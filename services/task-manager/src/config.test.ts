@@ -38,7 +38,7 @@ describe('loadConfig', () => {
     expect(c.workerDeadAfterMs).toBe(15_000);
     expect(c.timeoutGraceMs).toBe(30_000);
     expect(c.schedulerEnabled).toBe(true);
-    expect(c.retention).toEqual({ days: 30, intervalMs: 60_000, batch: 500 });
+    expect(c.retention).toEqual({ days: 30, intervalMs: 60_000, batch: 100 });
     expect(Object.isFrozen(c.kafka.topics)).toBe(true);
     expect(c.auth).toEqual({ tokens: [], tokensFile: null, disabled: false });
   });
