@@ -59,6 +59,13 @@ export type SyncOps = {
 // statement gains nothing but prepare time.
 const MAX_VARS = 32_000;
 const MAX_ROWS = 512;
+const chunkIds = (ids: readonly string[]) => {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += 1000) out.push(ids.slice(i, i + 1000));
+  return out;
+};
+// SQLite's default limit on the terms of one compound SELECT is 500.
+const MAX_HEAD_BRANCHES = 256;
 
 const quote = (identifier: string) => `"${identifier}"`;
 const taskInsert = insertPlan<TaskRecord>(tasks, quote);
@@ -169,6 +176,45 @@ export function sqliteOps(
     (marks) => `UPDATE "outbox" SET "sent_at" = ? WHERE "id" IN (${marks})`,
   );
   const sentAt = outbox.sentAt as Column;
+  // Admission reads the heads of many keys per pass: one UNION ALL of bounded ranges of the
+  // covering tasks_admission_idx for their ids (reading whole rows inside the compound costs
+  // several times more), then the rows by id. Cached per power-of-two branch count (padding
+  // branches read nothing: LIMIT 0) and per whether templates are left out.
+  const headStatements = new Map<string, BetterSqlite3.Statement>();
+  const headIds = (
+    queue: string,
+    priority: number,
+    wanted: readonly { concurrencyKey: string | null; limit: number }[],
+    exceptTemplates: readonly string[],
+  ): string[] => {
+    const except = exceptTemplates.length > 0;
+    const branch =
+      `SELECT * FROM (SELECT "id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING'` +
+      ` AND "concurrency_key" IS ? AND "priority" = ?` +
+      (except ? ` AND "template_id" NOT IN (SELECT "value" FROM json_each(?))` : '') +
+      ` ORDER BY "id" LIMIT ?)`;
+    const ids: string[] = [];
+    for (let from = 0; from < wanted.length; from += MAX_HEAD_BRANCHES) {
+      const run = wanted.slice(from, from + MAX_HEAD_BRANCHES);
+      let size = 1;
+      while (size < run.length) size *= 2;
+      let stmt = headStatements.get(`${size}:${except}`);
+      if (!stmt) {
+        stmt = client.prepare(Array.from({ length: size }, () => branch).join(' UNION ALL ')).raw(true);
+        headStatements.set(`${size}:${except}`, stmt);
+      }
+      const params: unknown[] = [];
+      const excepted = JSON.stringify(exceptTemplates);
+      for (let i = 0; i < size; i++) {
+        const w = run[i];
+        params.push(queue, w?.concurrencyKey ?? null, priority);
+        if (except) params.push(excepted);
+        params.push(w?.limit ?? 0);
+      }
+      for (const raw of stmt.all(params) as unknown[][]) ids.push(raw[0] as string);
+    }
+    return ids;
+  };
   const selectTasks = ({ where, orderBy, limit }: shared.TaskQuery) =>
     db.select().from(tasks).where(where).orderBy(orderBy).limit(limit).all();
 
@@ -632,25 +678,39 @@ export function sqliteOps(
     listTemplatesOfQueue(queue) {
       return db.select(templateColumns).from(templates).where(eq(templates.queue, queue)).all();
     },
+    queueWaitingTasks(list, at) {
+      const moved = new Set<string>();
+      for (const [attempt, ids] of shared.idsByAttempt(list)) {
+        for (const part of chunkIds(ids)) {
+          const rows = db
+            .update(tasks)
+            .set(shared.queuedPatch(at))
+            .where(q.waitingAt(part, attempt))
+            .returning({ id: tasks.id })
+            .all();
+          for (const r of rows) moved.add(r.id);
+        }
+      }
+      return moved;
+    },
     listWaitingKeys(queue, exceptTemplates) {
+      // Grouped in tasks_admission_idx order (queue, status, key, priority, id): no sort.
       return db
         .select({
           concurrencyKey: tasks.concurrencyKey,
-          priority: max(tasks.priority),
+          priority: tasks.priority,
           firstId: min(tasks.id),
         })
         .from(tasks)
         .where(q.waitingIn(queue, exceptTemplates))
-        .groupBy(tasks.concurrencyKey)
+        .groupBy(tasks.concurrencyKey, tasks.priority)
         .all()
-        .map((r) => ({
-          concurrencyKey: r.concurrencyKey,
-          priority: r.priority ?? 0,
-          firstId: r.firstId ?? '',
-        }));
+        .map((r) => ({ concurrencyKey: r.concurrencyKey, priority: r.priority, firstId: r.firstId ?? '' }));
     },
-    listWaitingTasks(queue, key, priority, limit, exceptTemplates) {
-      return selectTasks(q.waitingHeads(queue, key, priority, limit, exceptTemplates));
+    listWaitingHeads(queue, priority, wanted, exceptTemplates = []) {
+      const ids = headIds(queue, priority, wanted, exceptTemplates);
+      const byId = (a: TaskRecord, b: TaskRecord) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+      return tasksById(ids).sort(byId);
     },
     hasWaiting(queue) {
       return db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1).get() !== undefined;
