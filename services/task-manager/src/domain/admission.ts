@@ -13,6 +13,7 @@ import type {
   TaskEventRecord,
   TaskRecord,
   TemplateRecord,
+  WaitingHead,
 } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import type { DispatchSettings } from './dispatch.js';
@@ -161,7 +162,7 @@ export async function admitOnce(
     }
     /** Keys that must not take more this pass: at a head's template limit, or with unread heads above. */
     const done = new Set<Key>();
-    const chosen: TaskRecord[] = [];
+    const chosen: WaitingHead[] = [];
     for (const level of [...levels.keys()].sort((a, b) => b - a)) {
       if (slots <= 0) break;
       let pending = levels.get(level)!.filter((k) => !done.has(k));
@@ -181,7 +182,7 @@ export async function admitOnce(
         const rows = (await tx.listWaitingHeads(queue, level, wanted, paused)).sort((a, b) =>
           byId(a.id, b.id),
         );
-        const heads = new Map<Key, TaskRecord[]>(serve.map((k) => [k, []]));
+        const heads = new Map<Key, WaitingHead[]>(serve.map((k) => [k, []]));
         for (const t of rows) heads.get(t.concurrencyKey)?.push(t);
         for (const w of wanted) {
           // Heads left unread at this level: its lower levels must wait for the next pass.
@@ -191,7 +192,7 @@ export async function admitOnce(
         const next = new Map<Key, number>();
         while (slots > 0) {
           let best: Key | undefined;
-          let bestHead: TaskRecord | undefined;
+          let bestHead: WaitingHead | undefined;
           for (const [k, list] of heads) {
             const head = list[next.get(k) ?? 0];
             if (!head) continue;
@@ -218,8 +219,13 @@ export async function admitOnce(
       }
     }
     if (chosen.length === 0) return { admitted: 0, slotsLeft: before };
-    const templateOf = await loadTaskTemplates(tx, chosen);
-    const runnable = chosen.filter((t) => templateOf.has(t.templateId));
+    // The whole rows of the chosen only (their params go into the dispatch).
+    const rowOf = new Map((await tx.getTasks(chosen.map((h) => h.id))).map((t) => [t.id, t]));
+    const templateOf = await loadTaskTemplates(tx, [...rowOf.values()]);
+    // In the order chosen: the outbox sends them in this order (higher levels first).
+    const runnable = chosen
+      .map((h) => rowOf.get(h.id))
+      .filter((t): t is TaskRecord => t?.status === 'WAITING' && templateOf.has(t.templateId));
     // One compare-and-set for the batch (queueTask's, per attempt); only the tasks it moved get
     // their `queued` event and dispatch.
     const moved = await tx.queueWaitingTasks(runnable, now);

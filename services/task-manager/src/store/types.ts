@@ -124,6 +124,9 @@ export interface WaitingKey {
   firstId: string;
 }
 
+/** A WAITING task as admission's round-robin needs it (the full row is read once chosen). */
+export type WaitingHead = Pick<TaskRecord, 'id' | 'concurrencyKey' | 'templateId'>;
+
 /** How many WAITING heads to read of one concurrency key (null: unkeyed tasks). */
 export interface HeadsWanted {
   concurrencyKey: string | null;
@@ -524,7 +527,7 @@ export interface StoreOps {
     priority: number,
     wanted: readonly HeadsWanted[],
     exceptTemplates?: readonly string[],
-  ): Promise<TaskRecord[]>;
+  ): Promise<WaitingHead[]>;
   /** Whether `queue` has a WAITING task (one index entry). */
   hasWaiting(queue: string): Promise<boolean>;
   /** Queues that have WAITING tasks (the periodic admission sweep). */

@@ -26,6 +26,7 @@ import type {
   StoreOps,
   TaskEventRecord,
   TaskRecord,
+  WaitingHead,
   WorkerRecord,
 } from '../types.js';
 import { UniqueViolation } from '../types.js';
@@ -614,11 +615,12 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
     async listWaitingHeads(queue, priority, wanted, exceptTemplates) {
       // One round trip: a UNION ALL of parenthesised branches, each one bounded index range.
-      const out: TaskRecord[] = [];
+      const out: WaitingHead[] = [];
+      const head = { id: tasks.id, concurrencyKey: tasks.concurrencyKey, templateId: tasks.templateId };
       for (const run of chunk(wanted, MAX_HEAD_BRANCHES)) {
         const [first, second, ...rest] = run.map((w) => {
           const part = q.waitingHeads(queue, w.concurrencyKey, priority, w.limit, exceptTemplates);
-          return db.select().from(tasks).where(part.where).orderBy(part.orderBy).limit(part.limit);
+          return db.select(head).from(tasks).where(part.where).orderBy(part.orderBy).limit(part.limit);
         });
         if (!first) continue;
         out.push(...(second ? await unionAll(first, second, ...rest) : await first));

@@ -27,6 +27,7 @@ import type {
   TaskPatch,
   TaskRecord,
   TemplateRecord,
+  WaitingHead,
   WorkerRecord,
 } from '../types.js';
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
@@ -176,24 +177,24 @@ export function sqliteOps(
     (marks) => `UPDATE "outbox" SET "sent_at" = ? WHERE "id" IN (${marks})`,
   );
   const sentAt = outbox.sentAt as Column;
-  // Admission reads the heads of many keys per pass: one UNION ALL of bounded ranges of the
-  // covering tasks_admission_idx for their ids (reading whole rows inside the compound costs
-  // several times more), then the rows by id. Cached per power-of-two branch count (padding
-  // branches read nothing: LIMIT 0) and per whether templates are left out.
+  // Admission reads the heads of many keys per pass: one UNION ALL of bounded ranges of
+  // tasks_admission_idx, three columns each (whole rows inside the compound cost several times
+  // more). Cached per power-of-two branch count (padding branches read nothing: LIMIT 0) and per
+  // whether templates are left out.
   const headStatements = new Map<string, BetterSqlite3.Statement>();
-  const headIds = (
+  const waitingHeads = (
     queue: string,
     priority: number,
     wanted: readonly { concurrencyKey: string | null; limit: number }[],
     exceptTemplates: readonly string[],
-  ): string[] => {
+  ): WaitingHead[] => {
     const except = exceptTemplates.length > 0;
     const branch =
-      `SELECT * FROM (SELECT "id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING'` +
+      `SELECT * FROM (SELECT "id", "concurrency_key", "template_id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING'` +
       ` AND "concurrency_key" IS ? AND "priority" = ?` +
       (except ? ` AND "template_id" NOT IN (SELECT "value" FROM json_each(?))` : '') +
       ` ORDER BY "id" LIMIT ?)`;
-    const ids: string[] = [];
+    const heads: WaitingHead[] = [];
     for (let from = 0; from < wanted.length; from += MAX_HEAD_BRANCHES) {
       const run = wanted.slice(from, from + MAX_HEAD_BRANCHES);
       let size = 1;
@@ -211,9 +212,10 @@ export function sqliteOps(
         if (except) params.push(excepted);
         params.push(w?.limit ?? 0);
       }
-      for (const raw of stmt.all(params) as unknown[][]) ids.push(raw[0] as string);
+      for (const [id, concurrencyKey, templateId] of stmt.all(params) as [string, string | null, string][])
+        heads.push({ id, concurrencyKey, templateId });
     }
-    return ids;
+    return heads;
   };
   const selectTasks = ({ where, orderBy, limit }: shared.TaskQuery) =>
     db.select().from(tasks).where(where).orderBy(orderBy).limit(limit).all();
@@ -708,9 +710,7 @@ export function sqliteOps(
         .map((r) => ({ concurrencyKey: r.concurrencyKey, priority: r.priority, firstId: r.firstId ?? '' }));
     },
     listWaitingHeads(queue, priority, wanted, exceptTemplates = []) {
-      const ids = headIds(queue, priority, wanted, exceptTemplates);
-      const byId = (a: TaskRecord, b: TaskRecord) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-      return tasksById(ids).sort(byId);
+      return waitingHeads(queue, priority, wanted, exceptTemplates);
     },
     hasWaiting(queue) {
       return db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1).get() !== undefined;
