@@ -19,6 +19,7 @@ import type { DomainDeps } from './deps.js';
 import type { DispatchSettings } from './dispatch.js';
 import { queueTask } from './dispatch.js';
 import { loadTaskTemplates } from './task-templates.js';
+import { roundRobin } from './round-robin.js';
 
 /** Tasks admitted per unit of work at most. */
 const ADMIT_BATCH = 500;
@@ -189,33 +190,17 @@ export async function admitOnce(
           if (heads.get(w.concurrencyKey)!.length >= w.limit) done.add(w.concurrencyKey);
         }
         // Round-robin: each turn takes one task from the least-loaded key that may take one more.
-        const next = new Map<Key, number>();
-        while (slots > 0) {
-          let best: Key | undefined;
-          let bestHead: WaitingHead | undefined;
-          for (const [k, list] of heads) {
-            const head = list[next.get(k) ?? 0];
-            if (!head) continue;
-            if (k !== null && loadOf(k) >= (limitOf.get(head.templateId) ?? 1)) {
-              done.add(k);
-              heads.set(k, []);
-              continue;
-            }
-            if (
-              bestHead === undefined ||
-              loadOf(k) < loadOf(best!) ||
-              (loadOf(k) === loadOf(best!) && head.id < bestHead.id)
-            ) {
-              best = k;
-              bestHead = head;
-            }
-          }
-          if (bestHead === undefined) break;
-          chosen.push(bestHead);
-          next.set(best!, (next.get(best!) ?? 0) + 1);
-          if (best !== null) load.set(best!, loadOf(best!) + 1);
-          slots--;
+        const { taken, stopped } = roundRobin(
+          serve.map((k) => ({ key: k, load: loadOf(k), heads: heads.get(k)! })),
+          slots,
+          (head) => limitOf.get(head.templateId) ?? 1,
+        );
+        for (const k of stopped) done.add(k);
+        for (const head of taken) {
+          chosen.push(head);
+          if (head.concurrencyKey !== null) load.set(head.concurrencyKey, loadOf(head.concurrencyKey) + 1);
         }
+        slots -= taken.length;
       }
     }
     if (chosen.length === 0) return { admitted: 0, slotsLeft: before };

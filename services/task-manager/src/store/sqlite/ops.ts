@@ -33,7 +33,13 @@ import type {
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import * as shared from '../queries.js';
-import { preparedIn, preparedRows, preparedWriteIn, rowReader } from './prepared.js';
+import {
+  preparedIn,
+  preparedRows,
+  preparedWriteIn,
+  preparedWriteInReturning,
+  rowReader,
+} from './prepared.js';
 import {
   deadLetters,
   dlqReplays,
@@ -60,11 +66,6 @@ export type SyncOps = {
 // statement gains nothing but prepare time.
 const MAX_VARS = 32_000;
 const MAX_ROWS = 512;
-const chunkIds = (ids: readonly string[]) => {
-  const out: string[][] = [];
-  for (let i = 0; i < ids.length; i += 1000) out.push(ids.slice(i, i + 1000));
-  return out;
-};
 // SQLite's default limit on the terms of one compound SELECT is 500.
 const MAX_HEAD_BRANCHES = 256;
 
@@ -177,6 +178,15 @@ export function sqliteOps(
     (marks) => `UPDATE "outbox" SET "sent_at" = ? WHERE "id" IN (${marks})`,
   );
   const sentAt = outbox.sentAt as Column;
+  // Admission's batch compare-and-set (shared.queuedPatch, spelled out: one prepared statement).
+  const queueWaiting = preparedWriteInReturning(
+    client,
+    (marks) =>
+      `UPDATE "tasks" SET "status" = 'QUEUED', "queued_at" = ?, "updated_at" = ?, "next_attempt_at" = NULL,` +
+      ` "dispatch_partition" = NULL, "dispatch_offset" = NULL` +
+      ` WHERE "status" = 'WAITING' AND "attempt" = ? AND "id" IN (${marks}) RETURNING "id"`,
+  );
+  const queuedAt = tasks.queuedAt as Column;
   // Admission reads the heads of many keys per pass: one UNION ALL of bounded ranges of
   // tasks_admission_idx, three columns each (whole rows inside the compound cost several times
   // more). Cached per power-of-two branch count (padding branches read nothing: LIMIT 0) and per
@@ -682,16 +692,9 @@ export function sqliteOps(
     },
     queueWaitingTasks(list, at) {
       const moved = new Set<string>();
+      const when = queuedAt.mapToDriverValue(at);
       for (const [attempt, ids] of shared.idsByAttempt(list)) {
-        for (const part of chunkIds(ids)) {
-          const rows = db
-            .update(tasks)
-            .set(shared.queuedPatch(at))
-            .where(q.waitingAt(part, attempt))
-            .returning({ id: tasks.id })
-            .all();
-          for (const r of rows) moved.add(r.id);
-        }
+        for (const id of queueWaiting([when, when, attempt], ids)) moved.add(id as string);
       }
       return moved;
     },
