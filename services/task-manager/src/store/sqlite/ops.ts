@@ -187,6 +187,41 @@ export function sqliteOps(
       ` WHERE "status" = 'WAITING' AND "attempt" = ? AND "id" IN (${marks}) RETURNING "id"`,
   );
   const queuedAt = tasks.queuedAt as Column;
+  // listWaitingKeys as a skip-scan of tasks_admission_idx: one seek per (key, priority) group
+  // instead of reading every waiting entry (SQLite has no loose index scan of its own), so a
+  // pass costs the same with 10 or 100,000 tasks behind each key. Keyed groups step by row value
+  // (NULL keys do not compare), unkeyed ones by priority.
+  const waitingGroups = preparedRows<{ concurrencyKey: string | null; priority: number; firstId: string }>(
+    client,
+    {
+      columns: '',
+      map: ([concurrencyKey, priority, firstId]) => ({
+        concurrencyKey: concurrencyKey as string | null,
+        priority: priority as number,
+        firstId: firstId as string,
+      }),
+    },
+    `WITH RECURSIVE keyed(k, p, id) AS (
+       SELECT * FROM (SELECT "concurrency_key", "priority", "id" FROM "tasks"
+         WHERE "queue" = @queue AND "status" = 'WAITING' AND "concurrency_key" IS NOT NULL
+         ORDER BY "concurrency_key", "priority", "id" LIMIT 1)
+       UNION ALL
+       SELECT t."concurrency_key", t."priority", t."id" FROM keyed JOIN "tasks" t ON t."id" = (
+         SELECT "id" FROM "tasks" WHERE "queue" = @queue AND "status" = 'WAITING'
+           AND ("concurrency_key", "priority") > (keyed.k, keyed.p)
+         ORDER BY "concurrency_key", "priority", "id" LIMIT 1)
+     ), unkeyed(p, id) AS (
+       SELECT * FROM (SELECT "priority", "id" FROM "tasks"
+         WHERE "queue" = @queue AND "status" = 'WAITING' AND "concurrency_key" IS NULL
+         ORDER BY "priority", "id" LIMIT 1)
+       UNION ALL
+       SELECT t."priority", t."id" FROM unkeyed JOIN "tasks" t ON t."id" = (
+         SELECT "id" FROM "tasks" WHERE "queue" = @queue AND "status" = 'WAITING'
+           AND "concurrency_key" IS NULL AND "priority" > unkeyed.p
+         ORDER BY "priority", "id" LIMIT 1)
+     )
+     SELECT k, p, id FROM keyed UNION ALL SELECT NULL, p, id FROM unkeyed`,
+  );
   // Admission reads the heads of many keys per pass: one UNION ALL of bounded ranges of
   // tasks_admission_idx, three columns each (whole rows inside the compound cost several times
   // more). Cached per power-of-two branch count (padding branches read nothing: LIMIT 0) and per
@@ -699,7 +734,8 @@ export function sqliteOps(
       return moved;
     },
     listWaitingKeys(queue, exceptTemplates) {
-      // Grouped in tasks_admission_idx order (queue, status, key, priority, id): no sort.
+      if (!exceptTemplates?.length) return waitingGroups({ queue });
+      // Paused templates' tasks left out: the grouped read, in tasks_admission_idx order (no sort).
       return db
         .select({
           concurrencyKey: tasks.concurrencyKey,
