@@ -21,6 +21,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type {
   DeadLetterRecord,
   OutboxRecord,
+  QueueCount,
+  QueueRecord,
   StoreOps,
   TaskEventRecord,
   TaskGuard,
@@ -187,6 +189,48 @@ export function sqliteOps(
       ` WHERE "status" = 'WAITING' AND "attempt" = ? AND "id" IN (${marks}) RETURNING "id"`,
   );
   const queuedAt = tasks.queuedAt as Column;
+  // The other statements of every admission pass, prepared once (drizzle's builder costs more
+  // than these one-index reads).
+  const queueReader = rowReader<QueueRecord>(getTableColumns(queues));
+  const queueColumns = getTableColumns(queues);
+  const insertQueue = (() => {
+    let stmt: BetterSqlite3.Statement | undefined;
+    return (name: string, at: Date) => {
+      stmt ??= client.prepare(
+        `INSERT INTO "queues" ("name", "max_in_flight", "paused", "updated_at") VALUES (?, NULL, 0, ?) ON CONFLICT DO NOTHING`,
+      );
+      stmt.run(name, (queueColumns.updatedAt as Column).mapToDriverValue(at));
+    };
+  })();
+  const queueByName = preparedRows(
+    client,
+    queueReader,
+    `SELECT ${queueReader.columns} FROM "queues" WHERE "name" = ?`,
+  );
+  const templatesOfQueue = preparedRows(
+    client,
+    templateReader,
+    `SELECT ${templateReader.columns} FROM "templates" WHERE "queue" = ?`,
+  );
+  const inFlightOfQueue = preparedRows<QueueCount>(
+    client,
+    {
+      columns: '',
+      map: ([queue, status, concurrencyKey, n]) => ({
+        queue: queue as string,
+        status: status as QueueCount['status'],
+        concurrencyKey: concurrencyKey as string | null,
+        n: n as number,
+      }),
+    },
+    `SELECT "queue", "status", "concurrency_key", count(*) FROM "tasks" WHERE "queue" = ? AND "status" IN ('QUEUED', 'RUNNING')` +
+      ` GROUP BY "queue", "status", "concurrency_key"`,
+  );
+  const firstWaiting = preparedRows(
+    client,
+    { columns: '', map: (raw) => raw[0] },
+    `SELECT "id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING' LIMIT 1`,
+  );
   // listWaitingKeys as a skip-scan of tasks_admission_idx: one seek per (key, priority) group
   // instead of reading every waiting entry (SQLite has no loose index scan of its own), so a
   // pass costs the same with 10 or 100,000 tasks behind each key. Keyed groups step by row value
@@ -695,13 +739,18 @@ export function sqliteOps(
     },
     lockQueue(queue, at) {
       // A unit of work holds SQLite's write lock from BEGIN IMMEDIATE: admission is serial already.
-      db.insert(queues)
-        .values({ name: queue, maxInFlight: null, paused: false, updatedAt: at })
-        .onConflictDoNothing()
-        .run();
-      return db.select().from(queues).where(eq(queues.name, queue)).get()!;
+      insertQueue(queue, at);
+      return queueByName(queue)[0]!;
     },
     countQueueTasks(queue, statuses) {
+      // Admission's count (one queue, in flight) on its prepared statement.
+      if (
+        queue !== undefined &&
+        statuses?.length === 2 &&
+        statuses.includes('QUEUED') &&
+        statuses.includes('RUNNING')
+      )
+        return inFlightOfQueue(queue);
       return db
         .select({
           queue: tasks.queue,
@@ -723,7 +772,7 @@ export function sqliteOps(
       return rows.map((r) => r.queue);
     },
     listTemplatesOfQueue(queue) {
-      return db.select(templateColumns).from(templates).where(eq(templates.queue, queue)).all();
+      return templatesOfQueue(queue);
     },
     queueWaitingTasks(list, at) {
       const moved = new Set<string>();
@@ -752,7 +801,7 @@ export function sqliteOps(
       return waitingHeads(queue, priority, wanted, exceptTemplates);
     },
     hasWaiting(queue) {
-      return db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1).get() !== undefined;
+      return firstWaiting(queue).length > 0;
     },
     listWaitingQueues() {
       return db
