@@ -42,6 +42,7 @@ import {
   preparedWriteInReturning,
   rowReader,
 } from './prepared.js';
+import { IN_FLIGHT_SQL, WAITING_GROUPS_SQL, waitingHeadsSql } from './admission-sql.js';
 import {
   deadLetters,
   dlqReplays,
@@ -223,18 +224,14 @@ export function sqliteOps(
         n: n as number,
       }),
     },
-    `SELECT "queue", "status", "concurrency_key", count(*) FROM "tasks" WHERE "queue" = ? AND "status" IN ('QUEUED', 'RUNNING')` +
-      ` GROUP BY "queue", "status", "concurrency_key"`,
+    IN_FLIGHT_SQL,
   );
   const firstWaiting = preparedRows(
     client,
     { columns: '', map: (raw) => raw[0] },
     `SELECT "id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING' LIMIT 1`,
   );
-  // listWaitingKeys as a skip-scan of tasks_admission_idx: one seek per (key, priority) group
-  // instead of reading every waiting entry (SQLite has no loose index scan of its own), so a
-  // pass costs the same with 10 or 100,000 tasks behind each key. Keyed groups step by row value
-  // (NULL keys do not compare), unkeyed ones by priority.
+  // listWaitingKeys as a skip-scan of tasks_admission_idx (see admission-sql.ts).
   const waitingGroups = preparedRows<{ concurrencyKey: string | null; priority: number; firstId: string }>(
     client,
     {
@@ -245,26 +242,7 @@ export function sqliteOps(
         firstId: firstId as string,
       }),
     },
-    `WITH RECURSIVE keyed(k, p, id) AS (
-       SELECT * FROM (SELECT "concurrency_key", "priority", "id" FROM "tasks"
-         WHERE "queue" = @queue AND "status" = 'WAITING' AND "concurrency_key" IS NOT NULL
-         ORDER BY "concurrency_key", "priority", "id" LIMIT 1)
-       UNION ALL
-       SELECT t."concurrency_key", t."priority", t."id" FROM keyed JOIN "tasks" t ON t."id" = (
-         SELECT "id" FROM "tasks" WHERE "queue" = @queue AND "status" = 'WAITING'
-           AND ("concurrency_key", "priority") > (keyed.k, keyed.p)
-         ORDER BY "concurrency_key", "priority", "id" LIMIT 1)
-     ), unkeyed(p, id) AS (
-       SELECT * FROM (SELECT "priority", "id" FROM "tasks"
-         WHERE "queue" = @queue AND "status" = 'WAITING' AND "concurrency_key" IS NULL
-         ORDER BY "priority", "id" LIMIT 1)
-       UNION ALL
-       SELECT t."priority", t."id" FROM unkeyed JOIN "tasks" t ON t."id" = (
-         SELECT "id" FROM "tasks" WHERE "queue" = @queue AND "status" = 'WAITING'
-           AND "concurrency_key" IS NULL AND "priority" > unkeyed.p
-         ORDER BY "priority", "id" LIMIT 1)
-     )
-     SELECT k, p, id FROM keyed UNION ALL SELECT NULL, p, id FROM unkeyed`,
+    WAITING_GROUPS_SQL,
   );
   // Admission reads the heads of many keys per pass: one UNION ALL of bounded ranges of
   // tasks_admission_idx, three columns each (whole rows inside the compound cost several times
@@ -278,11 +256,7 @@ export function sqliteOps(
     exceptTemplates: readonly string[],
   ): WaitingHead[] => {
     const except = exceptTemplates.length > 0;
-    const branch =
-      `SELECT * FROM (SELECT "id", "concurrency_key", "template_id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING'` +
-      ` AND "concurrency_key" IS ? AND "priority" = ?` +
-      (except ? ` AND "template_id" NOT IN (SELECT "value" FROM json_each(?))` : '') +
-      ` ORDER BY "id" LIMIT ?)`;
+
     const heads: WaitingHead[] = [];
     for (let from = 0; from < wanted.length; from += MAX_HEAD_BRANCHES) {
       const run = wanted.slice(from, from + MAX_HEAD_BRANCHES);
@@ -290,7 +264,7 @@ export function sqliteOps(
       while (size < run.length) size *= 2;
       let stmt = headStatements.get(`${size}:${except}`);
       if (!stmt) {
-        stmt = client.prepare(Array.from({ length: size }, () => branch).join(' UNION ALL ')).raw(true);
+        stmt = client.prepare(waitingHeadsSql(size, except)).raw(true);
         headStatements.set(`${size}:${except}`, stmt);
       }
       const params: unknown[] = [];
