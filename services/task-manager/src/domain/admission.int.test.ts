@@ -195,6 +195,65 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
     expect((await deps.store.getTask(small2!.id))!.status).toBe('QUEUED');
   });
 
+  it("a key held at its template's lower limit does not hold back other keys' lower-priority tasks", async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const strict = await createTemplate(deps, {
+      name: 'strict',
+      executor: 'noop',
+      queue: 'q8',
+      priority: 9,
+      concurrencyKey: '/c',
+      concurrencyLimit: 1,
+    });
+    const loose = await createTemplate(deps, {
+      name: 'loose',
+      executor: 'noop',
+      queue: 'q8',
+      priority: 1,
+      concurrencyKey: '/c',
+      concurrencyLimit: 3,
+    });
+    const [a1, a2] = await create(deps, [
+      { templateId: strict.id, params: { c: 'a' } },
+      { templateId: strict.id, params: { c: 'a' } },
+    ]);
+    const bs = await create(
+      deps,
+      Array.from({ length: 4 }, () => ({ templateId: loose.id, params: { c: 'b' } })),
+    );
+    // `a` takes its one slot; the level-9 head left (a2) cannot run, so the slots go to level 1.
+    expect(await admitQueue(deps, 'q8')).toBe(4);
+    const queued = new Set((await inStatus(deps.store, 'QUEUED')).map((t) => t.id));
+    expect([a1, ...bs.slice(0, 3)].every((t) => queued.has(t!.id))).toBe(true);
+    expect((await deps.store.getTask(a2!.id))!.status).toBe('WAITING');
+    expect((await deps.store.getTask(bs[3]!.id))!.status).toBe('WAITING');
+  });
+
+  it('with more keys than slots, one pass gives the oldest keys one task each before any key a second', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, {
+      name: 'many',
+      executor: 'noop',
+      queue: 'q9',
+      concurrencyKey: '/c',
+      concurrencyLimit: 2,
+    });
+    await setQueueLimit(deps, 'q9', 30);
+    const tasks = await create(
+      deps,
+      Array.from({ length: 200 }, (_, i) => ({ templateId: t.id, params: { c: `k${i % 50}` } })),
+    );
+    expect(await admitQueue(deps, 'q9', 1)).toBe(30);
+    const queued = (await inStatus(deps.store, 'QUEUED')).map((x) => x.id).sort();
+    // The 30 oldest keys each get their oldest task: round-robin before any key's second task.
+    expect(queued).toEqual(
+      tasks
+        .slice(0, 30)
+        .map((x) => x.id)
+        .sort(),
+    );
+  });
+
   it('a retry leaves and re-takes its slot; cancelling a waiting or queued task frees it', async () => {
     const deps = depsOf(await (await openDb(dialect))());
     const t = await createTemplate(deps, {

@@ -13,11 +13,13 @@ import type {
   TaskEventRecord,
   TaskRecord,
   TemplateRecord,
+  WaitingHead,
 } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import type { DispatchSettings } from './dispatch.js';
 import { queueTask } from './dispatch.js';
 import { loadTaskTemplates } from './task-templates.js';
+import { roundRobin } from './round-robin.js';
 
 /** Tasks admitted per unit of work at most. */
 const ADMIT_BATCH = 500;
@@ -108,19 +110,19 @@ export function admissionStatus(
   return admissionReason(task, template, gate) === null ? 'QUEUED' : 'WAITING';
 }
 
-interface KeyState {
-  key: string | null;
-  /** Its tasks QUEUED or RUNNING (0 for unkeyed tasks: they have no per-key limit). */
-  load: number;
-  heads: TaskRecord[];
-}
+type Key = string | null;
+
+const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * One admission pass over `queue` in one unit of work: locks the queue, counts its in-flight
- * tasks, and queues WAITING tasks of the highest waiting priority among those that may run,
- * serving keys round-robin (the key with the fewest in flight first, then the oldest) within
- * max_in_flight and each key's concurrency_limit. Returns how many it queued; call again while it
- * returns more than 0 (the next pass takes the next priority level).
+ * tasks per key, and queues WAITING tasks highest priority level first, serving the keys of a
+ * level round-robin (the key with the fewest in flight first, then the oldest) within
+ * max_in_flight and each key's concurrency_limit; slots a level cannot use (its keys at their
+ * limit) go to the next level down. A fixed number of statements per level (the heads of all the
+ * keys it serves in one read), whatever the number of keys. Returns how many it queued and the
+ * slots it left; call again while it queued some and left slots (a key may have more heads than
+ * one pass reads of it).
  */
 export async function admitOnce(
   deps: Pick<DomainDeps, 'store' | 'clock' | 'settings'>,
@@ -135,67 +137,92 @@ export async function admitOnce(
     let slots =
       settings.maxInFlight === null ? ADMIT_BATCH : Math.min(ADMIT_BATCH, settings.maxInFlight - total);
     if (slots <= 0) return { admitted: 0, slotsLeft: 0 };
-    const loadOf = new Map<string, number>();
+    const before = slots;
+    /** Tasks of a key in flight, this pass's admissions included (unkeyed: no per-key limit, 0). */
+    const load = new Map<Key, number>();
     for (const c of inFlight) {
-      if (c.concurrencyKey !== null) loadOf.set(c.concurrencyKey, (loadOf.get(c.concurrencyKey) ?? 0) + c.n);
+      if (c.concurrencyKey !== null) load.set(c.concurrencyKey, (load.get(c.concurrencyKey) ?? 0) + c.n);
     }
+    const loadOf = (k: Key) => (k === null ? 0 : (load.get(k) ?? 0));
 
     const templates = await tx.listTemplatesOfQueue(queue);
-    const paused = new Set(templates.filter((t) => t.paused).map((t) => t.id));
+    const paused = templates.filter((t) => t.paused).map((t) => t.id);
     const limitOf = new Map(templates.map((t) => [t.id, t.concurrencyLimit ?? 1]));
     const maxLimit = Math.max(1, ...limitOf.values());
 
-    const waiting = await tx.listWaitingKeys(queue, [...paused]);
-    const candidates = waiting.filter(
-      (k) => k.concurrencyKey === null || (loadOf.get(k.concurrencyKey) ?? 0) < maxLimit,
-    );
-    if (candidates.length === 0) return { admitted: 0, slotsLeft: slots };
-    // Strict priority: this pass serves only the highest level among keys that may run.
-    const level = Math.max(...candidates.map((k) => k.priority));
-    const keys: KeyState[] = [];
-    const ordered = candidates
-      .filter((k) => k.priority === level)
-      .map((k) => ({ ...k, load: k.concurrencyKey === null ? 0 : (loadOf.get(k.concurrencyKey) ?? 0) }))
-      .sort((a, b) => a.load - b.load || (a.firstId < b.firstId ? -1 : a.firstId > b.firstId ? 1 : 0));
-    for (const k of ordered.slice(0, slots)) {
-      // A key can take at most (its limit − its load) more: read no more heads than that.
-      const limit = k.concurrencyKey === null ? slots : Math.min(slots, HEADS_PER_KEY, maxLimit - k.load);
-      const heads = await tx.listWaitingTasks(queue, k.concurrencyKey, level, limit, [...paused]);
-      keys.push({ key: k.concurrencyKey, load: k.load, heads });
+    const groups = await tx.listWaitingKeys(queue, paused);
+    // A key's oldest waiting task (any level) orders keys of equal load: the oldest key first.
+    const oldest = new Map<Key, string>();
+    const levels = new Map<number, Key[]>();
+    for (const g of groups) {
+      const o = oldest.get(g.concurrencyKey);
+      if (o === undefined || g.firstId < o) oldest.set(g.concurrencyKey, g.firstId);
+      const keys = levels.get(g.priority) ?? [];
+      keys.push(g.concurrencyKey);
+      levels.set(g.priority, keys);
     }
-    const chosen: TaskRecord[] = [];
-    const before = slots;
-    // Round-robin: each turn takes one task from the least-loaded key that may take one more.
-    const taken = new Map<KeyState, number>();
-    while (slots > 0) {
-      let best: KeyState | null = null;
-      for (const k of keys) {
-        const i = taken.get(k) ?? 0;
-        const head = k.heads[i];
-        if (!head) continue;
-        if (k.key !== null && k.load + i >= (limitOf.get(head.templateId) ?? 1)) continue;
-        const load = k.key === null ? 0 : k.load + i;
-        const bestLoad =
-          best === null ? Infinity : best.key === null ? 0 : best.load + (taken.get(best) ?? 0);
-        const bestHead = best?.heads[taken.get(best) ?? 0];
-        if (best === null || load < bestLoad || (load === bestLoad && head.id < bestHead!.id)) best = k;
+    /** Keys that must not take more this pass: at a head's template limit, or with unread heads above. */
+    const done = new Set<Key>();
+    const chosen: WaitingHead[] = [];
+    for (const level of [...levels.keys()].sort((a, b) => b - a)) {
+      if (slots <= 0) break;
+      let pending = levels.get(level)!.filter((k) => !done.has(k));
+      while (slots > 0 && pending.length > 0) {
+        const serve = pending
+          .filter((k) => k === null || loadOf(k) < maxLimit)
+          .sort((a, b) => loadOf(a) - loadOf(b) || byId(oldest.get(a)!, oldest.get(b)!))
+          .slice(0, slots);
+        if (serve.length === 0) break;
+        const served = new Set(serve);
+        pending = pending.filter((k) => !served.has(k));
+        // A key can take at most (its limit − its load) more: read no more heads than that.
+        const wanted = serve.map((k) => ({
+          concurrencyKey: k,
+          limit: k === null ? slots : Math.min(slots, HEADS_PER_KEY, maxLimit - loadOf(k)),
+        }));
+        const rows = (await tx.listWaitingHeads(queue, level, wanted, paused)).sort((a, b) =>
+          byId(a.id, b.id),
+        );
+        const heads = new Map<Key, WaitingHead[]>(serve.map((k) => [k, []]));
+        for (const t of rows) heads.get(t.concurrencyKey)?.push(t);
+        for (const w of wanted) {
+          // Heads left unread at this level: its lower levels must wait for the next pass.
+          if (heads.get(w.concurrencyKey)!.length >= w.limit) done.add(w.concurrencyKey);
+        }
+        // Round-robin: each turn takes one task from the least-loaded key that may take one more.
+        const { taken, stopped } = roundRobin(
+          serve.map((k) => ({ key: k, load: loadOf(k), heads: heads.get(k)! })),
+          slots,
+          (head) => limitOf.get(head.templateId) ?? 1,
+        );
+        for (const k of stopped) done.add(k);
+        for (const head of taken) {
+          chosen.push(head);
+          if (head.concurrencyKey !== null) load.set(head.concurrencyKey, loadOf(head.concurrencyKey) + 1);
+        }
+        slots -= taken.length;
       }
-      if (!best) break;
-      const i = taken.get(best) ?? 0;
-      chosen.push(best.heads[i]!);
-      taken.set(best, i + 1);
-      slots--;
     }
-    if (chosen.length === 0) return { admitted: 0, slotsLeft: slots };
-    const byId = await loadTaskTemplates(tx, chosen);
+    if (chosen.length === 0) return { admitted: 0, slotsLeft: before };
+    // The whole rows of the chosen only (their params go into the dispatch).
+    const rowOf = new Map((await tx.getTasks(chosen.map((h) => h.id))).map((t) => [t.id, t]));
+    const templateOf = await loadTaskTemplates(tx, [...rowOf.values()]);
+    // In the order chosen: the outbox sends them in this order (higher levels first).
+    const runnable = chosen
+      .map((h) => rowOf.get(h.id))
+      .filter((t): t is TaskRecord => t?.status === 'WAITING' && templateOf.has(t.templateId));
+    // One compare-and-set for the batch (queueTask's, per attempt); only the tasks it moved get
+    // their `queued` event and dispatch.
+    const moved = await tx.queueWaitingTasks(runnable, now);
     let admitted = 0;
     const collect = { events: [] as TaskEventRecord[], outbox: [] as OutboxRecord[] };
-    for (const task of chosen) {
-      const template = byId.get(task.templateId);
-      if (!template) continue;
+    for (const task of runnable) {
+      if (!moved.has(task.id)) continue;
       // A copy: a unit of work retried after a MySQL deadlock runs again from the rows as read.
       const eventData = { admitted: true };
-      if (await queueTask(tx, { ...task }, template, now, deps.settings, { eventData, collect })) admitted++;
+      const template = templateOf.get(task.templateId)!;
+      await queueTask(tx, { ...task }, template, now, deps.settings, { insert: true, eventData, collect });
+      admitted++;
     }
     await tx.insertEvents(collect.events);
     await tx.insertOutbox(collect.outbox);

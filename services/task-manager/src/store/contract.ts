@@ -1,6 +1,7 @@
 // The Store contract suite, written once and run on each dialect (sqlite.int.test.ts, mysql.int.test.ts).
 import { describe } from 'vitest';
 import type { MakeStore } from './contract/harness.js';
+import { admissionContract } from './contract/admission.js';
 import { deadLettersContract } from './contract/dead-letters.js';
 import { dashboardContract } from './contract/dashboard.js';
 import { eventsOutboxWorkersContract } from './contract/events-outbox-workers.js';
@@ -22,5 +23,6 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     leasesContract(makeStore);
     deadLettersContract(makeStore);
     unitOfWorkContract(makeStore);
+    admissionContract(makeStore);
   });
 }

@@ -164,6 +164,9 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
         isStatus('WAITING'),
         exceptTemplates.length > 0 ? notInArray(tasks.templateId, [...exceptTemplates]) : undefined,
       ),
+    /** queueWaitingTasks' guard for the tasks at one attempt: these ids, still WAITING at it. */
+    waitingAt: (ids: readonly string[], attempt: number) =>
+      and(inArray(tasks.id, [...ids]), isStatus('WAITING'), eq(tasks.attempt, attempt)),
     /** The next WAITING tasks of one queue, key and priority: one range of tasks_admission_idx. */
     waitingHeads: (
       queue: string,
@@ -241,6 +244,29 @@ export function hasValues(patch: object): boolean {
 }
 
 /** The due PENDING and RETRYING tasks as one list, oldest due first (ties by id), at most `limit`. */
+/** The patch queueWaitingTasks applies (queueTask's, for a task that keeps its attempt). */
+export function queuedPatch(at: Date) {
+  return {
+    status: 'QUEUED' as const,
+    queuedAt: at,
+    updatedAt: at,
+    nextAttemptAt: null,
+    dispatchPartition: null,
+    dispatchOffset: null,
+  };
+}
+
+/** Tasks grouped by attempt (queueWaitingTasks guards each group with one statement). */
+export function idsByAttempt(list: readonly Pick<TaskRecord, 'id' | 'attempt'>[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const t of list) {
+    const ids = out.get(t.attempt) ?? [];
+    ids.push(t.id);
+    out.set(t.attempt, ids);
+  }
+  return out;
+}
+
 export function mergeDue(pending: TaskRecord[], retrying: TaskRecord[], limit: number): TaskRecord[] {
   const due = (t: TaskRecord) => (t.status === 'PENDING' ? t.runAt : t.nextAttemptAt)?.getTime() ?? 0;
   return [...pending, ...retrying]

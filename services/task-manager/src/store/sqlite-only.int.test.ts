@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTask } from './contract/fixtures.js';
 import { createStore } from './index.js';
 import { createSqliteStore } from './sqlite/index.js';
+import { IN_FLIGHT_SQL, WAITING_GROUPS_SQL, waitingHeadsSql } from './sqlite/admission-sql.js';
 import type { Store } from './types.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -104,6 +105,47 @@ describe('sqlite store on one connection', () => {
           `SELECT * FROM tasks WHERE "tasks"."status" = 'QUEUED' AND "tasks"."queued_at" < ? ORDER BY queued_at LIMIT ?`,
         ),
       ).toContain('tasks_queued_at_idx');
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('admission reads on SQLite', () => {
+  let file: TestSqliteFile;
+  beforeEach(async () => {
+    file = createTestSqliteFile();
+    const store = createSqliteStore({ file: file.file });
+    await store.migrate();
+    await store.close();
+  });
+  afterEach(() => file.cleanup());
+
+  it('every admission read is bounded ranges of tasks_admission_idx, never a scan of tasks', () => {
+    const db = new Database(file.file, { readonly: true });
+    try {
+      const plan = (q: string) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${q}`).all(...args(q)) as Array<{ detail: string }>).map(
+          (r) => r.detail,
+        );
+      const args = (q: string): unknown[] =>
+        q.includes('@queue') ? [{ queue: 'q' }] : Array.from(q.matchAll(/\?/g), () => null);
+      for (const q of [
+        WAITING_GROUPS_SQL,
+        waitingHeadsSql(4, false),
+        waitingHeadsSql(2, true),
+        IN_FLIGHT_SQL,
+      ]) {
+        const lines = plan(q);
+        const onTasks = lines.filter((l) => /\b(SCAN|SEARCH) (tasks|t)\b/.test(l));
+        expect(onTasks.length, q).toBeGreaterThan(0);
+        for (const l of onTasks)
+          expect(l, q).toMatch(
+            /^SEARCH (tasks|t) USING (COVERING )?INDEX (tasks_admission_idx|sqlite_autoindex_tasks_1)/,
+          );
+      }
+      // The skip-scan seeks the next group by row value rather than walking the range.
+      expect(plan(WAITING_GROUPS_SQL).join()).toContain('CORRELATED SCALAR SUBQUERY');
     } finally {
       db.close();
     }

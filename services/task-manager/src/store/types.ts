@@ -116,12 +116,21 @@ export interface QueueCount {
   n: number;
 }
 
-/** A concurrency key (null: unkeyed tasks) with WAITING tasks in a queue, and its top waiting priority. */
+/** A concurrency key (null: unkeyed tasks) and priority level with WAITING tasks in a queue. */
 export interface WaitingKey {
   concurrencyKey: string | null;
   priority: number;
-  /** Oldest waiting id of the key (any priority): the tie-break between keys. */
+  /** Oldest waiting id of the key at this priority (the key's oldest overall orders keys). */
   firstId: string;
+}
+
+/** A WAITING task as admission's round-robin needs it (the full row is read once chosen). */
+export type WaitingHead = Pick<TaskRecord, 'id' | 'concurrencyKey' | 'templateId'>;
+
+/** How many WAITING heads to read of one concurrency key (null: unkeyed tasks). */
+export interface HeadsWanted {
+  concurrencyKey: string | null;
+  limit: number;
 }
 
 export interface TaskEventRecord {
@@ -360,6 +369,12 @@ export interface StoreOps {
   getTasksByIdempotencyKeys(keys: readonly string[]): Promise<TaskRecord[]>;
   /** Applies the patch if the guard matches; returns whether a row changed. */
   updateTask(id: string, patch: TaskPatch, guard?: TaskGuard): Promise<boolean>;
+  /**
+   * Admission's batch of `updateTask`s: moves these tasks from WAITING to QUEUED at `at` (queued_at
+   * and updated_at set; next_attempt_at and the dispatch position cleared), each only if it is still
+   * WAITING at the attempt given (compare-and-set). Returns the ids it moved.
+   */
+  queueWaitingTasks(tasks: readonly Pick<TaskRecord, 'id' | 'attempt'>[], at: Date): Promise<Set<string>>;
   /** Newest first (id desc). */
   listTasks(filter: TaskFilter): Promise<TaskRecord[]>;
   /** PENDING with runAt <= now, and RETRYING with nextAttemptAt <= now, oldest due first. */
@@ -499,18 +514,20 @@ export interface StoreOps {
   /** Templates whose queue is `queue`, deleted ones included (their tasks may still wait). */
   listTemplatesOfQueue(queue: string): Promise<TemplateRecord[]>;
   /**
-   * The concurrency keys with WAITING tasks in `queue` (null key: unkeyed tasks), leaving out tasks
-   * of the templates `exceptTemplates` (paused ones).
+   * The concurrency keys with WAITING tasks in `queue` (null key: unkeyed tasks), one row per key
+   * and priority level, leaving out tasks of the templates `exceptTemplates` (paused ones).
    */
   listWaitingKeys(queue: string, exceptTemplates?: readonly string[]): Promise<WaitingKey[]>;
-  /** WAITING tasks of `queue` with this key (null: unkeyed) and priority, oldest first, but `exceptTemplates`'. */
-  listWaitingTasks(
+  /**
+   * The oldest WAITING tasks of `queue` at `priority`, up to `limit` of each key asked for, but
+   * `exceptTemplates`', in one read (one bounded index range per key), oldest first.
+   */
+  listWaitingHeads(
     queue: string,
-    concurrencyKey: string | null,
     priority: number,
-    limit: number,
+    wanted: readonly HeadsWanted[],
     exceptTemplates?: readonly string[],
-  ): Promise<TaskRecord[]>;
+  ): Promise<WaitingHead[]>;
   /** Whether `queue` has a WAITING task (one index entry). */
   hasWaiting(queue: string): Promise<boolean>;
   /** Queues that have WAITING tasks (the periodic admission sweep). */

@@ -16,6 +16,7 @@ import {
   sql,
 } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
+import { unionAll } from 'drizzle-orm/mysql-core';
 import type { MySqlDatabase } from 'drizzle-orm/mysql-core';
 import type { MySql2PreparedQueryHKT, MySql2QueryResultHKT } from 'drizzle-orm/mysql2';
 import type { Pool, PoolConnection } from 'mysql2/promise';
@@ -25,6 +26,7 @@ import type {
   StoreOps,
   TaskEventRecord,
   TaskRecord,
+  WaitingHead,
   WorkerRecord,
 } from '../types.js';
 import { UniqueViolation } from '../types.js';
@@ -67,6 +69,8 @@ export type Atomic = <T>(fn: (h: MysqlHandle) => Promise<T>) => Promise<T>;
 const MAX_ROWS = 1000;
 const MAX_BYTES = 4 * 1024 * 1024;
 const IN_LIST = 10_000;
+// Branches of one admission heads UNION ALL (one bounded range each).
+const MAX_HEAD_BRANCHES = 256;
 const jsonSize = (value: unknown) => (value == null ? 0 : (JSON.stringify(value)?.length ?? 0));
 const taskSize = (t: TaskRecord) => 600 + jsonSize(t.params) + jsonSize(t.result) + jsonSize(t.error);
 
@@ -563,24 +567,65 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     async listTemplatesOfQueue(queue) {
       return selectTemplates(eq(templates.queue, queue));
     },
+    async queueWaitingTasks(list, at) {
+      const moved = new Set<string>();
+      const patch = shared.queuedPatch(at);
+      for (const [attempt, ids] of shared.idsByAttempt(list)) {
+        for (const part of chunk(ids, IN_LIST)) {
+          const matched = affected(await db.update(tasks).set(patch).where(q.waitingAt(part, attempt)));
+          if (matched === part.length) {
+            for (const id of part) moved.add(id);
+            continue;
+          }
+          // Some moved on first (cancelled meanwhile): ours are those now QUEUED at this attempt
+          // and time. A locking read sees the latest rows; the queue lock keeps other admissions out.
+          const rows = await db
+            .select({ id: tasks.id })
+            .from(tasks)
+            .where(
+              and(
+                inArray(tasks.id, part),
+                eq(tasks.status, 'QUEUED'),
+                eq(tasks.attempt, attempt),
+                eq(tasks.queuedAt, at),
+              ),
+            )
+            .for('update');
+          for (const r of rows) moved.add(r.id);
+        }
+      }
+      return moved;
+    },
     async listWaitingKeys(queue, exceptTemplates) {
+      // Grouped in tasks_admission_idx order (queue, status, key, priority, id): no sort.
       const rows = await db
         .select({
           concurrencyKey: tasks.concurrencyKey,
-          priority: max(tasks.priority),
+          priority: tasks.priority,
           firstId: min(tasks.id),
         })
         .from(tasks)
         .where(q.waitingIn(queue, exceptTemplates))
-        .groupBy(tasks.concurrencyKey);
+        .groupBy(tasks.concurrencyKey, tasks.priority);
       return rows.map((r) => ({
         concurrencyKey: r.concurrencyKey,
-        priority: Number(r.priority ?? 0),
+        priority: Number(r.priority),
         firstId: r.firstId ?? '',
       }));
     },
-    async listWaitingTasks(queue, key, priority, limit, exceptTemplates) {
-      return selectTasks(q.waitingHeads(queue, key, priority, limit, exceptTemplates));
+    async listWaitingHeads(queue, priority, wanted, exceptTemplates) {
+      // One round trip: a UNION ALL of parenthesised branches, each one bounded index range.
+      const out: WaitingHead[] = [];
+      const head = { id: tasks.id, concurrencyKey: tasks.concurrencyKey, templateId: tasks.templateId };
+      for (const run of chunk(wanted, MAX_HEAD_BRANCHES)) {
+        const [first, second, ...rest] = run.map((w) => {
+          const part = q.waitingHeads(queue, w.concurrencyKey, priority, w.limit, exceptTemplates);
+          return db.select(head).from(tasks).where(part.where).orderBy(part.orderBy).limit(part.limit);
+        });
+        if (!first) continue;
+        out.push(...(second ? await unionAll(first, second, ...rest) : await first));
+      }
+      return out;
     },
     async hasWaiting(queue) {
       return (await db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1)).length > 0;

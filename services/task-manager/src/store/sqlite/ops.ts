@@ -21,18 +21,28 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type {
   DeadLetterRecord,
   OutboxRecord,
+  QueueCount,
+  QueueRecord,
   StoreOps,
   TaskEventRecord,
   TaskGuard,
   TaskPatch,
   TaskRecord,
   TemplateRecord,
+  WaitingHead,
   WorkerRecord,
 } from '../types.js';
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import * as shared from '../queries.js';
-import { preparedIn, preparedRows, preparedWriteIn, rowReader } from './prepared.js';
+import {
+  preparedIn,
+  preparedRows,
+  preparedWriteIn,
+  preparedWriteInReturning,
+  rowReader,
+} from './prepared.js';
+import { IN_FLIGHT_SQL, WAITING_GROUPS_SQL, waitingHeadsSql } from './admission-sql.js';
 import {
   deadLetters,
   dlqReplays,
@@ -59,6 +69,8 @@ export type SyncOps = {
 // statement gains nothing but prepare time.
 const MAX_VARS = 32_000;
 const MAX_ROWS = 512;
+// SQLite's default limit on the terms of one compound SELECT is 500.
+const MAX_HEAD_BRANCHES = 256;
 
 const quote = (identifier: string) => `"${identifier}"`;
 const taskInsert = insertPlan<TaskRecord>(tasks, quote);
@@ -169,6 +181,105 @@ export function sqliteOps(
     (marks) => `UPDATE "outbox" SET "sent_at" = ? WHERE "id" IN (${marks})`,
   );
   const sentAt = outbox.sentAt as Column;
+  // Admission's batch compare-and-set (shared.queuedPatch, spelled out: one prepared statement).
+  const queueWaiting = preparedWriteInReturning(
+    client,
+    (marks) =>
+      `UPDATE "tasks" SET "status" = 'QUEUED', "queued_at" = ?, "updated_at" = ?, "next_attempt_at" = NULL,` +
+      ` "dispatch_partition" = NULL, "dispatch_offset" = NULL` +
+      ` WHERE "status" = 'WAITING' AND "attempt" = ? AND "id" IN (${marks}) RETURNING "id"`,
+  );
+  const queuedAt = tasks.queuedAt as Column;
+  // The other statements of every admission pass, prepared once (drizzle's builder costs more
+  // than these one-index reads).
+  const queueReader = rowReader<QueueRecord>(getTableColumns(queues));
+  const queueColumns = getTableColumns(queues);
+  const insertQueue = (() => {
+    let stmt: BetterSqlite3.Statement | undefined;
+    return (name: string, at: Date) => {
+      stmt ??= client.prepare(
+        `INSERT INTO "queues" ("name", "max_in_flight", "paused", "updated_at") VALUES (?, NULL, 0, ?) ON CONFLICT DO NOTHING`,
+      );
+      stmt.run(name, (queueColumns.updatedAt as Column).mapToDriverValue(at));
+    };
+  })();
+  const queueByName = preparedRows(
+    client,
+    queueReader,
+    `SELECT ${queueReader.columns} FROM "queues" WHERE "name" = ?`,
+  );
+  const templatesOfQueue = preparedRows(
+    client,
+    templateReader,
+    `SELECT ${templateReader.columns} FROM "templates" WHERE "queue" = ?`,
+  );
+  const inFlightOfQueue = preparedRows<QueueCount>(
+    client,
+    {
+      columns: '',
+      map: ([queue, status, concurrencyKey, n]) => ({
+        queue: queue as string,
+        status: status as QueueCount['status'],
+        concurrencyKey: concurrencyKey as string | null,
+        n: n as number,
+      }),
+    },
+    IN_FLIGHT_SQL,
+  );
+  const firstWaiting = preparedRows(
+    client,
+    { columns: '', map: (raw) => raw[0] },
+    `SELECT "id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING' LIMIT 1`,
+  );
+  // listWaitingKeys as a skip-scan of tasks_admission_idx (see admission-sql.ts).
+  const waitingGroups = preparedRows<{ concurrencyKey: string | null; priority: number; firstId: string }>(
+    client,
+    {
+      columns: '',
+      map: ([concurrencyKey, priority, firstId]) => ({
+        concurrencyKey: concurrencyKey as string | null,
+        priority: priority as number,
+        firstId: firstId as string,
+      }),
+    },
+    WAITING_GROUPS_SQL,
+  );
+  // Admission reads the heads of many keys per pass: one UNION ALL of bounded ranges of
+  // tasks_admission_idx, three columns each (whole rows inside the compound cost several times
+  // more). Cached per power-of-two branch count (padding branches read nothing: LIMIT 0) and per
+  // whether templates are left out.
+  const headStatements = new Map<string, BetterSqlite3.Statement>();
+  const waitingHeads = (
+    queue: string,
+    priority: number,
+    wanted: readonly { concurrencyKey: string | null; limit: number }[],
+    exceptTemplates: readonly string[],
+  ): WaitingHead[] => {
+    const except = exceptTemplates.length > 0;
+
+    const heads: WaitingHead[] = [];
+    for (let from = 0; from < wanted.length; from += MAX_HEAD_BRANCHES) {
+      const run = wanted.slice(from, from + MAX_HEAD_BRANCHES);
+      let size = 1;
+      while (size < run.length) size *= 2;
+      let stmt = headStatements.get(`${size}:${except}`);
+      if (!stmt) {
+        stmt = client.prepare(waitingHeadsSql(size, except)).raw(true);
+        headStatements.set(`${size}:${except}`, stmt);
+      }
+      const params: unknown[] = [];
+      const excepted = JSON.stringify(exceptTemplates);
+      for (let i = 0; i < size; i++) {
+        const w = run[i];
+        params.push(queue, w?.concurrencyKey ?? null, priority);
+        if (except) params.push(excepted);
+        params.push(w?.limit ?? 0);
+      }
+      for (const [id, concurrencyKey, templateId] of stmt.all(params) as [string, string | null, string][])
+        heads.push({ id, concurrencyKey, templateId });
+    }
+    return heads;
+  };
   const selectTasks = ({ where, orderBy, limit }: shared.TaskQuery) =>
     db.select().from(tasks).where(where).orderBy(orderBy).limit(limit).all();
 
@@ -602,13 +713,18 @@ export function sqliteOps(
     },
     lockQueue(queue, at) {
       // A unit of work holds SQLite's write lock from BEGIN IMMEDIATE: admission is serial already.
-      db.insert(queues)
-        .values({ name: queue, maxInFlight: null, paused: false, updatedAt: at })
-        .onConflictDoNothing()
-        .run();
-      return db.select().from(queues).where(eq(queues.name, queue)).get()!;
+      insertQueue(queue, at);
+      return queueByName(queue)[0]!;
     },
     countQueueTasks(queue, statuses) {
+      // Admission's count (one queue, in flight) on its prepared statement.
+      if (
+        queue !== undefined &&
+        statuses?.length === 2 &&
+        statuses.includes('QUEUED') &&
+        statuses.includes('RUNNING')
+      )
+        return inFlightOfQueue(queue);
       return db
         .select({
           queue: tasks.queue,
@@ -630,30 +746,36 @@ export function sqliteOps(
       return rows.map((r) => r.queue);
     },
     listTemplatesOfQueue(queue) {
-      return db.select(templateColumns).from(templates).where(eq(templates.queue, queue)).all();
+      return templatesOfQueue(queue);
+    },
+    queueWaitingTasks(list, at) {
+      const moved = new Set<string>();
+      const when = queuedAt.mapToDriverValue(at);
+      for (const [attempt, ids] of shared.idsByAttempt(list)) {
+        for (const id of queueWaiting([when, when, attempt], ids)) moved.add(id as string);
+      }
+      return moved;
     },
     listWaitingKeys(queue, exceptTemplates) {
+      if (!exceptTemplates?.length) return waitingGroups({ queue });
+      // Paused templates' tasks left out: the grouped read, in tasks_admission_idx order (no sort).
       return db
         .select({
           concurrencyKey: tasks.concurrencyKey,
-          priority: max(tasks.priority),
+          priority: tasks.priority,
           firstId: min(tasks.id),
         })
         .from(tasks)
         .where(q.waitingIn(queue, exceptTemplates))
-        .groupBy(tasks.concurrencyKey)
+        .groupBy(tasks.concurrencyKey, tasks.priority)
         .all()
-        .map((r) => ({
-          concurrencyKey: r.concurrencyKey,
-          priority: r.priority ?? 0,
-          firstId: r.firstId ?? '',
-        }));
+        .map((r) => ({ concurrencyKey: r.concurrencyKey, priority: r.priority, firstId: r.firstId ?? '' }));
     },
-    listWaitingTasks(queue, key, priority, limit, exceptTemplates) {
-      return selectTasks(q.waitingHeads(queue, key, priority, limit, exceptTemplates));
+    listWaitingHeads(queue, priority, wanted, exceptTemplates = []) {
+      return waitingHeads(queue, priority, wanted, exceptTemplates);
     },
     hasWaiting(queue) {
-      return db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1).get() !== undefined;
+      return firstWaiting(queue).length > 0;
     },
     listWaitingQueues() {
       return db

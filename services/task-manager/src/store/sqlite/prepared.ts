@@ -114,3 +114,21 @@ export function preparedWriteIn(
     return changes;
   };
 }
+
+/**
+ * A write with leading parameters and one `IN (…)` list that `RETURNING`s one column (`sqlFor`
+ * gets the marks), for any number of keys; returns the values of the rows it changed.
+ */
+export function preparedWriteInReturning(
+  client: BetterSqlite3.Database,
+  sqlFor: (marks: string) => string,
+): (leading: readonly unknown[], keys: readonly unknown[]) => unknown[] {
+  const runs = inListStatements(client, sqlFor, true);
+  return (leading, keys) => {
+    const out: unknown[] = [];
+    runs(keys, (stmt, run) => {
+      for (const raw of stmt.all(...leading, run) as unknown[][]) out.push(raw[0]);
+    });
+    return out;
+  };
+}

@@ -1,0 +1,109 @@
+// Store contract: what admission asks — waiting keys per priority level, the heads of many keys in one read, the batch WAITING→QUEUED.
+import { describe, expect, it } from 'vitest';
+import type { MakeStore } from './harness.js';
+import { useStore } from './harness.js';
+import { at, makeTask, uniqueName } from './fixtures.js';
+
+export function admissionContract(makeStore: MakeStore): void {
+  describe('admission reads and writes', () => {
+    const store = useStore(makeStore, 'all');
+    const waiting = (queue: string, over: Parameters<typeof makeTask>[0] = {}) =>
+      makeTask({ queue, status: 'WAITING', queuedAt: null, ...over });
+
+    it('listWaitingKeys gives each key and priority level its oldest waiting id, unkeyed tasks included, with or without templates left out', async () => {
+      const queue = uniqueName('adm-keys');
+      const rows = [
+        waiting(queue, { concurrencyKey: 'b', priority: 5 }),
+        waiting(queue, { concurrencyKey: 'a', priority: 9 }),
+        waiting(queue, { concurrencyKey: 'a', priority: 5 }),
+        waiting(queue, { concurrencyKey: 'a', priority: 9 }),
+        waiting(queue, { priority: 1 }),
+        waiting(queue, { priority: 7 }),
+        waiting(queue, { priority: 7 }),
+        waiting(queue, { concurrencyKey: 'c', priority: 3, templateId: 'P'.repeat(26) }),
+        makeTask({ queue, status: 'QUEUED', concurrencyKey: 'd' }),
+        waiting(uniqueName('other'), { concurrencyKey: 'a' }),
+      ];
+      await store().insertTasks(rows);
+      const view = (list: Awaited<ReturnType<ReturnType<typeof store>['listWaitingKeys']>>) =>
+        list.map((g) => `${g.concurrencyKey}/${g.priority}/${g.firstId}`).sort();
+      const expected = [
+        `a/9/${rows[1]!.id}`,
+        `a/5/${rows[2]!.id}`,
+        `b/5/${rows[0]!.id}`,
+        `c/3/${rows[7]!.id}`,
+        `null/1/${rows[4]!.id}`,
+        `null/7/${rows[5]!.id}`,
+      ].sort();
+      expect(view(await store().listWaitingKeys(queue))).toEqual(expected);
+      expect(view(await store().listWaitingKeys(queue, ['X'.repeat(26)]))).toEqual(expected);
+      expect(view(await store().listWaitingKeys(queue, ['P'.repeat(26)]))).toEqual(
+        expected.filter((g) => !g.startsWith('c/')),
+      );
+      expect(await store().listWaitingKeys(uniqueName('empty'))).toEqual([]);
+    });
+
+    it('listWaitingHeads reads up to each key’s limit at one priority, oldest first, in one call over many keys', async () => {
+      const queue = uniqueName('adm-heads');
+      const a = [1, 2, 3].map((i) => waiting(queue, { concurrencyKey: 'a', createdAt: at(i) }));
+      const b = [waiting(queue, { concurrencyKey: 'b' })];
+      const unkeyed = [1, 2].map(() => waiting(queue));
+      const other = [
+        waiting(queue, { concurrencyKey: 'a', priority: 9 }),
+        waiting(queue, { concurrencyKey: 'b', templateId: 'P'.repeat(26) }),
+      ];
+      await store().insertTasks([...a, ...b, ...unkeyed, ...other]);
+      const heads = await store().listWaitingHeads(
+        queue,
+        5,
+        [
+          { concurrencyKey: 'a', limit: 2 },
+          { concurrencyKey: 'b', limit: 5 },
+          { concurrencyKey: null, limit: 1 },
+          { concurrencyKey: 'none', limit: 3 },
+        ],
+        ['P'.repeat(26)],
+      );
+      expect(heads.map((h) => h.id).sort()).toEqual([a[0]!.id, a[1]!.id, b[0]!.id, unkeyed[0]!.id].sort());
+      expect(heads.find((h) => h.id === b[0]!.id)).toEqual({
+        id: b[0]!.id,
+        concurrencyKey: 'b',
+        templateId: b[0]!.templateId,
+      });
+      expect(await store().listWaitingHeads(queue, 5, [])).toEqual([]);
+    });
+
+    it('queueWaitingTasks moves only tasks still WAITING at the attempt given, and says which', async () => {
+      const queue = uniqueName('adm-queue');
+      const [w1, w2, retried, canceled] = [
+        waiting(queue, { nextAttemptAt: at(5) }),
+        waiting(queue, { attempt: 2 }),
+        waiting(queue, { attempt: 3 }),
+        makeTask({ queue, status: 'CANCELED', queuedAt: null }),
+      ];
+      await store().insertTasks([w1!, w2!, retried!, canceled!]);
+      const moved = await store().unitOfWork((tx) =>
+        tx.queueWaitingTasks(
+          [w1!, w2!, { id: retried!.id, attempt: 2 }, canceled!].map((t) => ({
+            id: t.id,
+            attempt: t.attempt,
+          })),
+          at(100),
+        ),
+      );
+      expect([...moved].sort()).toEqual([w1!.id, w2!.id].sort());
+      const after = new Map(
+        (await store().getTasks([w1!.id, w2!.id, retried!.id, canceled!.id])).map((t) => [t.id, t]),
+      );
+      expect(after.get(w1!.id)).toMatchObject({
+        status: 'QUEUED',
+        queuedAt: at(100),
+        updatedAt: at(100),
+        nextAttemptAt: null,
+      });
+      expect(after.get(w2!.id)).toMatchObject({ status: 'QUEUED', attempt: 2 });
+      expect(after.get(retried!.id)).toMatchObject({ status: 'WAITING', attempt: 3 });
+      expect(after.get(canceled!.id)!.status).toBe('CANCELED');
+    });
+  });
+}
