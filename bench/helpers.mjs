@@ -1,5 +1,6 @@
-// Small helpers every bench script shares: sleeping, a free loopback port, polling a condition.
-import { createServer } from 'node:net';
+// Small helpers every bench script shares: sleeping, a free loopback port, polling a condition,
+// whether a port accepts connections, and a JSON POST.
+import { connect, createServer } from 'node:net';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,4 +31,26 @@ export async function waitUntil(what, fn, timeoutMs = 60_000) {
     await sleep(50);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` right now. */
+export const portOpen = (port) =>
+  new Promise((resolve) =>
+    connect(port, '127.0.0.1')
+      .on('connect', function () {
+        this.destroy();
+        resolve(true);
+      })
+      .on('error', () => resolve(false)),
+  );
+
+/** POSTs `body` as JSON and returns the parsed answer; a non-2xx answer throws with its status and body. */
+export async function postJson(url, body) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
+  return res.json();
 }

@@ -3,11 +3,10 @@
 // Run after a build: `node bench/metrics.mjs` (env: BENCH_TEMPLATES, BENCH_TASKS, BENCH_SCRAPES, BENCH_OUT).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitUntil } from './helpers.mjs';
+import { freePort, portOpen, postJson as post, waitUntil } from './helpers.mjs';
 import { cpuMs, pct } from './proc-stats.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,16 +24,6 @@ function start(script, env, args = []) {
   children.push(child);
   return child;
 }
-
-const post = async (url, body) => {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
-  return res.json();
-};
 
 /** Scrapes `url` `n` times one after another: wall ms of each (sorted), bytes and sample lines of the last. */
 async function scrape(url, n, pid) {
@@ -69,19 +58,7 @@ try {
     '--data-dir',
     path.join(dir, 'broker'),
   ]);
-  await waitUntil(
-    'broker',
-    () =>
-      new Promise((r) =>
-        net
-          .connect(brokerPort, '127.0.0.1')
-          .on('connect', function () {
-            this.destroy();
-            r(true);
-          })
-          .on('error', () => r(false)),
-      ),
-  );
+  await waitUntil('broker', () => portOpen(brokerPort));
   const url = `http://127.0.0.1:${httpPort}`;
   const manager = start('services/task-manager/dist/main.js', {
     SERVER_ADDR: `127.0.0.1:${httpPort}`,

@@ -7,11 +7,10 @@
 // BENCH_SECONDS, BENCH_OUT).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, sleep, waitUntil } from './helpers.mjs';
+import { freePort, portOpen, postJson as post, sleep, waitUntil } from './helpers.mjs';
 import { cpuMs, pct, rssMiB } from './proc-stats.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,27 +30,6 @@ function start(script, env, args = []) {
   children.push(child);
   return child;
 }
-
-async function post(url, body) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
-const portOpen = (port) =>
-  new Promise((r) =>
-    net
-      .connect(port, '127.0.0.1')
-      .on('connect', function () {
-        this.destroy();
-        r(true);
-      })
-      .on('error', () => r(false)),
-  );
 
 /** One SSE subscriber: counts events, samples latency per chunk, notes how its stream ended. */
 function subscribe(url, latencies, abort) {

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep, waitUntil } from './helpers.mjs';
+import { portOpen, postJson as post, sleep, waitUntil } from './helpers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Read the manager's SQLite file directly to time completions (the bench has no DB driver of its own).
@@ -44,27 +44,6 @@ function start(script, env, args = []) {
   });
   procs.push(child);
   return child;
-}
-
-const portOpen = (port) =>
-  new Promise((r) =>
-    net
-      .connect(port, '127.0.0.1')
-      .on('connect', function () {
-        this.destroy();
-        r(true);
-      })
-      .on('error', () => r(false)),
-  );
-
-async function post(url, body) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
-  return res.json();
 }
 
 async function runCase(sessionTimeoutMs, signal) {
