@@ -1,10 +1,20 @@
 // Pipeline benchmark: echo tasks through POST /tasks/batch → Kafka (dev broker) → workers → results,
-// with 1 and 2 workers on SQLite: completed tasks/s, and create→completed latency at a fixed rate.
+// with 1 and 2 workers on SQLite (or MariaDB): completed tasks/s, and create→completed latency at a fixed rate.
 // Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS,
-// BENCH_WORKERS e.g. `2` or `1,2`, BENCH_WARMUP, BENCH_IDLE_MS, BENCH_OUT, BENCH_LOG_DIR). bench/compare.mjs runs it
+// BENCH_WORKERS e.g. `2` or `1,2`, BENCH_WARMUP, BENCH_IDLE_MS, BENCH_OUT, BENCH_LOG_DIR, BENCH_DB `sqlite`
+// or `mysql`). bench/compare.mjs runs it
 // with BENCH_RATE=1000 next to bench/peers/bullmq.mjs, which writes the same fields.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -14,8 +24,6 @@ import { cpuMs, pct, rssMiB, selfCpuUs } from './proc-stats.mjs';
 import { sleep, waitUntil } from './helpers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// Read the manager's SQLite file directly to time completions (the bench has no DB driver of its own).
-const Database = createRequire(path.join(root, 'services/task-manager/package.json'))('better-sqlite3');
 const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
@@ -23,6 +31,201 @@ const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2_000);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2_000);
 const OUT = process.env.BENCH_OUT ?? path.join(root, 'bench/results/pipeline.json');
+
+// --- Database adapter (BENCH_DB) -------------------------------------------------------------------
+// Where the manager keeps its tasks, and how the bench reads completions from there (the manager's
+// own clock: updated_at − created_at). `sqlite` (default): the manager's file, read directly and
+// read-only with better-sqlite3. `mysql`: a fresh database per stack on the local MariaDB (the
+// testkit's helper: 127.0.0.1:3306, root, no password), read through mysql2, dropped at the end. On
+// mysql each leg also reports what the database did per task: the manager's statements by kind and
+// shape with their round-trip time (counted inside the manager by bench/mysql-statements.mjs, since
+// the server's Com_* counters are global and other work may share the server), and the CPU of the
+// mariadbd threads serving the manager's connections (processlist TID → /proc; MariaDB only).
+const DB = process.env.BENCH_DB ?? 'sqlite';
+if (!['sqlite', 'mysql'].includes(DB)) throw new Error(`BENCH_DB must be sqlite or mysql, got ${DB}`);
+const LEGS = ['queue', 'relay', 'dispatch', 'run', 'result'];
+
+async function openDb(dir) {
+  if (DB === 'sqlite') {
+    const Database = createRequire(path.join(root, 'services/task-manager/package.json'))('better-sqlite3');
+    const file = path.join(dir, 'bench.db');
+    let sqlite;
+    return {
+      env: { DB_DSN: file },
+      async attach() {
+        sqlite = new Database(file, { readonly: true, fileMustExist: true });
+        const countDone = sqlite.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'COMPLETED'");
+        return {
+          done: async () => countDone.get().n,
+          latencies: async (since) =>
+            sqlite
+              .prepare(
+                "SELECT updated_at - created_at AS ms FROM tasks WHERE status = 'COMPLETED' AND created_at >= ? ORDER BY ms",
+              )
+              .all(since)
+              .map((r) => r.ms),
+          legs: async (since) =>
+            sqlite
+              .prepare(
+                `SELECT t.queued_at - t.created_at AS queue, o.sent_at - t.queued_at AS relay,
+                        t.started_at - o.sent_at AS dispatch, t.finished_at - t.started_at AS run,
+                        t.updated_at - t.finished_at AS result
+                   FROM tasks t JOIN outbox o ON o.key = t.id
+                  WHERE t.status = 'COMPLETED' AND t.created_at >= ?`,
+              )
+              .all(since),
+          stats: async () => null,
+        };
+      },
+      async close() {
+        sqlite?.close();
+        sqlite = undefined;
+      },
+      serverInfo: async () => null,
+    };
+  }
+  const { createTestMysqlDatabase } = await import('@taskwire/testkit');
+  const { createConnection } = await import('mysql2/promise');
+  const database = await createTestMysqlDatabase();
+  const statementsFile = path.join(dir, 'statements.json');
+  // DATETIME(3) columns hold UTC (the store's convention): 'Z' formats `since` the same way.
+  const conn = await createConnection({ uri: database.dsn, timezone: 'Z' });
+  const ms = (a, b) => `TIMESTAMPDIFF(MICROSECOND, ${a}, ${b}) DIV 1000`;
+  let managerPid;
+  let seq = 0;
+  let closed = false;
+  /** utime+stime (µs) of each mariadbd thread serving the manager's connections, by OS thread id. */
+  const serverThreads = async () => {
+    const server = mariadbdPid();
+    if (!server) return null;
+    let rows;
+    try {
+      [rows] = await conn.query(
+        'SELECT TID AS tid FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()',
+        [database.name],
+      );
+    } catch {
+      return null; // MySQL has no TID column
+    }
+    return Object.fromEntries(rows.map((r) => [r.tid, threadCpuUs(server, r.tid)]));
+  };
+  return {
+    env: {
+      DB_TYPE: 'mysql',
+      DB_DSN: database.dsn,
+      BENCH_STATEMENTS_FILE: statementsFile,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${path.join(root, 'bench/mysql-statements.mjs')}`,
+    },
+    async attach(pid) {
+      managerPid = pid;
+      const one = async (sql, args) => (await conn.query(sql, args))[0];
+      return {
+        done: async () => (await one("SELECT count(*) AS n FROM tasks WHERE status = 'COMPLETED'"))[0].n,
+        latencies: async (since) =>
+          (
+            await one(
+              `SELECT ${ms('created_at', 'updated_at')} AS ms FROM tasks
+                WHERE status = 'COMPLETED' AND created_at >= ? ORDER BY ms`,
+              [new Date(since)],
+            )
+          ).map((r) => r.ms),
+        legs: (since) =>
+          one(
+            `SELECT ${ms('t.created_at', 't.queued_at')} AS queue, ${ms('t.queued_at', 'o.sent_at')} AS relay,
+                    ${ms('o.sent_at', 't.started_at')} AS dispatch, ${ms('t.started_at', 't.finished_at')} AS run,
+                    ${ms('t.finished_at', 't.updated_at')} AS result
+               FROM tasks t JOIN outbox o ON o.key = t.id
+              WHERE t.status = 'COMPLETED' AND t.created_at >= ?`,
+            [new Date(since)],
+          ),
+        /** The manager's statement counts so far (SIGUSR2 makes its preload write them) and its server threads' CPU. */
+        async stats() {
+          const want = ++seq;
+          process.kill(managerPid, 'SIGUSR2');
+          let statements;
+          await waitUntil('the manager’s statement counts', () => {
+            if (!existsSync(statementsFile)) return false;
+            const snap = JSON.parse(readFileSync(statementsFile, 'utf8'));
+            if (snap.seq < want) return false;
+            statements = snap;
+            return true;
+          });
+          return { statements, threads: await serverThreads() };
+        },
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await conn.end().catch(() => {}); // the reader's connection; the database goes either way
+      await database.drop();
+    },
+    async serverInfo() {
+      const [[version]] = await conn.query('SELECT VERSION() AS v');
+      const [vars] = await conn.query(
+        `SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_flush_log_at_trx_commit', 'sync_binlog',
+           'log_bin', 'innodb_flush_method', 'innodb_buffer_pool_size', 'innodb_doublewrite', 'thread_handling')`,
+      );
+      return { version: version.v, ...Object.fromEntries(vars.map((r) => [r.Variable_name, r.Value])) };
+    },
+  };
+}
+
+/** The pid of the local mariadbd (or mysqld), null when it runs elsewhere (another host, a container). */
+function mariadbdPid() {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (/^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) return pid;
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return null;
+}
+
+function threadCpuUs(pid, tid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
+  }
+}
+
+/** Per task between two stats() snapshots: statements by kind (count, client-side ms) and the busiest shapes. */
+function dbPerTask(a, b, tasks) {
+  if (!a || !b) return {};
+  const per = (x) => Math.round((x / tasks) * 1000) / 1000;
+  const diff = (from, to) =>
+    Object.entries(to)
+      .map(([k, v]) => [k, { n: v.n - (from[k]?.n ?? 0), ms: v.ms - (from[k]?.ms ?? 0) }])
+      .filter(([, v]) => v.n > 0);
+  const kinds = diff(a.statements.kinds, b.statements.kinds);
+  const total = kinds.reduce((sum, [, v]) => sum + v.n, 0);
+  let serverUs = null;
+  if (a.threads && b.threads)
+    serverUs = Object.entries(b.threads).reduce((sum, [tid, us]) => sum + us - (a.threads[tid] ?? 0), 0);
+  return {
+    db: {
+      statements_per_task: per(total),
+      by_kind_per_task: Object.fromEntries(kinds.map(([k, v]) => [k, per(v.n)])),
+      round_trip_ms_per_task: per(kinds.reduce((sum, [, v]) => sum + v.ms, 0)),
+      // CPU of the server threads that ran the manager's statements (not the server's background threads).
+      server_cpu_us_per_task: serverUs === null ? null : Math.round(serverUs / tasks),
+      top_shapes: diff(a.statements.shapes, b.statements.shapes)
+        .sort((x, y) => y[1].ms - x[1].ms)
+        .slice(0, 12)
+        .map(([sql, v]) => ({
+          sql,
+          per_task: per(v.n),
+          ms_per_task: per(v.ms),
+          ms_each: +(v.ms / v.n).toFixed(3),
+        })),
+    },
+  };
+}
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -32,6 +235,7 @@ const freePort = () =>
     });
   });
 const procs = [];
+const dbs = [];
 
 function start(script, env, args = []) {
   // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to every process of the stack.
@@ -59,7 +263,8 @@ async function stack(workers) {
   const brokerPort = await freePort();
   const httpPort = await freePort();
   const brokers = `127.0.0.1:${brokerPort}`;
-  const db = path.join(dir, 'bench.db');
+  const db = await openDb(dir);
+  dbs.push(db); // closed (a MariaDB database dropped) by stop(), or at exit if the stack fails to start
   const children = [];
   children.push(
     start('packages/dev-broker/dist/cli.js', {}, [
@@ -86,7 +291,7 @@ async function stack(workers) {
   children.push(
     start('services/task-manager/dist/main.js', {
       SERVER_ADDR: `127.0.0.1:${httpPort}`,
-      DB_DSN: db,
+      ...db.env,
       KAFKA_BROKERS: brokers,
     }),
   );
@@ -111,34 +316,20 @@ async function stack(workers) {
     body: JSON.stringify({ name: `bench-echo-${Date.now()}`, executor: 'echo' }),
   });
   const template = await res.json();
-  const sqlite = new Database(db, { readonly: true, fileMustExist: true });
-  const countDone = sqlite.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'COMPLETED'");
+  const reader = await db.attach(children[1].pid);
   return {
     url,
     template,
     children,
-    done: () => countDone.get().n,
-    latencies: (since) =>
-      sqlite
-        .prepare(
-          "SELECT updated_at - created_at AS ms FROM tasks WHERE status = 'COMPLETED' AND created_at >= ? ORDER BY ms",
-        )
-        .all(since)
-        .map((r) => r.ms),
+    done: reader.done,
+    latencies: reader.latencies,
+    dbStats: reader.stats,
     // Where the time goes, per leg (ms): manager clock for created/queued/updated and the outbox's
     // sent_at, the worker's clock for started/finished (same machine, same clock).
-    breakdown: (since) => {
-      const rows = sqlite
-        .prepare(
-          `SELECT t.queued_at - t.created_at AS queue, o.sent_at - t.queued_at AS relay,
-                  t.started_at - o.sent_at AS dispatch, t.finished_at - t.started_at AS run,
-                  t.updated_at - t.finished_at AS result
-             FROM tasks t JOIN outbox o ON o.key = t.id
-            WHERE t.status = 'COMPLETED' AND t.created_at >= ?`,
-        )
-        .all(since);
+    breakdown: async (since) => {
+      const rows = await reader.legs(since);
       const legs = {};
-      for (const leg of ['queue', 'relay', 'dispatch', 'run', 'result']) {
+      for (const leg of LEGS) {
         const v = rows.map((r) => r[leg]).sort((a, b) => a - b);
         legs[leg] = `${pct(v, 50)}/${pct(v, 95)}/${pct(v, 99)}`;
       }
@@ -159,12 +350,13 @@ async function stack(workers) {
       manager: rssMiB(children[1].pid)[which],
       worker: Math.max(...children.slice(2).map((c) => rssMiB(c.pid)[which])),
     }),
+    serverInfo: db.serverInfo,
     async stop() {
-      sqlite.close();
       for (const c of [...children].reverse()) {
         c.kill('SIGTERM');
         await new Promise((r) => (c.exitCode !== null ? r() : c.once('exit', r)));
       }
+      await db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -177,7 +369,8 @@ function cpuAll(c0, c1, tasks) {
 }
 
 async function throughput(s, TASKS) {
-  const before = s.done();
+  const before = await s.done();
+  const db0 = await s.dbStats();
   const cpu0 = s.cpu();
   const by0 = s.cpuBy();
   const t0 = performance.now();
@@ -207,23 +400,25 @@ async function throughput(s, TASKS) {
     if (posts.length >= 4) await posts.shift();
   }
   await Promise.all(posts);
-  await waitUntil('all tasks completed', () => s.done() >= before + TASKS, 300_000);
+  await waitUntil('all tasks completed', async () => (await s.done()) >= before + TASKS, 300_000);
   const seconds = (performance.now() - t0) / 1000;
   const cpuUsPerTask = ((s.cpu() - cpu0) * 1000) / TASKS;
   return {
     tasks: TASKS,
-    completed: s.done() - before,
+    completed: (await s.done()) - before,
     seconds: +seconds.toFixed(2),
     completed_per_s: Math.round(TASKS / seconds),
     cpu_us_per_task: Math.round(cpuUsPerTask),
     ...cpuAll(by0, s.cpuBy(), TASKS),
+    ...dbPerTask(db0, await s.dbStats(), TASKS),
   };
 }
 
 async function latencyAtRate(s) {
   const since = Date.now();
   const total = RATE * RATE_SECONDS;
-  const before = s.done();
+  const before = await s.done();
+  const db0 = await s.dbStats();
   const managerCpu0 = s.managerCpu();
   const cpu0 = s.cpu();
   const by0 = s.cpuBy();
@@ -247,12 +442,13 @@ async function latencyAtRate(s) {
   await Promise.all(inflight);
   if (failures.length > 0)
     throw new Error(`${failures.length} of ${total} single POST /tasks failed, e.g. ${failures[0]}`);
-  await waitUntil('rate tasks completed', () => s.done() >= before + total, 120_000);
+  await waitUntil('rate tasks completed', async () => (await s.done()) >= before + total, 120_000);
   // Manager CPU per single-POST task (create, relay, result) — the process that saturates first.
   const managerCpuUsPerTask = Math.round(((s.managerCpu() - managerCpu0) * 1000) / total);
   const cpuUsPerTask = Math.round(((s.cpu() - cpu0) * 1000) / total);
   const all = cpuAll(by0, s.cpuBy(), total);
-  const lat = s.latencies(since);
+  const db = dbPerTask(db0, await s.dbStats(), total);
+  const lat = await s.latencies(since);
   return {
     rate_per_s: RATE,
     tasks: total,
@@ -264,7 +460,8 @@ async function latencyAtRate(s) {
     p95_ms: pct(lat, 95),
     p99_ms: pct(lat, 99),
     max_ms: lat[lat.length - 1],
-    legs_p50_p95_p99_ms: s.breakdown(since),
+    legs_p50_p95_p99_ms: await s.breakdown(since),
+    ...db,
   };
 }
 
@@ -272,12 +469,14 @@ const results = {
   date: new Date().toISOString(),
   machine: `${require('node:os').cpus().length} cores`,
   load_avg: loadavg().map((l) => +l.toFixed(2)),
+  db: DB,
   runs: [],
 };
 try {
   for (const workers of WORKERS) {
     const s = await stack(workers);
     try {
+      results.db_server ??= (await s.serverInfo()) ?? undefined;
       await sleep(IDLE_MS); // settled, before any task: the idle figures
       const idle = s.rss('now');
       if (WARMUP > 0) await throughput(s, WARMUP); // warm-up: JIT, SQLite cache, group joins
@@ -292,7 +491,7 @@ try {
         broker_idle: idle.broker,
         broker_load: load.broker,
       };
-      results.runs.push({ db: 'sqlite', workers, throughput: t, latency: l, rss_mib });
+      results.runs.push({ db: DB, workers, throughput: t, latency: l, rss_mib });
       console.log(JSON.stringify({ workers, throughput: t, latency: l, rss_mib }));
     } finally {
       await s.stop();
@@ -300,6 +499,8 @@ try {
   }
 } finally {
   for (const c of procs) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const db of dbs)
+    await db.close().catch((err) => console.error(`closing the bench database: ${err.message}`));
 }
 mkdirSync(path.dirname(OUT), { recursive: true });
 writeFileSync(OUT, JSON.stringify(results, null, 2));
