@@ -1,7 +1,8 @@
 // Side-by-side bench: runs bench/pipeline.mjs (Taskwire) and bench/peers/bullmq.mjs (BullMQ) alternately,
 // the same workloads each round, and prints one table of medians and ratios; writes bench/results/compare.json.
 // Run: `npm run bench -- compare [--rounds 2] [--tasks 20000] [--rate 1000] [--seconds 10] [--workers 1,2]
-// [--warmup 2000]` (needs a build, Redis at REDIS_URL or 127.0.0.1:6379).
+// [--warmup 2000] [--db sqlite|mysql]` (needs a build, Redis at REDIS_URL or 127.0.0.1:6379; `--db mysql` runs
+// Taskwire's manager on a fresh database on the local MariaDB, as BENCH_DB=mysql node bench/pipeline.mjs does).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,12 +21,17 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '10' },
     workers: { type: 'string', default: '1,2' },
     warmup: { type: 'string', default: '2000' },
+    db: { type: 'string', default: 'sqlite' },
   },
 });
 const ROUNDS = Number(opts.rounds);
 // One round each would make the "median" a single sample on a machine whose spread is ±20–30%.
 if (!Number.isInteger(ROUNDS) || ROUNDS < 2) {
   console.error(`--rounds must be an integer of at least 2, got ${opts.rounds}`);
+  process.exit(2);
+}
+if (!['sqlite', 'mysql'].includes(opts.db)) {
+  console.error(`--db must be sqlite or mysql, got ${opts.db}`);
   process.exit(2);
 }
 const WORKERS = opts.workers.split(',').map(Number);
@@ -35,6 +41,7 @@ const env = {
   BENCH_RATE_SECONDS: opts.seconds,
   BENCH_WORKERS: opts.workers,
   BENCH_WARMUP: opts.warmup,
+  BENCH_DB: opts.db, // Taskwire's store; bench/peers/bullmq.mjs ignores it
 };
 const command =
   process.env.npm_lifecycle_event === 'bench'
@@ -148,7 +155,12 @@ writeFileSync(path.join(here, 'results/compare.json'), JSON.stringify(report, nu
 
 // One Markdown table, so it can be pasted into the README as printed.
 const cells = [
-  ['metric', 'BullMQ median', 'Taskwire median', 'ratio Taskwire/BullMQ'],
+  [
+    'metric',
+    'BullMQ median',
+    `Taskwire median${opts.db === 'mysql' ? ' (MariaDB)' : ''}`,
+    'ratio Taskwire/BullMQ',
+  ],
   ...rows.map((r) => [
     r.metric,
     String(r.bullmq_median ?? '—'),
