@@ -2,7 +2,7 @@
 // with 1 and 2 workers on SQLite (or MariaDB): completed tasks/s, and create→completed latency at a fixed rate.
 // Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS,
 // BENCH_WORKERS e.g. `2` or `1,2`, BENCH_WARMUP, BENCH_IDLE_MS, BENCH_OUT, BENCH_LOG_DIR, BENCH_DB `sqlite`
-// or `mysql`). bench/compare.mjs runs it
+// or `mysql`); writes bench/results/pipeline.json (pipeline-mysql.json on mysql). bench/compare.mjs runs it
 // with BENCH_RATE=1000 next to bench/peers/bullmq.mjs, which writes the same fields.
 import { spawn } from 'node:child_process';
 import {
@@ -30,7 +30,9 @@ const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
 const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2_000);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2_000);
-const OUT = process.env.BENCH_OUT ?? path.join(root, 'bench/results/pipeline.json');
+const OUT =
+  process.env.BENCH_OUT ??
+  path.join(root, `bench/results/pipeline${process.env.BENCH_DB === 'mysql' ? '-mysql' : ''}.json`);
 
 // --- Database adapter (BENCH_DB) -------------------------------------------------------------------
 // Where the manager keeps its tasks, and how the bench reads completions from there (the manager's
@@ -150,7 +152,12 @@ async function openDb(dir) {
             statements = snap;
             return true;
           });
-          return { statements, threads: await serverThreads() };
+          const server = mariadbdPid();
+          return {
+            statements,
+            threads: await serverThreads(),
+            process: server ? cpuMs(server) * 1000 : null,
+          };
         },
       };
     },
@@ -207,6 +214,7 @@ function dbPerTask(a, b, tasks) {
   let serverUs = null;
   if (a.threads && b.threads)
     serverUs = Object.entries(b.threads).reduce((sum, [tid, us]) => sum + us - (a.threads[tid] ?? 0), 0);
+  const processUs = a.process !== null && b.process !== null ? b.process - a.process : null;
   return {
     db: {
       statements_per_task: per(total),
@@ -214,6 +222,8 @@ function dbPerTask(a, b, tasks) {
       round_trip_ms_per_task: per(kinds.reduce((sum, [, v]) => sum + v.ms, 0)),
       // CPU of the server threads that ran the manager's statements (not the server's background threads).
       server_cpu_us_per_task: serverUs === null ? null : Math.round(serverUs / tasks),
+      // All of mariadbd (background threads: log writer, purge, page cleaner) — and any other client's work.
+      server_process_cpu_us_per_task: processUs === null ? null : Math.round(processUs / tasks),
       top_shapes: diff(a.statements.shapes, b.statements.shapes)
         .sort((x, y) => y[1].ms - x[1].ms)
         .slice(0, 12)
