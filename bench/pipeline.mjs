@@ -70,9 +70,12 @@ async function openDb(dir) {
             sqlite
               .prepare(
                 `SELECT t.queued_at - t.created_at AS queue, o.sent_at - t.queued_at AS relay,
-                        t.started_at - o.sent_at AS dispatch, t.finished_at - t.started_at AS run,
-                        t.updated_at - t.finished_at AS result
+                        json_extract(b.data, '$.worker_at') - o.sent_at AS dispatch,
+                        json_extract(e.data, '$.worker_at') - json_extract(b.data, '$.worker_at') AS run,
+                        t.updated_at - json_extract(e.data, '$.worker_at') AS result
                    FROM tasks t JOIN outbox o ON o.key = t.id
+                   LEFT JOIN task_events b ON b.task_id = t.id AND b.attempt = t.attempt AND b.type = 'started'
+                   LEFT JOIN task_events e ON e.task_id = t.id AND e.attempt = t.attempt AND e.type = 'succeeded'
                   WHERE t.status = 'COMPLETED' AND t.created_at >= ?`,
               )
               .all(since),
@@ -93,6 +96,10 @@ async function openDb(dir) {
   // DATETIME(3) columns hold UTC (the store's convention): 'Z' formats `since` the same way.
   const conn = await createConnection({ uri: database.dsn, timezone: 'Z' });
   const ms = (a, b) => `TIMESTAMPDIFF(MICROSECOND, ${a}, ${b}) DIV 1000`;
+  // UNIX_TIMESTAMP reads the DATETIME in the session's time zone: UTC, as the store writes it.
+  await conn.query("SET time_zone = '+00:00'");
+  const epochMs = (col) => `CAST(UNIX_TIMESTAMP(${col}) * 1000 AS SIGNED)`;
+  const worker = (alias) => `CAST(JSON_VALUE(${alias}.data, '$.worker_at') AS SIGNED)`;
   let managerPid;
   let seq = 0;
   let closed = false;
@@ -134,9 +141,11 @@ async function openDb(dir) {
         legs: (since) =>
           one(
             `SELECT ${ms('t.created_at', 't.queued_at')} AS queue, ${ms('t.queued_at', 'o.sent_at')} AS relay,
-                    ${ms('o.sent_at', 't.started_at')} AS dispatch, ${ms('t.started_at', 't.finished_at')} AS run,
-                    ${ms('t.finished_at', 't.updated_at')} AS result
+                    ${worker('b')} - ${epochMs('o.sent_at')} AS dispatch, ${worker('e')} - ${worker('b')} AS run,
+                    ${epochMs('t.updated_at')} - ${worker('e')} AS result
                FROM tasks t JOIN outbox o ON o.key = t.id
+               LEFT JOIN task_events b ON b.task_id = t.id AND b.attempt = t.attempt AND b.type = 'started'
+               LEFT JOIN task_events e ON e.task_id = t.id AND e.attempt = t.attempt AND e.type = 'succeeded'
               WHERE t.status = 'COMPLETED' AND t.created_at >= ?`,
             [new Date(since)],
           ),
@@ -334,13 +343,22 @@ async function stack(workers) {
     done: reader.done,
     latencies: reader.latencies,
     dbStats: reader.stats,
-    // Where the time goes, per leg (ms): manager clock for created/queued/updated and the outbox's
-    // sent_at, the worker's clock for started/finished (same machine, same clock).
+    // Where the time goes, per leg (ms): the manager's clock for created/queued/updated and the
+    // outbox's sent_at; the worker's clock (same machine) for its start and end, read from the
+    // worker_at of the task's `started` and `succeeded` events. (The task's own started_at and
+    // finished_at are the manager's clock when it applied the result, so they cannot split the way
+    // to the worker from the way back.) dispatch: sent → the worker starts it (below 0 when the
+    // worker starts before the relay, which stamps sent_at after the produce is acknowledged, gets
+    // there); result: the worker ends it → the manager has applied the result.
     breakdown: async (since) => {
       const rows = await reader.legs(since);
       const legs = {};
       for (const leg of LEGS) {
-        const v = rows.map((r) => r[leg]).sort((a, b) => a - b);
+        const v = rows
+          .map((r) => r[leg])
+          .filter((x) => x !== null)
+          .map(Number)
+          .sort((a, b) => a - b);
         legs[leg] = `${pct(v, 50)}/${pct(v, 95)}/${pct(v, 99)}`;
       }
       return legs;
