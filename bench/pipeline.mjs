@@ -103,7 +103,11 @@ async function openDb(dir) {
   let managerPid;
   let seq = 0;
   let closed = false;
-  /** utime+stime (µs) of each mariadbd thread serving the manager's connections, by OS thread id. */
+  /**
+   * utime+stime (µs) of every mariadbd thread, and which of them serve the manager's connections now.
+   * The baseline of a leg is every thread's, not only the manager's: a connection opened mid-leg
+   * gets a cached thread that may have served other clients before.
+   */
   const serverThreads = async () => {
     const server = mariadbdPid();
     if (!server) return null;
@@ -116,7 +120,9 @@ async function openDb(dir) {
     } catch {
       return null; // MySQL has no TID column
     }
-    return Object.fromEntries(rows.map((r) => [r.tid, threadCpuUs(server, r.tid)]));
+    const cpu = {};
+    for (const tid of readdirSync(`/proc/${server}/task`)) cpu[tid] = threadCpuUs(server, tid);
+    return { cpu, manager: rows.map((r) => String(r.tid)) };
   };
   return {
     env: {
@@ -222,7 +228,10 @@ function dbPerTask(a, b, tasks) {
   const total = kinds.reduce((sum, [, v]) => sum + v.n, 0);
   let serverUs = null;
   if (a.threads && b.threads)
-    serverUs = Object.entries(b.threads).reduce((sum, [tid, us]) => sum + us - (a.threads[tid] ?? 0), 0);
+    serverUs = [...new Set([...a.threads.manager, ...b.threads.manager])].reduce(
+      (sum, tid) => sum + (b.threads.cpu[tid] ?? a.threads.cpu[tid] ?? 0) - (a.threads.cpu[tid] ?? 0),
+      0,
+    );
   const processUs = a.process !== null && b.process !== null ? b.process - a.process : null;
   return {
     db: {
