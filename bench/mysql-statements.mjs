@@ -3,7 +3,8 @@
 // manager under BENCH_DB=mysql, because the server's Com_* counters are global and other work shares
 // the local MariaDB. Nothing in the process changes: it only subscribes to mysql2's diagnostics
 // channels. On SIGUSR2 it writes a snapshot to BENCH_STATEMENTS_FILE as JSON:
-// { seq, kinds: { select: { n, ms }, … }, shapes: { "<normalized SQL>": { n, ms }, … } }.
+// { seq, kinds: { select: { n, ms, kb }, … }, shapes: { "<normalized SQL>": { n, ms, kb }, … } } (kb: the
+// statements' text, in thousands of characters: what mysql2 writes to the socket).
 import { tracingChannel } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 
@@ -41,14 +42,16 @@ function kindOf(sql) {
 function count(ctx) {
   const ms = performance.now() - ctx.benchT0;
   const sql = typeof ctx.query === 'string' ? ctx.query : String(ctx.query?.sql ?? '');
-  const k = (kinds[kindOf(sql)] ??= { n: 0, ms: 0 });
+  const k = (kinds[kindOf(sql)] ??= { n: 0, ms: 0, chars: 0 });
   k.n++;
   k.ms += ms;
+  k.chars += sql.length;
   let key = shape(sql);
   if (!shapes.has(key) && shapes.size >= MAX_SHAPES) key = '(other shapes)';
-  const s = shapes.get(key) ?? { n: 0, ms: 0 };
+  const s = shapes.get(key) ?? { n: 0, ms: 0, chars: 0 };
   s.n++;
   s.ms += ms;
+  s.chars += sql.length;
   shapes.set(key, s);
 }
 
@@ -64,7 +67,7 @@ for (const name of ['mysql2:query', 'mysql2:execute']) tracingChannel(name).subs
 if (file) {
   process.on('SIGUSR2', () => {
     seq++;
-    const round = (o) => ({ n: o.n, ms: Math.round(o.ms * 10) / 10 });
+    const round = (o) => ({ n: o.n, ms: Math.round(o.ms * 10) / 10, kb: Math.round(o.chars / 100) / 10 });
     writeFileSync(
       file,
       JSON.stringify({

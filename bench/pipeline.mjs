@@ -222,7 +222,10 @@ function dbPerTask(a, b, tasks) {
   const per = (x) => Math.round((x / tasks) * 1000) / 1000;
   const diff = (from, to) =>
     Object.entries(to)
-      .map(([k, v]) => [k, { n: v.n - (from[k]?.n ?? 0), ms: v.ms - (from[k]?.ms ?? 0) }])
+      .map(([k, v]) => [
+        k,
+        { n: v.n - (from[k]?.n ?? 0), ms: v.ms - (from[k]?.ms ?? 0), kb: v.kb - (from[k]?.kb ?? 0) },
+      ])
       .filter(([, v]) => v.n > 0);
   const kinds = diff(a.statements.kinds, b.statements.kinds);
   const total = kinds.reduce((sum, [, v]) => sum + v.n, 0);
@@ -238,6 +241,7 @@ function dbPerTask(a, b, tasks) {
       statements_per_task: per(total),
       by_kind_per_task: Object.fromEntries(kinds.map(([k, v]) => [k, per(v.n)])),
       round_trip_ms_per_task: per(kinds.reduce((sum, [, v]) => sum + v.ms, 0)),
+      sql_kb_per_task: per(kinds.reduce((sum, [, v]) => sum + v.kb, 0)),
       // CPU of the server threads that ran the manager's statements (not the server's background threads).
       server_cpu_us_per_task: serverUs === null ? null : Math.round(serverUs / tasks),
       // All of mariadbd (background threads: log writer, purge, page cleaner) — and any other client's work.
@@ -250,6 +254,7 @@ function dbPerTask(a, b, tasks) {
           per_task: per(v.n),
           ms_per_task: per(v.ms),
           ms_each: +(v.ms / v.n).toFixed(3),
+          kb_per_task: per(v.kb),
         })),
     },
   };
