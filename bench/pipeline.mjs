@@ -168,10 +168,15 @@ async function openDb(dir) {
             return true;
           });
           const server = mariadbdPid();
+          const [status] = await conn.query(
+            `SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_begin', 'Com_commit', 'Com_select',
+               'Com_insert', 'Com_update', 'Com_delete', 'Innodb_log_writes', 'Innodb_os_log_written', 'Innodb_data_fsyncs')`,
+          );
           return {
             statements,
             threads: await serverThreads(),
             process: server ? cpuMs(server) * 1000 : null,
+            global: Object.fromEntries(status.map((r) => [r.Variable_name, Number(r.Value)])),
           };
         },
       };
@@ -246,6 +251,11 @@ function dbPerTask(a, b, tasks) {
       server_cpu_us_per_task: serverUs === null ? null : Math.round(serverUs / tasks),
       // All of mariadbd (background threads: log writer, purge, page cleaner) — and any other client's work.
       server_process_cpu_us_per_task: processUs === null ? null : Math.round(processUs / tasks),
+      // The server's own counters: everyone's statements (this bench's polls, other clients), so
+      // an upper bound for the manager's; redo log writes (and bytes) and fsyncs are what commits cost the disk.
+      server_wide_per_task: Object.fromEntries(
+        Object.keys(b.global).map((k) => [k, per(b.global[k] - (a.global[k] ?? 0))]),
+      ),
       top_shapes: diff(a.statements.shapes, b.statements.shapes)
         .sort((x, y) => y[1].ms - x[1].ms)
         .slice(0, 12)
