@@ -125,6 +125,7 @@ async function openDb(dir) {
     return { cpu, manager: rows.map((r) => String(r.tid)) };
   };
   return {
+    name: database.name,
     env: {
       DB_TYPE: 'mysql',
       DB_DSN: database.dsn,
@@ -403,6 +404,7 @@ async function stack(workers) {
       worker: Math.max(...children.slice(2).map((c) => rssMiB(c.pid)[which])),
     }),
     serverInfo: db.serverInfo,
+    database: db.name, // the MariaDB database's name (dropped at stop); undefined on SQLite
     async stop() {
       for (const c of [...children].reverse()) {
         c.kill('SIGTERM');
@@ -543,7 +545,7 @@ try {
         broker_idle: idle.broker,
         broker_load: load.broker,
       };
-      results.runs.push({ db: DB, workers, throughput: t, latency: l, rss_mib });
+      results.runs.push({ db: DB, database: s.database, workers, throughput: t, latency: l, rss_mib });
       console.log(JSON.stringify({ workers, throughput: t, latency: l, rss_mib }));
     } finally {
       await s.stop();
