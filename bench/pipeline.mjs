@@ -222,7 +222,11 @@ function threadCpuUs(pid, tid) {
   }
 }
 
-/** Per task between two stats() snapshots: statements by kind (count, client-side ms) and the busiest shapes. */
+/**
+ * Per task between two stats() snapshots: the manager's statements by kind and the busiest shapes (count,
+ * round-trip ms as the manager saw it, SQL text), the CPU of the server threads serving it and of all of
+ * mariadbd, and the server-wide counters.
+ */
 function dbPerTask(a, b, tasks) {
   if (!a || !b) return {};
   const per = (x) => Math.round((x / tasks) * 1000) / 1000;
@@ -250,7 +254,7 @@ function dbPerTask(a, b, tasks) {
       sql_kb_per_task: per(kinds.reduce((sum, [, v]) => sum + v.kb, 0)),
       // CPU of the server threads that ran the manager's statements (not the server's background threads).
       server_cpu_us_per_task: serverUs === null ? null : Math.round(serverUs / tasks),
-      // All of mariadbd (background threads: log writer, purge, page cleaner) — and any other client's work.
+      // All of mariadbd: background threads (log writer, purge, page cleaner), this bench's polls, other clients.
       server_process_cpu_us_per_task: processUs === null ? null : Math.round(processUs / tasks),
       // The server's own counters: everyone's statements (this bench's polls, other clients), so
       // an upper bound for the manager's; redo log writes (and bytes) and fsyncs are what commits cost the disk.
