@@ -9,7 +9,6 @@ import { SchemaCompiler } from '@taskwire/json-schema';
 import type { Config } from './config.js';
 import { startHealthServer } from './health.js';
 import type { HealthServer } from './health.js';
-import { createWorkerMetrics } from './metrics.js';
 import type { WorkerMetrics } from './metrics.js';
 import { loadExecutors } from './registry/index.js';
 import type { ExecutorRegistry } from './registry/index.js';
@@ -185,8 +184,13 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     onLost: (err) => supervisor.lost(err),
   });
   // Created before the consumer it times; `running` is read at scrape time only, once it exists.
+  // prom-client (and the OpenTelemetry API it loads) is imported only when metrics are served:
+  // it is several MB of an idle worker's memory otherwise.
   const metrics: WorkerMetrics | undefined = config.metrics
-    ? createWorkerMetrics({ executors: registry.names, running: (): number => dispatch.running })
+    ? (await import('./metrics.js')).createWorkerMetrics({
+        executors: registry.names,
+        running: (): number => dispatch.running,
+      })
     : undefined;
   const dispatchTopics = config.queues.map((q) => dispatchTopicFor(config.dispatchTopic, q));
   const dispatch = new DispatchConsumer({
