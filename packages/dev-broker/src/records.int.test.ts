@@ -206,6 +206,53 @@ describe('produce and fetch', () => {
     await producer.disconnect();
   });
 
+  it('answers a parked fetch with every partition one produce request appended to, in one response', async () => {
+    const topic = uniqueName('spread');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
+    const consumer = kafkaFor(broker.brokers).consumer(
+      fastConsumer(uniqueName('spread'), { maxWaitTimeInMs: 5000 }),
+    );
+    await consumer.connect();
+    await consumer.subscribe({ topic });
+    // Which fetch (counted by FETCH_START) delivered each partition's first batch.
+    let fetches = 0;
+    consumer.on(consumer.events.FETCH_START, () => void fetches++);
+    const fetchOf = new Map<number, number>();
+    const fetching = new Promise<void>((resolve) => {
+      const off = consumer.on(consumer.events.FETCH_START, () => {
+        off();
+        resolve();
+      });
+    });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (!fetchOf.has(batch.partition)) fetchOf.set(batch.partition, fetches);
+      },
+    });
+    await fetching;
+    // Let the fetch reach the broker and park there on all three partitions.
+    await new Promise((r) => setTimeout(r, 300));
+    const producer = kafkaFor(broker.brokers).producer();
+    await producer.connect();
+    // One Produce request (one broker) appending to partitions 0, 1 and 2 in turn.
+    await producer.send({
+      topic,
+      messages: [0, 1, 2].map((partition) => ({ partition, value: `p${partition}` })),
+    });
+    await waitFor(() => fetchOf.size === 3, 'all three partitions', 5000);
+    // Answered at the first append, the fetch would carry partition 0 alone and the others would
+    // come a fetch later.
+    expect(new Set(fetchOf.values()).size).toBe(1);
+    let stopped = false;
+    const stopping = consumer.disconnect().finally(() => (stopped = true));
+    while (!stopped) {
+      await producer.send({ topic, messages: [{ value: 'release' }] });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await stopping;
+    await producer.disconnect();
+  });
+
   it('supports idempotent producers; transactions only where the broker has them', async () => {
     const topic = uniqueName('idem');
     const kafka = kafkaFor(broker.brokers);

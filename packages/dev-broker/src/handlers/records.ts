@@ -114,7 +114,9 @@ function collectFetch(ctx: BrokerContext, req: FetchRequest): FetchState {
 /**
  * Answers at once when min_bytes are available (or on error); otherwise parks the request on its
  * partitions and answers on the first append that satisfies min_bytes, or at max_wait. No polling:
- * an idle consumer costs one timer.
+ * an idle consumer costs one timer. The answer is collected in a microtask after that append, so it
+ * carries everything the same Produce request appended: a produce spread over a consumer's several
+ * partitions reaches it in one fetch response, not one partition now and the rest a round trip later.
  */
 export function handleFetch(ctx: BrokerContext, conn: Connection, r: Reader, w: Writer): HandlerResult {
   const req = decodeFetchRequest(r);
@@ -126,6 +128,7 @@ export function handleFetch(ctx: BrokerContext, conn: Connection, r: Reader, w: 
   const logs = first.logs;
   return new Promise<void>((resolve) => {
     let done = false;
+    let scheduled = false;
     const finish = (): void => {
       if (done) return;
       done = true;
@@ -136,6 +139,7 @@ export function handleFetch(ctx: BrokerContext, conn: Connection, r: Reader, w: 
       resolve();
     };
     const check = (): void => {
+      if (scheduled) return;
       let available = 0;
       for (const t of req.topics) {
         for (const p of t.partitions) {
@@ -144,7 +148,10 @@ export function handleFetch(ctx: BrokerContext, conn: Connection, r: Reader, w: 
           available += log.available(p.fetchOffset, req.minBytes);
         }
       }
-      if (available >= req.minBytes) finish();
+      if (available >= req.minBytes) {
+        scheduled = true;
+        queueMicrotask(finish);
+      }
     };
     const timer = setTimeout(finish, req.maxWaitMs);
     for (const log of logs) log.waiters.add(check);
