@@ -209,6 +209,18 @@ describe('task-worker against the dev broker', () => {
     });
   });
 
+  it('runs a dispatch larger than what one fetch asks for per partition (256 KiB)', async () => {
+    const m = task({ params: { pad: 'x'.repeat(300 * 1024) } });
+    await dispatch(t.dispatch, [m]);
+    produced++;
+    // Too large to echo back (MAX_RESULT_BYTES), but fetched whole and run: a terminal result.
+    await vi.waitFor(() => expect(terminal(results, m.task_id)?.type).toBe('failed'), { timeout: 10_000 });
+    expect(terminal(results, m.task_id)?.error?.code).toBe('result_too_large');
+    await vi.waitFor(async () => expect(await committed(t.group, t.dispatch)).toBe(produced), {
+      timeout: 10_000,
+    });
+  });
+
   it('fails a task for an unknown executor, naming the worker and the executor', async () => {
     const m = task({ executor: 'teleport' });
     await dispatch(t.dispatch, [m]);

@@ -43,6 +43,9 @@ export const heartbeatIntervalFor = (sessionTimeoutMs: number): number =>
  * the concurrency may be unacknowledged, so a slow broker stops the intake instead of growing memory.
  */
 const UNACKED_FACTOR = 4;
+/** Bytes of dispatches one fetch asks for, per partition and in all (see the consumer below). */
+const FETCH_PARTITION_BYTES = 256 * 1024;
+const FETCH_BYTES = 1024 * 1024;
 /** Commits of finished prefixes are coalesced over this long. */
 const COMMIT_DELAY_MS = 50;
 
@@ -97,6 +100,11 @@ export class DispatchConsumer {
       heartbeatInterval: this.heartbeatIntervalMs,
       // Idle long-polls return within a second, which bounds how long stop() waits for the fetch loop.
       maxWaitTimeInMs: 1000,
+      // kafkajs' defaults (1 MiB a partition, 10 MiB a fetch) hold thousands of dispatches in memory
+      // at once, far more than `concurrency` slots can start; a larger message still arrives whole
+      // (a broker always returns the first batch entire).
+      maxBytesPerPartition: FETCH_PARTITION_BYTES,
+      maxBytes: FETCH_BYTES,
       // A crashed consumer is restarted by the worker's supervisor (with its backoff and readiness),
       // never by kafkajs on its own, so there is one restart path whatever the error.
       retry: { restartOnFailure: async () => false },
