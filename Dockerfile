@@ -24,4 +24,6 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /out/task-worker /app
 USER node
-CMD ["node", "dist/main.js"]
+# nodeArgs of services/task-worker/package.json: a 2 MB young generation keeps an idle worker near
+# 70 MiB (V8's default grows it to 16 MB on start-up allocations) at no measured CPU cost per task.
+CMD ["node", "--max-semi-space-size=2", "dist/main.js"]

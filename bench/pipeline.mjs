@@ -285,9 +285,13 @@ const freePort = () =>
 const procs = [];
 const dbs = [];
 
-function start(script, env, args = []) {
+/** The V8 flags the worker's package asks for (its start script, Dockerfile and compose use them). */
+const workerNodeArgs =
+  JSON.parse(readFileSync(path.join(root, 'services/task-worker/package.json'), 'utf8')).nodeArgs ?? [];
+
+function start(script, env, args = [], ownNodeArgs = []) {
   // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to every process of the stack.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...ownNodeArgs, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   // BENCH_LOG_DIR keeps each process's log (stdout) in <dir>/<n>-<script name>.log.
   const logDir = process.env.BENCH_LOG_DIR;
   const out = logDir
@@ -346,12 +350,17 @@ async function stack(workers) {
   await waitUntil('manager', async () => (await fetch(`${url}/readyz`)).ok);
   for (let i = 0; i < workers; i++) {
     children.push(
-      start('services/task-worker/dist/main.js', {
-        KAFKA_BROKERS: brokers,
-        WORKER_ID: `bench-${i}`,
-        WORKER_CONCURRENCY: '64',
-        HEARTBEAT_INTERVAL_MS: '1000',
-      }),
+      start(
+        'services/task-worker/dist/main.js',
+        {
+          KAFKA_BROKERS: brokers,
+          WORKER_ID: `bench-${i}`,
+          WORKER_CONCURRENCY: '64',
+          HEARTBEAT_INTERVAL_MS: '1000',
+        },
+        [],
+        workerNodeArgs,
+      ),
     );
   }
   await waitUntil('workers', async () => {

@@ -5,7 +5,7 @@
 // Run after a build: `node bench/worker-dispatch.mjs` (env: BENCH_TASKS, BENCH_RATE,
 // BENCH_RATE_SECONDS, BENCH_IDLE_MS, BENCH_NODE_ARGS, BENCH_ROOT: a checkout whose build to run).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,8 +24,12 @@ const DISPATCH = 'task_execution_requests';
 const RESULTS = 'task_results';
 
 const procs = [];
-function start(script, env, args = []) {
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** The V8 flags the worker's package asks for (its start script, Dockerfile and compose use them). */
+const workerNodeArgs =
+  JSON.parse(readFileSync(path.join(root, 'services/task-worker/package.json'), 'utf8')).nodeArgs ?? [];
+
+function start(script, env, args = [], ownNodeArgs = []) {
+  const nodeArgs = [...ownNodeArgs, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, script), ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -72,12 +76,17 @@ await consumer.run({
   },
 });
 
-const worker = start('services/task-worker/dist/main.js', {
-  KAFKA_BROKERS: brokers[0],
-  WORKER_ID: 'wbench-0',
-  WORKER_CONCURRENCY: '64',
-  HEARTBEAT_INTERVAL_MS: '1000',
-});
+const worker = start(
+  'services/task-worker/dist/main.js',
+  {
+    KAFKA_BROKERS: brokers[0],
+    WORKER_ID: 'wbench-0',
+    WORKER_CONCURRENCY: '64',
+    HEARTBEAT_INTERVAL_MS: '1000',
+  },
+  [],
+  workerNodeArgs,
+);
 
 let seq = 0;
 const dispatch = (i) => {

@@ -1,7 +1,7 @@
 // The embedded default stack: dev broker, task-manager on SQLite and N task-workers as separate
 // processes, with one combined, readable log. Ctrl-C stops them all (workers first, broker last).
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -63,8 +63,12 @@ function pick(...names) {
   return Object.fromEntries(names.filter((n) => env[n]).map((n) => [n, env[n]]));
 }
 
-function run(name, script, extraEnv, args = []) {
-  const child = spawn(process.execPath, [path.join(root, script), ...args], {
+/** The V8 flags the worker's package asks for (its start script, Dockerfile and compose use them too). */
+const workerNodeArgs =
+  JSON.parse(readFileSync(path.join(root, 'services/task-worker/package.json'), 'utf8')).nodeArgs ?? [];
+
+function run(name, script, extraEnv, args = [], nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, script), ...args], {
     cwd: root,
     env: { ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -165,12 +169,18 @@ try {
   const url = `http://${host}:${port}`;
   await waitForReady(url, 30_000);
   for (let i = 1; i <= workerCount; i++) {
-    run(`worker-${i}`, 'services/task-worker/dist/main.js', {
-      ...kafkaEnv,
-      WORKER_ID: `worker-${i}`,
-      // One developer's machine: let http tasks call services on loopback (production allows none).
-      HTTP_EXECUTOR_ALLOW_HOSTS: env.HTTP_EXECUTOR_ALLOW_HOSTS || '127.0.0.1,::1,localhost',
-    });
+    run(
+      `worker-${i}`,
+      'services/task-worker/dist/main.js',
+      {
+        ...kafkaEnv,
+        WORKER_ID: `worker-${i}`,
+        // One developer's machine: let http tasks call services on loopback (production allows none).
+        HTTP_EXECUTOR_ALLOW_HOSTS: env.HTTP_EXECUTOR_ALLOW_HOSTS || '127.0.0.1,::1,localhost',
+      },
+      [],
+      workerNodeArgs,
+    );
   }
   const auth = env.API_TOKENS || env.API_TOKENS_FILE ? 'bearer tokens required' : 'no authentication';
   process.stdout.write(

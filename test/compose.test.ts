@@ -19,6 +19,9 @@ interface Service {
 }
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service> };
 const services = compose.services;
+/** The V8 flags a service's package asks node for (`nodeArgs` in its package.json), if any. */
+const nodeArgs = (name: string): string[] =>
+  (JSON.parse(read(`services/${name}/package.json`)) as { nodeArgs?: string[] }).nodeArgs ?? [];
 const svc = (name: string): Service => {
   const s = services[name];
   if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
@@ -132,10 +135,20 @@ describe('docker-compose.yml', () => {
     for (const name of ['task-manager', 'task-worker']) {
       const s = svc(name);
       expect(s.build?.target).toBe(name);
-      expect(s.command).toEqual(['node', 'dist/main.js']);
       const pkg = JSON.parse(read(`services/${name}/package.json`)) as { main?: string };
+      expect(s.command).toEqual(['node', ...nodeArgs(name), 'dist/main.js']);
       expect(pkg.main?.replace(/^\.\//, '')).toBe('dist/main.js');
     }
+  });
+
+  it("runs the worker with its package's nodeArgs wherever it is started", () => {
+    const args = nodeArgs('task-worker');
+    expect(args.length).toBeGreaterThan(0);
+    const pkg = JSON.parse(read('services/task-worker/package.json')) as { scripts: { start: string } };
+    expect(pkg.scripts.start).toBe(['node', ...args, 'dist/main.js'].join(' '));
+    // npm start and the pipeline bench read the list from the package: the figures are the defaults.
+    for (const script of ['scripts/start.mjs', 'bench/pipeline.mjs'])
+      expect(read(script), script).toContain('workerNodeArgs');
   });
 });
 
@@ -145,7 +158,11 @@ describe('Dockerfile', () => {
     for (const name of ['task-manager', 'task-worker']) {
       expect(dockerfile).toMatch(new RegExp(`FROM .* AS ${name}\\n`));
     }
-    expect(dockerfile.match(/CMD \["node", "dist\/main.js"\]/g)?.length).toBe(2);
+    for (const name of ['task-manager', 'task-worker']) {
+      const cmd = JSON.stringify(['node', ...nodeArgs(name), 'dist/main.js']).replaceAll(',', ', ');
+      const stage = dockerfile.slice(dockerfile.indexOf(`AS ${name}\n`));
+      expect(stage.slice(0, stage.indexOf('\nFROM ') >>> 0), name).toContain(`CMD ${cmd}`);
+    }
   });
   it('installs with the pinned pnpm and a frozen lockfile', () => {
     const pinned = (JSON.parse(read('package.json')) as { packageManager: string }).packageManager;
