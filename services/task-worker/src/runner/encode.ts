@@ -38,8 +38,12 @@ export function encodeResult(
   try {
     const value = JSON.stringify(message);
     const size = byteLength(value, Math.min(limits.messageBytes, limits.resultBytes));
+    // The result's JSON is part of the message's: a message within MAX_RESULT_BYTES needs no second
+    // serialisation of its result to know that the result is within it too.
     const resultSize =
-      message.result === undefined ? 0 : byteLength(JSON.stringify(message.result), limits.resultBytes);
+      message.result === undefined || size <= limits.resultBytes
+        ? 0
+        : byteLength(JSON.stringify(message.result), limits.resultBytes);
     if (resultSize > limits.resultBytes) {
       code = 'result_too_large';
       problem = `is ${resultSize} bytes of JSON, more than the ${limits.resultBytes} allowed (MAX_RESULT_BYTES)`;

@@ -219,6 +219,18 @@ describe('runTask', () => {
     expect(sent.at(-1)?.error?.message).toMatch(/more than the 262144 allowed \(MAX_RESULT_BYTES\)/);
   });
 
+  it('counts MAX_RESULT_BYTES in UTF-8 bytes: a result of exactly the limit succeeds, one byte more fails', async () => {
+    const limits = { messageBytes: 1024 * 1024, resultBytes: 1000 };
+    // {"blob":"…"} is 11 bytes of JSON around the text; each é is 2 bytes.
+    const text = (bytes: number): string => 'é'.repeat(Math.floor(bytes / 2)) + 'z'.repeat(bytes % 2);
+    const { deps, sent } = setup();
+    await runTask(dispatch({ params: { blob: text(1000 - 11) } }), { ...deps, limits });
+    expect(sent.at(-1)).toMatchObject({ type: 'succeeded', result: { blob: text(989) } });
+    await runTask(dispatch({ params: { blob: text(1001 - 11) } }), { ...deps, limits });
+    expect(sent.at(-1)).toMatchObject({ type: 'failed', error: { code: 'result_too_large' } });
+    expect(sent.at(-1)?.error?.message).toMatch(/is 1001 bytes of JSON, more than the 1000 allowed/);
+  });
+
   it('fails non-retryably a result message larger than KAFKA_MAX_MESSAGE_BYTES, naming the limit', async () => {
     const { deps, sent } = setup();
     const limits = { messageBytes: 4096, resultBytes: 2 * 1024 * 1024 };
