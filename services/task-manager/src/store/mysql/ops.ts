@@ -6,6 +6,7 @@ import {
   desc,
   eq,
   getTableColumns,
+  gte,
   inArray,
   isNull,
   lt,
@@ -22,6 +23,7 @@ import type { MySql2PreparedQueryHKT, MySql2QueryResultHKT } from 'drizzle-orm/m
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type {
   DeadLetterRecord,
+  KeyAdmission,
   OutboxRecord,
   StoreOps,
   TaskEventRecord,
@@ -71,6 +73,10 @@ const MAX_BYTES = 4 * 1024 * 1024;
 const IN_LIST = 10_000;
 // Branches of one admission heads UNION ALL (one bounded range each).
 const MAX_HEAD_BRANCHES = 256;
+// keyAdmission's branch per key: parameters key, queue, key, queue, key.
+const KEY_ADMISSION_BRANCH =
+  "SELECT ? AS k, (SELECT count(*) FROM `tasks` WHERE `queue` = ? AND `status` IN ('QUEUED', 'RUNNING') AND `concurrency_key` = ?) AS n," +
+  " (SELECT max(`priority`) FROM `tasks` WHERE `queue` = ? AND `status` = 'WAITING' AND `concurrency_key` = ?) AS p";
 const jsonSize = (value: unknown) => (value == null ? 0 : (JSON.stringify(value)?.length ?? 0));
 const taskSize = (t: TaskRecord) => 600 + jsonSize(t.params) + jsonSize(t.result) + jsonSize(t.error);
 
@@ -517,6 +523,10 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
 
     // queues (admission)
+    async getQueueSettings(name) {
+      const [row] = await db.select().from(queues).where(eq(queues.name, name));
+      return row ?? null;
+    },
     async listQueueSettings(names) {
       if (names?.length === 0) return [];
       return db
@@ -627,8 +637,31 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
       }
       return out;
     },
-    async hasWaiting(queue) {
-      return (await db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1)).length > 0;
+    async hasWaiting(queue, minPriority) {
+      const where =
+        minPriority === undefined
+          ? q.waitingIn(queue)
+          : and(q.waitingIn(queue), gte(tasks.priority, minPriority));
+      return (await db.select({ id: tasks.id }).from(tasks).where(where).limit(1)).length > 0;
+    },
+    async keyAdmission(queue, keys) {
+      // One round trip: per key, a count over its in-flight range and a max over its waiting
+      // range of tasks_admission_idx (the max is read off the index's last entry).
+      const out: KeyAdmission[] = [];
+      if (keys.length === 0) return out;
+      for (const part of chunk([...new Set(keys)], MAX_HEAD_BRANCHES)) {
+        const [rows] = (await h.raw.query(
+          part.map(() => KEY_ADMISSION_BRANCH).join(' UNION ALL '),
+          part.flatMap((k) => [k, queue, k, queue, k]),
+        )) as unknown as [Array<{ k: string; n: number | string; p: number | string | null }>];
+        for (const r of rows)
+          out.push({
+            concurrencyKey: r.k,
+            inFlight: Number(r.n),
+            topWaiting: r.p === null ? null : Number(r.p),
+          });
+      }
+      return out;
     },
     async listWaitingQueues() {
       const rows = await db.selectDistinct({ queue: tasks.queue }).from(tasks).where(q.isStatus('WAITING'));
