@@ -188,6 +188,61 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
     expect((await deps.store.getTask(a3!.id))!.status).toBe('WAITING');
   });
 
+  it('in a queue without max_in_flight, a pass for the keys whose slots freed admits only their tasks; a whole pass follows when a key may wait lower', async () => {
+    const admitted: Array<[string, readonly string[] | undefined]> = [];
+    const deps = depsOf(await (await openDb(dialect))(), {
+      ...noSignals,
+      admit: (q, keys) => void admitted.push([q, keys]),
+    });
+    const t = await createTemplate(deps, {
+      name: 'freed',
+      executor: 'noop',
+      queue: 'qt',
+      concurrencyKey: '/c',
+      concurrencyLimit: 1,
+    });
+    const [a1, a2, b1, b2] = await create(
+      deps,
+      ['a', 'a', 'b', 'b'].map((c) => ({ templateId: t.id, params: { c } })),
+    );
+    expect([a1, a2, b1, b2].map((x) => x!.status)).toEqual(['QUEUED', 'WAITING', 'QUEUED', 'WAITING']);
+    admitted.length = 0; // createTasks signalled the whole queue for its waiting tasks
+    await applyResults(deps, [
+      msg(a1!, 'started'),
+      msg(a1!, 'succeeded', { result: null }),
+      msg(b1!, 'started'),
+      msg(b1!, 'succeeded', { result: null }),
+    ]);
+    // The results name the keys whose slots they freed.
+    expect(admitted.map(([q, keys]) => [q, [...(keys ?? [])].sort()])).toEqual([['qt', ['a', 'b']]]);
+    expect(await admitQueue(deps, 'qt', 20, ['a'])).toBe(1);
+    expect((await deps.store.getTask(a2!.id))!.status).toBe('QUEUED');
+    expect((await deps.store.getTask(b2!.id))!.status).toBe('WAITING');
+    expect(await admitQueue(deps, 'qt', 20, ['b'])).toBe(1);
+    expect((await deps.store.getTask(b2!.id))!.status).toBe('QUEUED');
+
+    // Key c, limit 2: one task waits at priority 9, one at 1; both slots free up.
+    const u = await createTemplate(deps, {
+      name: 'freed-levels',
+      executor: 'noop',
+      queue: 'qt2',
+      concurrencyKey: '/c',
+      concurrencyLimit: 2,
+    });
+    const [c1, c2, low, high] = await create(deps, [
+      { templateId: u.id, params: { c: 'c' }, priority: 1 },
+      { templateId: u.id, params: { c: 'c' }, priority: 1 },
+      { templateId: u.id, params: { c: 'c' }, priority: 1 },
+      { templateId: u.id, params: { c: 'c' }, priority: 9 },
+    ]);
+    expect([low!.status, high!.status]).toEqual(['WAITING', 'WAITING']);
+    for (const c of [c1!, c2!])
+      await applyResults(deps, [msg(c, 'started'), msg(c, 'succeeded', { result: null })]);
+    expect(await admitQueue(deps, 'qt2', 20, ['c'])).toBe(2);
+    expect((await deps.store.getTask(high!.id))!.status).toBe('QUEUED');
+    expect((await deps.store.getTask(low!.id))!.status).toBe('QUEUED');
+  });
+
   it('a limit or a pause set after earlier tasks were queued holds the next task', async () => {
     const deps = depsOf(await (await openDb(dialect))());
     const t = await createTemplate(deps, { name: 'late', executor: 'noop', queue: 'ql' });

@@ -273,21 +273,35 @@ const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * keys it serves in one read), whatever the number of keys. Returns how many it queued and the
  * slots it left; call again while it queued some and left slots (a key may have more heads than
  * one pass reads of it).
+ *
+ * With `keys` (the keys whose slots freed) in a queue without max_in_flight, the pass serves only
+ * those keys (each key's top waiting level, read with keyAdmission): there, a key's slot can go to
+ * its own waiting tasks only, so the other keys need not be read, and a pass costs O(freed keys)
+ * instead of O(waiting keys). `partial` then says whether a served key read fewer heads than it
+ * had room for (it may wait at a lower level, or behind a paused template): a whole pass must follow.
  */
 export async function admitOnce(
   deps: Pick<DomainDeps, 'store' | 'clock' | 'settings'>,
   queue: string,
-): Promise<{ admitted: number; slotsLeft: number }> {
+  keys?: readonly string[],
+): Promise<{ admitted: number; slotsLeft: number; partial?: boolean }> {
   const now = deps.clock.now();
   return deps.store.unitOfWork(async (tx) => {
     const settings = await tx.lockQueue(queue, now);
     if (settings.paused) return { admitted: 0, slotsLeft: 0 };
-    const inFlight = await tx.countQueueTasks(queue, ['QUEUED', 'RUNNING']);
+    const only =
+      keys !== undefined && settings.maxInFlight === null ? await tx.keyAdmission(queue, keys) : null;
+    let partial = false;
+    const inFlight: Array<{ concurrencyKey: string | null; n: number }> = only
+      ? only.map((k) => ({ concurrencyKey: k.concurrencyKey, n: k.inFlight }))
+      : await tx.countQueueTasks(queue, ['QUEUED', 'RUNNING']);
     const total = inFlight.reduce((sum, c) => sum + c.n, 0);
     let slots =
       settings.maxInFlight === null ? ADMIT_BATCH : Math.min(ADMIT_BATCH, settings.maxInFlight - total);
     if (slots <= 0) return { admitted: 0, slotsLeft: 0 };
     const before = slots;
+    const passResult = (admitted: number) =>
+      only ? { admitted, slotsLeft: before - admitted, partial } : { admitted, slotsLeft: before - admitted };
     /** Tasks of a key in flight, this pass's admissions included (unkeyed: no per-key limit, 0). */
     const load = new Map<Key, number>();
     for (const c of inFlight) {
@@ -300,7 +314,14 @@ export async function admitOnce(
     const limitOf = new Map(templates.map((t) => [t.id, t.concurrencyLimit ?? 1]));
     const maxLimit = Math.max(1, ...limitOf.values());
 
-    const groups = await tx.listWaitingKeys(queue, paused);
+    // Keys only: each key's top waiting level (all keys' order ties: in the order given).
+    const groups = only
+      ? only.flatMap((k) =>
+          k.topWaiting === null
+            ? []
+            : [{ concurrencyKey: k.concurrencyKey, priority: k.topWaiting, firstId: '' }],
+        )
+      : await tx.listWaitingKeys(queue, paused);
     // A key's oldest waiting task (any level) orders keys of equal load: the oldest key first.
     const oldest = new Map<Key, string>();
     const levels = new Map<number, Key[]>();
@@ -338,6 +359,7 @@ export async function admitOnce(
         for (const w of wanted) {
           // Heads left unread at this level: its lower levels must wait for the next pass.
           if (heads.get(w.concurrencyKey)!.length >= w.limit) done.add(w.concurrencyKey);
+          else if (only) partial = true;
         }
         // Round-robin: each turn takes one task from the least-loaded key that may take one more.
         const { taken, stopped } = roundRobin(
@@ -353,7 +375,7 @@ export async function admitOnce(
         slots -= taken.length;
       }
     }
-    if (chosen.length === 0) return { admitted: 0, slotsLeft: before };
+    if (chosen.length === 0) return passResult(0);
     // The whole rows of the chosen only (their params go into the dispatch).
     const rowOf = new Map((await tx.getTasks(chosen.map((h) => h.id))).map((t) => [t.id, t]));
     const templateOf = await loadTaskTemplates(tx, [...rowOf.values()]);
@@ -376,23 +398,34 @@ export async function admitOnce(
     }
     await tx.insertEvents(collect.events);
     await tx.insertOutbox(collect.outbox);
-    return { admitted, slotsLeft: before - admitted };
+    return passResult(admitted);
   });
 }
 
-/** Admits in `queue` until a pass admits nothing (all levels, up to `maxPasses`); returns the total. */
+/**
+ * Admits in `queue` until a pass admits nothing (all levels, up to `maxPasses`); returns the total.
+ * `keys`: only slots of these keys freed (see admitOnce); a whole pass follows when that was partial.
+ */
 export async function admitQueue(
   deps: Pick<DomainDeps, 'store' | 'clock' | 'settings' | 'signals'>,
   queue: string,
   maxPasses = 20,
+  keys?: readonly string[],
 ): Promise<number> {
   let total = 0;
   // Outside the lock and cheap (one index entry): most queues have nothing waiting.
   if (!(await deps.store.hasWaiting(queue))) return 0;
+  let only = keys;
   for (let pass = 0; pass < maxPasses; pass++) {
-    const { admitted, slotsLeft } = await admitOnce(deps, queue);
+    const { admitted, slotsLeft, partial } = await admitOnce(deps, queue, only);
     total += admitted;
     if (admitted > 0) deps.signals.outboxWritten();
+    if (partial !== undefined) {
+      // A pass over the freed keys only: done, unless a key may have more below what it read.
+      if (!partial) break;
+      only = undefined;
+      continue;
+    }
     // Slots left after a pass that admitted: a lower priority level may take them.
     if (admitted === 0 || slotsLeft <= 0) break;
   }
