@@ -13,14 +13,14 @@
 // bench/pipeline.mjs with 1 worker (concurrency 64) for each scenario — dev broker, manager on
 // SQLite, echo tasks posted in batches of 1,000 then single POSTs at a fixed rate — alternated,
 // BENCH_ADMISSION_ROUNDS rounds: completed/s, CPU µs per task by process, the ratio to plain.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'services', 'task-manager', 'dist');
-const { createSqliteStore } = await import(join(dist, 'store', 'index.js'));
+const { createSqliteStore, createMysqlStore } = await import(join(dist, 'store', 'index.js'));
 const { createTasks } = await import(join(dist, 'domain', 'tasks.js'));
 const { createTemplate } = await import(join(dist, 'domain', 'templates.js'));
 const { applyResults } = await import(join(dist, 'domain', 'results.js'));
@@ -33,6 +33,8 @@ const WINDOW = Number(process.env.BENCH_ADMISSION_WINDOW ?? 64);
 const KEYS = Number(process.env.BENCH_ADMISSION_KEYS ?? 200);
 const PASS_WAITING = Number(process.env.BENCH_ADMISSION_PASS_WAITING ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ADMISSION_ROUNDS ?? 3);
+// In-process mode: SQLite files and/or MariaDB/MySQL databases (on 127.0.0.1:3306, as the tests use).
+const DBS = (process.env.BENCH_DBS ?? 'sqlite,mysql').split(',');
 
 const MODE = process.env.BENCH_ADMISSION_MODE ?? 'in-process';
 if (MODE === 'pipeline') {
@@ -44,15 +46,28 @@ const silent = { child: () => silent, trace() {}, debug() {}, info() {}, warn() 
 const settings = { dispatchTopic: 'task_execution_requests', controlTopic: 'task_control' };
 const noSignals = { outboxWritten() {}, dueAt() {}, templatesChanged() {} };
 
+let DB = 'sqlite';
+
+/** A fresh store of the dialect benched now (DB): a SQLite file, or a MariaDB database of its own. */
 async function withStore(fn) {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-admission-'));
-  const store = createSqliteStore({ file: join(dir, 'bench.db') });
+  let store;
+  let cleanup;
+  if (DB === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-admission-'));
+    store = createSqliteStore({ file: join(dir, 'bench.db') });
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    const { createTestMysqlDatabase } = await import('@taskwire/testkit');
+    const d = await createTestMysqlDatabase();
+    store = createMysqlStore({ dsn: d.dsn, poolSize: 4 });
+    cleanup = () => d.drop();
+  }
   try {
     await store.migrate();
     return await fn({ store, clock: systemClock, logger: silent, settings, signals: noSignals });
   } finally {
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await cleanup();
   }
 }
 
@@ -168,81 +183,102 @@ const scenarios = {
   ],
 };
 
-// On a shared machine the load drifts within seconds: the three paths run interleaved, ROUNDS
-// times, and each figure is the median run (by drain rate) of its path.
-const runs = { plain: [], limited: [], keyed: [] };
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [key, [name, setup]] of Object.entries(scenarios)) runs[key].push(await scenario(name, setup));
-}
-const median = (list) => [...list].sort((a, b) => a.tasks_per_s - b.tasks_per_s)[Math.floor(list.length / 2)];
-const medianOf = (list, field) =>
-  [...list].map((r) => r[field]).sort((a, b) => a - b)[Math.floor(list.length / 2)];
-const summary = (list) => ({
-  ...median(list),
-  end_to_end_tasks_per_s: medianOf(list, 'end_to_end_tasks_per_s'),
-  cpu_us_per_task: medianOf(list, 'cpu_us_per_task'),
-  end_to_end_cpu_us_per_task: medianOf(list, 'end_to_end_cpu_us_per_task'),
-  runs_tasks_per_s: list.map((r) => r.tasks_per_s),
-  runs_cpu_us_per_task: list.map((r) => r.cpu_us_per_task),
-});
-const plain = summary(runs.plain);
-const limited = summary(runs.limited);
-const keyed = summary(runs.keyed);
-
-// One admission pass over a deep backlog: PASS_WAITING waiting tasks over 1,000 keys, 500 slots.
-const pass = await withStore(async (deps) => {
-  const t = await createTemplate(deps, {
-    name: 'deep',
-    executor: 'echo',
-    queue: 'deep',
-    concurrencyKey: '/k',
-    concurrencyLimit: 1,
-  });
-  // Created while paused, so that all of them wait (a free key's first task is queued at creation).
-  await pauseQueue(deps, 'deep');
-  for (let i = 0; i < PASS_WAITING; i += 1000) {
-    const inputs = [];
-    for (let j = i; j < Math.min(PASS_WAITING, i + 1000); j++)
-      inputs.push({ templateId: t.id, params: { k: `k${j % 1000}` } });
-    await createTasks(deps, inputs);
+/** The three paths, interleaved ROUNDS times, and one deep pass, on DB. */
+async function benchDb() {
+  // On a shared machine the load drifts within seconds: the three paths run interleaved, ROUNDS
+  // times, and each figure is the median run (by drain rate) of its path.
+  const runs = { plain: [], limited: [], keyed: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [key, [name, setup]] of Object.entries(scenarios)) runs[key].push(await scenario(name, setup));
   }
-  await resumeQueue(deps, 'deep');
-  const started = performance.now();
-  const admitted = await admitQueue(deps, 'deep', 1);
-  const ms = performance.now() - started;
-  console.log(
-    `one pass, ${PASS_WAITING} waiting over 1000 keys: ${admitted} admitted in ${ms.toFixed(1)} ms`,
-  );
-  return { waiting: PASS_WAITING, keys: 1000, admitted, ms: Math.round(ms * 10) / 10 };
-});
+  const median = (list) =>
+    [...list].sort((a, b) => a.tasks_per_s - b.tasks_per_s)[Math.floor(list.length / 2)];
+  const medianOf = (list, field) =>
+    [...list].map((r) => r[field]).sort((a, b) => a - b)[Math.floor(list.length / 2)];
+  const summary = (list) => ({
+    ...median(list),
+    end_to_end_tasks_per_s: medianOf(list, 'end_to_end_tasks_per_s'),
+    cpu_us_per_task: medianOf(list, 'cpu_us_per_task'),
+    end_to_end_cpu_us_per_task: medianOf(list, 'end_to_end_cpu_us_per_task'),
+    runs_tasks_per_s: list.map((r) => r.tasks_per_s),
+    runs_cpu_us_per_task: list.map((r) => r.cpu_us_per_task),
+  });
+  const plain = summary(runs.plain);
+  const limited = summary(runs.limited);
+  const keyed = summary(runs.keyed);
 
-const ratio = (r) => Math.round((r.tasks_per_s / plain.tasks_per_s) * 1000) / 1000;
-const ratioE2e = (r) => Math.round((r.end_to_end_tasks_per_s / plain.end_to_end_tasks_per_s) * 1000) / 1000;
-// CPU-bound throughput ratio: plain's CPU per task over the path's (1: no overhead).
-const cpuRatio = (r) => Math.round((plain.cpu_us_per_task / r.cpu_us_per_task) * 1000) / 1000;
-const cpuRatioE2e = (r) =>
-  Math.round((plain.end_to_end_cpu_us_per_task / r.end_to_end_cpu_us_per_task) * 1000) / 1000;
-const ratios = (r) => ({
-  vs_plain: ratio(r),
-  end_to_end_vs_plain: ratioE2e(r),
-  cpu_vs_plain: cpuRatio(r),
-  end_to_end_cpu_vs_plain: cpuRatioE2e(r),
-});
+  // One admission pass over a deep backlog: PASS_WAITING waiting tasks over 1,000 keys, 500 slots.
+  const pass = await withStore(async (deps) => {
+    const t = await createTemplate(deps, {
+      name: 'deep',
+      executor: 'echo',
+      queue: 'deep',
+      concurrencyKey: '/k',
+      concurrencyLimit: 1,
+    });
+    // Created while paused, so that all of them wait (a free key's first task is queued at creation).
+    await pauseQueue(deps, 'deep');
+    for (let i = 0; i < PASS_WAITING; i += 1000) {
+      const inputs = [];
+      for (let j = i; j < Math.min(PASS_WAITING, i + 1000); j++)
+        inputs.push({ templateId: t.id, params: { k: `k${j % 1000}` } });
+      await createTasks(deps, inputs);
+    }
+    await resumeQueue(deps, 'deep');
+    const started = performance.now();
+    const admitted = await admitQueue(deps, 'deep', 1);
+    const ms = performance.now() - started;
+    console.log(
+      `one pass, ${PASS_WAITING} waiting over 1000 keys: ${admitted} admitted in ${ms.toFixed(1)} ms`,
+    );
+    return { waiting: PASS_WAITING, keys: 1000, admitted, ms: Math.round(ms * 10) / 10 };
+  });
+
+  const ratio = (r) => Math.round((r.tasks_per_s / plain.tasks_per_s) * 1000) / 1000;
+  const ratioE2e = (r) => Math.round((r.end_to_end_tasks_per_s / plain.end_to_end_tasks_per_s) * 1000) / 1000;
+  // CPU-bound throughput ratio: plain's CPU per task over the path's (1: no overhead).
+  const cpuRatio = (r) => Math.round((plain.cpu_us_per_task / r.cpu_us_per_task) * 1000) / 1000;
+  const cpuRatioE2e = (r) =>
+    Math.round((plain.end_to_end_cpu_us_per_task / r.end_to_end_cpu_us_per_task) * 1000) / 1000;
+  const ratios = (r) => ({
+    vs_plain: ratio(r),
+    end_to_end_vs_plain: ratioE2e(r),
+    cpu_vs_plain: cpuRatio(r),
+    end_to_end_cpu_vs_plain: cpuRatioE2e(r),
+  });
+  return {
+    plain,
+    max_in_flight: { ...limited, ...ratios(limited) },
+    per_key: { keys: KEYS, limit: 2, ...keyed, ...ratios(keyed) },
+    deep_pass: pass,
+  };
+}
+
+// Rows of databases not run this time (BENCH_DBS) are kept from the previous report.
+const file = join(here, 'results', 'admission.json');
+let previous = {};
+try {
+  previous = JSON.parse(readFileSync(file, 'utf8'));
+} catch {
+  previous = {};
+}
 const out = {
   bench: 'admission',
   at: new Date().toISOString(),
-  dialect: 'sqlite',
   tasks: TASKS,
   window: WINDOW,
   rounds: ROUNDS,
-  note: 'in-process: createTasks, admitQueue and applyResults on a SQLite file; no Kafka',
-  plain,
-  max_in_flight: { ...limited, ...ratios(limited) },
-  per_key: { keys: KEYS, limit: 2, ...keyed, ...ratios(keyed) },
-  deep_pass: pass,
+  note: 'in-process: createTasks, admitQueue and applyResults on a SQLite file or a MariaDB database; no Kafka',
+  sqlite: previous.sqlite ?? null,
+  mysql: previous.mysql ?? null,
 };
+for (const db of DBS) {
+  DB = db;
+  console.log(`== ${db}`);
+  out[db] = await benchDb();
+}
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'admission.json'), `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 console.log(JSON.stringify(out, null, 2));
 
 /**
@@ -253,7 +289,6 @@ console.log(JSON.stringify(out, null, 2));
  */
 async function pipelineMode() {
   const { spawnSync } = await import('node:child_process');
-  const { readFileSync } = await import('node:fs');
   const all = {
     plain: {},
     mif64: { BENCH_MAX_IN_FLIGHT: '64' },
