@@ -73,6 +73,15 @@ export function admissionContract(makeStore: MakeStore): void {
       expect(await store().listWaitingHeads(queue, 5, [])).toEqual([]);
     });
 
+    it('listWaitingHeads reads the heads of 300 keys in one call (MariaDB: no nesting limit on the union)', async () => {
+      const queue = uniqueName('adm-many');
+      const rows = Array.from({ length: 300 }, (_, i) => waiting(queue, { concurrencyKey: `k${i}` }));
+      await store().insertTasks([...rows, waiting(queue, { concurrencyKey: 'k0' })]);
+      const wanted = rows.map((_, i) => ({ concurrencyKey: `k${i}`, limit: 1 }));
+      const heads = await store().listWaitingHeads(queue, 5, wanted, ['P'.repeat(26), 'Q'.repeat(26)]);
+      expect(heads.map((h) => h.id).sort()).toEqual(rows.map((r) => r.id).sort());
+    });
+
     it('getQueueSettings reads one queue’s row, null when it has none', async () => {
       const queue = uniqueName('adm-settings');
       expect(await store().getQueueSettings(queue)).toBeNull();

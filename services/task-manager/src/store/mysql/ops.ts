@@ -17,7 +17,6 @@ import {
   sql,
 } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
-import { unionAll } from 'drizzle-orm/mysql-core';
 import type { MySqlDatabase } from 'drizzle-orm/mysql-core';
 import type { MySql2PreparedQueryHKT, MySql2QueryResultHKT } from 'drizzle-orm/mysql2';
 import type { Pool, PoolConnection } from 'mysql2/promise';
@@ -623,17 +622,34 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         firstId: r.firstId ?? '',
       }));
     },
-    async listWaitingHeads(queue, priority, wanted, exceptTemplates) {
-      // One round trip: a UNION ALL of parenthesised branches, each one bounded index range.
+    async listWaitingHeads(queue, priority, wanted, exceptTemplates = []) {
+      // One round trip: a flat UNION ALL of parenthesised branches, each one bounded index range.
+      // Spelled out: drizzle's unionAll nests each union one level deeper, and MariaDB refuses
+      // more than 63 levels (ER_TOO_HIGH_LEVEL_OF_NESTING_FOR_SELECT) - a pass over 64 keys.
       const out: WaitingHead[] = [];
-      const head = { id: tasks.id, concurrencyKey: tasks.concurrencyKey, templateId: tasks.templateId };
+      const except =
+        exceptTemplates.length > 0
+          ? ` AND \`template_id\` NOT IN (${exceptTemplates.map(() => '?').join(', ')})`
+          : '';
       for (const run of chunk(wanted, MAX_HEAD_BRANCHES)) {
-        const [first, second, ...rest] = run.map((w) => {
-          const part = q.waitingHeads(queue, w.concurrencyKey, priority, w.limit, exceptTemplates);
-          return db.select(head).from(tasks).where(part.where).orderBy(part.orderBy).limit(part.limit);
+        if (run.length === 0) continue;
+        const params: unknown[] = [];
+        const branches = run.map((w) => {
+          params.push(queue, ...exceptTemplates);
+          if (w.concurrencyKey !== null) params.push(w.concurrencyKey);
+          params.push(priority, w.limit);
+          return (
+            "(SELECT `id`, `concurrency_key`, `template_id` FROM `tasks` WHERE `queue` = ? AND `status` = 'WAITING'" +
+            except +
+            (w.concurrencyKey === null ? ' AND `concurrency_key` IS NULL' : ' AND `concurrency_key` = ?') +
+            ' AND `priority` = ? ORDER BY `id` LIMIT ?)'
+          );
         });
-        if (!first) continue;
-        out.push(...(second ? await unionAll(first, second, ...rest) : await first));
+        const [rows] = (await h.raw.query(branches.join(' UNION ALL '), params)) as unknown as [
+          Array<{ id: string; concurrency_key: string | null; template_id: string }>,
+        ];
+        for (const r of rows)
+          out.push({ id: r.id, concurrencyKey: r.concurrency_key, templateId: r.template_id });
       }
       return out;
     },
