@@ -327,6 +327,8 @@ async function pipelineMode() {
           cpu_us_by_process: run.throughput.cpu_us_by_process,
           rate_manager_cpu_us_per_task: run.latency.manager_cpu_us_per_task,
           rate_p50_p99_ms: [run.latency.p50_ms, run.latency.p99_ms],
+          // created → queued (p50/p95/p99 ms) at the fixed rate: 0 when tasks are queued at creation.
+          rate_queue_leg_ms: run.latency.legs_p50_p95_p99_ms.queue,
         };
         runs[name].push(r);
         console.log(`${name} round ${round}: ${JSON.stringify(r)}`);
