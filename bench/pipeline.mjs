@@ -3,7 +3,9 @@
 // Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS,
 // BENCH_WORKERS e.g. `2` or `1,2`, BENCH_WARMUP, BENCH_IDLE_MS, BENCH_OUT, BENCH_LOG_DIR, BENCH_DB `sqlite`
 // or `mysql`); writes bench/results/pipeline.json (pipeline-mysql.json on mysql). bench/compare.mjs runs it
-// with BENCH_RATE=1000 next to bench/peers/bullmq.mjs, which writes the same fields.
+// with BENCH_RATE=1000 next to bench/peers/bullmq.mjs, which writes the same fields. Admission
+// (bench/admission.mjs BENCH_ADMISSION_MODE=pipeline): BENCH_MAX_IN_FLIGHT sets the queue's
+// max_in_flight; BENCH_KEYS spreads the tasks over that many concurrency keys, BENCH_KEY_LIMIT each.
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -33,6 +35,11 @@ const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2_000);
 const OUT =
   process.env.BENCH_OUT ??
   path.join(root, `bench/results/pipeline${process.env.BENCH_DB === 'mysql' ? '-mysql' : ''}.json`);
+const MAX_IN_FLIGHT = process.env.BENCH_MAX_IN_FLIGHT ? Number(process.env.BENCH_MAX_IN_FLIGHT) : null;
+const KEYS = Number(process.env.BENCH_KEYS ?? 0);
+const KEY_LIMIT = Number(process.env.BENCH_KEY_LIMIT ?? 2);
+/** Task n's params: with BENCH_KEYS, its concurrency key too (round-robin over the keys). */
+const paramsOf = (n) => (KEYS > 0 ? { n, k: `k${n % KEYS}` } : { n });
 
 // --- Database adapter (BENCH_DB) -------------------------------------------------------------------
 // Where the manager keeps its tasks, and how the bench reads completions from there (the manager's
@@ -370,9 +377,21 @@ async function stack(workers) {
   const res = await fetch(`${url}/templates`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `bench-echo-${Date.now()}`, executor: 'echo' }),
+    body: JSON.stringify({
+      name: `bench-echo-${Date.now()}`,
+      executor: 'echo',
+      ...(KEYS > 0 ? { concurrency_key: '/k', concurrency_limit: KEY_LIMIT } : {}),
+    }),
   });
   const template = await res.json();
+  if (MAX_IN_FLIGHT !== null) {
+    const put = await fetch(`${url}/queues/default`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ max_in_flight: MAX_IN_FLIGHT }),
+    });
+    if (!put.ok) throw new Error(`PUT /queues/default failed: ${put.status}`);
+  }
   const reader = await db.attach(children[1].pid);
   return {
     url,
@@ -445,7 +464,7 @@ async function throughput(s, TASKS) {
   for (let i = 0; i < TASKS; i += 1000) {
     const tasks = Array.from({ length: Math.min(1000, TASKS - i) }, (_, j) => ({
       task_template_id: s.template.id,
-      params: { n: i + j },
+      params: paramsOf(i + j),
     }));
     posts.push(
       fetch(`${s.url}/tasks/batch`, {
@@ -499,7 +518,7 @@ async function latencyAtRate(s) {
     const p = fetch(`${s.url}/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ task_template_id: s.template.id, params: { i } }),
+      body: JSON.stringify({ task_template_id: s.template.id, params: paramsOf(i) }),
     })
       .then((r) => r.arrayBuffer())
       .catch((err) => void failures.push(`${err.cause?.code ?? ''} ${err.cause?.message ?? err.message}`));

@@ -23,7 +23,8 @@ export const ACTIVE_STATUSES: readonly TaskStatus[] = ['PENDING', 'WAITING', 'QU
  * The forward-only lifecycle (DESIGN.md "Task lifecycle"). FAILED and TIMED_OUT may go to RETRYING
  * (automatic retry) and, like CANCELED, to QUEUED through an explicit POST /tasks/{id}/retry.
  * WAITING is where admission holds a task that would be QUEUED while its queue is paused or full,
- * its template paused or its concurrency key at its limit; it moves on to QUEUED when admitted.
+ * its template paused, its concurrency key at its limit, or older tasks of its priority wait before
+ * it; it moves on to QUEUED when admitted.
  */
 export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   PENDING: ['WAITING', 'QUEUED', 'CANCELED'],

@@ -53,7 +53,7 @@ export function createSignalBus(): { signals: Signals; bus: EventEmitter } {
       outboxWritten: () => void bus.emit('outboxWritten'),
       dueAt: (at: Date) => void bus.emit('dueAt', at),
       templatesChanged: () => void bus.emit('templatesChanged'),
-      admit: (queue: string) => void bus.emit('admit', queue),
+      admit: (queue: string, keys?: readonly string[]) => void bus.emit('admit', queue, keys),
     },
   };
 }
@@ -167,7 +167,7 @@ export async function startManager(
       watchdog: { graceMs: config.timeoutGraceMs },
       admission: { sweepMs: config.admissionSweepMs },
     });
-    bus.on('admit', (queue: string) => scheduler.admit(queue));
+    bus.on('admit', (queue: string, keys?: readonly string[]) => scheduler.admit(queue, keys));
     bus.on('templatesChanged', () => scheduler.templatesChanged());
     bus.on('dueAt', (at: Date) => scheduler.wake(at));
     components.push(scheduler);

@@ -84,16 +84,192 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
     expect((await deps.store.listEvents(task!.id)).map((e) => e.type)).toEqual(['created', 'queued']);
   });
 
+  const eventTypes = async (deps: DomainDeps, t: TaskRecord) =>
+    (await deps.store.listEvents(t.id)).map((e) => e.type);
+
+  it('a task created into a queue with a free slot is QUEUED at once, with no WAITING event', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, { name: 'roomy', executor: 'noop', queue: 'qf' });
+    await setQueueLimit(deps, 'qf', 2);
+    const [task] = await create(deps, [{ templateId: t.id }]);
+    expect(task!.status).toBe('QUEUED');
+    expect(await eventTypes(deps, task!)).toEqual(['created', 'queued']);
+    expect((await deps.store.getTask(task!.id))!.status).toBe('QUEUED');
+    // Its dispatch is in the outbox with it (one transaction), for the relay to publish.
+    expect((await deps.store.listUnsentOutbox(10)).map((o) => o.key)).toEqual([task!.id]);
+  });
+
+  it('a batch into a queue with free slots queues as many as fit at once, oldest first; the rest wait', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, { name: 'fill', executor: 'noop', queue: 'qb' });
+    await setQueueLimit(deps, 'qb', 3);
+    const [first] = await create(deps, [{ templateId: t.id }]);
+    const batch = await create(
+      deps,
+      Array.from({ length: 5 }, () => ({ templateId: t.id })),
+    );
+    expect([first!, ...batch].map((x) => x.status)).toEqual([
+      'QUEUED',
+      'QUEUED',
+      'QUEUED',
+      'WAITING',
+      'WAITING',
+      'WAITING',
+    ]);
+    expect(await eventTypes(deps, batch[2]!)).toEqual(['created', 'waiting']);
+    const [view] = (await listQueues(deps, null)).filter((q) => q.name === 'qb');
+    expect(view).toMatchObject({ waiting: 3, queued: 3 });
+  });
+
+  it('a task created while older tasks of its queue wait goes WAITING behind them, even with a slot free', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, { name: 'behind', executor: 'noop', queue: 'qw' });
+    await setQueueLimit(deps, 'qw', 1);
+    const [a, b] = await create(deps, [{ templateId: t.id }, { templateId: t.id }]);
+    expect([a!.status, b!.status]).toEqual(['QUEUED', 'WAITING']);
+    // a ends: a slot is free, but no admission pass has run yet (no signals here).
+    await runOldestQueued(deps);
+    const [c] = await create(deps, [{ templateId: t.id }]);
+    expect(c!.status).toBe('WAITING');
+    expect(await eventTypes(deps, c!)).toEqual(['created', 'waiting']);
+    expect(await admitQueue(deps, 'qw')).toBe(1);
+    expect((await deps.store.getTask(b!.id))!.status).toBe('QUEUED');
+    expect((await deps.store.getTask(c!.id))!.status).toBe('WAITING');
+    // Only lower priorities wait: a higher-priority task takes the free slot at once, as a pass would give it.
+    await runOldestQueued(deps);
+    const [urgent] = await create(deps, [{ templateId: t.id, priority: 9 }]);
+    expect(urgent!.status).toBe('QUEUED');
+    expect(await eventTypes(deps, urgent!)).toEqual(['created', 'queued']);
+    expect((await deps.store.getTask(c!.id))!.status).toBe('WAITING');
+  });
+
+  it('a task whose concurrency key has a free slot is QUEUED at once, with no WAITING event; the key past its limit waits', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, {
+      name: 'keyfree',
+      executor: 'noop',
+      queue: 'qk',
+      concurrencyKey: '/c',
+      concurrencyLimit: 2,
+    });
+    const tasks = await create(
+      deps,
+      ['a', 'b', 'a', 'a', 'b'].map((c) => ({ templateId: t.id, params: { c } })),
+    );
+    expect(tasks.map((x) => x.status)).toEqual(['QUEUED', 'QUEUED', 'QUEUED', 'WAITING', 'QUEUED']);
+    expect(await eventTypes(deps, tasks[0]!)).toEqual(['created', 'queued']);
+    const waitingEvent = (await deps.store.listEvents(tasks[3]!.id)).find((e) => e.type === 'waiting');
+    expect(waitingEvent!.data).toMatchObject({ reason: 'concurrency_key' });
+    const [c] = await create(deps, [{ templateId: t.id, params: { c: 'c' } }]);
+    expect(c!.status).toBe('QUEUED');
+  });
+
+  it('a task created while older tasks of its concurrency key wait goes WAITING behind them; another key is QUEUED at once', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, {
+      name: 'keybehind',
+      executor: 'noop',
+      queue: 'qkw',
+      concurrencyKey: '/c',
+      concurrencyLimit: 1,
+    });
+    const [a1, a2] = await create(deps, [
+      { templateId: t.id, params: { c: 'a' } },
+      { templateId: t.id, params: { c: 'a' } },
+    ]);
+    expect([a1!.status, a2!.status]).toEqual(['QUEUED', 'WAITING']);
+    await runOldestQueued(deps); // a's slot frees; no pass has run yet
+    const [a3] = await create(deps, [{ templateId: t.id, params: { c: 'a' } }]);
+    const [b1] = await create(deps, [{ templateId: t.id, params: { c: 'b' } }]);
+    expect([a3!.status, b1!.status]).toEqual(['WAITING', 'QUEUED']);
+    expect(await eventTypes(deps, a3!)).toEqual(['created', 'waiting']);
+    expect(await admitQueue(deps, 'qkw')).toBe(1);
+    expect((await deps.store.getTask(a2!.id))!.status).toBe('QUEUED');
+    expect((await deps.store.getTask(a3!.id))!.status).toBe('WAITING');
+  });
+
+  it('in a queue without max_in_flight, a pass for the keys whose slots freed admits only their tasks; a whole pass follows when a key may wait lower', async () => {
+    const admitted: Array<[string, readonly string[] | undefined]> = [];
+    const deps = depsOf(await (await openDb(dialect))(), {
+      ...noSignals,
+      admit: (q, keys) => void admitted.push([q, keys]),
+    });
+    const t = await createTemplate(deps, {
+      name: 'freed',
+      executor: 'noop',
+      queue: 'qt',
+      concurrencyKey: '/c',
+      concurrencyLimit: 1,
+    });
+    const [a1, a2, b1, b2] = await create(
+      deps,
+      ['a', 'a', 'b', 'b'].map((c) => ({ templateId: t.id, params: { c } })),
+    );
+    expect([a1, a2, b1, b2].map((x) => x!.status)).toEqual(['QUEUED', 'WAITING', 'QUEUED', 'WAITING']);
+    admitted.length = 0; // createTasks signalled the whole queue for its waiting tasks
+    await applyResults(deps, [
+      msg(a1!, 'started'),
+      msg(a1!, 'succeeded', { result: null }),
+      msg(b1!, 'started'),
+      msg(b1!, 'succeeded', { result: null }),
+    ]);
+    // The results name the keys whose slots they freed.
+    expect(admitted.map(([q, keys]) => [q, [...(keys ?? [])].sort()])).toEqual([['qt', ['a', 'b']]]);
+    expect(await admitQueue(deps, 'qt', 20, ['a'])).toBe(1);
+    expect((await deps.store.getTask(a2!.id))!.status).toBe('QUEUED');
+    expect((await deps.store.getTask(b2!.id))!.status).toBe('WAITING');
+    expect(await admitQueue(deps, 'qt', 20, ['b'])).toBe(1);
+    expect((await deps.store.getTask(b2!.id))!.status).toBe('QUEUED');
+
+    // Key c, limit 2: one task waits at priority 9, one at 1; both slots free up.
+    const u = await createTemplate(deps, {
+      name: 'freed-levels',
+      executor: 'noop',
+      queue: 'qt2',
+      concurrencyKey: '/c',
+      concurrencyLimit: 2,
+    });
+    const [c1, c2, low, high] = await create(deps, [
+      { templateId: u.id, params: { c: 'c' }, priority: 1 },
+      { templateId: u.id, params: { c: 'c' }, priority: 1 },
+      { templateId: u.id, params: { c: 'c' }, priority: 1 },
+      { templateId: u.id, params: { c: 'c' }, priority: 9 },
+    ]);
+    expect([low!.status, high!.status]).toEqual(['WAITING', 'WAITING']);
+    for (const c of [c1!, c2!])
+      await applyResults(deps, [msg(c, 'started'), msg(c, 'succeeded', { result: null })]);
+    expect(await admitQueue(deps, 'qt2', 20, ['c'])).toBe(2);
+    expect((await deps.store.getTask(high!.id))!.status).toBe('QUEUED');
+    expect((await deps.store.getTask(low!.id))!.status).toBe('QUEUED');
+  });
+
+  it('a limit or a pause set after earlier tasks were queued holds the next task', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, { name: 'late', executor: 'noop', queue: 'ql' });
+    const [a] = await create(deps, [{ templateId: t.id }]);
+    expect(a!.status).toBe('QUEUED');
+    await setQueueLimit(deps, 'ql', 1);
+    const [b] = await create(deps, [{ templateId: t.id }]);
+    expect(b!.status).toBe('WAITING');
+    await pauseQueue(deps, 'ql');
+    await setQueueLimit(deps, 'ql', null);
+    const [c] = await create(deps, [{ templateId: t.id }]);
+    expect(c!.status).toBe('WAITING');
+  });
+
   it('a full queue holds tasks WAITING and admits the highest priority, then the oldest', async () => {
     const deps = depsOf(await (await openDb(dialect))());
     const t = await createTemplate(deps, { name: 'prio', executor: 'noop', queue: 'q1' });
     await setQueueLimit(deps, 'q1', 2);
+    // Created while paused, so that all of them go through the admission pass.
+    await pauseQueue(deps, 'q1');
     const low = await create(
       deps,
       [1, 2, 3].map(() => ({ templateId: t.id, priority: 1 })),
     );
     const [high] = await create(deps, [{ templateId: t.id, priority: 9 }]);
     expect(new Set([...low, high!].map((x) => x.status))).toEqual(new Set(['WAITING']));
+    await resumeQueue(deps, 'q1');
     expect(await admitQueue(deps, 'q1')).toBe(2);
     const queued = (await inStatus(deps.store, 'QUEUED')).map((x) => x.id).sort();
     expect(queued).toEqual([high!.id, low[0]!.id].sort());
@@ -166,6 +342,7 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
       concurrencyKey: '/customer',
       concurrencyLimit: 2,
     });
+    await pauseQueue(deps, 'q5'); // all of them through the admission pass
     const big = await create(
       deps,
       Array.from({ length: 300 }, () => ({ templateId: t.id, params: { customer: 'big' } })),
@@ -176,6 +353,7 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
     ]);
     expect(big[0]!.concurrencyKey).toBe('big');
     expect(explicit!.concurrencyKey).toBe('x');
+    await resumeQueue(deps, 'q5');
     expect(await admitQueue(deps, 'q5')).toBe(4);
     const queued = await inStatus(deps.store, 'QUEUED');
     const perKey = (key: string) => queued.filter((x) => x.concurrencyKey === key).length;
@@ -213,6 +391,7 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
       concurrencyKey: '/c',
       concurrencyLimit: 3,
     });
+    await pauseQueue(deps, 'q8'); // all of them through the admission pass
     const [a1, a2] = await create(deps, [
       { templateId: strict.id, params: { c: 'a' } },
       { templateId: strict.id, params: { c: 'a' } },
@@ -221,6 +400,7 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
       deps,
       Array.from({ length: 4 }, () => ({ templateId: loose.id, params: { c: 'b' } })),
     );
+    await resumeQueue(deps, 'q8');
     // `a` takes its one slot; the level-9 head left (a2) cannot run, so the slots go to level 1.
     expect(await admitQueue(deps, 'q8')).toBe(4);
     const queued = new Set((await inStatus(deps.store, 'QUEUED')).map((t) => t.id));
@@ -239,10 +419,12 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
       concurrencyLimit: 2,
     });
     await setQueueLimit(deps, 'q9', 30);
+    await pauseQueue(deps, 'q9'); // all of them through the admission pass
     const tasks = await create(
       deps,
       Array.from({ length: 200 }, (_, i) => ({ templateId: t.id, params: { c: `k${i % 50}` } })),
     );
+    await resumeQueue(deps, 'q9');
     expect(await admitQueue(deps, 'q9', 1)).toBe(30);
     const queued = (await inStatus(deps.store, 'QUEUED')).map((x) => x.id).sort();
     // The 30 oldest keys each get their oldest task: round-robin before any key's second task.
@@ -295,6 +477,52 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
 });
 
 describe.each(DIALECTS)('two manager replicas on %s', (dialect) => {
+  it('tasks created at once on two replicas are queued at creation no further than max_in_flight and each key’s limit', async () => {
+    const open = await openDb(dialect);
+    const first = await open();
+    const [a, b] = [depsOf(first), depsOf(dialect === 'sqlite' ? first : await open())];
+    const t = await createTemplate(a, {
+      name: 'race',
+      executor: 'noop',
+      queue: 'qr',
+      concurrencyKey: '/k',
+      concurrencyLimit: 2,
+    });
+    const u = await createTemplate(a, { name: 'race-unkeyed', executor: 'noop', queue: 'qr' });
+    await setQueueLimit(a, 'qr', 5);
+    // 48 single creates in flight at once, half on each replica: no admission pass runs (no signals).
+    const created = await Promise.all(
+      Array.from({ length: 48 }, (_, i) =>
+        create(i % 2 === 0 ? a : b, [
+          i % 4 === 3 ? { templateId: u.id } : { templateId: t.id, params: { k: `k${i % 3}` } },
+        ]),
+      ),
+    );
+    const queued = created.flat().filter((x) => x.status === 'QUEUED');
+    expect(queued).toHaveLength(5);
+    const counts = await a.store.countQueueTasks('qr', ['QUEUED', 'RUNNING']);
+    expect(counts.reduce((n, c) => n + c.n, 0)).toBe(5);
+    for (const c of counts) if (c.concurrencyKey !== null) expect(c.n).toBeLessThanOrEqual(2);
+    // Keyed only, in a queue without max_in_flight: the key's limit holds across replicas too.
+    const k = await createTemplate(a, {
+      name: 'race-keys',
+      executor: 'noop',
+      queue: 'qr2',
+      concurrencyKey: '/k',
+      concurrencyLimit: 3,
+    });
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        create(i % 2 === 0 ? a : b, [{ templateId: k.id, params: { k: 'one' } }]),
+      ),
+    );
+    const keyed = await a.store.countQueueTasks('qr2');
+    expect(keyed.map((c) => [c.status, c.n]).sort()).toEqual([
+      ['QUEUED', 3],
+      ['WAITING', 27],
+    ]);
+  });
+
   it('under random cancels, retries and failures the queue and key limits are never exceeded and no slot leaks', async () => {
     const open = await openDb(dialect);
     // SQLite serves one manager (one writer): its two "replicas" share the store. MariaDB: two pools.

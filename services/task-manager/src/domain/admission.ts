@@ -1,8 +1,9 @@
-// Admission: a task due to run is QUEUED at once, or WAITING while its queue is paused or limited,
-// its template paused or it has a concurrency key; admitQueue moves WAITING tasks on as slots free.
+// Admission: a task due to run is QUEUED at once when its queue has room for it, or WAITING while its
+// queue or template is paused or its queue or key is full; admitQueue moves WAITING tasks on as slots free.
 //
-// Exactness across replicas: every admission to a constrained queue happens in admitQueue, whose
-// unit of work first locks the queue's settings row (Store.lockQueue). In-flight counts are read
+// Exactness across replicas: every admission that takes a counted slot (a queue with max_in_flight,
+// a concurrency key), in admitQueue or at once through the gate, happens in a unit of work that
+// first locks the queue's settings row (Store.lockQueue). In-flight counts are read
 // after the lock, so two replicas never both take the last slot. A slot is a task row in QUEUED or
 // RUNNING: nothing is counted separately, so nothing can leak — a slot frees when its task leaves
 // those statuses, whichever path moves it (result, cancel, timeout, retry).
@@ -26,36 +27,191 @@ const ADMIT_BATCH = 500;
 /** Waiting tasks read per concurrency key per pass at most. */
 const HEADS_PER_KEY = 50;
 
-/** The settings of the queues a batch of tasks is in (absent: unlimited, running). */
-export type AdmissionGate = ReadonlyMap<string, QueueRecord>;
+/** What the gate asks of a task: its queue, its key and its priority (id: one answer per task). */
+export type AdmissionCandidate = Pick<TaskRecord, 'id' | 'queue' | 'concurrencyKey' | 'priority'>;
 
-export async function loadAdmissionGate(tx: StoreOps, queues: Iterable<string>): Promise<AdmissionGate> {
-  const names = [...new Set(queues)];
-  return new Map((await tx.listQueueSettings(names)).map((q) => [q.name, q]));
+/**
+ * Admission inside one unit of work: decides, task by task, whether a task due now is queued at
+ * once or must wait, and counts the slots it hands out, so that a batch takes no more than fit.
+ * One per unit of work (a MySQL unit of work run again after a deadlock makes a new one).
+ */
+export interface AdmissionGate {
+  /**
+   * Reads what the decisions about these tasks need, queue by queue in name order (so that units
+   * of work lock queues in one order): the settings row, and where a task would take a counted
+   * slot (a max_in_flight, or a concurrency key) the queue's lock and its counts. Optional:
+   * `reasonFor` reads what is missing itself.
+   */
+  prepare(items: ReadonlyArray<{ task: AdmissionCandidate; template: TemplateRecord }>): Promise<void>;
+  /**
+   * Why `task` must wait (WAITING with this reason), or null: it is queued now and takes its slot.
+   * Asked again about the same task id, the first answer.
+   */
+  reasonFor(task: AdmissionCandidate, template: TemplateRecord): Promise<string | null>;
+  /** A task `reasonFor` let through was not queued after all (its compare-and-set lost): its slot back. */
+  release(task: AdmissionCandidate): void;
 }
 
-/** Why a task must go through admission (WAITING) rather than straight to QUEUED; null: it need not. */
-export function admissionReason(
-  task: Pick<TaskRecord, 'queue' | 'concurrencyKey'>,
-  template: Pick<TemplateRecord, 'paused'>,
-  gate: AdmissionGate,
-): string | null {
-  const queue = gate.get(task.queue);
-  if (queue?.paused) return 'queue_paused';
-  if (template.paused) return 'template_paused';
-  if (queue && queue.maxInFlight !== null) return 'queue_limited';
-  if (task.concurrencyKey !== null) return 'concurrency_key';
-  return null;
+/** One queue as a gate knows it. */
+interface QueueState {
+  /** Read plainly, or under the lock once `locked`. */
+  settings: QueueRecord | null;
+  locked: boolean;
+  /** QUEUED + RUNNING tasks, this gate's admissions included (read under the lock when limited). */
+  total: number;
+  /** In-flight tasks per key, this gate's admissions included (the keys read). */
+  load: Map<string, number>;
+  /** Top WAITING priority per key, -1: none (the keys read; queues without max_in_flight). */
+  keyTop: Map<string, number>;
+  /** hasWaiting(queue, priority), per priority asked (queues with max_in_flight). */
+  waitingFrom: Map<number, boolean>;
+  /** The highest priority this gate made wait in the queue (-1: none), and per key. */
+  heldTop: number;
+  heldKeyTop: Map<string, number>;
+}
+
+const isLimited = (s: QueueRecord | null): boolean => s !== null && s.maxInFlight !== null;
+
+/**
+ * The admission gate of a unit of work (see AdmissionGate). A task due now is queued at once when
+ * its queue and template are not paused and, if a slot of it is counted (its queue has
+ * max_in_flight, or it has a concurrency key): the queue's lock is held (Store.lockQueue, the lock
+ * admitOnce takes, so the counts are exact across replicas), there is room (the queue's total below
+ * max_in_flight, the key's load below its template's concurrency_limit), and nothing of its
+ * priority or above waits before it (in the queue when the queue has max_in_flight, else of its
+ * key), so priority order and round-robin stay the admission pass's. Otherwise it waits for
+ * admitQueue. A task nothing counts (no limit, no key) takes no lock: one settings read per queue.
+ */
+export function admissionGate(tx: StoreOps, now: Date): AdmissionGate {
+  const states = new Map<string, QueueState>();
+  const decided = new Map<string, string | null>();
+
+  const stateOf = (queue: string): QueueState => {
+    let st = states.get(queue);
+    if (!st) {
+      st = {
+        settings: null,
+        locked: false,
+        total: 0,
+        load: new Map(),
+        keyTop: new Map(),
+        waitingFrom: new Map(),
+        heldTop: -1,
+        heldKeyTop: new Map(),
+      };
+      states.set(queue, st);
+    }
+    return st;
+  };
+  const read = new Set<string>();
+
+  async function prepare(items: ReadonlyArray<{ task: AdmissionCandidate; template: TemplateRecord }>) {
+    const wanted = new Map<string, Set<string>>();
+    for (const { task, template } of items) {
+      if (decided.has(task.id) || template.paused) continue;
+      const keys = wanted.get(task.queue) ?? new Set<string>();
+      if (task.concurrencyKey !== null) keys.add(task.concurrencyKey);
+      wanted.set(task.queue, keys);
+    }
+    for (const queue of [...wanted.keys()].sort()) {
+      const st = stateOf(queue);
+      const keys = wanted.get(queue)!;
+      // A keyed task needs the lock, which returns the row: no plain read first.
+      if (!read.has(queue) && keys.size === 0) st.settings = await tx.getQueueSettings(queue);
+      read.add(queue);
+      if (!st.locked && (keys.size > 0 || isLimited(st.settings)) && !st.settings?.paused) {
+        st.settings = await tx.lockQueue(queue, now);
+        st.locked = true;
+        if (isLimited(st.settings) && !st.settings.paused) {
+          // The queue's in-flight tasks per key: bounded by max_in_flight.
+          for (const c of await tx.countQueueTasks(queue, ['QUEUED', 'RUNNING'])) {
+            st.total += c.n;
+            if (c.concurrencyKey !== null)
+              st.load.set(c.concurrencyKey, (st.load.get(c.concurrencyKey) ?? 0) + c.n);
+          }
+        }
+      }
+      if (!st.locked || st.settings?.paused || isLimited(st.settings)) continue;
+      const missing = [...keys].filter((k) => !st.keyTop.has(k));
+      if (missing.length === 0) continue;
+      for (const k of await tx.keyAdmission(queue, missing)) {
+        st.load.set(k.concurrencyKey, k.inFlight);
+        st.keyTop.set(k.concurrencyKey, k.topWaiting ?? -1);
+      }
+      for (const k of missing) if (!st.keyTop.has(k)) st.keyTop.set(k, -1);
+    }
+  }
+
+  async function decide(task: AdmissionCandidate, template: TemplateRecord): Promise<string | null> {
+    const st = stateOf(task.queue);
+    if (template.paused) {
+      if (!read.has(task.queue)) {
+        st.settings = await tx.getQueueSettings(task.queue);
+        read.add(task.queue);
+      }
+      // Not held: a paused template's tasks stand before no other template's (as in admitOnce).
+      return st.settings?.paused ? 'queue_paused' : 'template_paused';
+    }
+    await prepare([{ task, template }]);
+    if (st.settings?.paused) return 'queue_paused';
+    const key = task.concurrencyKey;
+    const hold = (reason: string) => {
+      st.heldTop = Math.max(st.heldTop, task.priority);
+      if (key !== null) st.heldKeyTop.set(key, Math.max(st.heldKeyTop.get(key) ?? -1, task.priority));
+      return reason;
+    };
+    const max = st.settings?.maxInFlight ?? null;
+    if (max !== null) {
+      if (st.total >= max || st.heldTop >= task.priority) return hold('queue_limited');
+      let ahead = st.waitingFrom.get(task.priority);
+      if (ahead === undefined) {
+        ahead = await tx.hasWaiting(task.queue, task.priority);
+        st.waitingFrom.set(task.priority, ahead);
+      }
+      if (ahead) return hold('queue_limited');
+    } else if (key !== null) {
+      if (Math.max(st.keyTop.get(key) ?? -1, st.heldKeyTop.get(key) ?? -1) >= task.priority)
+        return hold('concurrency_key');
+    }
+    if (key !== null && (st.load.get(key) ?? 0) >= (template.concurrencyLimit ?? 1))
+      return hold('concurrency_key');
+    st.total++;
+    if (key !== null) st.load.set(key, (st.load.get(key) ?? 0) + 1);
+    return null;
+  }
+
+  return {
+    prepare,
+    async reasonFor(task, template) {
+      const known = decided.get(task.id);
+      if (known !== undefined) return known;
+      const reason = await decide(task, template);
+      decided.set(task.id, reason);
+      return reason;
+    },
+    release(task) {
+      if (decided.get(task.id) !== null) return;
+      decided.delete(task.id);
+      const st = states.get(task.queue);
+      if (!st) return;
+      st.total--;
+      const key = task.concurrencyKey;
+      if (key !== null && st.load.has(key)) st.load.set(key, st.load.get(key)! - 1);
+    },
+  };
 }
 
 /**
  * THE entry point for "this task should run now": queues it (QUEUED + outbox, via queueTask) when
- * nothing constrains its queue, or makes it WAITING (`waiting` event) for admitQueue to admit in
- * priority order within the limits. A RETRYING (or `newAttempt`) task moves to its next attempt
- * either way. Call inside a unit of work; compare-and-set on status + attempt like queueTask
- * (returns null when another transaction moved the task first). With `insert`, the caller inserts
- * the row itself, in the status this function returns (`admissionStatus` tells it beforehand).
- * After commit, call `deps.signals.admit?.(task.queue)` when it returned 'waiting'.
+ * the admission gate lets it through at once (nothing constrains it, or a slot is free and nothing
+ * of its priority or above waits before it), or makes it WAITING (`waiting` event) for admitQueue
+ * to admit in priority order within the limits. A RETRYING (or `newAttempt`) task moves to its
+ * next attempt either way. Call inside a unit of work; compare-and-set on status + attempt like
+ * queueTask (returns null when another transaction moved the task first). Tasks of one unit of
+ * work share one `gate`, so that a batch takes no more slots than are free. With `insert`, the
+ * caller inserts the row itself after this call, in the status this leaves on `task`; with
+ * `collect`, the events and outbox row are collected for the caller to insert in bulk. After
+ * commit, call `deps.signals.admit?.(task.queue)` when it returned 'waiting'.
  */
 export async function queueOrWait(
   tx: StoreOps,
@@ -68,12 +224,15 @@ export async function queueOrWait(
     insert?: boolean;
     newAttempt?: boolean;
     eventData?: Record<string, unknown>;
+    collect?: { events: TaskEventRecord[]; outbox: OutboxRecord[] };
   } = {},
 ): Promise<'queued' | 'waiting' | null> {
-  const gate = opts.gate ?? (await loadAdmissionGate(tx, [task.queue]));
-  const reason = admissionReason(task, template, gate);
+  const gate = opts.gate ?? admissionGate(tx, now);
+  const reason = await gate.reasonFor(task, template);
   if (reason === null) {
-    return (await queueTask(tx, task, template, now, settings, opts)) ? 'queued' : null;
+    if (await queueTask(tx, task, template, now, settings, opts)) return 'queued';
+    gate.release(task);
+    return null;
   }
   const attempt = opts.newAttempt || task.status === 'RETRYING' ? task.attempt + 1 : task.attempt;
   const patch = {
@@ -88,26 +247,17 @@ export async function queueOrWait(
     if (!changed) return null;
   }
   Object.assign(task, patch);
-  await tx.insertEvents([
-    {
-      taskId: task.id,
-      attempt: task.attempt,
-      type: 'waiting',
-      at: now,
-      workerId: null,
-      data: { queue: task.queue, reason, ...opts.eventData },
-    },
-  ]);
+  const event: TaskEventRecord = {
+    taskId: task.id,
+    attempt: task.attempt,
+    type: 'waiting',
+    at: now,
+    workerId: null,
+    data: { queue: task.queue, reason, ...opts.eventData },
+  };
+  if (opts.collect) opts.collect.events.push(event);
+  else await tx.insertEvents([event]);
   return 'waiting';
-}
-
-/** Status a new task due now is inserted with (for callers inserting rows themselves). */
-export function admissionStatus(
-  task: Pick<TaskRecord, 'queue' | 'concurrencyKey'>,
-  template: Pick<TemplateRecord, 'paused'>,
-  gate: AdmissionGate,
-): 'QUEUED' | 'WAITING' {
-  return admissionReason(task, template, gate) === null ? 'QUEUED' : 'WAITING';
 }
 
 type Key = string | null;
@@ -123,21 +273,35 @@ const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * keys it serves in one read), whatever the number of keys. Returns how many it queued and the
  * slots it left; call again while it queued some and left slots (a key may have more heads than
  * one pass reads of it).
+ *
+ * With `keys` (the keys whose slots freed) in a queue without max_in_flight, the pass serves only
+ * those keys (each key's top waiting level, read with keyAdmission): there, a key's slot can go to
+ * its own waiting tasks only, so the other keys need not be read, and a pass costs O(freed keys)
+ * instead of O(waiting keys). `partial` then says whether a served key read fewer heads than it
+ * had room for (it may wait at a lower level, or behind a paused template): a whole pass must follow.
  */
 export async function admitOnce(
   deps: Pick<DomainDeps, 'store' | 'clock' | 'settings'>,
   queue: string,
-): Promise<{ admitted: number; slotsLeft: number }> {
+  keys?: readonly string[],
+): Promise<{ admitted: number; slotsLeft: number; partial?: boolean }> {
   const now = deps.clock.now();
   return deps.store.unitOfWork(async (tx) => {
     const settings = await tx.lockQueue(queue, now);
     if (settings.paused) return { admitted: 0, slotsLeft: 0 };
-    const inFlight = await tx.countQueueTasks(queue, ['QUEUED', 'RUNNING']);
+    const only =
+      keys !== undefined && settings.maxInFlight === null ? await tx.keyAdmission(queue, keys) : null;
+    let partial = false;
+    const inFlight: Array<{ concurrencyKey: string | null; n: number }> = only
+      ? only.map((k) => ({ concurrencyKey: k.concurrencyKey, n: k.inFlight }))
+      : await tx.countQueueTasks(queue, ['QUEUED', 'RUNNING']);
     const total = inFlight.reduce((sum, c) => sum + c.n, 0);
     let slots =
       settings.maxInFlight === null ? ADMIT_BATCH : Math.min(ADMIT_BATCH, settings.maxInFlight - total);
     if (slots <= 0) return { admitted: 0, slotsLeft: 0 };
     const before = slots;
+    const passResult = (admitted: number) =>
+      only ? { admitted, slotsLeft: before - admitted, partial } : { admitted, slotsLeft: before - admitted };
     /** Tasks of a key in flight, this pass's admissions included (unkeyed: no per-key limit, 0). */
     const load = new Map<Key, number>();
     for (const c of inFlight) {
@@ -150,7 +314,14 @@ export async function admitOnce(
     const limitOf = new Map(templates.map((t) => [t.id, t.concurrencyLimit ?? 1]));
     const maxLimit = Math.max(1, ...limitOf.values());
 
-    const groups = await tx.listWaitingKeys(queue, paused);
+    // Keys only: each key's top waiting level (all keys' order ties: in the order given).
+    const groups = only
+      ? only.flatMap((k) =>
+          k.topWaiting === null
+            ? []
+            : [{ concurrencyKey: k.concurrencyKey, priority: k.topWaiting, firstId: '' }],
+        )
+      : await tx.listWaitingKeys(queue, paused);
     // A key's oldest waiting task (any level) orders keys of equal load: the oldest key first.
     const oldest = new Map<Key, string>();
     const levels = new Map<number, Key[]>();
@@ -188,6 +359,7 @@ export async function admitOnce(
         for (const w of wanted) {
           // Heads left unread at this level: its lower levels must wait for the next pass.
           if (heads.get(w.concurrencyKey)!.length >= w.limit) done.add(w.concurrencyKey);
+          else if (only) partial = true;
         }
         // Round-robin: each turn takes one task from the least-loaded key that may take one more.
         const { taken, stopped } = roundRobin(
@@ -203,7 +375,7 @@ export async function admitOnce(
         slots -= taken.length;
       }
     }
-    if (chosen.length === 0) return { admitted: 0, slotsLeft: before };
+    if (chosen.length === 0) return passResult(0);
     // The whole rows of the chosen only (their params go into the dispatch).
     const rowOf = new Map((await tx.getTasks(chosen.map((h) => h.id))).map((t) => [t.id, t]));
     const templateOf = await loadTaskTemplates(tx, [...rowOf.values()]);
@@ -226,23 +398,34 @@ export async function admitOnce(
     }
     await tx.insertEvents(collect.events);
     await tx.insertOutbox(collect.outbox);
-    return { admitted, slotsLeft: before - admitted };
+    return passResult(admitted);
   });
 }
 
-/** Admits in `queue` until a pass admits nothing (all levels, up to `maxPasses`); returns the total. */
+/**
+ * Admits in `queue` until a pass admits nothing (all levels, up to `maxPasses`); returns the total.
+ * `keys`: only slots of these keys freed (see admitOnce); a whole pass follows when that was partial.
+ */
 export async function admitQueue(
   deps: Pick<DomainDeps, 'store' | 'clock' | 'settings' | 'signals'>,
   queue: string,
   maxPasses = 20,
+  keys?: readonly string[],
 ): Promise<number> {
   let total = 0;
   // Outside the lock and cheap (one index entry): most queues have nothing waiting.
   if (!(await deps.store.hasWaiting(queue))) return 0;
+  let only = keys;
   for (let pass = 0; pass < maxPasses; pass++) {
-    const { admitted, slotsLeft } = await admitOnce(deps, queue);
+    const { admitted, slotsLeft, partial } = await admitOnce(deps, queue, only);
     total += admitted;
     if (admitted > 0) deps.signals.outboxWritten();
+    if (partial !== undefined) {
+      // A pass over the freed keys only: done, unless a key may have more below what it read.
+      if (!partial) break;
+      only = undefined;
+      continue;
+    }
     // Slots left after a pass that admitted: a lower priority level may take them.
     if (admitted === 0 || slotsLeft <= 0) break;
   }

@@ -33,9 +33,11 @@ export interface Signals {
   templatesChanged(): void;
   /**
    * Tasks of `queue` may be admitted (some became WAITING, or a slot freed, or a limit rose): the
-   * admission loop should run for it now. Optional: without it the periodic sweep admits them.
+   * admission loop should run for it now. `keys`: only slots of these concurrency keys freed (in a
+   * queue without max_in_flight only their own waiting tasks can take them). Optional: without it
+   * the periodic sweep admits them.
    */
-  admit?(queue: string): void;
+  admit?(queue: string, keys?: readonly string[]): void;
 }
 
 export const noSignals: Signals = { outboxWritten() {}, dueAt() {}, templatesChanged() {} };

@@ -46,7 +46,8 @@ export async function applyResults(
   messages: readonly ResultMessage[],
 ): Promise<ApplyOutcome> {
   if (messages.length === 0) return { applied: 0, ignored: 0, earliestRetryAt: null };
-  const freed = new Set<string>();
+  /** Queues where slots freed: the keys whose slots they were, or null when an unkeyed one freed too. */
+  const freed = new Map<string, Set<string> | null>();
   const { outcome, ended, outbox } = await deps.store.unitOfWork(async (tx) => {
     const ids = [...new Set(messages.map((m) => m.task_id))];
     const tasks = new Map<string, Working>();
@@ -110,7 +111,11 @@ export async function applyResults(
         finished.push(w.task);
       }
       // Out of QUEUED/RUNNING (finished, or RETRYING): its admission slot is free.
-      if (changed && !ACTIVE_RUN.includes(w.task.status)) freed.add(w.task.queue);
+      if (changed && !ACTIVE_RUN.includes(w.task.status)) {
+        const key = w.task.concurrencyKey;
+        const keys = freed.has(w.task.queue) ? freed.get(w.task.queue)! : new Set<string>();
+        freed.set(w.task.queue, key === null || keys === null ? null : keys.add(key));
+      }
     }
     if (events.length > 0) await tx.insertEvents(events);
     // Steps of workflows: dependants released and admitted, failures followed, in this same unit.
@@ -121,7 +126,7 @@ export async function applyResults(
   // After the commit, once per batch: a unit of work re-run after a deadlock must not count twice.
   if (ended.length > 0) deps.metrics?.runsEnded(ended);
   if (outbox) deps.signals.outboxWritten();
-  for (const q of freed) deps.signals.admit?.(q);
+  for (const [q, keys] of freed) deps.signals.admit?.(q, keys === null ? undefined : [...keys]);
   return outcome;
 }
 

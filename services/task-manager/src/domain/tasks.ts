@@ -12,10 +12,8 @@ import type {
 } from '../store/types.js';
 import { UniqueViolation } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
-import { admissionReason, admissionStatus, loadAdmissionGate, queueOrWait } from './admission.js';
-import type { AdmissionGate } from './admission.js';
+import { admissionGate, queueOrWait } from './admission.js';
 import { concurrencyKeyOf } from './concurrency-key.js';
-import { dispatchOutboxRow } from './dispatch.js';
 import { AppError } from './errors.js';
 import { DEFAULT_PAYLOAD_LIMITS, assertWithinLimit } from './limits.js';
 import type { ItemResult } from './group-commit.js';
@@ -60,8 +58,11 @@ export interface CreateOutcome {
 
 interface Prepared {
   task: TaskRecord;
+  template: TemplateRecord;
+  /** Its `created` event. */
   events: TaskEventRecord[];
-  outbox: OutboxRecord | null;
+  /** Due now: queued or made WAITING in the creating unit of work (else PENDING until run_at). */
+  due: boolean;
 }
 
 /** Unique-key races with another transaction are retried this many times (then reported). */
@@ -70,8 +71,10 @@ const MAX_IDEMPOTENCY_RETRIES = 3;
 /**
  * Creates tasks in ONE unit of work, each with its own outcome: an invalid item fails alone. An item
  * whose idempotency key exists (in the store, or earlier in this batch) resolves to that task with
- * created=false. A task due now is inserted QUEUED with its `created` and `queued` events and its
- * outbox row; a future run_at leaves it PENDING with a `created` event.
+ * created=false. A task due now goes through admission in that unit of work (queueOrWait, one gate
+ * for the batch): inserted QUEUED with its `created` and `queued` events and its outbox row when
+ * its queue has room, else WAITING with a `waiting` event; a future run_at leaves it PENDING with a
+ * `created` event.
  */
 export async function createTasks(
   deps: DomainDeps,
@@ -80,19 +83,13 @@ export async function createTasks(
   const now = deps.clock.now();
   const results: Array<ItemResult<CreateOutcome> | undefined> = new Array(inputs.length);
   const templates = await resolveTemplates(deps, inputs);
-  // Read before the unit of work: a queue limited or paused concurrently may see this batch's
-  // tasks QUEUED once (the same race as a task queued just before the change).
-  const gate = await loadAdmissionGate(deps.store, [
-    ...[...templates.byId.values()].map((t) => t.queue),
-    ...[...templates.byName.values()].map((t) => t.queue),
-  ]);
 
   const prepared = new Map<number, Prepared>();
   const firstByKey = new Map<string, number>();
   const duplicates: Array<[index: number, of: number]> = [];
   inputs.forEach((input, i) => {
     try {
-      const p = prepareTask(deps, input, templates, gate, now);
+      const p = prepareTask(deps, input, templates, now);
       const key = p.task.idempotencyKey;
       const first = key === null ? undefined : firstByKey.get(key);
       if (first !== undefined) duplicates.push([i, first]);
@@ -106,7 +103,7 @@ export async function createTasks(
   });
 
   if (prepared.size > 0) {
-    const outcomes = await insertPrepared(deps, prepared, [...firstByKey.keys()]);
+    const outcomes = await insertPrepared(deps, prepared, [...firstByKey.keys()], now);
     for (const [i, outcome] of outcomes) results[i] = { ok: true, value: outcome };
   }
   for (const [i, of] of duplicates) {
@@ -139,6 +136,7 @@ async function insertPrepared(
   deps: DomainDeps,
   prepared: Map<number, Prepared>,
   keys: string[],
+  now: Date,
 ): Promise<Map<number, CreateOutcome>> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -157,7 +155,7 @@ async function insertPrepared(
             out.set(i, { task: p.task, created: true });
           }
         }
-        await writeTasks(tx, fresh);
+        await writeTasks(deps, tx, fresh, now);
         return out;
       });
     } catch (err) {
@@ -170,12 +168,28 @@ async function insertPrepared(
   }
 }
 
-async function writeTasks(tx: StoreOps, fresh: Prepared[]): Promise<void> {
+/**
+ * Admits the due tasks (queueOrWait, one gate: the queues' settings read here, in the unit of
+ * work, and their locks taken where a slot is counted), then inserts every row in its status with
+ * its events and outbox rows in bulk.
+ */
+async function writeTasks(deps: DomainDeps, tx: StoreOps, fresh: Prepared[], now: Date): Promise<void> {
   if (fresh.length === 0) return;
+  const due = fresh.filter((p) => p.due);
+  const collect = { events: [] as TaskEventRecord[], outbox: [] as OutboxRecord[] };
+  if (due.length > 0) {
+    const gate = admissionGate(tx, now);
+    await gate.prepare(due);
+    for (const p of due) {
+      // Decided afresh: a MySQL unit of work run again after a deadlock repeats this.
+      Object.assign(p.task, { status: 'PENDING', queuedAt: null });
+      await queueOrWait(tx, p.task, p.template, now, deps.settings, { gate, insert: true, collect });
+    }
+  }
   await tx.insertTasks(fresh.map((p) => p.task));
-  await tx.insertEvents(fresh.flatMap((p) => p.events));
-  const outbox = fresh.flatMap((p) => (p.outbox ? [p.outbox] : []));
-  if (outbox.length > 0) await tx.insertOutbox(outbox);
+  // Each task's `created` before its `queued` or `waiting`.
+  await tx.insertEvents([...fresh.flatMap((p) => p.events), ...collect.events]);
+  if (collect.outbox.length > 0) await tx.insertOutbox(collect.outbox);
 }
 
 interface TemplateLookup {
@@ -234,13 +248,7 @@ function checkRunAt(runAt: Date | undefined, now: Date): void {
   }
 }
 
-function prepareTask(
-  deps: DomainDeps,
-  input: TaskInput,
-  templates: TemplateLookup,
-  gate: AdmissionGate,
-  now: Date,
-): Prepared {
+function prepareTask(deps: DomainDeps, input: TaskInput, templates: TemplateLookup, now: Date): Prepared {
   checkRunAt(input.runAt, now);
   let template: TemplateRecord | undefined;
   if (input.templateId !== undefined) {
@@ -300,9 +308,6 @@ function prepareTask(
 
   const delayed = input.runAt !== undefined && input.runAt.getTime() > now.getTime();
   const concurrencyKey = concurrencyKeyOf(input.concurrencyKey, template.concurrencyKey, params);
-  const status = delayed
-    ? 'PENDING'
-    : admissionStatus({ queue: template.queue, concurrencyKey }, template, gate);
   const task: TaskRecord = {
     id: newId(now.getTime()),
     templateId: template.id,
@@ -310,7 +315,8 @@ function prepareTask(
     description: input.description ?? null,
     queue: template.queue,
     params,
-    status,
+    // Due now too: PENDING until the creating unit of work admits it (QUEUED or WAITING).
+    status: 'PENDING',
     result: null,
     error: null,
     attempt: 1,
@@ -324,7 +330,7 @@ function prepareTask(
     scheduledFor: null,
     workerId: null,
     createdAt: now,
-    queuedAt: status === 'QUEUED' ? now : null,
+    queuedAt: null,
     startedAt: null,
     finishedAt: null,
     updatedAt: now,
@@ -342,14 +348,7 @@ function prepareTask(
     data,
   });
   const events = [event('created', { trigger: 'api', run_at: task.runAt?.toISOString() ?? null })];
-  if (delayed) return { task, events, outbox: null };
-  if (status === 'WAITING') {
-    const reason = admissionReason(task, template, gate);
-    events.push(event('waiting', { queue: task.queue, reason }));
-    return { task, events, outbox: null };
-  }
-  events.push(event('queued', { queue: task.queue }));
-  return { task, events, outbox: dispatchOutboxRow(task, template, now, deps.settings) };
+  return { task, template, events, due: !delayed };
 }
 
 export async function getTask(deps: DomainDeps, id: string): Promise<TaskRecord> {

@@ -14,8 +14,8 @@ export interface AdmissionLoop {
   start(): void;
   /** Clears the timer and waits for a pass in progress. */
   stop(): Promise<void>;
-  /** Admit in `queue` soon (coalesced with other wake-ups). */
-  wake(queue: string): void;
+  /** Admit in `queue` (for `keys` only, when given) soon (coalesced with other wake-ups). */
+  wake(queue: string, keys?: readonly string[]): void;
   /** Admits in every queue with WAITING tasks now; resolves with how many were admitted. */
   sweep(): Promise<number>;
 }
@@ -25,14 +25,15 @@ export function createAdmissionLoop(deps: DomainDeps & AdmissionLoopOptions): Ad
   const sweepMs = deps.sweepMs ?? 1_000;
   let running = false;
   let timer: NodeJS.Timeout | null = null;
-  const dirty = new Set<string>();
+  /** Queues to admit in: the keys whose slots freed, or null for the whole queue. */
+  const dirty = new Map<string, Set<string> | null>();
   let draining: Promise<void> | null = null;
 
-  async function admitAll(queues: Iterable<string>): Promise<number> {
+  async function admitAll(queues: Iterable<[string, Set<string> | null]>): Promise<number> {
     let total = 0;
-    for (const q of queues) {
+    for (const [q, keys] of queues) {
       try {
-        total += await admitQueue(deps, q);
+        total += await admitQueue(deps, q, 20, keys === null ? undefined : [...keys]);
       } catch (err) {
         logger.error({ err, queue: q }, 'admission pass failed; the next sweep retries');
       }
@@ -47,7 +48,7 @@ export function createAdmissionLoop(deps: DomainDeps & AdmissionLoopOptions): Ad
         const queues = [...dirty];
         dirty.clear();
         const n = await admitAll(queues);
-        if (n > 0) logger.debug({ admitted: n, queues }, 'waiting tasks admitted');
+        if (n > 0) logger.debug({ admitted: n, queues: queues.map(([q]) => q) }, 'waiting tasks admitted');
       }
     })().finally(() => {
       draining = null;
@@ -56,7 +57,7 @@ export function createAdmissionLoop(deps: DomainDeps & AdmissionLoopOptions): Ad
   }
 
   async function sweep(): Promise<number> {
-    return admitAll(await deps.store.listWaitingQueues());
+    return admitAll((await deps.store.listWaitingQueues()).map((q) => [q, null]));
   }
 
   function schedule(): void {
@@ -84,8 +85,11 @@ export function createAdmissionLoop(deps: DomainDeps & AdmissionLoopOptions): Ad
       timer = null;
       await draining;
     },
-    wake(queue) {
-      dirty.add(queue);
+    wake(queue, keys) {
+      const known = dirty.get(queue);
+      if (keys === undefined || known === null) dirty.set(queue, null);
+      else if (known === undefined) dirty.set(queue, new Set(keys));
+      else for (const k of keys) known.add(k);
       drain();
     },
     sweep,

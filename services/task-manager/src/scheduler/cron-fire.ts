@@ -2,7 +2,7 @@
 import type { StoreOps, TaskRecord, TemplateRecord } from '../store/types.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { isCronActive, overlapBlocksFire } from '../domain/cron.js';
-import { admissionStatus, loadAdmissionGate, queueOrWait } from '../domain/admission.js';
+import { admissionGate, queueOrWait } from '../domain/admission.js';
 import { concurrencyKeyOf } from '../domain/concurrency-key.js';
 import { newId } from '../domain/ids.js';
 import { fireWorkflowTemplate } from '../domain/workflows.js';
@@ -17,13 +17,8 @@ export type FireOutcome =
   /** The template changed, was disabled or deleted since this replica last read it. */
   | 'stale';
 
-/** The task a cron fire creates: the template's default params, QUEUED (or `status`: WAITING). */
-export function cronTaskFor(
-  template: TemplateRecord,
-  fireTime: Date,
-  now: Date,
-  status: 'QUEUED' | 'WAITING' = 'QUEUED',
-): TaskRecord {
+/** The task a cron fire creates: the template's default params, QUEUED (admission may make it WAITING). */
+export function cronTaskFor(template: TemplateRecord, fireTime: Date, now: Date): TaskRecord {
   const params = template.defaultParams ?? {};
   return {
     id: newId(now.getTime()),
@@ -32,7 +27,7 @@ export function cronTaskFor(
     description: template.description,
     queue: template.queue,
     params,
-    status,
+    status: 'QUEUED',
     result: null,
     error: null,
     attempt: 1,
@@ -130,9 +125,10 @@ async function fireOne(
   if (template.workflow)
     return (await fireWorkflowTemplate(tx, deps, template, fireTime)) ? 'created' : 'duplicate';
   const now = deps.clock.now();
-  const gate = await loadAdmissionGate(tx, [template.queue]);
-  const probe = cronTaskFor(template, fireTime, now);
-  const task = cronTaskFor(template, fireTime, now, admissionStatus(probe, template, gate));
+  // Admitted before the insert (queued at once if its queue has room), so the row goes in in its status.
+  const gate = admissionGate(tx, now);
+  const task = cronTaskFor(template, fireTime, now);
+  if ((await gate.reasonFor(task, template)) !== null) task.status = 'WAITING';
   if (!(await tx.insertTaskIfAbsent(task))) return 'duplicate';
   await tx.insertEvents([
     {

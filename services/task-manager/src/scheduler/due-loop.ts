@@ -1,7 +1,7 @@
 // Due loop: queues PENDING tasks whose run_at came and RETRYING tasks whose next_attempt_at came.
 import type { TaskRecord } from '../store/types.js';
 import type { DomainDeps } from '../domain/deps.js';
-import { loadAdmissionGate, queueOrWait } from '../domain/admission.js';
+import { admissionGate, queueOrWait } from '../domain/admission.js';
 import { failForGood } from '../domain/dispatch.js';
 import { loadTaskTemplates } from '../domain/task-templates.js';
 
@@ -82,9 +82,13 @@ export function createDueLoop(deps: DomainDeps & DueLoopOptions): DueLoop {
     const queued = await deps.store.unitOfWork(async (tx) => {
       waiting.clear();
       const templates = await loadTaskTemplates(tx, due);
-      const gate = await loadAdmissionGate(
-        tx,
-        due.map((t) => t.queue),
+      // One gate for the batch: the queues' settings read (and locks taken) in queue-name order.
+      const gate = admissionGate(tx, now);
+      await gate.prepare(
+        due.flatMap((task) => {
+          const template = templates.get(task.templateId);
+          return template ? [{ task, template }] : [];
+        }),
       );
       let count = 0;
       for (const task of due) {

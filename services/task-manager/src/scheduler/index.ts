@@ -35,8 +35,8 @@ export interface Scheduler {
   templatesChanged(): void;
   /** For signals.dueAt: a task becomes due at `at`. */
   wake(at?: Date): void;
-  /** For signals.admit: tasks of `queue` may be admitted. */
-  admit(queue: string): void;
+  /** For signals.admit: tasks of `queue` (of `keys` only, when given) may be admitted. */
+  admit(queue: string, keys?: readonly string[]): void;
 }
 
 /**
@@ -69,6 +69,6 @@ export function createScheduler(deps: DomainDeps, opts: SchedulerOptions = {}): 
       cron.refresh().catch((err: unknown) => logger.error({ err }, 'template reload failed'));
     },
     wake: (at) => due.wake(at),
-    admit: (queue) => admission.wake(queue),
+    admit: (queue, keys) => admission.wake(queue, keys),
   };
 }

@@ -167,24 +167,6 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
     /** queueWaitingTasks' guard for the tasks at one attempt: these ids, still WAITING at it. */
     waitingAt: (ids: readonly string[], attempt: number) =>
       and(inArray(tasks.id, [...ids]), isStatus('WAITING'), eq(tasks.attempt, attempt)),
-    /** The next WAITING tasks of one queue, key and priority: one range of tasks_admission_idx. */
-    waitingHeads: (
-      queue: string,
-      key: string | null,
-      priority: number,
-      limit: number,
-      exceptTemplates: readonly string[] = [],
-    ): TaskQuery => ({
-      where: and(
-        eq(tasks.queue, queue),
-        isStatus('WAITING'),
-        exceptTemplates.length > 0 ? notInArray(tasks.templateId, [...exceptTemplates]) : undefined,
-        key === null ? isNull(tasks.concurrencyKey) : eq(tasks.concurrencyKey, key),
-        eq(tasks.priority, priority),
-      ),
-      orderBy: asc(tasks.id),
-      limit,
-    }),
     /** taskStats on MySQL: finished COMPLETED or FAILED at or after `since` (a range of tasks_finished_status_idx; SQLite spells it its own way). */
     finishedSince: (since: Date) =>
       and(gte(tasks.finishedAt, since), sql`${tasks.status} IN ('COMPLETED', 'FAILED')`),

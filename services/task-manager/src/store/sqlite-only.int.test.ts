@@ -8,7 +8,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTask } from './contract/fixtures.js';
 import { createStore } from './index.js';
 import { createSqliteStore } from './sqlite/index.js';
-import { IN_FLIGHT_SQL, WAITING_GROUPS_SQL, waitingHeadsSql } from './sqlite/admission-sql.js';
+import {
+  IN_FLIGHT_SQL,
+  KEY_ADMISSION_SQL,
+  WAITING_GROUPS_SQL,
+  waitingHeadsSql,
+} from './sqlite/admission-sql.js';
 import type { Store } from './types.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -129,12 +134,17 @@ describe('admission reads on SQLite', () => {
           (r) => r.detail,
         );
       const args = (q: string): unknown[] =>
-        q.includes('@queue') ? [{ queue: 'q' }] : Array.from(q.matchAll(/\?/g), () => null);
+        q.includes('@keys')
+          ? [{ queue: 'q', keys: '["a"]' }]
+          : q.includes('@queue')
+            ? [{ queue: 'q' }]
+            : Array.from(q.matchAll(/\?/g), () => null);
       for (const q of [
         WAITING_GROUPS_SQL,
         waitingHeadsSql(4, false),
         waitingHeadsSql(2, true),
         IN_FLIGHT_SQL,
+        KEY_ADMISSION_SQL,
       ]) {
         const lines = plan(q);
         const onTasks = lines.filter((l) => /\b(SCAN|SEARCH) (tasks|t)\b/.test(l));

@@ -116,6 +116,15 @@ export interface QueueCount {
   n: number;
 }
 
+/** What admission at creation needs of one concurrency key of a queue. */
+export interface KeyAdmission {
+  concurrencyKey: string;
+  /** Its QUEUED + RUNNING tasks. */
+  inFlight: number;
+  /** The highest priority among its WAITING tasks; null: none waits. */
+  topWaiting: number | null;
+}
+
 /** A concurrency key (null: unkeyed tasks) and priority level with WAITING tasks in a queue. */
 export interface WaitingKey {
   concurrencyKey: string | null;
@@ -492,6 +501,8 @@ export interface StoreOps {
   releaseDependants(workflowId: string, keys: readonly string[]): Promise<void>;
   setDepsRemaining(taskId: string, depsRemaining: number): Promise<void>;
   // queues (admission)
+  /** Settings of one queue (null: no row, i.e. unlimited and running); a read by primary key. */
+  getQueueSettings(name: string): Promise<QueueRecord | null>;
   /** Settings of these queues (all rows when `names` is absent), by name. */
   listQueueSettings(names?: readonly string[]): Promise<QueueRecord[]>;
   /** Inserts or replaces the given fields of a queue's settings row. */
@@ -528,8 +539,17 @@ export interface StoreOps {
     wanted: readonly HeadsWanted[],
     exceptTemplates?: readonly string[],
   ): Promise<WaitingHead[]>;
-  /** Whether `queue` has a WAITING task (one index entry). */
-  hasWaiting(queue: string): Promise<boolean>;
+  /**
+   * Whether `queue` has a WAITING task (at `minPriority` or above when given; without it one
+   * index entry, with it the queue's waiting entries until one qualifies).
+   */
+  hasWaiting(queue: string, minPriority?: number): Promise<boolean>;
+  /**
+   * For each of `keys` of `queue`: its in-flight count and the top priority of its WAITING tasks
+   * (admission at creation, after lockQueue), in one read of two bounded index ranges per key.
+   * One row per distinct key asked for, in no particular order.
+   */
+  keyAdmission(queue: string, keys: readonly string[]): Promise<KeyAdmission[]>;
   /** Queues that have WAITING tasks (the periodic admission sweep). */
   listWaitingQueues(): Promise<string[]>;
 

@@ -1,4 +1,4 @@
-// Store contract: what admission asks — waiting keys per priority level, the heads of many keys in one read, the batch WAITING→QUEUED.
+// Store contract: what admission asks — waiting keys per priority level, the heads of many keys in one read, the batch WAITING→QUEUED, and the reads of admission at creation.
 import { describe, expect, it } from 'vitest';
 import type { MakeStore } from './harness.js';
 import { useStore } from './harness.js';
@@ -71,6 +71,65 @@ export function admissionContract(makeStore: MakeStore): void {
         templateId: b[0]!.templateId,
       });
       expect(await store().listWaitingHeads(queue, 5, [])).toEqual([]);
+    });
+
+    it('listWaitingHeads reads the heads of 300 keys in one call (MariaDB: no nesting limit on the union)', async () => {
+      const queue = uniqueName('adm-many');
+      const rows = Array.from({ length: 300 }, (_, i) => waiting(queue, { concurrencyKey: `k${i}` }));
+      await store().insertTasks([...rows, waiting(queue, { concurrencyKey: 'k0' })]);
+      const wanted = rows.map((_, i) => ({ concurrencyKey: `k${i}`, limit: 1 }));
+      const heads = await store().listWaitingHeads(queue, 5, wanted, ['P'.repeat(26), 'Q'.repeat(26)]);
+      expect(heads.map((h) => h.id).sort()).toEqual(rows.map((r) => r.id).sort());
+    });
+
+    it('getQueueSettings reads one queue’s row, null when it has none', async () => {
+      const queue = uniqueName('adm-settings');
+      expect(await store().getQueueSettings(queue)).toBeNull();
+      await store().upsertQueueSettings(queue, { maxInFlight: 7 }, at(1));
+      expect(await store().getQueueSettings(queue)).toMatchObject({
+        name: queue,
+        maxInFlight: 7,
+        paused: false,
+        updatedAt: at(1),
+      });
+      await store().upsertQueueSettings(queue, { paused: true }, at(2));
+      expect(await store().getQueueSettings(queue)).toMatchObject({ maxInFlight: 7, paused: true });
+    });
+
+    it('hasWaiting says whether a task of the queue waits, at or above a priority when given', async () => {
+      const queue = uniqueName('adm-has');
+      expect(await store().hasWaiting(queue)).toBe(false);
+      await store().insertTasks([
+        waiting(queue, { concurrencyKey: 'a', priority: 3 }),
+        waiting(queue, { priority: 5 }),
+        makeTask({ queue, status: 'QUEUED', priority: 9 }),
+        waiting(uniqueName('other'), { priority: 9 }),
+      ]);
+      expect(await store().hasWaiting(queue)).toBe(true);
+      expect(await store().hasWaiting(queue, 0)).toBe(true);
+      expect(await store().hasWaiting(queue, 5)).toBe(true);
+      expect(await store().hasWaiting(queue, 6)).toBe(false);
+    });
+
+    it('keyAdmission gives each key asked for its in-flight count and top waiting priority', async () => {
+      const queue = uniqueName('adm-key');
+      await store().insertTasks([
+        makeTask({ queue, status: 'QUEUED', concurrencyKey: 'a' }),
+        makeTask({ queue, status: 'RUNNING', concurrencyKey: 'a' }),
+        makeTask({ queue, status: 'COMPLETED', concurrencyKey: 'a' }),
+        waiting(queue, { concurrencyKey: 'a', priority: 2 }),
+        waiting(queue, { concurrencyKey: 'a', priority: 7 }),
+        makeTask({ queue, status: 'RUNNING', concurrencyKey: 'b' }),
+        waiting(queue, { priority: 9 }),
+        makeTask({ queue: uniqueName('other'), status: 'RUNNING', concurrencyKey: 'c' }),
+      ]);
+      const rows = await store().keyAdmission(queue, ['a', 'b', 'c', 'a']);
+      expect(rows.sort((x, y) => (x.concurrencyKey < y.concurrencyKey ? -1 : 1))).toEqual([
+        { concurrencyKey: 'a', inFlight: 2, topWaiting: 7 },
+        { concurrencyKey: 'b', inFlight: 1, topWaiting: null },
+        { concurrencyKey: 'c', inFlight: 0, topWaiting: null },
+      ]);
+      expect(await store().keyAdmission(queue, [])).toEqual([]);
     });
 
     it('queueWaitingTasks moves only tasks still WAITING at the attempt given, and says which', async () => {

@@ -6,6 +6,7 @@ import {
   desc,
   eq,
   getTableColumns,
+  gte,
   inArray,
   isNull,
   lt,
@@ -16,12 +17,12 @@ import {
   sql,
 } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
-import { unionAll } from 'drizzle-orm/mysql-core';
 import type { MySqlDatabase } from 'drizzle-orm/mysql-core';
 import type { MySql2PreparedQueryHKT, MySql2QueryResultHKT } from 'drizzle-orm/mysql2';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type {
   DeadLetterRecord,
+  KeyAdmission,
   OutboxRecord,
   StoreOps,
   TaskEventRecord,
@@ -71,6 +72,10 @@ const MAX_BYTES = 4 * 1024 * 1024;
 const IN_LIST = 10_000;
 // Branches of one admission heads UNION ALL (one bounded range each).
 const MAX_HEAD_BRANCHES = 256;
+// keyAdmission's branch per key: parameters key, queue, key, queue, key.
+const KEY_ADMISSION_BRANCH =
+  "SELECT ? AS k, (SELECT count(*) FROM `tasks` WHERE `queue` = ? AND `status` IN ('QUEUED', 'RUNNING') AND `concurrency_key` = ?) AS n," +
+  " (SELECT max(`priority`) FROM `tasks` WHERE `queue` = ? AND `status` = 'WAITING' AND `concurrency_key` = ?) AS p";
 const jsonSize = (value: unknown) => (value == null ? 0 : (JSON.stringify(value)?.length ?? 0));
 const taskSize = (t: TaskRecord) => 600 + jsonSize(t.params) + jsonSize(t.result) + jsonSize(t.error);
 
@@ -517,6 +522,10 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
 
     // queues (admission)
+    async getQueueSettings(name) {
+      const [row] = await db.select().from(queues).where(eq(queues.name, name));
+      return row ?? null;
+    },
     async listQueueSettings(names) {
       if (names?.length === 0) return [];
       return db
@@ -613,22 +622,62 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         firstId: r.firstId ?? '',
       }));
     },
-    async listWaitingHeads(queue, priority, wanted, exceptTemplates) {
-      // One round trip: a UNION ALL of parenthesised branches, each one bounded index range.
+    async listWaitingHeads(queue, priority, wanted, exceptTemplates = []) {
+      // One round trip: a flat UNION ALL of parenthesised branches, each one bounded index range.
+      // Spelled out: drizzle's unionAll nests each union one level deeper, and MariaDB refuses
+      // more than 63 levels (ER_TOO_HIGH_LEVEL_OF_NESTING_FOR_SELECT) - a pass over 64 keys.
       const out: WaitingHead[] = [];
-      const head = { id: tasks.id, concurrencyKey: tasks.concurrencyKey, templateId: tasks.templateId };
+      const except =
+        exceptTemplates.length > 0
+          ? ` AND \`template_id\` NOT IN (${exceptTemplates.map(() => '?').join(', ')})`
+          : '';
       for (const run of chunk(wanted, MAX_HEAD_BRANCHES)) {
-        const [first, second, ...rest] = run.map((w) => {
-          const part = q.waitingHeads(queue, w.concurrencyKey, priority, w.limit, exceptTemplates);
-          return db.select(head).from(tasks).where(part.where).orderBy(part.orderBy).limit(part.limit);
+        if (run.length === 0) continue;
+        const params: unknown[] = [];
+        const branches = run.map((w) => {
+          params.push(queue, ...exceptTemplates);
+          if (w.concurrencyKey !== null) params.push(w.concurrencyKey);
+          params.push(priority, w.limit);
+          return (
+            "(SELECT `id`, `concurrency_key`, `template_id` FROM `tasks` WHERE `queue` = ? AND `status` = 'WAITING'" +
+            except +
+            (w.concurrencyKey === null ? ' AND `concurrency_key` IS NULL' : ' AND `concurrency_key` = ?') +
+            ' AND `priority` = ? ORDER BY `id` LIMIT ?)'
+          );
         });
-        if (!first) continue;
-        out.push(...(second ? await unionAll(first, second, ...rest) : await first));
+        const [rows] = (await h.raw.query(branches.join(' UNION ALL '), params)) as unknown as [
+          Array<{ id: string; concurrency_key: string | null; template_id: string }>,
+        ];
+        for (const r of rows)
+          out.push({ id: r.id, concurrencyKey: r.concurrency_key, templateId: r.template_id });
       }
       return out;
     },
-    async hasWaiting(queue) {
-      return (await db.select({ id: tasks.id }).from(tasks).where(q.waitingIn(queue)).limit(1)).length > 0;
+    async hasWaiting(queue, minPriority) {
+      const where =
+        minPriority === undefined
+          ? q.waitingIn(queue)
+          : and(q.waitingIn(queue), gte(tasks.priority, minPriority));
+      return (await db.select({ id: tasks.id }).from(tasks).where(where).limit(1)).length > 0;
+    },
+    async keyAdmission(queue, keys) {
+      // One round trip: per key, a count over its in-flight range and a max over its waiting
+      // range of tasks_admission_idx (the max is read off the index's last entry).
+      const out: KeyAdmission[] = [];
+      if (keys.length === 0) return out;
+      for (const part of chunk([...new Set(keys)], MAX_HEAD_BRANCHES)) {
+        const [rows] = (await h.raw.query(
+          part.map(() => KEY_ADMISSION_BRANCH).join(' UNION ALL '),
+          part.flatMap((k) => [k, queue, k, queue, k]),
+        )) as unknown as [Array<{ k: string; n: number | string; p: number | string | null }>];
+        for (const r of rows)
+          out.push({
+            concurrencyKey: r.k,
+            inFlight: Number(r.n),
+            topWaiting: r.p === null ? null : Number(r.p),
+          });
+      }
+      return out;
     },
     async listWaitingQueues() {
       const rows = await db.selectDistinct({ queue: tasks.queue }).from(tasks).where(q.isStatus('WAITING'));

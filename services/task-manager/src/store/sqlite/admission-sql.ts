@@ -45,3 +45,14 @@ export function waitingHeadsSql(size: number, except: boolean): string {
 export const IN_FLIGHT_SQL =
   `SELECT "queue", "status", "concurrency_key", count(*) FROM "tasks" WHERE "queue" = ? AND "status" IN ('QUEUED', 'RUNNING')` +
   ` GROUP BY "queue", "status", "concurrency_key"`;
+
+/**
+ * keyAdmission: per key of the JSON array `@keys`, its in-flight count and the top priority of its
+ * waiting tasks — two bounded ranges of tasks_admission_idx per key (the max is one seek). `@queue`.
+ */
+export const KEY_ADMISSION_SQL = `SELECT k."value",
+       (SELECT count(*) FROM "tasks" WHERE "queue" = @queue AND "status" IN ('QUEUED', 'RUNNING')
+          AND "concurrency_key" = k."value"),
+       (SELECT max("priority") FROM "tasks" WHERE "queue" = @queue AND "status" = 'WAITING'
+          AND "concurrency_key" = k."value")
+     FROM json_each(@keys) k`;

@@ -20,6 +20,7 @@ import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
   DeadLetterRecord,
+  KeyAdmission,
   OutboxRecord,
   QueueCount,
   QueueRecord,
@@ -42,7 +43,7 @@ import {
   preparedWriteInReturning,
   rowReader,
 } from './prepared.js';
-import { IN_FLIGHT_SQL, WAITING_GROUPS_SQL, waitingHeadsSql } from './admission-sql.js';
+import { IN_FLIGHT_SQL, KEY_ADMISSION_SQL, WAITING_GROUPS_SQL, waitingHeadsSql } from './admission-sql.js';
 import {
   deadLetters,
   dlqReplays,
@@ -230,6 +231,23 @@ export function sqliteOps(
     client,
     { columns: '', map: (raw) => raw[0] },
     `SELECT "id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING' LIMIT 1`,
+  );
+  const firstWaitingFrom = preparedRows(
+    client,
+    { columns: '', map: (raw) => raw[0] },
+    `SELECT "id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING' AND "priority" >= ? LIMIT 1`,
+  );
+  const keyAdmission = preparedRows<KeyAdmission>(
+    client,
+    {
+      columns: '',
+      map: ([concurrencyKey, inFlight, topWaiting]) => ({
+        concurrencyKey: concurrencyKey as string,
+        inFlight: inFlight as number,
+        topWaiting: topWaiting as number | null,
+      }),
+    },
+    KEY_ADMISSION_SQL,
   );
   // listWaitingKeys as a skip-scan of tasks_admission_idx (see admission-sql.ts).
   const waitingGroups = preparedRows<{ concurrencyKey: string | null; priority: number; firstId: string }>(
@@ -694,8 +712,12 @@ export function sqliteOps(
     },
 
     // queues (admission)
+    getQueueSettings(name) {
+      return queueByName(name)[0] ?? null;
+    },
     listQueueSettings(names) {
       if (names?.length === 0) return [];
+      if (names?.length === 1) return queueByName(names[0]);
       return db
         .select()
         .from(queues)
@@ -774,8 +796,14 @@ export function sqliteOps(
     listWaitingHeads(queue, priority, wanted, exceptTemplates = []) {
       return waitingHeads(queue, priority, wanted, exceptTemplates);
     },
-    hasWaiting(queue) {
-      return firstWaiting(queue).length > 0;
+    hasWaiting(queue, minPriority) {
+      return (
+        (minPriority === undefined ? firstWaiting(queue) : firstWaitingFrom(queue, minPriority)).length > 0
+      );
+    },
+    keyAdmission(queue, keys) {
+      if (keys.length === 0) return [];
+      return keyAdmission({ queue, keys: JSON.stringify([...new Set(keys)]) });
     },
     listWaitingQueues() {
       return db
