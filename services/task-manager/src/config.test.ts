@@ -112,6 +112,15 @@ describe('loadConfig', () => {
     expect(lines.find((l) => l.startsWith('LOG_LEVEL'))).toContain('one of fatal, error, warn');
   });
 
+  it('CREATE_COMMIT_INTERVAL_MS defaults to 1 ms, takes 0 (no pacing) to 100, and names a bad value', () => {
+    expect(loadConfig({}).createCommitIntervalMs).toBe(1);
+    expect(loadConfig({ CREATE_COMMIT_INTERVAL_MS: '0' }).createCommitIntervalMs).toBe(0);
+    expect(loadConfig({ CREATE_COMMIT_INTERVAL_MS: '20' }).createCommitIntervalMs).toBe(20);
+    expect(problems({ CREATE_COMMIT_INTERVAL_MS: '101' })[0]).toMatch(
+      /^CREATE_COMMIT_INTERVAL_MS="101" is invalid: expected milliseconds from 0 to 100/,
+    );
+  });
+
   it('SCHEMA_MAX_BYTES/DEPTH/NODES default to the compiler defaults and take overrides; a bad one is named', () => {
     expect(loadConfig({}).schemaLimits).toEqual({ maxBytes: 65_536, maxDepth: 32, maxNodes: 2000 });
     expect(

@@ -112,7 +112,11 @@ export async function startManager(
     workerDeadAfterMs: config.workerDeadAfterMs,
     apiTokens: auth.mode === 'tokens' ? auth.tokens : [],
     // SQLite has one writer: one transaction at a time, as large as the queue. MySQL commits in parallel.
-    groupCommit: { maxBatch: 500, maxInFlight: config.db.type === 'mysql' ? 4 : 1 },
+    groupCommit: {
+      maxBatch: 500,
+      maxInFlight: config.db.type === 'mysql' ? 4 : 1,
+      minIntervalMs: config.createCommitIntervalMs,
+    },
   };
 
   const hub = createEventHub({

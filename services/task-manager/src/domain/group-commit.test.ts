@@ -1,5 +1,5 @@
 // Unit tests of the group-commit batcher: coalescing, per-item outcomes, isolation of a failing batch.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StoreUnavailable } from '../store/types.js';
 import { AppError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
@@ -118,5 +118,85 @@ describe('GroupCommit', () => {
     await gc.drain();
     await expect(p).resolves.toBe(2);
     await gc.drain();
+  });
+
+  describe('with minIntervalMs (batch starts paced while batches hold several items)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    function paced(minIntervalMs: number, commitMs = 0) {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'setImmediate', 'performance'] });
+      const batches: Array<{ items: number[]; at: number }> = [];
+      const gc = new GroupCommit<number, number>({
+        run: async (items) => {
+          batches.push({ items: [...items], at: performance.now() });
+          if (commitMs > 0) await new Promise((r) => setTimeout(r, commitMs));
+          return double(items);
+        },
+        minIntervalMs,
+      });
+      return { gc, batches };
+    }
+
+    it('after a batch of several items, items arriving within the interval of its start wait for it and share one batch', async () => {
+      const { gc, batches } = paced(10);
+      const out = [gc.submit(1), gc.submit(2)];
+      await vi.advanceTimersByTimeAsync(1);
+      out.push(gc.submit(3));
+      await vi.advanceTimersByTimeAsync(3);
+      out.push(gc.submit(4));
+      await vi.advanceTimersByTimeAsync(5); // t = 9: one batch so far
+      expect(batches.map((b) => b.items)).toEqual([[1, 2]]);
+      await vi.advanceTimersByTimeAsync(1); // t = 10: never held past the interval
+      expect(batches).toEqual([
+        { items: [1, 2], at: 0 },
+        { items: [3, 4], at: 10 },
+      ]);
+      await expect(Promise.all(out)).resolves.toEqual([2, 4, 6, 8]);
+    });
+
+    it('after a batch of one item the next is committed at once: a client sending one request at a time never waits', async () => {
+      const { gc, batches } = paced(10);
+      await vi.advanceTimersByTimeAsync(0);
+      const first = gc.submit(1);
+      await vi.advanceTimersByTimeAsync(0);
+      await expect(first).resolves.toBe(2);
+      await vi.advanceTimersByTimeAsync(1);
+      const second = gc.submit(2);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(batches).toEqual([
+        { items: [1], at: 0 },
+        { items: [2], at: 1 },
+      ]);
+      await expect(second).resolves.toBe(4);
+    });
+
+    it('an item after a quiet spell is committed at once, even after a batch of several', async () => {
+      const { gc, batches } = paced(10);
+      await Promise.all([gc.submit(1), gc.submit(2), vi.advanceTimersByTimeAsync(0)]);
+      await vi.advanceTimersByTimeAsync(50); // quiet: longer than the interval since the last batch
+      const q = gc.submit(3);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(batches).toEqual([
+        { items: [1, 2], at: 0 },
+        { items: [3], at: 50 },
+      ]);
+      await expect(q).resolves.toBe(6);
+    });
+
+    it('a commit that outlasts the interval is followed by the next batch at once', async () => {
+      const { gc, batches } = paced(10, 25);
+      const out = [gc.submit(1)];
+      await vi.advanceTimersByTimeAsync(5);
+      out.push(gc.submit(2), gc.submit(3));
+      await vi.advanceTimersByTimeAsync(20); // t = 25: the first commit ends
+      expect(batches).toEqual([
+        { items: [1], at: 0 },
+        { items: [2, 3], at: 25 },
+      ]);
+      await vi.advanceTimersByTimeAsync(25);
+      await expect(Promise.all(out)).resolves.toEqual([2, 4, 6]);
+    });
   });
 });

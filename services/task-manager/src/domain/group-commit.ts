@@ -22,6 +22,15 @@ export interface GroupCommitOptions<I, R> {
    * pile up requests in memory until the process falls over.
    */
   maxQueued?: number;
+  /**
+   * Least time in ms between the starts of two batches while they hold several items (default 0:
+   * a batch starts as soon as the previous one ends). Under a steady stream of single requests,
+   * those arriving within the interval then share one batch, so the fixed cost of a transaction
+   * (BEGIN/COMMIT, the template and queue reads) is paid once per interval rather than once per
+   * request; an item waits at most this long for it. After a batch of one item, or a quiet spell,
+   * the next item starts at once: a client sending one request at a time is never held.
+   */
+  minIntervalMs?: number;
 }
 
 /** Retry-After (seconds) of a submission refused because the queue is full. */
@@ -37,7 +46,9 @@ interface Pending<I, R> {
  * Collects items submitted in the same event-loop turn, and all those submitted while a batch is
  * being committed, and runs them as one batch. Under no load a lone item waits one setImmediate;
  * under load batches grow by themselves to what arrived during the previous commit (the classic
- * group commit of databases), which is what turns N requests/s into N/batch transactions/s.
+ * group commit of databases), which is what turns N requests/s into N/batch transactions/s. With
+ * `minIntervalMs`, batch starts are also paced while batches hold several items, so that requests
+ * arriving one at a time share batches too (the commit_delay of databases, applied only under load).
  */
 export class GroupCommit<I, R> {
   private queue: Array<Pending<I, R>> = [];
@@ -47,11 +58,16 @@ export class GroupCommit<I, R> {
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
   private readonly maxQueued: number;
+  private readonly minIntervalMs: number;
+  /** performance.now() when the last batch started, and how many items it held. */
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private lastSize = 0;
 
   constructor(private readonly opts: GroupCommitOptions<I, R>) {
     this.maxBatch = Math.max(1, opts.maxBatch ?? 500);
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
     this.maxQueued = Math.max(1, opts.maxQueued ?? Number.POSITIVE_INFINITY);
+    this.minIntervalMs = Math.max(0, opts.minIntervalMs ?? 0);
   }
 
   /** Items waiting for a batch (not counting those being committed). */
@@ -85,15 +101,30 @@ export class GroupCommit<I, R> {
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = (): void => {
       this.scheduled = false;
       this.flush();
-    });
+    };
+    const wait = this.pacing() ? this.lastStart + this.minIntervalMs - performance.now() : 0;
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
+  }
+
+  /** Batches are paced once they hold several items: a lone item had nobody to wait for. */
+  private pacing(): boolean {
+    return this.minIntervalMs > 0 && this.lastSize > 1;
   }
 
   private flush(): void {
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+      const now = performance.now();
+      if (this.pacing() && now < this.lastStart + this.minIntervalMs) {
+        this.schedule(); // too soon after the last batch: let more items join this one
+        return;
+      }
       const batch = this.queue.splice(0, this.maxBatch);
+      this.lastStart = now;
+      this.lastSize = batch.length;
       this.inFlight++;
       void this.runBatch(batch).finally(() => {
         this.inFlight--;

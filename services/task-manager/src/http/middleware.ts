@@ -1,6 +1,6 @@
 // Per-request middleware: request id, one access log line, and the body size limit.
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './types.js';
 import { bodyLimit } from 'hono/body-limit';
@@ -23,13 +23,19 @@ export function requestHeader(c: Context, name: string): string | undefined {
  * X-Request-Id: the client's when it is a sane token (word characters, `-`, `=`; at most 255),
  * else a fresh UUID; set as `requestId` and echoed in the response (as hono's requestId does,
  * without building web Headers for the lookup).
+ *
+ * Under @hono/node-server the header goes on the Node response, which merges it into whatever
+ * the handler answers: `c.header()` would make hono build a web Headers object for every
+ * response, and the adapter turn it back into a plain object.
  */
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     let id = requestHeader(c, 'x-request-id');
     if (!id || id.length > 255 || /[^\w\-=]/.test(id)) id = randomUUID();
     c.set('requestId', id);
-    c.header('X-Request-Id', id);
+    const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+    if (outgoing instanceof ServerResponse) outgoing.setHeader('X-Request-Id', id);
+    else c.header('X-Request-Id', id);
     await next();
   };
 }

@@ -89,6 +89,21 @@ describe('request ids over a real listener', () => {
     expect(res.headers.get('x-request-id')).toBe('abc-123=');
   });
 
+  it('every answer carries exactly one request id: created, refused by the body limit, unknown route', async () => {
+    const answers = [
+      await post(JSON.stringify({ name: 'rid-tpl', executor: 'echo' }), { 'x-request-id': 'rid-1' }),
+      await post(JSON.stringify({ name: 'x'.repeat(5000), executor: 'echo' }), { 'x-request-id': 'rid-2' }),
+      await fetch(`${url}/no-such-route`, { headers: { 'x-request-id': 'rid-3' } }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([201, 413, 404]);
+    expect(answers.map((r) => r.headers.get('x-request-id'))).toEqual(['rid-1', 'rid-2', 'rid-3']);
+    expect(answers.map((r) => r.headers.get('content-type'))).toEqual([
+      'application/json',
+      'application/json',
+      'application/json',
+    ]);
+  });
+
   it('replaces a missing, malformed or overlong X-Request-Id with a fresh UUID', async () => {
     const cases: Array<Record<string, string>> = [
       {},

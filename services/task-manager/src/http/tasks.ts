@@ -136,6 +136,7 @@ export function taskHandlers(deps: AppDeps): Handlers<typeof taskRoutes> {
     maxBatch: deps.groupCommit?.maxBatch,
     maxInFlight: deps.groupCommit?.maxInFlight,
     maxQueued: deps.groupCommit?.maxQueued ?? DEFAULT_CREATE_QUEUE_LIMIT,
+    minIntervalMs: deps.groupCommit?.minIntervalMs,
   });
 
   return {

@@ -11,10 +11,11 @@ export interface AppDeps extends DomainDeps {
   /** WORKER_DEAD_AFTER_MS: a worker silent for longer shows alive=false (default 15 s). */
   workerDeadAfterMs?: number;
   /**
-   * Group commit of concurrent POST /tasks: most tasks per transaction, transactions in flight, and
-   * requests that may wait (more get 503; default 10,000).
+   * Group commit of concurrent POST /tasks: most tasks per transaction, transactions in flight,
+   * requests that may wait (more get 503; default 10,000), and the least time between two commits
+   * (CREATE_COMMIT_INTERVAL_MS; default 0 here).
    */
-  groupCommit?: { maxBatch?: number; maxInFlight?: number; maxQueued?: number };
+  groupCommit?: { maxBatch?: number; maxInFlight?: number; maxQueued?: number; minIntervalMs?: number };
   /** API_TOKENS (+ API_TOKENS_FILE): with none, authentication is off (startManager allows that on loopback only). */
   apiTokens?: readonly ApiToken[];
   /**
