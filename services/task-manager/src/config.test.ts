@@ -112,8 +112,8 @@ describe('loadConfig', () => {
     expect(lines.find((l) => l.startsWith('LOG_LEVEL'))).toContain('one of fatal, error, warn');
   });
 
-  it('CREATE_COMMIT_INTERVAL_MS defaults to 1 ms, takes 0 (no pacing) to 100, and names a bad value', () => {
-    expect(loadConfig({}).createCommitIntervalMs).toBe(1);
+  it('CREATE_COMMIT_INTERVAL_MS defaults to 2 ms, takes 0 (no pacing) to 100, and names a bad value', () => {
+    expect(loadConfig({}).createCommitIntervalMs).toBe(2);
     expect(loadConfig({ CREATE_COMMIT_INTERVAL_MS: '0' }).createCommitIntervalMs).toBe(0);
     expect(loadConfig({ CREATE_COMMIT_INTERVAL_MS: '20' }).createCommitIntervalMs).toBe(20);
     expect(problems({ CREATE_COMMIT_INTERVAL_MS: '101' })[0]).toMatch(
