@@ -46,7 +46,10 @@ const variants = Array.from({ length: count }, (_, i) => ({
   root: roots[Math.min(i, roots.length - 1)],
   env: envs[Math.min(i, envs.length - 1)] ?? {},
 }));
-const headers = { 'content-type': 'application/json', ...(TOKEN ? { authorization: `Bearer ${TOKEN}` } : {}) };
+const headers = {
+  'content-type': 'application/json',
+  ...(TOKEN ? { authorization: `Bearer ${TOKEN}` } : {}),
+};
 
 /**
  * POSTs over a pool of keep-alive connections, one request at a time on each (no pipelining), a
@@ -120,18 +123,22 @@ async function startManager({ root, env }) {
   const dir = mkdtempSync(path.join(tmpdir(), 'taskwire-http-bench-'));
   const port = await freePort();
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'services/task-manager/dist/main.js')], {
-    env: {
-      ...process.env,
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-      SERVER_ADDR: `127.0.0.1:${port}`,
-      DB_DSN: path.join(dir, 'bench.db'),
-      KAFKA_ENABLED: '0',
-      ...(TOKEN ? { API_TOKENS: `admin:${TOKEN}` } : {}),
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, path.join(root, 'services/task-manager/dist/main.js')],
+    {
+      env: {
+        ...process.env,
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+        SERVER_ADDR: `127.0.0.1:${port}`,
+        DB_DSN: path.join(dir, 'bench.db'),
+        KAFKA_ENABLED: '0',
+        ...(TOKEN ? { API_TOKENS: `admin:${TOKEN}` } : {}),
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitUntil('manager', async () => (await fetch(`${url}/readyz`)).ok);
   const res = await fetch(`${url}/templates`, {
@@ -191,7 +198,8 @@ async function drive(managers, n) {
     p.finally(() => inflight.delete(p));
   }
   await Promise.all(inflight);
-  if (failures.length > 0) throw new Error(`${failures.length} of ${total} POST /tasks failed, e.g. ${failures[0]}`);
+  if (failures.length > 0)
+    throw new Error(`${failures.length} of ${total} POST /tasks failed, e.g. ${failures[0]}`);
   return (performance.now() - t0) / 1000;
 }
 
