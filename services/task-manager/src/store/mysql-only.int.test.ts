@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { T0, makeTask } from './contract/fixtures.js';
 import { createMysqlStore } from './mysql/index.js';
 import { StoreUnavailable } from './types.js';
-import type { Store, TaskStatus } from './types.js';
+import type { Store, TaskRecord } from './types.js';
 
 /**
  * Two units of work that update tasks `a` and `b` in opposite orders, each waiting until the other
@@ -181,7 +181,7 @@ describe('mysql deadlocks and lock-wait timeouts', () => {
 describe('mysql batch task updates (updateTasks) between connections', () => {
   const db = useFreshDatabase();
   const done = { status: 'COMPLETED' as const, finishedAt: T0, updatedAt: T0 };
-  const guardOf = (t: { status: TaskStatus; attempt: number }) => ({
+  const guardOf = (t: Pick<TaskRecord, 'status' | 'attempt'>) => ({
     status: [t.status],
     attempt: t.attempt,
   });
