@@ -264,9 +264,9 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
         return (await db.select({ id: tasks.id }).from(tasks).where(where)).length > 0;
       return affected(await db.update(tasks).set(patch).where(where)) > 0;
     },
-    updateTasks(updates) {
+    async updateTasks(updates) {
       assertDistinctTasks(updates);
-      if (updates.length === 0) return Promise.resolve(new Set<string>());
+      if (updates.length === 0) return new Set<string>();
       return atomic((tx) => updateLocked(tx, updates));
     },
     async listTasks(f) {
