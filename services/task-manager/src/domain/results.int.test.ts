@@ -1,4 +1,5 @@
 // Result application on a real SQLite store: starts carried by terminal results, manager-clock times, size caps.
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResultMessage, TaskStatus } from '@taskwire/contracts';
 import type { Store, TaskRecord } from '../store/types.js';
@@ -130,6 +131,41 @@ describe('applyResults clocks and caps', () => {
 });
 
 describe('applyResults batching', () => {
+  it('a task another replica moved between the batch read and its write keeps that change; the rest applies', async () => {
+    const [moved, kept] = [await seed('RUNNING'), await seed('RUNNING')];
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+    // The other replica's change lands inside this unit, after the read and before the batch update.
+    const racing: Store = {
+      ...store,
+      unitOfWork: (fn) =>
+        store.unitOfWork((tx) =>
+          fn({
+            ...tx,
+            updateTasks: async (updates) => {
+              await tx.updateTask(moved.id, { status: 'CANCELED' });
+              return tx.updateTasks(updates);
+            },
+          }),
+        ),
+    };
+    const outcome = await applyResults({ ...deps, store: racing, logger }, [
+      result(moved, { result: { n: 1 } }),
+      result(kept, { result: { n: 2 } }),
+    ]);
+    expect(outcome).toMatchObject({ applied: 2, ignored: 0 });
+    expect(await store.getTask(moved.id)).toMatchObject({
+      status: 'CANCELED',
+      result: null,
+      finishedAt: null,
+    });
+    expect(await store.getTask(kept.id)).toMatchObject({ status: 'COMPLETED', result: { n: 2 } });
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string; taskId?: string });
+    expect(warned).toEqual([
+      expect.objectContaining({ msg: 'task changed concurrently; result not applied', taskId: moved.id }),
+    ]);
+  });
+
   it("results of several tasks interleaved in one batch keep each task's events in the order they were sent", async () => {
     const [a, b] = [await seed('QUEUED'), await seed('QUEUED')];
     const run = (task: TaskRecord, base: number): ResultMessage[] => [

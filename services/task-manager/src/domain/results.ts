@@ -97,12 +97,17 @@ export async function applyResults(
     const ended: EndedRun[] = [];
     const finished: TaskRecord[] = [];
     freed.clear();
-    for (const w of tasks.values()) {
-      if (!w.patch) continue;
-      const changed = await tx.updateTask(w.task.id, w.patch, {
-        status: [w.guard.status],
-        attempt: w.guard.attempt,
-      });
+    const patched = [...tasks.values()].filter((w): w is Working & { patch: TaskPatch } => w.patch !== null);
+    // One batch for all of them: on MySQL a locking read and an UPDATE per patch shape, not a round trip each.
+    const applied = await tx.updateTasks(
+      patched.map((w) => ({
+        id: w.task.id,
+        patch: w.patch,
+        guard: { status: [w.guard.status], attempt: w.guard.attempt },
+      })),
+    );
+    for (const w of patched) {
+      const changed = applied.has(w.task.id);
       if (!changed) {
         // Another replica moved the task meanwhile; its change wins and ours is dropped with a trace.
         deps.logger.warn({ taskId: w.task.id }, 'task changed concurrently; result not applied');

@@ -215,12 +215,12 @@ it('a valid result that cannot be applied after 3 tries goes to the DLQ, and the
   // The database refuses to store this one task's update; everything else about it is healthy.
   const picky = wrapStore(store, {
     tx: (tx) => ({
-      updateTask: async (id, patch, guard) => {
-        if (id === poisoned.id) {
+      updateTasks: async (updates) => {
+        if (updates.some((u) => u.id === poisoned.id)) {
           poisonTries++;
           throw new Error('CHECK constraint failed: tasks (simulated unstorable value)');
         }
-        return tx.updateTask(id, patch, guard);
+        return tx.updateTasks(updates);
       },
     }),
   });

@@ -2,6 +2,7 @@
 import { describe } from 'vitest';
 import type { MakeStore } from './contract/harness.js';
 import { admissionContract } from './contract/admission.js';
+import { batchUpdatesContract } from './contract/batch-updates.js';
 import { deadLettersContract } from './contract/dead-letters.js';
 import { dashboardContract } from './contract/dashboard.js';
 import { eventsOutboxWorkersContract } from './contract/events-outbox-workers.js';
@@ -17,6 +18,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
   describe(`${name} store contract`, () => {
     templatesContract(makeStore);
     tasksContract(makeStore);
+    batchUpdatesContract(makeStore);
     schedulingContract(makeStore);
     eventsOutboxWorkersContract(makeStore);
     dashboardContract(makeStore);

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { T0, makeTask } from './contract/fixtures.js';
 import { createMysqlStore } from './mysql/index.js';
 import { StoreUnavailable } from './types.js';
-import type { Store } from './types.js';
+import type { Store, TaskRecord } from './types.js';
 
 /**
  * Two units of work that update tasks `a` and `b` in opposite orders, each waiting until the other
@@ -173,6 +173,68 @@ describe('mysql deadlocks and lock-wait timeouts', () => {
       await store.migrate();
       await store.ping();
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('mysql batch task updates (updateTasks) between connections', () => {
+  const db = useFreshDatabase();
+  const done = { status: 'COMPLETED' as const, finishedAt: T0, updatedAt: T0 };
+  const guardOf = (t: Pick<TaskRecord, 'status' | 'attempt'>) => ({
+    status: [t.status],
+    attempt: t.attempt,
+  });
+
+  it('a row changed by another transaction after the read is not overwritten', async () => {
+    const [a, b] = [createMysqlStore({ dsn: db.dsn }), createMysqlStore({ dsn: db.dsn })];
+    try {
+      await a.migrate();
+      const [moved, kept] = [makeTask({ status: 'RUNNING' }), makeTask({ status: 'RUNNING' })];
+      await a.insertTasks([moved, kept]);
+      const changed = await a.unitOfWork(async (tx) => {
+        const seen = await tx.getTasks([moved.id, kept.id]);
+        // Another replica cancels one task and commits between this unit's read and its write.
+        expect(await b.updateTask(moved.id, { status: 'CANCELED' }, { status: ['RUNNING'] })).toBe(true);
+        return tx.updateTasks(seen.map((t) => ({ id: t.id, patch: done, guard: guardOf(t) })));
+      });
+      expect(changed).toEqual(new Set([kept.id]));
+      expect(await a.getTask(moved.id)).toMatchObject({ status: 'CANCELED', finishedAt: null });
+      expect(await a.getTask(kept.id)).toEqual({ ...kept, ...done });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('a batch waits for a row another transaction holds and judges its guard on the row as committed', async () => {
+    const store = createMysqlStore({ dsn: db.dsn, poolSize: 2 });
+    const holder = await createConnection({ uri: db.dsn });
+    try {
+      await store.migrate();
+      const [moved, kept] = [makeTask({ status: 'RUNNING' }), makeTask({ status: 'RUNNING' })];
+      await store.insertTasks([moved, kept]);
+      await holder.query('START TRANSACTION');
+      await holder.query("UPDATE tasks SET status = 'CANCELED' WHERE id = ?", [moved.id]);
+      // Guards from before the cancel: a plain (non-locking) read would still see RUNNING here.
+      const batch = store.updateTasks(
+        [moved, kept].map((t) => ({ id: t.id, patch: done, guard: guardOf(t) })),
+      );
+      // Commit once the batch is blocked on the held row (its statement still running).
+      let waiting = 0;
+      for (let i = 0; i < 400 && waiting === 0; i++) {
+        const [rows] = await holder.query(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE db = DATABASE() AND id <> CONNECTION_ID() AND command = 'Query'",
+        );
+        waiting = Number((rows as Array<{ n: number }>)[0]?.n);
+        if (waiting === 0) await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(waiting).toBe(1);
+      await holder.query('COMMIT');
+      await expect(batch).resolves.toEqual(new Set([kept.id]));
+      expect(await store.getTask(moved.id)).toMatchObject({ status: 'CANCELED', finishedAt: null });
+      expect(await store.getTask(kept.id)).toEqual({ ...kept, ...done });
+    } finally {
+      await holder.end();
       await store.close();
     }
   });

@@ -343,6 +343,13 @@ export interface TaskGuard {
   attempt?: number;
 }
 
+/** One compare-and-set of a batch (`updateTasks`): `updateTask`'s arguments. */
+export interface TaskUpdate {
+  id: string;
+  patch: TaskPatch;
+  guard?: TaskGuard;
+}
+
 /**
  * Operations available both in and outside a unit of work. Outside one, each call commits on
  * its own. JSON columns are plain values here in both dialects; times are Dates (UTC).
@@ -378,6 +385,13 @@ export interface StoreOps {
   getTasksByIdempotencyKeys(keys: readonly string[]): Promise<TaskRecord[]>;
   /** Applies the patch if the guard matches; returns whether a row changed. */
   updateTask(id: string, patch: TaskPatch, guard?: TaskGuard): Promise<boolean>;
+  /**
+   * Many `updateTask`s at once, all or none (result handling's batch): each patch applies only if
+   * its task's row, as it is when written (not as read earlier), matches its guard. Patches may set
+   * different columns. Returns the ids whose guard held (an empty patch writes nothing but counts,
+   * as in `updateTask`). One update per task: an id given twice is refused.
+   */
+  updateTasks(updates: readonly TaskUpdate[]): Promise<Set<string>>;
   /**
    * Admission's batch of `updateTask`s: moves these tasks from WAITING to QUEUED at `at` (queued_at
    * and updated_at set; next_attempt_at and the dispatch position cleared), each only if it is still

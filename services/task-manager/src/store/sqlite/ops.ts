@@ -29,6 +29,7 @@ import type {
   TaskGuard,
   TaskPatch,
   TaskRecord,
+  TaskUpdate,
   TemplateRecord,
   WaitingHead,
   WorkerRecord,
@@ -36,6 +37,7 @@ import type {
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import * as shared from '../queries.js';
+import { assertDistinctTasks } from '../batch-update.js';
 import {
   preparedIn,
   preparedRows,
@@ -88,6 +90,17 @@ const workerUpsert = insertPlan<WorkerRecord>(workers, quote, {
 const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
 const q = shared.storeQueries({ tasks, templates, leases, taskEvents, deadLetters });
 const wq = workflowQueries({ workflows, workflowSteps });
+
+/**
+ * updateTasks on SQLite: no round trips to save, so `updateTask` (a cached prepared UPDATE) per
+ * task, in the caller's transaction.
+ */
+function updateEach(updates: readonly TaskUpdate[], updateTask: SyncOps['updateTask']): Set<string> {
+  assertDistinctTasks(updates);
+  const changed = new Set<string>();
+  for (const u of updates) if (updateTask(u.id, u.patch, u.guard)) changed.add(u.id);
+  return changed;
+}
 
 /**
  * The operations over `db`. `atomic` wraps the multi-statement writes (chunked batches) so that
@@ -363,6 +376,13 @@ export function sqliteOps(
     updateTask(id, patch, guard) {
       if (shared.hasValues(patch)) return updateTask(id, patch, guard);
       return db.select({ id: tasks.id }).from(tasks).where(q.guardedTask(id, guard)).get() !== undefined;
+    },
+    updateTasks(updates) {
+      const one: SyncOps['updateTask'] = (id, patch, guard) =>
+        shared.hasValues(patch)
+          ? updateTask(id, patch, guard)
+          : db.select({ id: tasks.id }).from(tasks).where(q.guardedTask(id, guard)).get() !== undefined;
+      return atomic(() => updateEach(updates, one));
     },
     listTasks(f) {
       return shared.mergeNewest(
