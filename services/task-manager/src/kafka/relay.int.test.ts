@@ -205,6 +205,26 @@ describe('one outbox relay', () => {
     expect(unitOfWork.mock.calls.length).toBeLessThanOrEqual(2);
   });
 
+  it('on MySQL, whose transactions commit outbox ids out of order, each publish is marked at once: no cursor holds a late row back', async () => {
+    const db = await createTestDatabase('mysql');
+    cleanups.push(() => db.cleanup());
+    const store = db.open();
+    await store.migrate();
+    const topic = await createTopic();
+    let written = 1;
+    const { relay, sendBatch, unitOfWork } = await startRelay(store, {
+      beforeSend: async () => {
+        if (written < 5) await store.insertOutbox(outboxRows(topic, 1, `row-${written++}`));
+      },
+    });
+    await store.insertOutbox(outboxRows(topic, 1, 'row-0'));
+    relay.wake();
+    await vi.waitFor(() => expect(written).toBe(5), WAIT);
+    await relay.drain();
+    expect(await store.listUnsentOutbox(100)).toEqual([]);
+    expect(unitOfWork.mock.calls.length).toBe(sendBatch.mock.calls.length);
+  });
+
   it('rows published but not yet marked when marking fails are not sent again by that relay; the next relay sends them again, none lost', async () => {
     const [store] = await openStores(1);
     const topic = await createTopic();

@@ -43,9 +43,12 @@ export interface RelayDeps {
   /** Safety-net poll when nobody wakes the relay, e.g. rows written by another replica (default 1000 ms). */
   idleMs?: number;
   /**
-   * How long published rows may wait to be marked sent while more keep coming (default 100 ms):
-   * one unit of work marks every row published in that time. A crash in between publishes them
-   * again, which the at-least-once design allows.
+   * How long published rows may wait to be marked sent while more keep coming: one unit of work
+   * marks every row published in that time. A crash in between publishes them again, which the
+   * at-least-once design allows. Default 100 ms on SQLite, whose single writer commits outbox ids
+   * in order; 0 (marked after each publish) on MySQL, where concurrent transactions commit out of
+   * id order and the read cursor past unmarked rows would hold a late-committed row back until
+   * the next mark.
    */
   markIntervalMs?: number;
   /**
@@ -100,7 +103,7 @@ export function createRelay(deps: RelayDeps): Relay {
   const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const maxRequestBytes = Math.max(maxMessageBytes, deps.maxRequestBytes ?? maxMessageBytes);
   const idleMs = deps.idleMs ?? 1_000;
-  const markIntervalMs = deps.markIntervalMs ?? 100;
+  const markIntervalMs = deps.markIntervalMs ?? (deps.store.dialect === 'sqlite' ? 100 : 0);
   const lingerMs = deps.lingerMs ?? 0;
   const leaseMs = deps.leaseMs ?? 5_000;
   const { owner } = deps;
