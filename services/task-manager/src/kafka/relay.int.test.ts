@@ -180,7 +180,7 @@ describe('one outbox relay', () => {
   }
 
   /** Rows published per produce request, in order. */
-  const rowsPerRequest = (sendBatch: ReturnType<typeof vi.spyOn<Producer, 'sendBatch'>>) =>
+  const rowsPerRequest = (sendBatch: { mock: { calls: Array<Parameters<Producer['sendBatch']>> } }) =>
     sendBatch.mock.calls.map(([b]) => b.topicMessages!.reduce((n, t) => n + t.messages.length, 0));
 
   it('while rows keep coming, the rows of many produce requests are marked sent in one unit of work', async () => {
