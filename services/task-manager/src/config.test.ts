@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       partitions: 12,
       sessionTimeoutMs: 30_000,
       maxMessageBytes: 921_600,
+      relayLingerMs: 2,
+      resultLingerMs: 2,
     });
     expect(c.limits).toEqual({ paramsBytes: 262_144, resultBytes: 262_144, errorBytes: 65_536 });
     expect(c.workerDeadAfterMs).toBe(15_000);

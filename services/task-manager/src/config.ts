@@ -36,6 +36,10 @@ export interface Config {
     sessionTimeoutMs: number;
     /** Largest message the relay sends, and the byte budget of one produce request. */
     maxMessageBytes: number;
+    /** KAFKA_RELAY_LINGER_MS: after a publish, how long the relay waits for more rows before the next one. */
+    relayLingerMs: number;
+    /** KAFKA_RESULT_LINGER_MS: after applying results, how long the result consumer waits before fetching again. */
+    resultLingerMs: number;
   };
   /** MAX_PARAMS_BYTES, MAX_RESULT_BYTES, MAX_ERROR_BYTES. */
   limits: { paramsBytes: number; resultBytes: number; errorBytes: number };
@@ -164,6 +168,22 @@ export const CONFIG_SCHEMA = {
       default: 921_600,
       description:
         "bytes from 1024 to 104857600: largest Kafka message and produce request the manager sends, below the broker's message.max.bytes (default 921600)",
+    },
+    KAFKA_RELAY_LINGER_MS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 1000,
+      default: 2,
+      description:
+        'milliseconds from 0 to 1000: after a publish, how long the outbox relay waits so that rows written meanwhile go out in one request (default 2)',
+    },
+    KAFKA_RESULT_LINGER_MS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 1000,
+      default: 2,
+      description:
+        'milliseconds from 0 to 1000: after applying results, how long the result consumer waits so that the next fetch brings more (default 2)',
     },
     MAX_PARAMS_BYTES: {
       type: 'integer',
@@ -366,6 +386,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       partitions: Number(v.KAFKA_TOPIC_PARTITIONS),
       sessionTimeoutMs: Number(v.KAFKA_SESSION_TIMEOUT_MS),
       maxMessageBytes: Number(v.KAFKA_MAX_MESSAGE_BYTES),
+      relayLingerMs: Number(v.KAFKA_RELAY_LINGER_MS),
+      resultLingerMs: Number(v.KAFKA_RESULT_LINGER_MS),
     },
     limits: {
       paramsBytes: Number(v.MAX_PARAMS_BYTES),

@@ -139,6 +139,8 @@ export async function startManager(
       partitions: config.kafka.partitions,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       maxMessageBytes: config.kafka.maxMessageBytes,
+      relayLingerMs: config.kafka.relayLingerMs,
+      resultLingerMs: config.kafka.resultLingerMs,
     });
     bus.on('outboxWritten', () => kafka.relay.wake());
     components.push(...kafka.components);

@@ -157,7 +157,9 @@ function applyOne(
   if (msg.attempt !== task.attempt) return 'ignored';
   const set = (patch: TaskPatch): void => {
     Object.assign(task, patch);
-    w.patch = { ...(w.patch ?? {}), ...patch, updatedAt: now };
+    // In place: a result sets fields two or three times, and this runs for every result.
+    w.patch = Object.assign(w.patch ?? {}, patch);
+    w.patch.updatedAt = now;
   };
   const started = (workerAt: number): void => {
     const startEvent = event(msg, now, 'started', {}, workerAt);

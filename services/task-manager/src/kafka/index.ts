@@ -28,6 +28,10 @@ export interface KafkaSettings {
   sessionTimeoutMs: number;
   /** KAFKA_MAX_MESSAGE_BYTES: largest message, and bytes per produce request, the relay sends. */
   maxMessageBytes?: number;
+  /** KAFKA_RELAY_LINGER_MS (relay.ts lingerMs). */
+  relayLingerMs?: number;
+  /** KAFKA_RESULT_LINGER_MS (result-consumer.ts lingerMs). */
+  resultLingerMs?: number;
   clientId?: string;
 }
 
@@ -84,6 +88,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     owner,
     dispatchTopic: settings.topics.dispatch,
     partitionCount,
+    ...(settings.relayLingerMs !== undefined ? { lingerMs: settings.relayLingerMs } : {}),
     ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
   });
   const consumer = createResultConsumer({
@@ -94,6 +99,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     resultTopic: settings.topics.results,
     heartbeatTopic: settings.topics.heartbeats,
     sessionTimeoutMs: settings.sessionTimeoutMs,
+    ...(settings.resultLingerMs !== undefined ? { lingerMs: settings.resultLingerMs } : {}),
   });
   const dlqIndexer = createDlqIndexer({
     domain,

@@ -147,3 +147,119 @@ describe('outbox relays sharing one database', () => {
     expect(await messagesInTopic(topic)).toBe(20);
   });
 });
+
+describe('one outbox relay', () => {
+  /**
+   * A relay on its own store; sendBatch (which first runs `beforeSend`, as if the API wrote rows
+   * meanwhile) and unitOfWork are spied.
+   */
+  async function startRelay(
+    store: Store,
+    opts: { lingerMs?: number; markIntervalMs?: number; beforeSend?: () => Promise<void> } = {},
+  ) {
+    const { beforeSend, ...relayOpts } = opts;
+    const producer = await connectedProducer();
+    const send = producer.sendBatch.bind(producer);
+    const sendBatch = vi.spyOn(producer, 'sendBatch').mockImplementation(async (batch) => {
+      await beforeSend?.();
+      return send(batch);
+    });
+    const unitOfWork = vi.spyOn(store, 'unitOfWork');
+    const relay = createRelay({
+      store,
+      producer,
+      logger,
+      clock: systemClock,
+      owner: 'solo',
+      idleMs: 50,
+      ...relayOpts,
+    });
+    cleanups.push(() => relay.stop());
+    await relay.start();
+    return { relay, sendBatch, unitOfWork };
+  }
+
+  /** Rows published per produce request, in order. */
+  const rowsPerRequest = (sendBatch: { mock: { calls: Array<Parameters<Producer['sendBatch']>> } }) =>
+    sendBatch.mock.calls.map(([b]) => b.topicMessages!.reduce((n, t) => n + t.messages.length, 0));
+
+  it('while rows keep coming, the rows of many produce requests are marked sent in one unit of work', async () => {
+    const [store] = await openStores(1);
+    const topic = await createTopic();
+    // Each produce request brings one more row, as a busy API would, for 20 requests.
+    let written = 1;
+    const { relay, sendBatch, unitOfWork } = await startRelay(store!, {
+      markIntervalMs: 60_000,
+      beforeSend: async () => {
+        if (written < 20) await store!.insertOutbox(outboxRows(topic, 1, `burst-${written++}`));
+      },
+    });
+    await store!.insertOutbox(outboxRows(topic, 1, 'burst-0'));
+    relay.wake();
+    await vi.waitFor(() => expect(written).toBe(20), WAIT);
+    await relay.drain();
+    expect(await store!.listUnsentOutbox(100)).toEqual([]);
+    expect(await messagesInTopic(topic)).toBe(20);
+    // Marked once the relay found nothing more to send, not once per request.
+    expect(sendBatch.mock.calls.length).toBeGreaterThanOrEqual(10);
+    expect(unitOfWork.mock.calls.length).toBeLessThanOrEqual(2);
+  });
+
+  it('on MySQL, whose transactions commit outbox ids out of order, each publish is marked at once: no cursor holds a late row back', async () => {
+    const db = await createTestDatabase('mysql');
+    cleanups.push(() => db.cleanup());
+    const store = db.open();
+    await store.migrate();
+    const topic = await createTopic();
+    let written = 1;
+    const { relay, sendBatch, unitOfWork } = await startRelay(store, {
+      beforeSend: async () => {
+        if (written < 5) await store.insertOutbox(outboxRows(topic, 1, `row-${written++}`));
+      },
+    });
+    await store.insertOutbox(outboxRows(topic, 1, 'row-0'));
+    relay.wake();
+    await vi.waitFor(() => expect(written).toBe(5), WAIT);
+    await relay.drain();
+    expect(await store.listUnsentOutbox(100)).toEqual([]);
+    expect(unitOfWork.mock.calls.length).toBe(sendBatch.mock.calls.length);
+  });
+
+  it('rows published but not yet marked when marking fails are not sent again by that relay; the next relay sends them again, none lost', async () => {
+    const [store] = await openStores(1);
+    const topic = await createTopic();
+    const first = await startRelay(store!);
+    first.unitOfWork.mockRejectedValue(new Error('disk full'));
+    await store!.insertOutbox(outboxRows(topic, 30, 'unmarked'));
+    first.relay.wake();
+    await vi.waitFor(async () => expect(await messagesInTopic(topic)).toBe(30), WAIT);
+    // It keeps retrying the mark, never the send.
+    await vi.waitFor(() => expect(first.unitOfWork.mock.calls.length).toBeGreaterThanOrEqual(3), WAIT);
+    expect(await messagesInTopic(topic)).toBe(30);
+    await first.relay.stop();
+    expect(await store!.listUnsentOutbox(100)).toHaveLength(30);
+
+    // As after a crash between publish and mark: the next relay publishes them again (at least once).
+    first.unitOfWork.mockRestore();
+    const next = await startRelay(store!);
+    next.relay.wake();
+    await vi.waitFor(async () => expect(await store!.listUnsentOutbox(100)).toEqual([]), WAIT);
+    expect(await messagesInTopic(topic)).toBe(60);
+  });
+
+  it('after a publish, a lingering relay sends the rows written meanwhile in one request; the first row after idling goes alone', async () => {
+    const [store] = await openStores(1);
+    const topic = await createTopic();
+    const { relay, sendBatch } = await startRelay(store!, { lingerMs: 1_000 });
+    await store!.insertOutbox(outboxRows(topic, 1, 'first'));
+    relay.wake();
+    await vi.waitFor(() => expect(sendBatch).toHaveBeenCalledTimes(1), WAIT);
+    for (const prefix of ['b', 'c', 'd']) {
+      await store!.insertOutbox(outboxRows(topic, 1, prefix));
+      relay.wake();
+    }
+    await relay.drain();
+    expect(rowsPerRequest(sendBatch)).toEqual([1, 3]);
+    expect(await store!.listUnsentOutbox(100)).toEqual([]);
+  });
+});

@@ -42,6 +42,21 @@ export interface RelayDeps {
   partitionCount?(topic: string): Promise<number | null>;
   /** Safety-net poll when nobody wakes the relay, e.g. rows written by another replica (default 1000 ms). */
   idleMs?: number;
+  /**
+   * How long published rows may wait to be marked sent while more keep coming: one unit of work
+   * marks every row published in that time. A crash in between publishes them again, which the
+   * at-least-once design allows. Default 100 ms on SQLite, whose single writer commits outbox ids
+   * in order; 0 (marked after each publish) on MySQL, where concurrent transactions commit out of
+   * id order and the read cursor past unmarked rows would hold a late-committed row back until
+   * the next mark.
+   */
+  markIntervalMs?: number;
+  /**
+   * After a publish, how long the relay waits before reading the next rows (default 0): under
+   * load, rows written meanwhile go out in one produce request instead of one each. An idle relay
+   * publishes a new row at once; only rows arriving right after a publish wait, at most this long.
+   */
+  lingerMs?: number;
   /** Who this relay is in the lease row: unique per manager process (e.g. host-pid-random). */
   owner: string;
   /**
@@ -76,6 +91,11 @@ export interface Relay {
  * lapse mid-batch. The others poll for the lease every idleMs; stop() releases it so that one of
  * them takes over at its next poll instead of after leaseMs.
  *
+ * Published rows are marked sent (with their dispatch offsets) in one unit of work when the relay
+ * finds nothing more to send, and at most every markIntervalMs while rows keep coming: not one
+ * transaction per produce request. Until then a cursor keeps them from being read again. A crash
+ * in between publishes them again, like a crash between publish and mark always could.
+ *
  * Sent rows are deleted by the retention purge (scheduler/task-purge.ts), in batches.
  */
 export function createRelay(deps: RelayDeps): Relay {
@@ -83,6 +103,8 @@ export function createRelay(deps: RelayDeps): Relay {
   const maxMessageBytes = deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const maxRequestBytes = Math.max(maxMessageBytes, deps.maxRequestBytes ?? maxMessageBytes);
   const idleMs = deps.idleMs ?? 1_000;
+  const markIntervalMs = deps.markIntervalMs ?? (deps.store.dialect === 'sqlite' ? 100 : 0);
+  const lingerMs = deps.lingerMs ?? 0;
   const leaseMs = deps.leaseMs ?? 5_000;
   const { owner } = deps;
   const log = deps.logger.child({ component: 'outbox-relay', owner });
@@ -93,10 +115,22 @@ export function createRelay(deps: RelayDeps): Relay {
   let renewing: Promise<unknown> = Promise.resolve();
   let running = false;
   let woken = false;
+  let lingering = false;
   let wakeUp: (() => void) | null = null;
   let loop: Promise<void> | null = null;
   let failures = 0;
   let drainers: Array<() => void> = [];
+  /** Published, not yet marked sent: marked together by markPublished(). */
+  let unmarked: Published[] = [];
+  let unmarkedRows = 0;
+  /** When the oldest unmarked chunk was published (epoch ms). */
+  let unmarkedSince = 0;
+  /**
+   * The highest id published and not yet marked: the next read starts after it, so unmarked rows
+   * are not read (and sent) again. 0 once everything is marked. On MySQL a row whose transaction
+   * commits after a larger id was read waits behind the cursor until the next mark resets it.
+   */
+  let cursor = 0;
 
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -125,8 +159,32 @@ export function createRelay(deps: RelayDeps): Relay {
     return held;
   }
 
+  /** Marks every published chunk sent, with its dispatch offsets, in one unit of work. */
+  async function markPublished(): Promise<void> {
+    if (unmarked.length === 0) return;
+    const chunks = unmarked;
+    const offsets = chunks.flatMap((c) => c.offsets);
+    await deps.store.unitOfWork(async (tx) => {
+      // Each chunk keeps the time it was published as its sent_at.
+      for (const c of chunks) await tx.markOutboxSent(c.ids, c.at);
+      // Only while still QUEUED: a task already started no longer needs its dispatch kept.
+      if (offsets.length > 0) await tx.recordDispatchOffsets(offsets);
+    });
+    unmarked = [];
+    unmarkedRows = 0;
+    cursor = 0;
+  }
+
+  /** Under load, marks once per markIntervalMs (or per batchSize × 10 rows) rather than per publish. */
+  function markDue(): boolean {
+    return (
+      unmarked.length > 0 &&
+      (deps.clock.now().getTime() - unmarkedSince >= markIntervalMs || unmarkedRows >= batchSize * 10)
+    );
+  }
+
   async function publishOnce(): Promise<number> {
-    const rows = await deps.store.listUnsentOutbox(batchSize);
+    const rows = await deps.store.listUnsentOutbox(batchSize, cursor > 0 ? cursor : undefined);
     if (rows.length === 0) return 0;
     const renewer = setInterval(() => {
       renewing = holdLease().catch((err: unknown) => log.warn({ err }, 'outbox relay lease renewal failed'));
@@ -181,18 +239,12 @@ export function createRelay(deps: RelayDeps): Relay {
       await sendChunk(chunk.slice(half), undeliverable);
       return;
     }
-    const offsets = dispatchOffsets(placed, sent);
     const ids = chunk.map((c) => c.row.id as number);
     const now = deps.clock.now();
-    if (offsets.length === 0) {
-      await deps.store.markOutboxSent(ids, now);
-      return;
-    }
-    await deps.store.unitOfWork(async (tx) => {
-      await tx.markOutboxSent(ids, now);
-      // Only while still QUEUED: a task already started no longer needs its dispatch kept.
-      await tx.recordDispatchOffsets(offsets);
-    });
+    if (unmarked.length === 0) unmarkedSince = now.getTime();
+    unmarked.push({ ids, at: now, offsets: dispatchOffsets(placed, sent) });
+    unmarkedRows += ids.length;
+    for (const id of ids) if (id > cursor) cursor = id;
   }
 
   const partitioner = Partitioners.DefaultPartitioner();
@@ -205,18 +257,24 @@ export function createRelay(deps: RelayDeps): Relay {
    * explicitly, so that the offsets in the produce response can be matched to their tasks.
    */
   async function place(rows: readonly OutboxRecord[]): Promise<Placed[]> {
-    const counts = new Map<string, number | null>();
+    // Per topic of this batch: its partitions as the partitioner wants them, null when unknown.
+    const partitionsOf = new Map<string, PartitionMetadata[] | null>();
     const placed: Placed[] = [];
     for (const row of rows) {
       let partition: number | null = null;
-      if (isDispatch(row.topic) && deps.partitionCount) {
-        if (!counts.has(row.topic)) counts.set(row.topic, await deps.partitionCount(row.topic));
-        const count = counts.get(row.topic);
-        if (count) {
-          const partitionMetadata = Array.from(
-            { length: count },
-            (_, partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata,
-          );
+      if (deps.partitionCount && isDispatch(row.topic)) {
+        let partitionMetadata = partitionsOf.get(row.topic);
+        if (partitionMetadata === undefined) {
+          const count = await deps.partitionCount(row.topic);
+          partitionMetadata = count
+            ? Array.from(
+                { length: count },
+                (_, partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata,
+              )
+            : null;
+          partitionsOf.set(row.topic, partitionMetadata);
+        }
+        if (partitionMetadata) {
           partition = partitioner({
             topic: row.topic,
             partitionMetadata,
@@ -241,7 +299,8 @@ export function createRelay(deps: RelayDeps): Relay {
       let sent = 0;
       try {
         if (!(await holdLease())) {
-          // Another replica publishes; the rows are not ours to wait for.
+          // Another replica publishes; the rows are not ours to wait for. Ours published before are marked.
+          await markPublished();
           failures = 0;
           resolveDrainers();
           if (!running) break;
@@ -249,15 +308,30 @@ export function createRelay(deps: RelayDeps): Relay {
           continue;
         }
         sent = await publishOnce();
+        // Nothing more to send: mark what went out now; while rows keep coming, once per interval.
+        if (sent === 0 || markDue()) await markPublished();
         failures = 0;
       } catch (err) {
         failures++;
         const delay = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
         log.warn({ err, retryInMs: delay }, 'outbox publish failed; rows stay unsent and will be retried');
+        // Kafka may be away while the database is not: what did go out is marked meanwhile.
+        await markPublished().catch(() => undefined);
         await sleep(delay);
         continue;
       }
-      if (sent >= batchSize || woken) continue;
+      if (sent >= batchSize) continue;
+      if (sent > 0) {
+        // Read again (finding nothing, it marks and idles); after a linger, rows that came
+        // meanwhile go out together.
+        if (lingerMs > 0 && running) {
+          lingering = true;
+          await sleep(lingerMs);
+          lingering = false;
+        }
+        continue;
+      }
+      if (woken) continue;
       resolveDrainers();
       if (!running) break;
       await sleep(idleMs);
@@ -274,6 +348,14 @@ export function createRelay(deps: RelayDeps): Relay {
       running = false;
       wakeUp?.();
       await loop;
+      try {
+        await markPublished();
+      } catch (err) {
+        log.warn(
+          { err, rows: unmarkedRows },
+          'could not mark published outbox rows sent; they will be sent again',
+        );
+      }
       resolveDrainers();
       await renewing;
       if (leader) {
@@ -288,7 +370,8 @@ export function createRelay(deps: RelayDeps): Relay {
     },
     wake() {
       woken = true;
-      wakeUp?.();
+      // A lingering relay reads when its linger ends: that is what the linger is for.
+      if (!lingering) wakeUp?.();
     },
     /** On a replica that does not hold the lease this resolves at its next poll: the holder publishes. */
     drain() {
@@ -301,6 +384,16 @@ export function createRelay(deps: RelayDeps): Relay {
   };
 }
 
+/** One published chunk waiting to be marked sent. */
+interface Published {
+  ids: number[];
+  /** When it was published: its rows' sent_at. */
+  at: Date;
+  offsets: DispatchOffset[];
+}
+
+type DispatchOffset = { taskId: string; partition: number; offset: number };
+
 interface Placed {
   row: OutboxRecord;
   /** Set for dispatch rows whose topic's partition count is known. */
@@ -308,15 +401,12 @@ interface Placed {
 }
 
 /** Each placed dispatch's offset: its partition's baseOffset plus its rank among that partition's messages. */
-function dispatchOffsets(
-  placed: readonly Placed[],
-  sent: readonly RecordMetadata[],
-): Array<{ taskId: string; partition: number; offset: number }> {
+function dispatchOffsets(placed: readonly Placed[], sent: readonly RecordMetadata[]): DispatchOffset[] {
   const base = new Map<string, number>();
   for (const r of sent)
     if (r.baseOffset !== undefined) base.set(`${r.topicName}/${r.partition}`, Number(r.baseOffset));
   const rank = new Map<string, number>();
-  const out: Array<{ taskId: string; partition: number; offset: number }> = [];
+  const out: DispatchOffset[] = [];
   for (const p of placed) {
     if (p.partition === null) continue;
     const key = `${p.row.topic}/${p.partition}`;

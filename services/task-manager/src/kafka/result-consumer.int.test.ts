@@ -68,7 +68,7 @@ async function startConsumer(
   store: Store,
   resultTopic: string,
   heartbeatTopic: string,
-  opts: { groupId?: string; commitIntervalMs?: number; kafka?: Kafka } = {},
+  opts: { groupId?: string; commitIntervalMs?: number; lingerMs?: number; kafka?: Kafka } = {},
 ) {
   const groupId = opts.groupId ?? randomName('results-group');
   const consumer = createResultConsumer({
@@ -80,6 +80,7 @@ async function startConsumer(
     heartbeatTopic,
     sessionTimeoutMs: 6_000,
     ...(opts.commitIntervalMs !== undefined ? { commitIntervalMs: opts.commitIntervalMs } : {}),
+    ...(opts.lingerMs !== undefined ? { lingerMs: opts.lingerMs } : {}),
   });
   cleanups.push(() => consumer.stop());
   await consumer.start();
@@ -352,4 +353,21 @@ it('commits applied results on the interval, never before they are in the DB', a
   release();
   await vi.waitFor(async () => expect(await committed(groupId, resultTopic)).toBe(5), WAIT);
   for (const t of tasks) expect(await store.getTask(t.id)).toMatchObject({ status: 'COMPLETED' });
+});
+
+it('results arriving while the consumer lingers after an apply are applied together, in one unit of work', async () => {
+  const { store } = opened;
+  const [first, ...later] = await Promise.all(Array.from({ length: 4 }, () => runningTask()));
+  const { resultTopic, heartbeatTopic } = await topics();
+  let units = 0;
+  const counted = wrapStore(store, { unitOfWork: (fn) => (units++, store.unitOfWork(fn)) });
+  await startConsumer(counted, resultTopic, heartbeatTopic, { lingerMs: 3_000 });
+  // The first result reaches an idle consumer: applied at once, alone.
+  await send(resultTopic, [{ key: first!.id, value: succeeded(first!) }]);
+  await vi.waitFor(async () => expect((await store.getTask(first!.id))?.status).toBe('COMPLETED'), WAIT);
+  for (const t of later) await send(resultTopic, [{ key: t.id, value: succeeded(t) }]);
+  await vi.waitFor(async () => {
+    for (const t of later) expect((await store.getTask(t.id))?.status).toBe('COMPLETED');
+  }, WAIT);
+  expect(units).toBe(2);
 });

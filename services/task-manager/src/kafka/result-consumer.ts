@@ -23,6 +23,12 @@ export interface ResultConsumerDeps {
   applyTries?: number;
   /** How often the offsets of applied messages are committed (default 1000 ms). */
   commitIntervalMs?: number;
+  /**
+   * After applying a fetch's results, how long to wait before fetching again (default 0): under
+   * load the next fetch then brings more results, applied in one unit of work. A result reaching
+   * an idle consumer is applied at once; only those arriving right after an apply wait.
+   */
+  lingerMs?: number;
 }
 
 export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
@@ -65,6 +71,16 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
   const tries = deps.applyTries ?? DEFAULT_APPLY_TRIES;
   const { store } = deps.domain;
   const commitIntervalMs = deps.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
+  const lingerMs = deps.lingerMs ?? 0;
+  /** The linger after the current fetch's apply, shared by all its partitions' batches. */
+  let lingering: Promise<void> | null = null;
+  const linger = (): Promise<void> =>
+    (lingering ??= new Promise<void>((resolve) =>
+      setTimeout(() => {
+        lingering = null;
+        resolve();
+      }, lingerMs),
+    ));
   let consumer: Consumer | null = null;
   /** Per `topic/partition`: the offset to commit next (last applied + 1), not yet committed. */
   const due = new Map<string, { topic: string; partition: number; offset: string }>();
@@ -208,6 +224,7 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
           markApplied(batch.topic, batch.partition, last.offset);
         },
       });
+      if (lingerMs > 0 && results.length > 0) await linger();
     }
     await heartbeat();
   }

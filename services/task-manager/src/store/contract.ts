@@ -11,6 +11,7 @@ import { schedulingContract } from './contract/scheduling.js';
 import { tasksContract } from './contract/tasks.js';
 import { templatesContract } from './contract/templates.js';
 import { unitOfWorkContract } from './contract/unit-of-work.js';
+import { workflowStepsContract } from './contract/workflow-steps.js';
 
 export type { MakeStore } from './contract/harness.js';
 
@@ -26,5 +27,6 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     deadLettersContract(makeStore);
     unitOfWorkContract(makeStore);
     admissionContract(makeStore);
+    workflowStepsContract(makeStore);
   });
 }

@@ -448,8 +448,11 @@ export interface StoreOps {
 
   // outbox
   insertOutbox(rows: readonly OutboxRecord[]): Promise<void>;
-  /** Unsent rows in id order. */
-  listUnsentOutbox(limit: number): Promise<OutboxRecord[]>;
+  /**
+   * Unsent rows in id order; with `afterId`, only those with a larger id (the relay's cursor past
+   * rows it has published but not marked sent yet).
+   */
+  listUnsentOutbox(limit: number, afterId?: number): Promise<OutboxRecord[]>;
   /** How many rows wait to be published (the outbox backlog metric, read at scrape time). */
   countUnsentOutbox(): Promise<number>;
   markOutboxSent(ids: readonly number[], at: Date): Promise<void>;

@@ -10,6 +10,27 @@ export function admissionContract(makeStore: MakeStore): void {
     const waiting = (queue: string, over: Parameters<typeof makeTask>[0] = {}) =>
       makeTask({ queue, status: 'WAITING', queuedAt: null, ...over });
 
+    it('listQueueSettings reads the named queues by name (any number of names), all queues without names, none for []', async () => {
+      const names = Array.from({ length: 600 }, (_, i) => uniqueName(`qs-${String(i).padStart(3, '0')}`));
+      for (const [i, name] of names.entries())
+        if (i % 10 === 3) await store().upsertQueueSettings(name, { maxInFlight: i + 1 }, at(i));
+      const wanted = [...names].reverse();
+      const got = await store().listQueueSettings(wanted);
+      const stored = names.filter((_, i) => i % 10 === 3);
+      expect(got.map((q) => q.name)).toEqual([...stored].sort());
+      expect(got.find((q) => q.name === names[3])).toEqual({
+        name: names[3],
+        maxInFlight: 4,
+        paused: false,
+        updatedAt: at(3),
+      });
+      expect(await store().listQueueSettings([])).toEqual([]);
+      expect(await store().listQueueSettings([uniqueName('absent')])).toEqual([]);
+      const all = (await store().listQueueSettings()).map((q) => q.name);
+      expect(all).toEqual(expect.arrayContaining(stored));
+      expect([...all].sort()).toEqual(all);
+    });
+
     it('listWaitingKeys gives each key and priority level its oldest waiting id, unkeyed tasks included, with or without templates left out', async () => {
       const queue = uniqueName('adm-keys');
       const rows = [

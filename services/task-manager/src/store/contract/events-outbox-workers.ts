@@ -104,6 +104,24 @@ export function eventsOutboxWorkersContract(makeStore: MakeStore): void {
       expect(await store().countUnsentOutbox()).toBe(3);
     });
 
+    it('listUnsentOutbox after an id returns only the unsent rows past it, in id order', async () => {
+      const keys = Array.from({ length: 6 }, () => newId());
+      await store().insertOutbox(keys.map((k) => makeOutbox(k)));
+      const rows = await store().listUnsentOutbox(100);
+      const ids = rows.map((r) => r.id!);
+      await store().markOutboxSent([ids[3]!], at(5));
+      expect((await store().listUnsentOutbox(100, ids[1]!)).map((r) => r.key)).toEqual([
+        keys[2],
+        keys[4],
+        keys[5],
+      ]);
+      expect((await store().listUnsentOutbox(2, ids[0]!)).map((r) => r.key)).toEqual([keys[1], keys[2]]);
+      expect(await store().listUnsentOutbox(100, ids[5]!)).toEqual([]);
+      expect((await store().listUnsentOutbox(100, 0)).map((r) => r.key)).toEqual(
+        keys.filter((_, i) => i !== 3),
+      );
+    });
+
     it('outbox ids keep increasing and pruneOutbox deletes only rows sent before the cutoff', async () => {
       await store().insertOutbox(Array.from({ length: 1500 }, () => makeOutbox(newId())));
       const all = await store().listUnsentOutbox(2000);

@@ -6,6 +6,7 @@ import {
   desc,
   eq,
   getTableColumns,
+  gt,
   gte,
   inArray,
   isNull,
@@ -379,8 +380,14 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     insertOutbox(rows) {
       return insertAll(outboxInsert, rows, (r) => 200 + r.payload.length);
     },
-    listUnsentOutbox(limit) {
-      return db.select().from(outbox).where(isNull(outbox.sentAt)).orderBy(asc(outbox.id)).limit(limit);
+    listUnsentOutbox(limit, afterId) {
+      const unsent = isNull(outbox.sentAt);
+      return db
+        .select()
+        .from(outbox)
+        .where(afterId === undefined ? unsent : and(unsent, gt(outbox.id, afterId)))
+        .orderBy(asc(outbox.id))
+        .limit(limit);
     },
     async countUnsentOutbox() {
       const [row] = await db.select({ n: count() }).from(outbox).where(isNull(outbox.sentAt));

@@ -33,6 +33,7 @@ import type {
   TemplateRecord,
   WaitingHead,
   WorkerRecord,
+  WorkflowStepRecord,
 } from '../types.js';
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
@@ -190,6 +191,11 @@ export function sqliteOps(
     outboxReader,
     `SELECT ${outboxReader.columns} FROM "outbox" WHERE "sent_at" IS NULL ORDER BY "id" LIMIT ?`,
   );
+  const unsentOutboxAfter = preparedRows(
+    client,
+    outboxReader,
+    `SELECT ${outboxReader.columns} FROM "outbox" WHERE "sent_at" IS NULL AND "id" > ? ORDER BY "id" LIMIT ?`,
+  );
   const markSent = preparedWriteIn(
     client,
     (marks) => `UPDATE "outbox" SET "sent_at" = ? WHERE "id" IN (${marks})`,
@@ -204,6 +210,14 @@ export function sqliteOps(
       ` WHERE "status" = 'WAITING' AND "attempt" = ? AND "id" IN (${marks}) RETURNING "id"`,
   );
   const queuedAt = tasks.queuedAt as Column;
+  // Every result batch looks up which of its finished tasks are workflow steps (usually none):
+  // one cached primary-key IN read instead of drizzle's builder, which cost more than the lookup.
+  const stepsByTask = preparedIn(
+    client,
+    rowReader<WorkflowStepRecord>(getTableColumns(workflowSteps)),
+    'workflow_steps',
+    'task_id',
+  );
   // The other statements of every admission pass, prepared once (drizzle's builder costs more
   // than these one-index reads).
   const queueReader = rowReader<QueueRecord>(getTableColumns(queues));
@@ -217,6 +231,8 @@ export function sqliteOps(
       stmt.run(name, (queueColumns.updatedAt as Column).mapToDriverValue(at));
     };
   })();
+  // Admission's gate reads the settings of the queues of every create batch.
+  const queuesByName = preparedIn(client, queueReader, 'queues', 'name');
   const queueByName = preparedRows(
     client,
     queueReader,
@@ -504,8 +520,8 @@ export function sqliteOps(
     insertOutbox(rows) {
       insertAll(outboxInsert, rows);
     },
-    listUnsentOutbox(limit) {
-      return unsentOutbox(limit);
+    listUnsentOutbox(limit, afterId) {
+      return afterId === undefined ? unsentOutbox(limit) : unsentOutboxAfter(afterId, limit);
     },
     countUnsentOutbox() {
       return db.select({ n: count() }).from(outbox).where(isNull(outbox.sentAt)).get()?.n ?? 0;
@@ -692,18 +708,7 @@ export function sqliteOps(
         .all();
     },
     getStepsOfTasks(taskIds) {
-      if (taskIds.length === 0) return [];
-      const out = [];
-      for (let i = 0; i < taskIds.length; i += 500) {
-        out.push(
-          ...db
-            .select()
-            .from(workflowSteps)
-            .where(inArray(workflowSteps.taskId, taskIds.slice(i, i + 500)))
-            .all(),
-        );
-      }
-      return out;
+      return stepsByTask(taskIds);
     },
     getWorkflowStepsByKey(workflowId, keys) {
       if (keys.length === 0) return [];
@@ -738,6 +743,7 @@ export function sqliteOps(
     listQueueSettings(names) {
       if (names?.length === 0) return [];
       if (names?.length === 1) return queueByName(names[0]);
+      if (names) return queuesByName(names).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       return db
         .select()
         .from(queues)
