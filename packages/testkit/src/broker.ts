@@ -33,6 +33,12 @@ export interface BrokerTraits {
   startMs: number;
   /** Transactional producers work (the dev broker refuses them; Taskwire does not use them). */
   transactions: boolean;
+  /**
+   * A parked fetch is answered with everything the produce request that satisfied it appended, on
+   * every partition (the dev broker answers after the whole request). Kafka 2.4 may answer at the
+   * first partition's append, and the other partitions come a fetch later.
+   */
+  fetchAnswersWholeProduce: boolean;
 }
 
 const TRAITS: Record<BrokerKind, BrokerTraits> = {
@@ -42,6 +48,7 @@ const TRAITS: Record<BrokerKind, BrokerTraits> = {
     restartAfterKillMs: 10_000,
     startMs: 20_000,
     transactions: false,
+    fetchAnswersWholeProduce: true,
   },
   kafka: {
     kind: 'kafka',
@@ -49,6 +56,7 @@ const TRAITS: Record<BrokerKind, BrokerTraits> = {
     restartAfterKillMs: 60_000,
     startMs: 90_000,
     transactions: true,
+    fetchAnswersWholeProduce: false,
   },
 };
 
