@@ -43,7 +43,7 @@ export interface MetricsHooks {
 }
 
 /** What the retention purge deletes: the label values of taskwire_retention_deleted_total. */
-export const RETENTION_KINDS = ['tasks', 'events', 'dead_letters', 'outbox'] as const;
+export const RETENTION_KINDS = ['tasks', 'events', 'dead_letters', 'outbox', 'workflows'] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
 export const noMetrics: MetricsHooks = {

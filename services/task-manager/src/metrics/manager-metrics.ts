@@ -135,7 +135,7 @@ export function createManagerMetrics(opts: ManagerMetricsOptions): ManagerMetric
   });
   const retentionDeleted = new Counter({
     name: 'taskwire_retention_deleted_total',
-    help: 'Rows the retention purge deleted, by kind: tasks, events, dead_letters, outbox (sent rows).',
+    help: 'Rows the retention purge deleted, by kind: tasks, events, dead_letters, outbox (sent rows), workflows.',
     labelNames: ['kind'] as const,
     registers,
   });

@@ -10,6 +10,8 @@ import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
 import type { Store, TaskRecord, TemplateRecord } from '../store/types.js';
 import { DIALECTS, createTestDatabase } from '../testing/stores.js';
 import type { TestDatabase } from '../testing/stores.js';
+import { firstIdAt, newId } from '../domain/ids.js';
+import type { WorkflowStatus } from '../store/types.js';
 import { createTaskPurge } from './task-purge.js';
 import type { TaskPurge, TaskPurgeOptions } from './task-purge.js';
 
@@ -71,6 +73,50 @@ async function seed(
   return task;
 }
 
+/**
+ * A workflow created and (unless RUNNING) finished `daysAgo` days ago, with one step task (two events
+ * each) per entry of `steps`, in that status.
+ */
+async function seedWorkflow(
+  store: Store,
+  template: TemplateRecord,
+  status: WorkflowStatus,
+  daysAgo_: number,
+  steps: readonly TaskStatus[],
+): Promise<{ id: string; tasks: TaskRecord[] }> {
+  const at = daysAgo(daysAgo_);
+  // An id of that time (newId is monotonic: after a later time in this process it keeps that one).
+  const id = firstIdAt(at.getTime()).slice(0, 10) + newId().slice(10);
+  const tasks: TaskRecord[] = [];
+  for (const st of steps) tasks.push(await seed(store, template, st, daysAgo_));
+  await store.insertWorkflow(
+    {
+      id,
+      name: 'wf',
+      status,
+      onFailure: 'fail_fast',
+      workflowTemplateId: null,
+      scheduledFor: null,
+      stepsTotal: steps.length,
+      stepsFinished: steps.length,
+      stepsCompleted: steps.length,
+      createdAt: at,
+      updatedAt: at,
+      finishedAt: status === 'RUNNING' ? null : at,
+    },
+    tasks.map((t, i) => ({
+      taskId: t.id,
+      workflowId: id,
+      stepKey: `s${i}`,
+      position: i,
+      dependsOn: [],
+      dependants: [],
+      depsRemaining: 0,
+    })),
+  );
+  return { id, tasks };
+}
+
 async function remaining(store: Store, tasks: readonly TaskRecord[]): Promise<string[]> {
   return (await store.getTasks(tasks.map((t) => t.id))).map((t) => t.id).sort();
 }
@@ -106,7 +152,7 @@ describe.each(DIALECTS)('retention purge on %s', (dialect) => {
     const { purge, units, metrics } = purgeOn(store, { batch: 3 });
     const report = await purge.runOnce();
 
-    expect(report).toEqual({ tasks: 8, events: 15, dead_letters: 0, outbox: 0 });
+    expect(report).toEqual({ tasks: 8, events: 15, dead_letters: 0, outbox: 0, workflows: 0 });
     expect(units.filter((u) => u.kind === 'tasks').map((u) => u.deleted)).toEqual([3, 3, 2]);
     expect(await remaining(store, old)).toEqual([]);
     expect(await remaining(store, [...recent, ...active])).toEqual(
@@ -124,7 +170,7 @@ describe.each(DIALECTS)('retention purge on %s', (dialect) => {
     expect(text).toContain('taskwire_retention_deleted_total{kind="tasks"} 8');
     expect(text).toContain('taskwire_retention_deleted_total{kind="events"} 15');
     // A second pass finds nothing.
-    expect(await purge.runOnce()).toEqual({ tasks: 0, events: 0, dead_letters: 0, outbox: 0 });
+    expect(await purge.runOnce()).toEqual({ tasks: 0, events: 0, dead_letters: 0, outbox: 0, workflows: 0 });
   });
 
   it("a template's retention_days overrides RETENTION_DAYS for its tasks; 0 keeps them forever; RETENTION_DAYS 0 keeps the rest", async () => {
@@ -192,6 +238,54 @@ describe.each(DIALECTS)('retention purge on %s', (dialect) => {
     expect(await store.listEvents(step.id)).toHaveLength(2);
   });
 
+  it('deletes whole workflows finished before RETENTION_DAYS with their steps, step tasks and events; running, recent and still-stopping ones stay', async () => {
+    const store = await open(dialect);
+    const template = makeTemplate();
+    await store.insertTemplate(template);
+    const old = await seedWorkflow(store, template, 'COMPLETED', 40, ['COMPLETED', 'COMPLETED']);
+    const failed = await seedWorkflow(store, template, 'FAILED', 35, ['FAILED', 'CANCELED']);
+    const running = await seedWorkflow(store, template, 'RUNNING', 40, ['RUNNING']);
+    // Cancelled long ago, one step still stopping: it waits for a later pass.
+    const stopping = await seedWorkflow(store, template, 'CANCELED', 40, ['RUNNING', 'CANCELED']);
+    // Seeded last, so the newest event row (always kept) is one of its steps'.
+    const recent = await seedWorkflow(store, template, 'COMPLETED', 5, ['COMPLETED']);
+    const { purge, metrics } = purgeOn(store);
+    expect(await purge.runOnce()).toEqual({ tasks: 4, events: 8, dead_letters: 0, outbox: 0, workflows: 2 });
+    for (const gone of [old, failed]) {
+      expect(await store.getWorkflow(gone.id)).toBeNull();
+      expect(await store.listWorkflowSteps(gone.id)).toEqual([]);
+      expect(await remaining(store, gone.tasks)).toEqual([]);
+      for (const t of gone.tasks) expect(await store.listEvents(t.id)).toEqual([]);
+    }
+    for (const kept of [running, stopping, recent]) {
+      expect(await store.getWorkflow(kept.id)).not.toBeNull();
+      expect(await store.listWorkflowSteps(kept.id)).toHaveLength(kept.tasks.length);
+      expect(await remaining(store, kept.tasks)).toEqual(kept.tasks.map((t) => t.id).sort());
+    }
+    expect(await metrics.render()).toContain('taskwire_retention_deleted_total{kind="workflows"} 2');
+  });
+
+  it('deletes a backlog of workflows in units of whole workflows within RETENTION_BATCH steps, a larger workflow alone', async () => {
+    const store = await open(dialect);
+    const template = makeTemplate();
+    await store.insertTemplate(template);
+    const small = [];
+    for (let i = 0; i < 5; i++)
+      small.push(await seedWorkflow(store, template, 'COMPLETED', 50 - i, ['COMPLETED', 'COMPLETED']));
+    const big = await seedWorkflow(store, template, 'COMPLETED', 40, [
+      'COMPLETED',
+      'COMPLETED',
+      'COMPLETED',
+      'COMPLETED',
+      'COMPLETED',
+    ]);
+    const { purge, units } = purgeOn(store, { batch: 3 });
+    expect((await purge.runOnce()).workflows).toBe(6);
+    for (const w of [...small, big]) expect(await store.getWorkflow(w.id)).toBeNull();
+    // Two steps each and a batch of 3: one small workflow per unit; the five-step one in a unit of its own.
+    expect(units.filter((u) => u.kind === 'workflows').length).toBeGreaterThanOrEqual(6);
+  });
+
   it('runs on one replica at a time: another owner purges nothing until the holder stops', async () => {
     const store = await open(dialect);
     const other = db!.open();
@@ -202,7 +296,13 @@ describe.each(DIALECTS)('retention purge on %s', (dialect) => {
     const b = purgeOn(other);
     expect((await a.purge.runOnce()).tasks).toBe(1);
     const later = await seed(store, template, 'COMPLETED', 40);
-    expect(await b.purge.runOnce()).toEqual({ tasks: 0, events: 0, dead_letters: 0, outbox: 0 });
+    expect(await b.purge.runOnce()).toEqual({
+      tasks: 0,
+      events: 0,
+      dead_letters: 0,
+      outbox: 0,
+      workflows: 0,
+    });
     expect(await remaining(store, [later])).toEqual([later.id]);
     await a.purge.stop(); // releases the lease
     expect((await b.purge.runOnce()).tasks).toBe(1);

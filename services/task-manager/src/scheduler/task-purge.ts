@@ -1,6 +1,7 @@
 // Task retention: deletes finished tasks (and their events), old dead letters and sent outbox rows in small batches, on one replica at a time.
 import type { DomainDeps } from '../domain/deps.js';
 import type { RetentionKind } from '../domain/metrics-hooks.js';
+import { ID_CLOCK_SLACK_MS, firstIdAt } from '../domain/ids.js';
 import type { PurgeScope } from '../store/types.js';
 import { periodic } from './periodic.js';
 
@@ -27,7 +28,7 @@ export interface TaskPurgeOptions {
   /** Sent outbox rows are kept this long (default 1 h), whatever RETENTION_DAYS says. */
   keepSentOutboxMs?: number;
   /** Called after each unit of work with what it deleted and how long it took (bench, logs). */
-  onUnit?: (kind: 'tasks' | 'dead_letters' | 'outbox', deleted: number, ms: number) => void;
+  onUnit?: (kind: 'tasks' | 'workflows' | 'dead_letters' | 'outbox', deleted: number, ms: number) => void;
 }
 
 export type PurgeReport = Record<RetentionKind, number>;
@@ -46,7 +47,8 @@ export interface TaskPurge {
  * between them so that requests and result batches get the database in between. Tasks go only in
  * a terminal status (COMPLETED, FAILED, TIMED_OUT, CANCELED): the DELETE itself checks it, so a
  * task retried meanwhile stays. A template's retention_days overrides RETENTION_DAYS for its
- * tasks (0: kept forever); dead letters follow RETENTION_DAYS.
+ * tasks (0: kept forever); finished workflows (whole: the workflow, its steps and their tasks and
+ * events) and dead letters follow RETENTION_DAYS.
  */
 export function createTaskPurge(deps: DomainDeps, opts: TaskPurgeOptions): TaskPurge {
   const log = deps.logger.child({ component: 'task-purge', owner: opts.owner });
@@ -70,7 +72,7 @@ export function createTaskPurge(deps: DomainDeps, opts: TaskPurgeOptions): TaskP
 
   /** Runs `unit` until it deletes less than a batch, the lease is lost or the purge stops. */
   async function drain(
-    kind: 'tasks' | 'dead_letters' | 'outbox',
+    kind: 'tasks' | 'workflows' | 'dead_letters' | 'outbox',
     unit: () => Promise<number>,
   ): Promise<void> {
     for (;;) {
@@ -84,7 +86,7 @@ export function createTaskPurge(deps: DomainDeps, opts: TaskPurgeOptions): TaskP
   }
 
   async function pass(): Promise<PurgeReport> {
-    const report: PurgeReport = { tasks: 0, events: 0, dead_letters: 0, outbox: 0 };
+    const report: PurgeReport = { tasks: 0, events: 0, dead_letters: 0, outbox: 0, workflows: 0 };
     if (!(await holdLease())) return report;
     const now = deps.clock.now().getTime();
     const scopes: Array<Omit<PurgeScope, 'limit'>> = [];
@@ -106,6 +108,19 @@ export function createTaskPurge(deps: DomainDeps, opts: TaskPurgeOptions): TaskP
         report.events += r.events;
         return r.tasks;
       });
+    // Whole workflows (with their step tasks and events) follow RETENTION_DAYS.
+    if (opts.retentionDays > 0) {
+      const finishedBefore = new Date(now - opts.retentionDays * DAY_MS);
+      const idBefore = firstIdAt(finishedBefore.getTime() + ID_CLOCK_SLACK_MS);
+      await drain('workflows', async () => {
+        const r = await store.purgeFinishedWorkflows({ finishedBefore, idBefore, limit: batch });
+        report.workflows += r.workflows;
+        report.tasks += r.tasks;
+        report.events += r.events;
+        // A unit deletes whole workflows, so its count says nothing about what is left: `more` does.
+        return r.more ? batch : 0;
+      });
+    }
     if (opts.retentionDays > 0)
       await drain('dead_letters', async () => {
         const n = await store.pruneDeadLetters(new Date(now - opts.retentionDays * DAY_MS), batch);
@@ -119,12 +134,12 @@ export function createTaskPurge(deps: DomainDeps, opts: TaskPurgeOptions): TaskP
     });
     for (const [kind, n] of Object.entries(report) as Array<[RetentionKind, number]>)
       if (n > 0) deps.metrics?.retentionDeleted?.(kind, n);
-    if (report.tasks + report.dead_letters + report.outbox > 0)
+    if (report.tasks + report.workflows + report.dead_letters + report.outbox > 0)
       log.info(report, 'retention purge deleted rows');
     return report;
   }
 
-  let last: PurgeReport = { tasks: 0, events: 0, dead_letters: 0, outbox: 0 };
+  let last: PurgeReport = { tasks: 0, events: 0, dead_letters: 0, outbox: 0, workflows: 0 };
   const loop = periodic({
     intervalMs,
     pass: async () => {

@@ -142,6 +142,8 @@ export function storeQueries({ tasks, templates, leases, taskEvents, deadLetters
       ),
     /** The guard on the DELETE of the ids selected by `purgeable`: still terminal. */
     finishedIn: (ids: string[]) => and(inArray(tasks.id, ids), isFinished),
+    /** Which of these tasks are not in a terminal status (yet). */
+    unfinishedIn: (ids: string[]) => and(inArray(tasks.id, ids), sql`NOT (${isFinished})`),
 
     /** listDeadLetters' WHERE. */
     deadLetters: (f: DeadLetterFilter) =>

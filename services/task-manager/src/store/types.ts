@@ -243,6 +243,16 @@ export interface PurgeScope {
   limit: number;
 }
 
+/** Which finished workflows one purge unit may delete (see purgeFinishedWorkflows). */
+export interface WorkflowPurgeScope {
+  /** Only workflows finished before this. */
+  finishedBefore: Date;
+  /** Only ids below this: ids carry their creation time, so the read is a range of the index. */
+  idBefore: string;
+  /** Step tasks per unit: whole workflows up to this many steps (at least one workflow). */
+  limit: number;
+}
+
 export interface WorkerRecord {
   id: string;
   host: string;
@@ -478,6 +488,15 @@ export interface StoreOps {
    * matches, nor a workflow step (its workflow still reads it). Returns how many tasks and events were deleted.
    */
   purgeFinishedTasks(scope: PurgeScope): Promise<{ tasks: number; events: number }>;
+  /**
+   * Deletes whole workflows (COMPLETED, FAILED, CANCELED) finished before the cutoff: the workflow,
+   * its step rows, its step tasks and their events. A workflow with a step not yet in a terminal
+   * status (a step of a cancelled workflow still stopping) stays for a later pass. `more`: there may
+   * be more to delete now.
+   */
+  purgeFinishedWorkflows(
+    scope: WorkflowPurgeScope,
+  ): Promise<{ workflows: number; tasks: number; events: number; more: boolean }>;
 
   // workers
   upsertWorkers(workers: readonly WorkerRecord[]): Promise<void>;

@@ -1,7 +1,25 @@
 // The workflow queries both dialects share: filters over the workflows and workflow_steps columns.
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Column } from 'drizzle-orm';
-import type { WorkflowFilter, WorkflowRecord, WorkflowStatus, WorkflowStepRecord } from './types.js';
+import type {
+  WorkflowFilter,
+  WorkflowPurgeScope,
+  WorkflowRecord,
+  WorkflowStatus,
+  WorkflowStepRecord,
+} from './types.js';
+
+/** The workflows of one purge unit: whole workflows, oldest first, up to `limit` steps (at least one). */
+export function wholeWorkflowsWithin(found: ReadonlyArray<{ id: string; steps: number }>, limit: number) {
+  const chosen: string[] = [];
+  let steps = 0;
+  for (const w of found) {
+    if (chosen.length > 0 && steps + w.steps > limit) break;
+    chosen.push(w.id);
+    steps += w.steps;
+  }
+  return chosen;
+}
 
 type Columns<K extends string> = { readonly [P in K]: Column };
 
@@ -34,5 +52,12 @@ export function workflowQueries({ workflows, workflowSteps }: WorkflowTables) {
     stepsByKey: (workflowId: string, keys: readonly string[]) =>
       and(eq(workflowSteps.workflowId, workflowId), inArray(workflowSteps.stepKey, [...keys])),
     release: { depsRemaining: sql`${workflowSteps.depsRemaining} - 1` },
+    /** Finished workflows the retention purge may delete, read as a range of the primary key. */
+    purgeable: (p: WorkflowPurgeScope) =>
+      and(
+        lt(workflows.id, p.idBefore),
+        inArray(workflows.status, ['COMPLETED', 'FAILED', 'CANCELED']),
+        lt(workflows.finishedAt, p.finishedBefore),
+      ),
   };
 }

@@ -52,7 +52,7 @@ import {
   workflowSteps,
   workflows,
 } from './schema.js';
-import { workflowQueries } from '../workflow-queries.js';
+import { wholeWorkflowsWithin, workflowQueries } from '../workflow-queries.js';
 
 export type MysqlDb = MySqlDatabase<MySql2QueryResultHKT, MySql2PreparedQueryHKT, Record<string, never>>;
 
@@ -491,6 +491,52 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
 
     // task retention
+    purgeFinishedWorkflows(scope) {
+      return atomic(async ({ db: tx }) => {
+        const found = await tx
+          .select({ id: workflows.id, steps: workflows.stepsTotal })
+          .from(workflows)
+          .where(wq.purgeable(scope))
+          .orderBy(asc(workflows.id))
+          .limit(scope.limit)
+          // Locked: a retry of one of them (an update of its row) waits, then finds it gone.
+          .for('update');
+        const chosen = wholeWorkflowsWithin(found, scope.limit);
+        const none = { workflows: 0, tasks: 0, events: 0, more: false };
+        if (chosen.length === 0) return none;
+        const more = chosen.length < found.length || found.length === scope.limit;
+        const steps = await tx
+          .select({ taskId: workflowSteps.taskId, workflowId: workflowSteps.workflowId })
+          .from(workflowSteps)
+          .where(inArray(workflowSteps.workflowId, chosen));
+        const stepIds = steps.map((st) => st.taskId);
+        const unfinished = new Set(
+          stepIds.length === 0
+            ? []
+            : (await tx.select({ id: tasks.id }).from(tasks).where(q.unfinishedIn(stepIds))).map((r) => r.id),
+        );
+        const held = new Set(steps.filter((st) => unfinished.has(st.taskId)).map((st) => st.workflowId));
+        const ids = chosen.filter((id) => !held.has(id));
+        if (ids.length === 0) return { ...none, more };
+        const taskIds = steps.filter((st) => !held.has(st.workflowId)).map((st) => st.taskId);
+        let deletedTasks = 0;
+        let events = 0;
+        if (taskIds.length > 0) {
+          deletedTasks = affected(await tx.delete(tasks).where(q.finishedIn(taskIds)));
+          const [newest] = await tx.select({ id: max(taskEvents.id) }).from(taskEvents);
+          // The newest event stays (see purgeFinishedTasks).
+          events = affected(
+            await tx
+              .delete(taskEvents)
+              .where(and(inArray(taskEvents.taskId, taskIds), lt(taskEvents.id, Number(newest?.id ?? 0)))),
+          );
+        }
+        await tx.delete(workflowSteps).where(inArray(workflowSteps.workflowId, ids));
+        const deleted = affected(await tx.delete(workflows).where(inArray(workflows.id, ids)));
+        return { workflows: deleted, tasks: deletedTasks, events, more };
+      });
+    },
+
     purgeFinishedTasks(scope) {
       return atomic(async ({ db: tx }) => {
         // A plain read (no FOR UPDATE: no gap locks on the status index); the DELETE re-checks the

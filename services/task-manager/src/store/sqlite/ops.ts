@@ -60,7 +60,7 @@ import {
   workflowSteps,
   workflows,
 } from './schema.js';
-import { workflowQueries } from '../workflow-queries.js';
+import { wholeWorkflowsWithin, workflowQueries } from '../workflow-queries.js';
 
 export type SqliteDb = BetterSQLite3Database<Record<string, never>>;
 
@@ -617,6 +617,59 @@ export function sqliteOps(
     },
 
     // task retention
+    purgeFinishedWorkflows(scope) {
+      return atomic(() => {
+        const found = db
+          .select({ id: workflows.id, steps: workflows.stepsTotal })
+          .from(workflows)
+          .where(wq.purgeable(scope))
+          .orderBy(asc(workflows.id))
+          .limit(scope.limit)
+          .all();
+        const chosen = wholeWorkflowsWithin(found, scope.limit);
+        const none = { workflows: 0, tasks: 0, events: 0, more: false };
+        if (chosen.length === 0) return none;
+        const more = chosen.length < found.length || found.length === scope.limit;
+        const steps = db
+          .select({ taskId: workflowSteps.taskId, workflowId: workflowSteps.workflowId })
+          .from(workflowSteps)
+          .where(inArray(workflowSteps.workflowId, chosen))
+          .all();
+        const stepIds = steps.map((st) => st.taskId);
+        const unfinished = new Set(
+          stepIds.length === 0
+            ? []
+            : db
+                .select({ id: tasks.id })
+                .from(tasks)
+                .where(q.unfinishedIn(stepIds))
+                .all()
+                .map((r) => r.id),
+        );
+        const held = new Set(steps.filter((st) => unfinished.has(st.taskId)).map((st) => st.workflowId));
+        const ids = chosen.filter((id) => !held.has(id));
+        if (ids.length === 0) return { ...none, more };
+        const taskIds = steps.filter((st) => !held.has(st.workflowId)).map((st) => st.taskId);
+        let deletedTasks = 0;
+        let events = 0;
+        if (taskIds.length > 0) {
+          deletedTasks = db.delete(tasks).where(q.finishedIn(taskIds)).run().changes;
+          const newest =
+            db
+              .select({ id: max(taskEvents.id) })
+              .from(taskEvents)
+              .get()?.id ?? 0;
+          events = db
+            .delete(taskEvents)
+            .where(and(inArray(taskEvents.taskId, taskIds), lt(taskEvents.id, newest)))
+            .run().changes;
+        }
+        db.delete(workflowSteps).where(inArray(workflowSteps.workflowId, ids)).run();
+        const deleted = db.delete(workflows).where(inArray(workflows.id, ids)).run().changes;
+        return { workflows: deleted, tasks: deletedTasks, events, more };
+      });
+    },
+
     purgeFinishedTasks(scope) {
       return atomic(() => {
         const ids = db
