@@ -8,12 +8,6 @@ import type { Logger } from 'pino';
 import type { Store, StoreOps } from '../types.js';
 import { resolveMigrationsDir } from '../migrations-dir.js';
 import { Mutex } from '../mutex.js';
-import {
-  BACKSTOP_AUTOCHECKPOINT_PAGES,
-  DEFAULT_AUTOCHECKPOINT_PAGES,
-  startCheckpointer,
-} from './checkpointer.js';
-import type { Checkpointer, CheckpointStats } from './checkpointer.js';
 import { translateSqliteError } from './errors.js';
 import { sqliteOps } from './ops.js';
 import type { SyncOps } from './ops.js';
@@ -31,11 +25,6 @@ export interface SqliteStoreOptions {
    * with StoreUnavailable('saturated').
    */
   queueLimit?: number;
-  /**
-   * How often a worker thread checkpoints the WAL, in ms (default 200); 0 leaves checkpoints to
-   * SQLite's auto-checkpoint on commit, on the event loop. Files only.
-   */
-  checkpointIntervalMs?: number;
 }
 
 /** Promise-returning ops over the synchronous ones, with driver errors translated (in this one place). */
@@ -59,10 +48,7 @@ function asyncOps(sync: SyncOps): StoreOps {
  * turn: nothing lands inside another caller's open transaction. So `fn` must use `tx`, never the
  * store itself (or a nested unitOfWork): that call would wait for the unit it runs in.
  */
-/** The SQLite Store, with what its checkpoint thread did (null without one), for tests and diagnostics. */
-export type SqliteStore = Store & { walCheckpoints(): CheckpointStats | null };
-
-export function createSqliteStore(opts: SqliteStoreOptions): SqliteStore {
+export function createSqliteStore(opts: SqliteStoreOptions): Store {
   const path = opts.file.startsWith('file:') ? opts.file.slice('file:'.length) : opts.file;
   const memory = path === ':memory:' || path === '';
   if (!memory) mkdirSync(dirname(path), { recursive: true });
@@ -72,21 +58,6 @@ export function createSqliteStore(opts: SqliteStoreOptions): SqliteStore {
   client.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   client.pragma('foreign_keys = OFF');
   client.pragma('temp_store = MEMORY');
-  // After a checkpoint lets the WAL restart, a WAL grown by a burst is cut back to this size.
-  client.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  const checkpointIntervalMs = opts.checkpointIntervalMs ?? 200;
-  let checkpointer: Checkpointer | null = null;
-  if (!memory && checkpointIntervalMs > 0) {
-    client.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
-    checkpointer = startCheckpointer({
-      file: path,
-      intervalMs: checkpointIntervalMs,
-      logger: opts.logger,
-      onLost: () => {
-        if (client.open) client.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
-      },
-    });
-  }
   const db = drizzle({ client });
   const log = opts.logger?.child({ component: 'store', dialect: 'sqlite' });
   const lock = new Mutex(opts.queueLimit ?? 1000);
@@ -117,7 +88,6 @@ export function createSqliteStore(opts: SqliteStoreOptions): SqliteStore {
   return {
     ...(topOps as unknown as StoreOps),
     dialect: 'sqlite',
-    walCheckpoints: () => checkpointer?.stats() ?? null,
 
     unitOfWork(fn) {
       return lock.run(async () => {
@@ -172,10 +142,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): SqliteStore {
     },
 
     close() {
-      return lock.run(async () => {
+      return lock.run(() => {
         if (closed) return;
         closed = true;
-        await checkpointer?.stop();
         // Refreshes planner statistics of tables that grew a lot (cheap; SQLite's advice).
         if (!memory) client.pragma('optimize');
         client.close();
