@@ -14,13 +14,16 @@ export async function queuesPage({ main, isCurrent }) {
   );
   // A limit being typed survives the refresh: rows are not rebuilt while one of its fields has focus.
   let editing = false;
+  // Only the latest read is drawn: a refresh that started before a Pause must not undo it on screen.
+  let reads = 0;
   const load = async () => {
+    const n = ++reads;
     try {
       const { items } = await api('/queues');
-      if (!isCurrent() || editing) return;
+      if (!isCurrent() || editing || n !== reads) return;
       body.replaceChildren(render(items, act));
     } catch (err) {
-      if (isCurrent()) body.replaceChildren(errorBox(err));
+      if (isCurrent() && n === reads) body.replaceChildren(errorBox(err));
     }
   };
   const act = async (queue, what, init) => {

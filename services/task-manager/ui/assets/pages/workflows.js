@@ -122,8 +122,11 @@ export async function workflowPage({ main, params, isCurrent }) {
   }
   if (!isCurrent()) return;
   const note = h('div.notice', { hidden: true });
+  // Bumped by every read and action: a refresh that started before a Cancel must not undo it on screen.
+  let version = 0;
   const act = async (what) => {
     note.hidden = true;
+    version++;
     try {
       wf = await api(`${path}/${what}`, { method: 'POST' });
       draw();
@@ -176,9 +179,10 @@ export async function workflowPage({ main, params, isCurrent }) {
   // Refreshed while anything can still change; a finished workflow is re-read only after a retry.
   const timer = setInterval(async () => {
     if (wf.status !== 'RUNNING' && wf.steps.every((s) => FINISHED.includes(s.status))) return;
+    const mine = ++version;
     try {
       const fresh = await api(path);
-      if (!isCurrent()) return;
+      if (!isCurrent() || mine !== version) return;
       wf = fresh;
       draw();
     } catch {
