@@ -113,6 +113,12 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     await page.getByText('No worker has sent a heartbeat yet.').waitFor();
     await page.goto(`${base}/ui/dlq`);
     await page.getByText('No dead letters. Every message was processed.').waitFor();
+    await page.goto(`${base}/ui/queues`);
+    await page.getByText('No queues yet.').waitFor();
+    await page.goto(`${base}/ui/workflows`);
+    await page.getByText('No workflows yet.').waitFor();
+    await page.goto(`${base}/ui/workflows?status=FAILED`);
+    await page.getByText('No workflow matches this filter.').waitFor();
     await page.goto(`${base}/ui/nowhere`);
     await page.getByText('No dashboard page at /ui/nowhere.').waitFor();
     expect(errors).toEqual([]);
@@ -312,6 +318,111 @@ suite('the dashboard in Chromium, over a manager, a dev broker and a worker', ()
     expect(errors).toEqual([]);
   });
 
+  it("the Queues page shows each queue's counts and pauses and resumes a queue", async () => {
+    const queue = async (name: string) =>
+      ((await http.get('/queues')).body.items as { name: string; paused: boolean; waiting: number }[]).find(
+        (q) => q.name === name,
+      );
+    await page.goto(`${base}/ui/queues`);
+    const images = page.locator('tr[data-queue="images"]');
+    await images.waitFor();
+    await page.locator('tr[data-queue="default"]').waitFor();
+    expect(await images.innerText()).toContain('no limit');
+    await page.locator('#nav a.active', { hasText: 'Queues' }).waitFor();
+
+    await images.getByRole('button', { name: 'Pause' }).click();
+    await images.locator('.badge', { hasText: 'PAUSED' }).waitFor();
+    expect((await queue('images'))?.paused).toBe(true);
+    // New tasks of a paused queue wait, and the page counts them.
+    const held = await http.post('/tasks/batch', {
+      tasks: Array.from({ length: 3 }, () => ({ template_name: 'resize-image' })),
+    });
+    expect(held.status).toBe(200);
+    await waitFor('3 WAITING in images', async () => (await queue('images'))?.waiting === 3);
+    await images.locator('td.waiting', { hasText: /^3$/ }).waitFor();
+    await shot(page, 'queues');
+
+    await images.getByRole('button', { name: 'Resume' }).click();
+    await images.getByRole('button', { name: 'Pause' }).waitFor();
+    expect((await queue('images'))?.paused).toBe(false);
+    await waitFor('the held tasks to run', async () => (await queue('images'))?.waiting === 0);
+
+    // max_in_flight: set, shown, cleared (empty = no limit).
+    await images.getByLabel('Max in flight for images').fill('4');
+    await images.getByRole('button', { name: 'Set' }).click();
+    await images.locator('td.limit > span', { hasText: /^4$/ }).waitFor();
+    expect(
+      ((await http.get('/queues')).body.items as { name: string; max_in_flight: number | null }[]).find(
+        (q) => q.name === 'images',
+      )?.max_in_flight,
+    ).toBe(4);
+    await images.getByLabel('Max in flight for images').fill('');
+    await images.getByRole('button', { name: 'Set' }).click();
+    await images.locator('td.limit', { hasText: 'no limit' }).waitFor();
+    expect(errors).toEqual([]);
+  });
+
+  it('the Workflows page lists a workflow and its detail shows the steps running to COMPLETED', async () => {
+    const created = await http.post('/workflows', {
+      name: 'diamond',
+      steps: [
+        { key: 'fetch', template_name: 'send-email' },
+        { key: 'left', template_name: 'resize-image', depends_on: ['fetch'] },
+        { key: 'right', template_name: 'resize-image', depends_on: ['fetch'] },
+        { key: 'join', template_name: 'send-email', depends_on: ['left', 'right'] },
+      ],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await page.goto(`${base}/ui/workflows`);
+    const row = page.locator(`tr[data-id="${id}"]`);
+    await row.waitFor();
+    expect(await row.innerText()).toContain('diamond');
+    await row.locator('a').click();
+    await page.waitForURL(new RegExp(`/ui/workflows/${id}$`));
+    const join = page.locator('tr[data-step="join"]');
+    await join.waitFor();
+    expect(await join.locator('td.deps').innerText()).toMatch(/left\s*right/);
+    await page.locator('main h1 .badge', { hasText: 'COMPLETED' }).waitFor({ timeout: 20_000 });
+    for (const key of ['fetch', 'left', 'right', 'join'])
+      await page.locator(`tr[data-step="${key}"] .badge`, { hasText: 'COMPLETED' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Retry' }).isDisabled()).toBe(true);
+    await shot(page, 'workflow-detail');
+    // A step's task page links back to its workflow.
+    await join.locator('a').click();
+    await page.waitForURL(/\/ui\/tasks\/[0-9A-Z]{26}$/);
+    const back = page.locator('dl.facts a', { hasText: id });
+    await back.waitFor();
+    expect(await page.locator('dl.facts').innerText()).toContain('step join');
+    await back.click();
+    await page.locator('tr[data-step="join"]').waitFor();
+    await page.goto(`${base}/ui/workflows?status=COMPLETED`);
+    await row.waitFor();
+    await shot(page, 'workflows');
+    expect(errors).toEqual([]);
+  });
+
+  it('cancel a running workflow from its page, then retry it', async () => {
+    const created = await http.post('/workflows', {
+      name: 'long-one',
+      steps: [{ key: 'export', template_name: 'slow-export', params: { ms: 60_000, steps: 60 } }],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await page.goto(`${base}/ui/workflows/${id}`);
+    await page.locator('tr[data-step="export"] .badge', { hasText: 'RUNNING' }).waitFor({ timeout: 20_000 });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('main h1 .badge', { hasText: 'CANCELED' }).waitFor();
+    expect((await http.get(`/workflows/${id}`)).body.status).toBe('CANCELED');
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await page.locator('main h1 .badge', { hasText: 'RUNNING' }).waitFor();
+    expect((await http.get(`/workflows/${id}`)).body.status).toBe('RUNNING');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('main h1 .badge', { hasText: 'CANCELED' }).waitFor();
+    expect(errors).toEqual([]);
+  });
+
   it('a poison dispatch dead-lettered by the worker shows on the Dead letters page; replaying it as-is is refused there', async () => {
     const kafka = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING, clientId: 'e2e-dashboard' });
     const producer = kafka.producer();
@@ -410,6 +521,19 @@ suite('the dashboard with API tokens', () => {
     await card.getByRole('button', { name: 'Run now' }).click();
     await card.locator('.error-box', { hasText: 'needs a token with scope "write"' }).waitFor();
     expect((await api(base, READ).get('/tasks')).body.items).toEqual([]);
+    // …nor pause a queue (write) nor set its limit (admin).
+    await page.goto(`${base}/ui/queues`);
+    const queue = page.locator('tr[data-queue="default"]');
+    await queue.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('.error-box', { hasText: 'needs a token with scope "write"' }).waitFor();
+    await queue.getByLabel('Max in flight for default').fill('3');
+    await queue.getByRole('button', { name: 'Set' }).click();
+    await page.locator('.error-box', { hasText: 'needs a token with scope "admin"' }).waitFor();
+    expect((await api(base, READ).get('/queues')).body.items[0]).toMatchObject({
+      name: 'default',
+      paused: false,
+      max_in_flight: null,
+    });
     expect(errors).toEqual([]);
   });
 });

@@ -8,12 +8,17 @@ import { taskPage } from './pages/task.js';
 import { templatesPage } from './pages/templates.js';
 import { workersPage } from './pages/workers.js';
 import { dlqPage } from './pages/dlq.js';
+import { queuesPage } from './pages/queues.js';
+import { workflowPage, workflowsPage } from './pages/workflows.js';
 
 /** [pattern, nav key, page]; a page is (ctx) => cleanup | undefined and renders into ctx.main. */
 const ROUTES = [
   [/^\/ui\/?$/, 'overview', overviewPage],
   [/^\/ui\/tasks\/?$/, 'tasks', tasksPage],
   [/^\/ui\/tasks\/([^/]+)\/?$/, 'tasks', taskPage],
+  [/^\/ui\/queues\/?$/, 'queues', queuesPage],
+  [/^\/ui\/workflows\/?$/, 'workflows', workflowsPage],
+  [/^\/ui\/workflows\/([^/]+)\/?$/, 'workflows', workflowPage],
   [/^\/ui\/templates\/?$/, 'templates', templatesPage],
   [/^\/ui\/workers\/?$/, 'workers', workersPage],
   [/^\/ui\/dlq\/?$/, 'dlq', dlqPage],

@@ -83,6 +83,16 @@ export async function taskPage({ main, params, setLive, isCurrent }) {
         'dl.facts',
         fact('Template', template ? template.name : task.template_id),
         fact('Queue', task.queue),
+        task.workflow_id
+          ? fact(
+              'Workflow',
+              h(
+                'span',
+                link(`/ui/workflows/${task.workflow_id}`, h('span.mono', task.workflow_id)),
+                task.step_key ? [' · step ', h('span.mono', task.step_key)] : null,
+              ),
+            )
+          : null,
         fact('Attempt', `${task.attempt} of ${task.max_attempts}`),
         fact('Trigger', task.trigger),
         fact('Worker', task.worker_id ?? '—'),
