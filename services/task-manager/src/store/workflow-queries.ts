@@ -21,6 +21,22 @@ export function wholeWorkflowsWithin(found: ReadonlyArray<{ id: string; steps: n
   return chosen;
 }
 
+/**
+ * Of the chosen workflows, those a purge unit deletes (no step unfinished) and their step tasks;
+ * a workflow with an unfinished step (still stopping) waits for a later pass.
+ */
+export function purgeableSteps(
+  chosen: readonly string[],
+  steps: ReadonlyArray<{ taskId: string; workflowId: string }>,
+  unfinished: ReadonlySet<string>,
+) {
+  const held = new Set(steps.filter((st) => unfinished.has(st.taskId)).map((st) => st.workflowId));
+  return {
+    ids: chosen.filter((id) => !held.has(id)),
+    taskIds: steps.filter((st) => !held.has(st.workflowId)).map((st) => st.taskId),
+  };
+}
+
 type Columns<K extends string> = { readonly [P in K]: Column };
 
 export interface WorkflowTables {

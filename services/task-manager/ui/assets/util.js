@@ -104,6 +104,22 @@ export function errorBox(err) {
   return h('div.error-box', { role: 'alert' }, h('strong', 'Error: '), err?.message ?? String(err));
 }
 
+/**
+ * Newer / Older buttons of a cursor-paged list. `cursors` is the stack of cursors that led to this
+ * page (kept in the URL, `~`-joined); `go` navigates with new query values.
+ */
+export function pagerControls(page, cursors, go) {
+  return [
+    cursors.length
+      ? h('button', { onclick: () => go({ cursor: cursors.slice(0, -1).join('~') }) }, '← Newer')
+      : h('span'),
+    h('span.muted', `${page.items.length} shown${cursors.length ? ` · page ${cursors.length + 1}` : ''}`),
+    page.next_cursor
+      ? h('button', { onclick: () => go({ cursor: [...cursors, page.next_cursor].join('~') }) }, 'Older →')
+      : h('span'),
+  ];
+}
+
 export function link(href, ...children) {
   return h('a', { href, 'data-link': '' }, ...children);
 }

@@ -52,7 +52,7 @@ import {
   workflowSteps,
   workflows,
 } from './schema.js';
-import { wholeWorkflowsWithin, workflowQueries } from '../workflow-queries.js';
+import { purgeableSteps, wholeWorkflowsWithin, workflowQueries } from '../workflow-queries.js';
 
 export type MysqlDb = MySqlDatabase<MySql2QueryResultHKT, MySql2PreparedQueryHKT, Record<string, never>>;
 
@@ -515,10 +515,8 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
             ? []
             : (await tx.select({ id: tasks.id }).from(tasks).where(q.unfinishedIn(stepIds))).map((r) => r.id),
         );
-        const held = new Set(steps.filter((st) => unfinished.has(st.taskId)).map((st) => st.workflowId));
-        const ids = chosen.filter((id) => !held.has(id));
+        const { ids, taskIds } = purgeableSteps(chosen, steps, unfinished);
         if (ids.length === 0) return { ...none, more };
-        const taskIds = steps.filter((st) => !held.has(st.workflowId)).map((st) => st.taskId);
         let deletedTasks = 0;
         let events = 0;
         if (taskIds.length > 0) {

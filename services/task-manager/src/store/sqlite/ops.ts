@@ -60,7 +60,7 @@ import {
   workflowSteps,
   workflows,
 } from './schema.js';
-import { wholeWorkflowsWithin, workflowQueries } from '../workflow-queries.js';
+import { purgeableSteps, wholeWorkflowsWithin, workflowQueries } from '../workflow-queries.js';
 
 export type SqliteDb = BetterSQLite3Database<Record<string, never>>;
 
@@ -646,10 +646,8 @@ export function sqliteOps(
                 .all()
                 .map((r) => r.id),
         );
-        const held = new Set(steps.filter((st) => unfinished.has(st.taskId)).map((st) => st.workflowId));
-        const ids = chosen.filter((id) => !held.has(id));
+        const { ids, taskIds } = purgeableSteps(chosen, steps, unfinished);
         if (ids.length === 0) return { ...none, more };
-        const taskIds = steps.filter((st) => !held.has(st.workflowId)).map((st) => st.taskId);
         let deletedTasks = 0;
         let events = 0;
         if (taskIds.length > 0) {

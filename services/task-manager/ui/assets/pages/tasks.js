@@ -1,7 +1,7 @@
 // Tasks: filters (status, template, queue, created from/to) kept in the URL, cursor paging, and
 // new tasks arriving live from /events/stream without a reload.
 import { api, qs, subscribe } from '../api.js';
-import { STATUSES, badge, empty, errorBox, h, link, short, time } from '../util.js';
+import { STATUSES, badge, empty, errorBox, h, link, short, time, pagerControls } from '../util.js';
 
 const LIMIT = 50;
 /** Events that change a task's row (status or attempt). */
@@ -89,15 +89,7 @@ export async function tasksPage({ main, query, navigate, setLive, isCurrent }) {
     h('p.muted', 'New tasks appear here as they are created.'),
   );
   table.replaceChildren(page.items.length ? h('div.table-wrap', grid) : none);
-  pager.append(
-    cursors.length
-      ? h('button', { onclick: () => go({ cursor: cursors.slice(0, -1).join('~') }) }, '← Newer')
-      : h('span'),
-    h('span.muted', `${page.items.length} shown${cursors.length ? ` · page ${cursors.length + 1}` : ''}`),
-    page.next_cursor
-      ? h('button', { onclick: () => go({ cursor: [...cursors, page.next_cursor].join('~') }) }, 'Older →')
-      : h('span'),
-  );
+  pager.append(...pagerControls(page, cursors, go));
 
   // Live: events only say "something changed"; the page itself is re-read, at most once a second
   // however busy the system, so a browser never sends a request per task. The first page takes new

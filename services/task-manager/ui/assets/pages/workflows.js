@@ -2,7 +2,7 @@
 // (status, on_failure, timing, its steps with their dependencies and task links, Cancel / Retry),
 // refreshed every 2 s while the workflow runs.
 import { api, qs } from '../api.js';
-import { badge, duration, empty, errorBox, h, link, short, time } from '../util.js';
+import { badge, duration, empty, errorBox, h, link, short, time, pagerControls } from '../util.js';
 
 const LIMIT = 50;
 const STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELED'];
@@ -87,15 +87,7 @@ export async function workflowsPage({ main, query, navigate, isCurrent }) {
     );
   };
   draw(page.items);
-  pager.append(
-    cursors.length
-      ? h('button', { onclick: () => go({ cursor: cursors.slice(0, -1).join('~') }) }, '← Newer')
-      : h('span'),
-    h('span.muted', `${page.items.length} shown${cursors.length ? ` · page ${cursors.length + 1}` : ''}`),
-    page.next_cursor
-      ? h('button', { onclick: () => go({ cursor: [...cursors, page.next_cursor].join('~') }) }, 'Older →')
-      : h('span'),
-  );
+  pager.append(...pagerControls(page, cursors, go));
   // Statuses change without an event stream for workflows: the page shown is re-read every 3 s.
   const timer = setInterval(async () => {
     try {
