@@ -17,6 +17,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -500,6 +501,32 @@ async function throughput(s, TASKS) {
   };
 }
 
+// The open-loop client shares the machine's 2 cores with the stack it measures, so it sends with
+// node:http on kept-alive sockets: global fetch (undici) cost this process ~1 ms of CPU per POST, more than
+// the manager's own work, and that contention showed up in the latencies being measured.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+/** POSTs `body` as JSON; resolves with the status once the whole response is read. */
+function postJson(url, body) {
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': data.length },
+      },
+      (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
 async function latencyAtRate(s) {
   const since = Date.now();
   const total = RATE * RATE_SECONDS;
@@ -515,13 +542,11 @@ async function latencyAtRate(s) {
     const due = t0 + (i * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
-    const p = fetch(`${s.url}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ task_template_id: s.template.id, params: paramsOf(i) }),
-    })
-      .then((r) => r.arrayBuffer())
-      .catch((err) => void failures.push(`${err.cause?.code ?? ''} ${err.cause?.message ?? err.message}`));
+    const p = postJson(`${s.url}/tasks`, { task_template_id: s.template.id, params: paramsOf(i) })
+      .then((status) => {
+        if (status !== 201) failures.push(`HTTP ${status}`);
+      })
+      .catch((err) => void failures.push(`${err.code ?? ''} ${err.message}`));
     inflight.add(p);
     p.finally(() => inflight.delete(p));
   }
@@ -584,6 +609,7 @@ try {
     }
   }
 } finally {
+  agent.destroy();
   for (const c of procs) if (c.exitCode === null) c.kill('SIGKILL');
   for (const db of dbs)
     await db.close().catch((err) => console.error(`closing the bench database: ${err.message}`));
