@@ -5,10 +5,12 @@ import { decodeDispatch, decodeSchemaMessage } from '@taskwire/contracts';
 import { schemaRef } from '@taskwire/json-schema';
 import { makeTemplate } from '../store/contract/fixtures.js';
 import type { OutboxRecord } from '../store/types.js';
+import { seedTask } from '../testing/seed.js';
 import { DIALECTS, openTestStore } from '../testing/stores.js';
 import { systemClock } from './clock.js';
 import type { DomainDeps } from './deps.js';
 import { noSignals } from './deps.js';
+import { queueTask } from './dispatch.js';
 import { newId } from './ids.js';
 import { publishTemplateSchemas } from './schema-refs.js';
 import { createTasks } from './tasks.js';
@@ -95,6 +97,23 @@ describe.each(DIALECTS)('schema references on %s', (dialect) => {
     const rows = await outbox();
     expect(rows.map((r) => r.topic)).toEqual(['dispatch']);
     expect(rows[0]!.payload).not.toContain('param_schema');
+  });
+
+  it("a retry of a deleted template's task publishes its schema again, ahead of the dispatch (start publishes only live templates)", async () => {
+    const schema = { type: 'object', properties: { gone: { type: 'string' } } };
+    const now = new Date();
+    const t = makeTemplate({ id: newId(now.getTime()), name: 'deleted-later', paramSchema: schema });
+    const task = await seedTask(deps.store, t, now, { status: 'RETRYING', attempt: 1 });
+    await deps.store.deleteTemplate(t.id, now);
+    await markAllSent();
+    const deleted = (await deps.store.getTemplateIncludingDeleted(t.id))!;
+    expect(deleted.deletedAt).not.toBeNull();
+    await deps.store.unitOfWork((tx) => queueTask(tx, task, deleted, new Date(), deps.settings));
+    const rows = await outbox();
+    expect(rows.map((r) => [r.topic, r.key])).toEqual([
+      ['schemas', schemaRef(schema)],
+      ['dispatch', task.id],
+    ]);
   });
 
   it('publishing at start writes one row per distinct schema of the templates that existed before', async () => {
