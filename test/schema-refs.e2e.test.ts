@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TOPICS } from '@taskwire/contracts';
+import { testBrokerKind } from '@taskwire/testkit';
 import {
   api,
   startBrokerProcess,
@@ -116,6 +117,31 @@ describe('schema-reference dispatch', () => {
     expect(byTask.get(waiting.id)).toMatchObject({ param_schema_ref: schemaRef(v2) });
     expect(byTask.get(queued.id)).not.toHaveProperty('param_schema');
   }, 90_000);
+
+  it('the manager creates the schema topic with one partition, compacted (where the broker has topic configs)', async () => {
+    const kafka = new Kafka({
+      brokers: [broker.brokers],
+      logLevel: logLevel.NOTHING,
+      clientId: 'e2e-configs',
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(DEFAULT_TOPICS.schemas);
+      expect(offsets).toHaveLength(1);
+      // The dev broker describes only the configs it honours (retention), and never deletes by time.
+      if (testBrokerKind() === 'kafka') {
+        const described = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: 2, name: DEFAULT_TOPICS.schemas, configNames: ['cleanup.policy'] }],
+        });
+        const entry = described.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy');
+        expect(entry?.configValue).toBe('compact');
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  });
 
   it('a restarted manager publishes the schemas of the templates it finds, and a worker started after runs their tasks', async () => {
     const v3 = { type: 'object', properties: { k: { type: 'boolean' } }, required: ['k'] };
