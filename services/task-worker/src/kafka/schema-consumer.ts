@@ -78,25 +78,28 @@ export class SchemaConsumer {
   }
 
   private handle(value: Buffer | null, offset: string): void {
-    const decoded = decodeSchemaMessage(value);
-    if (!decoded.ok) {
+    const read = readSchemaMessage(value);
+    if (!read.ok) {
       // Every worker reads this topic: dead-lettering here would put one copy per worker in the DLQ.
-      this.o.logger.warn(
-        { topic: this.o.topic, offset, reason: decoded.reason },
-        'invalid schema message skipped',
-      );
+      this.o.logger.warn({ topic: this.o.topic, offset, reason: read.reason }, 'schema message skipped');
       return;
     }
-    const { hash, param_schema: schema } = decoded.value;
-    if (this.o.refs.get(hash)) return;
-    const actual = schemaRef(schema);
-    if (actual !== hash) {
-      this.o.logger.warn(
-        { topic: this.o.topic, offset, hash, actual },
-        `schema message ${hash} skipped: its param_schema hashes to ${actual}`,
-      );
-      return;
-    }
-    this.o.refs.add(hash, schema);
+    this.o.refs.add(read.hash, read.schema);
   }
+}
+
+/**
+ * A schema message's hash and schema, or why it is not to be used: invalid, or its param_schema does
+ * not hash to the `hash` it claims (a dispatch naming that hash must never be checked against it).
+ */
+export function readSchemaMessage(
+  value: Buffer | string | null,
+): { ok: true; hash: string; schema: Record<string, unknown> } | { ok: false; reason: string } {
+  const decoded = decodeSchemaMessage(value);
+  if (!decoded.ok) return decoded;
+  const { hash, param_schema: schema } = decoded.value;
+  const actual = schemaRef(schema);
+  if (actual !== hash)
+    return { ok: false, reason: `schema message ${hash}: its param_schema hashes to ${actual}` };
+  return { ok: true, hash, schema };
 }
