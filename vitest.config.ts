@@ -20,6 +20,7 @@ const KAFKA_FACING = [
   'test/broker-crash.e2e.test.ts',
   'test/worker-uptime.e2e.test.ts',
   'test/dlq.e2e.test.ts',
+  'test/schema-refs.e2e.test.ts',
 ];
 /** Starts both kinds itself and compares them: only in the kafka project. */
 const CONFORMANCE = 'packages/testkit/src/conformance.int.test.ts';

@@ -3,7 +3,11 @@
 // manager's noise: RSS idle and peak, worker CPU µs per task (bulk and at a fixed rate), and the
 // dispatch leg (produce acknowledged → worker started the task) at BENCH_RATE/s, p50/p95/p99/max.
 // Run after a build: `node bench/worker-dispatch.mjs` (env: BENCH_TASKS, BENCH_RATE,
-// BENCH_RATE_SECONDS, BENCH_IDLE_MS, BENCH_NODE_ARGS, BENCH_ROOT: a checkout whose build to run).
+// BENCH_RATE_SECONDS, BENCH_IDLE_MS, BENCH_NODE_ARGS, BENCH_ROOT: a checkout whose build to run,
+// BENCH_SCHEMA: `none` (default: no param_schema), `inline` (a typical param_schema in every
+// dispatch, as managers before schema references sent it) or `ref` (the same schema published once
+// on the schema topic and named by hash in every dispatch); the output shows the bytes per dispatch).
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,6 +26,33 @@ const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2_000);
 const DISPATCH = 'task_execution_requests';
 const RESULTS = 'task_results';
+const SCHEMAS = 'taskwire.schemas';
+const SCHEMA_MODE = process.env.BENCH_SCHEMA ?? 'none';
+if (!['none', 'inline', 'ref'].includes(SCHEMA_MODE))
+  throw new Error(`BENCH_SCHEMA=${SCHEMA_MODE}: none, inline or ref`);
+/** A typical hand-written param_schema: a few typed properties, two required. */
+const SCHEMA = {
+  type: 'object',
+  properties: {
+    to: { type: 'string', minLength: 3, maxLength: 254 },
+    subject: { type: 'string', maxLength: 200 },
+    body: { type: 'string' },
+    priority: { type: 'integer', minimum: 0, maximum: 9 },
+  },
+  required: ['to', 'subject'],
+  additionalProperties: false,
+};
+/** sha256: of the canonical JSON (keys sorted), as docs/kafka-contract.md names a schema. */
+const canonical = (v) =>
+  v === null || typeof v !== 'object'
+    ? JSON.stringify(v)
+    : Array.isArray(v)
+      ? `[${v.map(canonical).join(',')}]`
+      : `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+          .join(',')}}`;
+const SCHEMA_REF = `sha256:${createHash('sha256').update(canonical(SCHEMA)).digest('hex')}`;
 
 const procs = [];
 /** The V8 flags the worker's package asks for (its start script, Dockerfile and compose use them). */
@@ -50,11 +81,18 @@ await admin.createTopics({
   topics: [
     { topic: DISPATCH, numPartitions: 3 },
     { topic: RESULTS, numPartitions: 3 },
+    { topic: SCHEMAS, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   ],
 });
 await admin.disconnect();
 const producer = kafka.producer({ allowAutoTopicCreation: true });
 await producer.connect();
+if (SCHEMA_MODE === 'ref') {
+  await producer.send({
+    topic: SCHEMAS,
+    messages: [{ key: SCHEMA_REF, value: JSON.stringify({ v: 1, hash: SCHEMA_REF, param_schema: SCHEMA }) }],
+  });
+}
 
 /** task id → { acked: epoch ms of the produce ack, started, done } */
 const tasks = new Map();
@@ -103,8 +141,12 @@ const dispatch = (i) => {
       template_name: 'bench-echo',
       executor: 'echo',
       queue: 'default',
-      params: { i },
-      param_schema: null,
+      ...(SCHEMA_MODE === 'none'
+        ? { params: { i }, param_schema: null }
+        : {
+            params: { to: 'someone@example.com', subject: `report ${i}`, body: 'hello', priority: i % 10 },
+            ...(SCHEMA_MODE === 'inline' ? { param_schema: SCHEMA } : { param_schema_ref: SCHEMA_REF }),
+          }),
       timeout_ms: 60_000,
       deadline: now + 3_600_000,
       queued_at: now,
@@ -173,6 +215,8 @@ try {
   const r = await atRate();
   const out = {
     root,
+    schema: SCHEMA_MODE,
+    dispatch_bytes: Buffer.byteLength(dispatch(0).value),
     bulk: b,
     rate: r,
     rss_mib: { worker_idle: idle, worker_peak: rssMiB(worker.pid).peak },

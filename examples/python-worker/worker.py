@@ -163,8 +163,9 @@ class Cancels:
                 self.running.pop(task_id, None)
 
 
+# param_schema (older managers) and param_schema_ref are optional: this worker does not re-validate params.
 DISPATCH_REQUIRED = ["v", "task_id", "attempt", "template_id", "template_name", "executor", "queue",
-                     "params", "param_schema", "timeout_ms", "deadline", "queued_at"]
+                     "params", "timeout_ms", "deadline", "queued_at"]
 
 
 def decode_dispatch(value):

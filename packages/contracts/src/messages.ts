@@ -25,6 +25,33 @@ const int32 = Type.Integer({ minimum: 0, maximum: INT32_MAX });
 const workerId = Type.String({ minLength: 1, maxLength: 200 });
 const v = Const(MESSAGE_VERSION);
 
+/**
+ * A param_schema's name on the wire: `sha256:` and the hex sha-256 of its canonical JSON (keys
+ * sorted, no whitespace), so equal schemas share one name and a name never changes meaning.
+ */
+export const SCHEMA_REF_PREFIX = 'sha256:';
+export const SCHEMA_REF_PATTERN = '^sha256:[0-9a-f]{64}$';
+
+/**
+ * manager → every worker, on the compacted schema topic; keyed by `hash`. The same key always
+ * carries the same value, so compaction keeps every schema a dispatch may name.
+ */
+export const schemaMessageSchema = Type.Object(
+  {
+    v,
+    hash: Type.String({
+      pattern: SCHEMA_REF_PATTERN,
+      description: 'sha256: and the hex sha-256 of the canonical JSON of param_schema; also the key.',
+    }),
+    param_schema: Raw<Record<string, unknown>>({
+      type: 'object',
+      description: "A template's param_schema (JSON Schema), as dispatches name it by hash.",
+    }),
+  },
+  { $id: 'taskwire/schema.v1' },
+);
+export type SchemaMessage = Static<typeof schemaMessageSchema>;
+
 /** manager → workers, on the dispatch topic of the task's queue; keyed by task id. */
 export const dispatchMessageSchema = Type.Object(
   {
@@ -36,10 +63,20 @@ export const dispatchMessageSchema = Type.Object(
     executor: Type.String({ minLength: 1 }),
     queue: Type.String({ minLength: 1 }),
     params: Type.Unknown(),
-    param_schema: Raw<Record<string, unknown> | null>({
-      type: ['object', 'null'],
-      description: "The template's param_schema, so a worker re-validates before running (null: none).",
-    }),
+    param_schema_ref: Type.Optional(
+      Type.String({
+        pattern: SCHEMA_REF_PATTERN,
+        description:
+          "The template's param_schema (as of queue time) by content hash: its schema message on the schema topic has this key. The worker re-validates params with it before running. Absent together with param_schema: the template has none.",
+      }),
+    ),
+    param_schema: Type.Optional(
+      Raw<Record<string, unknown> | null>({
+        type: ['object', 'null'],
+        description:
+          "Older managers: the template's param_schema inline (null: none). Current managers send param_schema_ref instead; workers accept both.",
+      }),
+    ),
     timeout_ms: Type.Integer({ minimum: 1 }),
     deadline: epochMs('Epoch ms after which the worker aborts the executor.'),
     queued_at: epochMs('Epoch ms when the manager queued this attempt.'),

@@ -4,7 +4,13 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { MAX_EPOCH_MS } from './messages.js';
 import { MESSAGE_SCHEMAS, publishedMessageSchemas } from './published.js';
-import { decodeControl, decodeDispatch, decodeHeartbeat, decodeResult } from './validate.js';
+import {
+  decodeControl,
+  decodeDispatch,
+  decodeHeartbeat,
+  decodeResult,
+  decodeSchemaMessage,
+} from './validate.js';
 
 const dir = new URL('../../../docs/schemas/', import.meta.url);
 
@@ -23,6 +29,7 @@ describe('docs/schemas', () => {
       'dispatch.v1.json',
       'heartbeat.v1.json',
       'result.v1.json',
+      'schema.v1.json',
     ]);
     const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true });
     for (const text of Object.values(publishedMessageSchemas())) {
@@ -53,6 +60,32 @@ describe('the message decoders', () => {
       at: 2,
     };
     expect(decodeHeartbeat(JSON.stringify(heartbeat)).ok).toBe(true);
+  });
+
+  it('accept a dispatch naming its param_schema by hash, with it inline (older managers) or with neither, and refuse a malformed hash', () => {
+    const dispatch = {
+      v: 1,
+      task_id: 't1',
+      attempt: 1,
+      template_id: 'tpl',
+      template_name: 'tpl',
+      executor: 'echo',
+      queue: 'default',
+      params: {},
+      timeout_ms: 1000,
+      deadline: 2,
+      queued_at: 1,
+    };
+    const ref = `sha256:${'a'.repeat(64)}`;
+    expect(decodeDispatch(JSON.stringify({ ...dispatch, param_schema_ref: ref })).ok).toBe(true);
+    expect(decodeDispatch(JSON.stringify({ ...dispatch, param_schema: { type: 'object' } })).ok).toBe(true);
+    expect(decodeDispatch(JSON.stringify({ ...dispatch, param_schema: null })).ok).toBe(true);
+    expect(decodeDispatch(JSON.stringify(dispatch)).ok).toBe(true);
+    expect(decodeDispatch(JSON.stringify({ ...dispatch, param_schema_ref: 'md5:x' })).ok).toBe(false);
+    expect(
+      decodeSchemaMessage(JSON.stringify({ v: 1, hash: ref, param_schema: { type: 'object' } })).ok,
+    ).toBe(true);
+    expect(decodeSchemaMessage(JSON.stringify({ v: 1, hash: ref, param_schema: null })).ok).toBe(false);
   });
 
   it('refuse a time after year 9999, an empty or over-long id and a zero attempt, naming each', () => {

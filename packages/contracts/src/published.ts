@@ -5,6 +5,7 @@ import {
   dispatchMessageSchema,
   heartbeatMessageSchema,
   resultMessageSchema,
+  schemaMessageSchema,
 } from './messages.js';
 
 /** draft-07: what the decoders' ajv (its default) compiles these schemas as. */
@@ -15,6 +16,7 @@ export const MESSAGE_SCHEMAS = {
   'result.v1.json': resultMessageSchema,
   'heartbeat.v1.json': heartbeatMessageSchema,
   'control.v1.json': controlMessageSchema,
+  'schema.v1.json': schemaMessageSchema,
 } as const;
 
 /** Each message schema as the text of its docs/schemas file (TypeBox's symbol keys do not serialise). */

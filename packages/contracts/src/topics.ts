@@ -5,6 +5,8 @@ export const DEFAULT_TOPICS = {
   results: 'task_results',
   control: 'task_control',
   heartbeats: 'task_worker_heartbeats',
+  /** Compacted, 1 partition: every param_schema a dispatch names by hash (schema.v1). */
+  schemas: 'taskwire.schemas',
 } as const;
 
 export const DEFAULT_GROUPS = {

@@ -6,8 +6,15 @@ import {
   dispatchMessageSchema,
   heartbeatMessageSchema,
   resultMessageSchema,
+  schemaMessageSchema,
 } from './messages.js';
-import type { ControlMessage, DispatchMessage, HeartbeatMessage, ResultMessage } from './messages.js';
+import type {
+  ControlMessage,
+  DispatchMessage,
+  HeartbeatMessage,
+  ResultMessage,
+  SchemaMessage,
+} from './messages.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 
@@ -65,3 +72,4 @@ export const decodeDispatch = decoder<DispatchMessage>(dispatchMessageSchema, 'd
 export const decodeResult = decoder<ResultMessage>(resultMessageSchema, 'result message');
 export const decodeControl = decoder<ControlMessage>(controlMessageSchema, 'control message');
 export const decodeHeartbeat = decoder<HeartbeatMessage>(heartbeatMessageSchema, 'heartbeat message');
+export const decodeSchemaMessage = decoder<SchemaMessage>(schemaMessageSchema, 'schema message');

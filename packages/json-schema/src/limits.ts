@@ -128,3 +128,11 @@ export function canonicalJson(value: unknown): string {
 export function schemaHash(schema: unknown): string {
   return createHash('sha256').update(canonicalJson(schema)).digest('hex');
 }
+
+/**
+ * The name a dispatch gives its param_schema on the wire (contracts' SCHEMA_REF_PREFIX + hash):
+ * `sha256:<hex of the canonical JSON>`.
+ */
+export function schemaRef(schema: unknown): string {
+  return `sha256:${schemaHash(schema)}`;
+}

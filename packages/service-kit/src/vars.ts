@@ -42,6 +42,7 @@ export const SHARED_VARS = {
   RESULT_TOPIC: topic(DEFAULT_TOPICS.results),
   TASK_CONTROL_TOPIC: topic(DEFAULT_TOPICS.control),
   WORKER_HEARTBEAT_TOPIC: topic(DEFAULT_TOPICS.heartbeats),
+  TASK_SCHEMA_TOPIC: topic(DEFAULT_TOPICS.schemas),
   LOG_LEVEL: {
     type: 'string',
     enum: [...LOG_LEVELS],

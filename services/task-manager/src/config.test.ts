@@ -27,6 +27,7 @@ describe('loadConfig', () => {
         results: 'task_results',
         control: 'task_control',
         heartbeats: 'task_worker_heartbeats',
+        schemas: 'taskwire.schemas',
       },
       resultGroupId: 'task-manager-results-group',
       workerGroupId: 'task-worker-group',

@@ -26,7 +26,7 @@ export interface Config {
   kafka: {
     enabled: boolean;
     brokers: string[];
-    topics: { dispatch: string; results: string; control: string; heartbeats: string };
+    topics: { dispatch: string; results: string; control: string; heartbeats: string; schemas: string };
     resultGroupId: string;
     /** WORKER_GROUP_ID: the workers' consumer group, whose lag per queue partition GET /metrics shows. */
     workerGroupId: string;
@@ -141,6 +141,7 @@ export const CONFIG_SCHEMA = {
     RESULT_TOPIC: SHARED_VARS.RESULT_TOPIC,
     TASK_CONTROL_TOPIC: SHARED_VARS.TASK_CONTROL_TOPIC,
     WORKER_HEARTBEAT_TOPIC: SHARED_VARS.WORKER_HEARTBEAT_TOPIC,
+    TASK_SCHEMA_TOPIC: SHARED_VARS.TASK_SCHEMA_TOPIC,
     RESULT_GROUP_ID: {
       type: 'string',
       pattern: '^\\S{1,255}$',
@@ -380,6 +381,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         results: String(v.RESULT_TOPIC),
         control: String(v.TASK_CONTROL_TOPIC),
         heartbeats: String(v.WORKER_HEARTBEAT_TOPIC),
+        schemas: String(v.TASK_SCHEMA_TOPIC),
       },
       resultGroupId: String(v.RESULT_GROUP_ID),
       workerGroupId: String(v.WORKER_GROUP_ID),

@@ -13,6 +13,7 @@ import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
 import { systemClock } from './domain/clock.js';
 import type { DomainDeps, Signals } from './domain/deps.js';
+import { publishTemplateSchemas } from './domain/schema-refs.js';
 import { createEventHub } from './events/hub.js';
 import { createApp } from './http/app.js';
 import { resolveAuth } from './http/auth-setup.js';
@@ -101,6 +102,7 @@ export async function startManager(
       controlTopic: config.kafka.topics.control,
       resultTopic: config.kafka.topics.results,
       heartbeatTopic: config.kafka.topics.heartbeats,
+      schemaTopic: config.kafka.topics.schemas,
       maxMessageBytes: config.kafka.maxMessageBytes,
       limits: config.limits,
     },
@@ -118,6 +120,17 @@ export async function startManager(
       minIntervalMs: config.createCommitIntervalMs,
     },
   };
+
+  if (config.kafka.enabled) {
+    // Dispatches name schemas by hash: make sure every template's schema is on the schema topic
+    // (templates from before, a lost message). Idempotent; through the outbox, so never lost.
+    try {
+      await publishTemplateSchemas(deps);
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+  }
 
   const hub = createEventHub({
     store,

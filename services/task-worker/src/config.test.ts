@@ -144,6 +144,17 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the schema topic and SCHEMA_WAIT_MS, naming what it accepts when it is bad', () => {
+    expect(loadConfig({})).toMatchObject({ schemaTopic: 'taskwire.schemas', schemaWaitMs: 30_000 });
+    expect(loadConfig({ TASK_SCHEMA_TOPIC: 'my.schemas', SCHEMA_WAIT_MS: '500' })).toMatchObject({
+      schemaTopic: 'my.schemas',
+      schemaWaitMs: 500,
+    });
+    expect(problems({ SCHEMA_WAIT_MS: 'soon' })).toEqual([
+      'SCHEMA_WAIT_MS="soon" is invalid: expected an integer number of ms from 0 to 3600000 (how long a dispatch waits for the param_schema it names)',
+    ]);
+  });
+
   it('rejects a concurrency above 1024', () => {
     expect(problems({ WORKER_CONCURRENCY: '1025' })).toEqual([
       'WORKER_CONCURRENCY="1025" is invalid: expected an integer from 1 to 1024',

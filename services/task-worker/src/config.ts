@@ -16,6 +16,10 @@ export interface Config {
   resultTopic: string;
   controlTopic: string;
   heartbeatTopic: string;
+  /** TASK_SCHEMA_TOPIC: the compacted topic of the param_schemas dispatches name by hash. */
+  schemaTopic: string;
+  /** SCHEMA_WAIT_MS: how long a dispatch waits for the schema it names before failing retryably. */
+  schemaWaitMs: number;
   groupId: string;
   workerId: string;
   queues: string[];
@@ -66,6 +70,13 @@ const schema = {
     RESULT_TOPIC: SHARED_VARS.RESULT_TOPIC,
     TASK_CONTROL_TOPIC: SHARED_VARS.TASK_CONTROL_TOPIC,
     WORKER_HEARTBEAT_TOPIC: SHARED_VARS.WORKER_HEARTBEAT_TOPIC,
+    TASK_SCHEMA_TOPIC: SHARED_VARS.TASK_SCHEMA_TOPIC,
+    SCHEMA_WAIT_MS: int(
+      0,
+      3_600_000,
+      30_000,
+      'an integer number of ms from 0 to 3600000 (how long a dispatch waits for the param_schema it names)',
+    ),
     GROUP_ID: {
       type: 'string',
       pattern: '^\\S{1,255}$',
@@ -189,6 +200,8 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: Co
     resultTopic: r.RESULT_TOPIC,
     controlTopic: r.TASK_CONTROL_TOPIC,
     heartbeatTopic: r.WORKER_HEARTBEAT_TOPIC,
+    schemaTopic: r.TASK_SCHEMA_TOPIC,
+    schemaWaitMs: r.SCHEMA_WAIT_MS,
     groupId: r.GROUP_ID,
     workerId,
     queues: [...new Set(splitList(r.WORKER_QUEUES))],

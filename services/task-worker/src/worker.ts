@@ -12,10 +12,11 @@ import type { HealthServer } from './health.js';
 import type { WorkerMetrics } from './metrics.js';
 import { loadExecutors } from './registry/index.js';
 import type { ExecutorRegistry } from './registry/index.js';
-import { failedInstead, RunningTasks, runTask, TaskAbort } from './runner/index.js';
+import { failedInstead, RunningTasks, runTask, SchemaRefs, TaskAbort } from './runner/index.js';
 import { BatchingProducer } from './kafka/batching-producer.js';
 import { ControlConsumer } from './kafka/control-consumer.js';
 import { DispatchConsumer } from './kafka/dispatch-consumer.js';
+import { SchemaConsumer } from './kafka/schema-consumer.js';
 import { Heartbeats } from './kafka/heartbeat.js';
 import { KafkaSupervisor } from './kafka/supervisor.js';
 import type { KafkaStatus } from './kafka/supervisor.js';
@@ -158,6 +159,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
   });
   const running = new RunningTasks();
   const schemas = new SchemaCompiler({ limits: config.schemaLimits });
+  const schemaRefs = new SchemaRefs(config.schemaWaitMs);
   const runnerLogger = logger.child({ component: 'runner' });
   const publish = (taskId: string, value: string): Promise<void> =>
     out.send(config.resultTopic, { key: taskId, value });
@@ -169,6 +171,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     registry,
     running,
     schemas,
+    schemaRefs,
     publish,
     publishRetractable,
     logger: runnerLogger,
@@ -181,6 +184,15 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     groupId: `${config.groupId}.control.${config.workerId}.${randomUUID().slice(0, 8)}`,
     running,
     logger: logger.child({ component: 'control' }),
+    onLost: (err) => supervisor.lost(err),
+  });
+  const schemaConsumer = new SchemaConsumer({
+    kafka,
+    topic: config.schemaTopic,
+    // Its own group per process start, never the dispatch group: it reads the whole topic and commits nothing.
+    groupId: `${config.groupId}.schemas.${config.workerId}.${randomUUID().slice(0, 8)}`,
+    refs: schemaRefs,
+    logger: logger.child({ component: 'schemas' }),
     onLost: (err) => supervisor.lost(err),
   });
   // Created before the consumer it times; `running` is read at scrape time only, once it exists.
@@ -233,10 +245,12 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       }
       // The control consumer joins first, so no cancel sent after the first task starts is missed.
       if (!supervisor.isStopped) await control.start();
+      // Before the dispatches, so that schemas are usually known when the first task needs one.
+      if (!supervisor.isStopped) await schemaConsumer.start();
       if (!supervisor.isStopped) await dispatch.start();
     },
     async teardown() {
-      await Promise.allSettled([control.disconnect(), dispatch.disconnect()]);
+      await Promise.allSettled([control.disconnect(), schemaConsumer.disconnect(), dispatch.disconnect()]);
     },
   });
   void supervisor.start().then(() => {
@@ -272,7 +286,12 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     } catch (err) {
       await health?.close();
       await supervisor.stop();
-      await Promise.allSettled([control.disconnect(), dispatch.disconnect(), producer.disconnect()]);
+      await Promise.allSettled([
+        control.disconnect(),
+        schemaConsumer.disconnect(),
+        dispatch.disconnect(),
+        producer.disconnect(),
+      ]);
       throw err;
     }
   }
@@ -301,7 +320,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       if (heartbeatsStarted) await heartbeats.stop();
       await out.flush(FLUSH_TIMEOUT_MS);
       out.close();
-      await Promise.allSettled([dispatch.disconnect(), control.disconnect()]);
+      await Promise.allSettled([dispatch.disconnect(), control.disconnect(), schemaConsumer.disconnect()]);
       await producer.disconnect();
     })();
     if (!(await settlesWithin(leaveKafka, SHUTDOWN_KAFKA_MS)))
@@ -319,7 +338,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       await supervisor.stop();
       dispatch.stopFetching();
       await dispatch.commit();
-      await Promise.allSettled([dispatch.disconnect(), control.disconnect()]);
+      await Promise.allSettled([dispatch.disconnect(), control.disconnect(), schemaConsumer.disconnect()]);
     })();
     await settlesWithin(leave, ms);
   };

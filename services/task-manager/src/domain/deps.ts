@@ -9,6 +9,8 @@ import type { MetricsHooks } from './metrics-hooks.js';
 export interface DomainSettings {
   /** Base dispatch topic (TASK_DISPATCH_TOPIC); queue q ≠ default uses `<topic>.q`. */
   dispatchTopic: string;
+  /** Schema topic (TASK_SCHEMA_TOPIC, default DEFAULT_TOPICS.schemas): param_schemas by hash. */
+  schemaTopic?: string;
   /** Control topic (TASK_CONTROL_TOPIC) for cancel requests to running tasks. */
   controlTopic: string;
   /** RESULT_TOPIC and WORKER_HEARTBEAT_TOPIC (default DEFAULT_TOPICS'): where replayed dead letters may go. */

@@ -3,6 +3,7 @@ import { dispatchTopicFor } from '@taskwire/contracts';
 import type { DispatchMessage, WireError } from '@taskwire/contracts';
 import type { OutboxRecord, StoreOps, TaskEventRecord, TaskRecord, TemplateRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
+import { paramSchemaRef, schemaOutboxRow } from './schema-refs.js';
 import { loadTaskTemplates } from './task-templates.js';
 
 /** A dispatch that waited this long in Kafka without being started is reported as timed out. */
@@ -11,6 +12,8 @@ export const DISPATCH_EXPIRY_MS = 24 * 3_600_000;
 export interface DispatchSettings {
   /** Base dispatch topic (TASK_DISPATCH_TOPIC). */
   dispatchTopic: string;
+  /** TASK_SCHEMA_TOPIC (default DEFAULT_TOPICS.schemas). */
+  schemaTopic?: string;
 }
 
 /** Builds the outbox row that announces attempt `task.attempt` of `task` to the workers. */
@@ -29,7 +32,8 @@ export function dispatchOutboxRow(
     executor: template.executor,
     queue: task.queue,
     params: task.params,
-    param_schema: template.paramSchema,
+    // By hash, not inline: the schema goes to the schema topic once (templates.ts, schema-refs.ts).
+    ...(template.paramSchema ? { param_schema_ref: paramSchemaRef(template.paramSchema) } : {}),
     timeout_ms: task.timeoutMs,
     // The run itself is bounded by timeout_ms from the moment a worker starts it (a backlog or a
     // rebalance after a worker crash must not eat into it). `deadline` only expires a dispatch
@@ -92,13 +96,19 @@ export async function queueTask(
     data: { queue: task.queue, ...opts.eventData },
   };
   const row = dispatchOutboxRow(task, template, now, settings);
+  // A deleted template's schema is not republished at start (publishTemplateSchemas reads the live
+  // ones): its rare retries publish it with each dispatch, ahead of it in outbox order.
+  const rows =
+    template.deletedAt !== null && template.paramSchema
+      ? [schemaOutboxRow(template.paramSchema, now, settings.schemaTopic), row]
+      : [row];
   if (opts.collect) {
     opts.collect.events.push(event);
-    opts.collect.outbox.push(row);
+    opts.collect.outbox.push(...rows);
     return true;
   }
   await tx.insertEvents([event]);
-  await tx.insertOutbox([row]);
+  await tx.insertOutbox(rows);
   return true;
 }
 

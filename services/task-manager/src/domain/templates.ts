@@ -10,6 +10,7 @@ import type { DomainDeps } from './deps.js';
 import { AppError } from './errors.js';
 import { newId } from './ids.js';
 import { DEFAULT_BACKOFF } from './retry.js';
+import { paramSchemaRef, schemaOutboxRow } from './schema-refs.js';
 import { assertMatches, checkSchema, compileSchema, schemaCompiler } from './schemas.js';
 import { checkDag } from './workflow-dag.js';
 
@@ -102,11 +103,20 @@ export async function createTemplate(deps: DomainDeps, input: TemplateInput): Pr
   checkTemplate(record, schemas);
   await assertNameFree(deps, record.name, null);
   compileTemplateSchemas(record, schemas);
+  const paramSchema = record.paramSchema;
   try {
-    await deps.store.insertTemplate(record);
+    if (paramSchema) {
+      // The schema message goes out with the template, in one unit of work: never lost, and in
+      // outbox order ahead of every dispatch that names it.
+      await deps.store.unitOfWork(async (tx) => {
+        await tx.insertTemplate(record);
+        await tx.insertOutbox([schemaOutboxRow(paramSchema, now, deps.settings.schemaTopic)]);
+      });
+    } else await deps.store.insertTemplate(record);
   } catch (err) {
     throw translateUnique(err, record.name);
   }
+  if (paramSchema) deps.signals.outboxWritten();
   deps.signals.templatesChanged();
   return record;
 }
@@ -133,13 +143,26 @@ export async function updateTemplate(
   checkTemplate(next, schemas);
   if (next.name !== current.name) await assertNameFree(deps, next.name, id);
   compileTemplateSchemas(next, schemas);
+  // A new param_schema is published with the change, in one unit of work (see createTemplate).
+  const newSchema =
+    input.paramSchema &&
+    (!current.paramSchema || paramSchemaRef(input.paramSchema) !== paramSchemaRef(current.paramSchema))
+      ? input.paramSchema
+      : null;
   let changed: boolean;
   try {
-    changed = await deps.store.updateTemplate(id, patch);
+    changed = newSchema
+      ? await deps.store.unitOfWork(async (tx) => {
+          if (!(await tx.updateTemplate(id, patch))) return false;
+          await tx.insertOutbox([schemaOutboxRow(newSchema, now, deps.settings.schemaTopic)]);
+          return true;
+        })
+      : await deps.store.updateTemplate(id, patch);
   } catch (err) {
     throw translateUnique(err, next.name);
   }
   if (!changed) throw AppError.notFound('template', id);
+  if (newSchema) deps.signals.outboxWritten();
   deps.signals.templatesChanged();
   // Unpaused, or a limit raised: its waiting tasks may go now (on this replica at once, elsewhere
   // at the next admission sweep).

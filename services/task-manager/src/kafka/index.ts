@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Partitioners } from 'kafkajs';
+import { DEFAULT_TOPICS } from '@taskwire/contracts';
 import type { Admin, Producer } from 'kafkajs';
 import type { DomainDeps } from '../domain/deps.js';
 import { createKafka } from './client.js';
@@ -17,7 +18,8 @@ import { ensureTopics } from './topics.js';
 
 export interface KafkaSettings {
   brokers: string[];
-  topics: { dispatch: string; results: string; control: string; heartbeats: string };
+  /** `schemas` (TASK_SCHEMA_TOPIC): default DEFAULT_TOPICS.schemas. */
+  topics: { dispatch: string; results: string; control: string; heartbeats: string; schemas?: string };
   resultGroupId: string;
   /** The DLQ indexer's consumer group (default `<resultGroupId>-dlq`). */
   dlqGroupId?: string;
@@ -120,7 +122,8 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
       await producer.connect();
       await admin.connect();
       const { dispatch, results, control, heartbeats } = settings.topics;
-      await ensureTopics(kafka, [dispatch, results, control, heartbeats], settings.partitions);
+      const schemas = settings.topics.schemas ?? DEFAULT_TOPICS.schemas;
+      await ensureTopics(kafka, [dispatch, results, control, heartbeats], settings.partitions, [schemas]);
     },
     async stop() {
       await admin.disconnect();

@@ -5,9 +5,10 @@ import { decodeResult } from '@taskwire/contracts';
 import { defineExecutor, ExecutorError } from '@taskwire/executor-sdk';
 import { builtinExecutors } from '@taskwire/executors';
 import { buildRegistry } from '../registry/index.js';
-import { SchemaCompiler } from '@taskwire/json-schema';
+import { SchemaCompiler, schemaRef } from '@taskwire/json-schema';
 import { runTask } from './run-task.js';
 import { RunningTasks } from './running-tasks.js';
+import { SchemaRefs } from './schema-refs.js';
 
 const never = defineExecutor({
   name: 'never',
@@ -56,6 +57,7 @@ function setup() {
     registry,
     running,
     schemas: new SchemaCompiler(),
+    schemaRefs: new SchemaRefs(60_000),
     logger: pino({ level: 'silent' }),
     publish: async (_key: string, value: string) => {
       const decoded = decodeResult(value);
@@ -151,6 +153,53 @@ describe('runTask', () => {
     expect(sent[0]?.error?.message).toBe(
       "params do not match executor sleep's paramsSchema: /ms must be >= 0",
     );
+  });
+
+  it('re-validates params against the schema its dispatch names by hash, naming the paths', async () => {
+    const { deps, sent } = setup();
+    const schema = { type: 'object', required: ['to'], properties: { n: { type: 'integer' } } };
+    const ref = schemaRef(schema);
+    deps.schemaRefs.add(ref, schema);
+    const msg = dispatch({ params: { n: 'x' }, param_schema_ref: ref });
+    delete msg.param_schema;
+    await expect(runTask(msg, deps)).resolves.toBe('failed');
+    expect(sent.at(-1)?.error).toMatchObject({
+      code: 'invalid_params',
+      retryable: false,
+      message:
+        "params do not match template tpl's param_schema: / must have required property 'to'; /n must be integer",
+    });
+    await expect(runTask(dispatch({ params: { to: 'a', n: 1 }, param_schema_ref: ref }), deps)).resolves.toBe(
+      'succeeded',
+    );
+  });
+
+  it('waits for a schema that arrives after its dispatch, then runs the task', async () => {
+    const { deps, sent } = setup();
+    const schema = { type: 'object', required: ['to'] };
+    const ref = schemaRef(schema);
+    const outcome = runTask(dispatch({ params: { to: 'a' }, param_schema_ref: ref }), deps);
+    await Promise.resolve();
+    expect(sent).toEqual([]);
+    deps.schemaRefs.add(ref, schema);
+    await expect(outcome).resolves.toBe('succeeded');
+    expect(types(sent)).toEqual(['started', 'succeeded']);
+  });
+
+  it('fails retryably, naming the hash, when the schema a dispatch names never arrives', async () => {
+    const { deps, sent } = setup();
+    const ref = schemaRef({ type: 'object', title: 'never published' });
+    const refs = new SchemaRefs(1);
+    await expect(runTask(dispatch({ param_schema_ref: ref }), { ...deps, schemaRefs: refs })).resolves.toBe(
+      'failed',
+    );
+    expect(types(sent)).toEqual(['failed']);
+    expect(sent[0]?.error).toMatchObject({
+      code: 'schema_unavailable',
+      retryable: true,
+      data: { param_schema_ref: ref },
+    });
+    expect(sent[0]?.error?.message).toContain(ref);
   });
 
   it('fails non-retryably when the param_schema does not compile', async () => {

@@ -9,6 +9,7 @@ import { encodeResult, LOG_LINE_LIMIT, toWireError, truncate } from './encode.js
 import type { ResultLimits } from './encode.js';
 import { TaskAbort } from './running-tasks.js';
 import type { RunningTasks } from './running-tasks.js';
+import type { SchemaRefs } from './schema-refs.js';
 
 export interface RunnerDeps {
   workerId: string;
@@ -19,6 +20,11 @@ export interface RunnerDeps {
    * RE2 patterns): the schema in a dispatch message may have changed since the task was accepted.
    */
   schemas: SchemaCompiler;
+  /**
+   * The schemas dispatches name by hash (`param_schema_ref`), read from the schema topic. Absent:
+   * a dispatch naming one fails retryably (another worker may have them).
+   */
+  schemaRefs?: SchemaRefs;
   /** Sends one result message (key: task id). Resolves once the broker has acknowledged it. */
   publish(taskId: string, value: string): Promise<void>;
   /**
@@ -115,8 +121,37 @@ export async function runTask(
     });
   }
 
-  if (msg.param_schema) {
-    const { validate, error } = deps.schemas.tryCompile(msg.param_schema, 'param_schema');
+  // The schema as of queue time: by hash from the schema topic, or inline from an older manager.
+  let paramSchema = msg.param_schema ?? null;
+  const ref = msg.param_schema_ref;
+  if (ref !== undefined) {
+    paramSchema = deps.schemaRefs?.get(ref) ?? null;
+    if (!paramSchema) {
+      try {
+        if (!deps.schemaRefs) throw new Error(`worker ${deps.workerId} reads no schema topic`);
+        paramSchema = await deps.schemaRefs.wait(ref);
+      } catch (err) {
+        return fail({
+          message: `template ${msg.template_name} param_schema ${ref} is not available: ${(err as Error).message}`,
+          code: 'schema_unavailable',
+          retryable: true,
+          data: { param_schema_ref: ref },
+        });
+      }
+      // A cancel may have come while the task waited for its schema.
+      if (deps.running.wasCanceled(taskId, attempt, msg.queued_at)) {
+        return finish('canceled', {
+          error: {
+            message: `task ${taskId} attempt ${attempt} was canceled before it started`,
+            code: 'canceled',
+            retryable: false,
+          },
+        });
+      }
+    }
+  }
+  if (paramSchema) {
+    const { validate, error } = deps.schemas.tryCompile(paramSchema, 'param_schema');
     if (!validate) {
       return fail({
         message: `template ${msg.template_name} param_schema cannot be used: ${error.message}`,
