@@ -81,6 +81,21 @@ describe('mappers', () => {
     expect(wire.idempotency_key).toBe('k');
   });
 
+  it('each time field shows its own instant, repeated or not, and an invalid time still throws', () => {
+    const later = new Date(at.getTime() + 1);
+    const wire = taskToWire(
+      makeTask({ id: 'T', createdAt: at, queuedAt: at, startedAt: later, updatedAt: at, finishedAt: later }),
+    );
+    expect([wire.created_at, wire.queued_at, wire.started_at, wire.updated_at, wire.finished_at]).toEqual([
+      '2025-01-02T03:04:05.678Z',
+      '2025-01-02T03:04:05.678Z',
+      '2025-01-02T03:04:05.679Z',
+      '2025-01-02T03:04:05.678Z',
+      '2025-01-02T03:04:05.679Z',
+    ]);
+    expect(() => taskToWire(makeTask({ id: 'T', createdAt: new Date(Number.NaN) }))).toThrow(RangeError);
+  });
+
   it('a worker is alive only while recent and not stopped', () => {
     const w = makeWorker({ startedAt: at, lastSeen: at });
     expect(workerToWire(w, new Date(at.getTime() + 1000), 15_000).alive).toBe(true);

@@ -5,7 +5,7 @@ import { onError, notFound } from './errors.js';
 import { timeRequests } from './metrics.js';
 import { dlqHandlers } from './dlq.js';
 import { eventHandlers } from './events.js';
-import { accessLog, limitBody, requestId } from './middleware.js';
+import { accessLog, limitBody, observeRequests, requestId } from './middleware.js';
 import { openApiDocument } from './openapi.js';
 import { queueHandlers } from './queues.js';
 import { mountRoutes, routeRule } from './routes.js';
@@ -24,8 +24,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const logger = deps.logger.child({ component: 'http' });
   app.use(requestId());
-  if (deps.metricsRegistry) app.use(timeRequests(deps.metricsRegistry));
-  app.use(accessLog(logger));
+  const timed = deps.metricsRegistry ? [timeRequests(deps.metricsRegistry)] : [];
+  app.use(observeRequests(...timed, accessLog(logger)));
   // Before the body limit: a caller without a token learns nothing, not even a 413.
   if (deps.apiTokens !== undefined && deps.apiTokens.length > 0)
     app.use(requireToken(deps.apiTokens, routeRule));

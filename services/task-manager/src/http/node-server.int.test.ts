@@ -1,4 +1,5 @@
 // Requests through a real @hono/node-server listener: direct reads of Content-Length bodies, the limits, request ids.
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
@@ -56,11 +57,64 @@ const chunked = (...parts: string[]) =>
     },
   });
 
+/**
+ * One POST /templates over a raw socket, its bytes written in `packets` one after another, each
+ * only once the previous one has left (so the body reaches the server after the headers); resolves
+ * with the status line's code and the answer's body.
+ */
+function rawPost(packets: Array<string | Buffer>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const { port } = server.address() as AddressInfo;
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('end', () => {
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      resolve({ status: Number(head.slice(9, 12)), body });
+    });
+    socket.on('error', reject);
+    const send = (i: number): void => {
+      if (i < packets.length)
+        socket.write(packets[i] as string | Buffer, () => setImmediate(() => send(i + 1)));
+    };
+    socket.once('connect', () => send(0));
+  });
+}
+
+const head = (length: number) =>
+  `POST /templates HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n`;
+
 describe('bodies over a real listener', () => {
   it('reads a Content-Length body, multi-byte UTF-8 and a leading BOM included', async () => {
     const res = await post('\uFEFF' + JSON.stringify({ name: 'bücher-☃', executor: 'echo' }));
     expect(res.status).toBe(201);
     expect(((await res.json()) as { name: string }).name).toBe('bücher-☃');
+  });
+
+  it('reads a Content-Length body whether it comes with the headers or in later packets', async () => {
+    const one = JSON.stringify({ name: 'one-packet-tpl', executor: 'echo' });
+    const together = await rawPost([head(Buffer.byteLength(one)) + one]);
+    expect(together.status).toBe(201);
+    expect((JSON.parse(together.body) as { name: string }).name).toBe('one-packet-tpl');
+    const later = JSON.stringify({ name: 'later-packets-tpl-☃', executor: 'echo' });
+    const bytes = Buffer.from(later);
+    const split = await rawPost([
+      head(bytes.length),
+      bytes.subarray(0, bytes.indexOf(0xe2) + 1), // in the middle of the snowman's UTF-8 bytes
+      bytes.subarray(bytes.indexOf(0xe2) + 1),
+    ]);
+    expect(split.status).toBe(201);
+    expect((JSON.parse(split.body) as { name: string }).name).toBe('later-packets-tpl-☃');
+  });
+
+  it('refuses an empty Content-Length body as invalid_json, in one packet or after the headers', async () => {
+    for (const packets of [[head(0)], [head(2), '  ']]) {
+      const res = await rawPost(packets);
+      expect(res.status).toBe(400);
+      expect((JSON.parse(res.body) as { error: { code: string } }).error.code).toBe('invalid_json');
+    }
   });
 
   it('reads a chunked body without Content-Length', async () => {
