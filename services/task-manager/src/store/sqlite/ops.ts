@@ -8,6 +8,7 @@ import {
   getTableColumns,
   gte,
   inArray,
+  isNotNull,
   isNull,
   lt,
   max,
@@ -454,7 +455,8 @@ export function sqliteOps(
         db
           .select({ at: max(tasks.scheduledFor) })
           .from(tasks)
-          .where(eq(tasks.templateId, templateId))
+          // IS NOT NULL changes nothing for max() but lets SQLite read the partial tasks_schedule_uq.
+          .where(and(eq(tasks.templateId, templateId), isNotNull(tasks.scheduledFor)))
           .get()?.at ?? null
       );
     },
