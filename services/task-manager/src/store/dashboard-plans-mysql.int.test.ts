@@ -50,23 +50,34 @@ afterAll(async () => {
 
 type Query = (this: unknown, q: unknown, params?: unknown) => Promise<unknown>;
 
-/** The SELECTs of `tasks` the store's pool runs while `fn` runs, with their parameters. */
+/**
+ * The SELECTs of `tasks` the store runs while `fn` runs, with their parameters: on the pool, and on
+ * a connection taken from it (a transaction's).
+ */
 async function captured(fn: () => Promise<unknown>): Promise<Array<{ sql: string; params: unknown[] }>> {
   const probe = createPool({ uri: db.dsn });
-  const proto = Object.getPrototypeOf(probe) as { query: Query };
+  const connection = await probe.getConnection();
+  const protos = [
+    Object.getPrototypeOf(probe) as { query: Query },
+    Object.getPrototypeOf(Object.getPrototypeOf(connection)) as { query: Query },
+  ];
+  connection.release();
   await probe.end();
-  const original = proto.query;
+  const originals = protos.map((p) => p.query);
   const seen: Array<{ sql: string; params: unknown[] }> = [];
-  proto.query = function (q, params) {
-    const sql = typeof q === 'string' ? q : (q as { sql: string }).sql;
-    if (/^\s*select/i.test(sql) && /\bfrom `tasks`/i.test(sql))
-      seen.push({ sql, params: (params as unknown[]) ?? [] });
-    return original.call(this, q, params);
-  };
+  protos.forEach((proto, i) => {
+    const original = originals[i]!;
+    proto.query = function (q, params) {
+      const sql = typeof q === 'string' ? q : (q as { sql: string }).sql;
+      if (/^\s*select/i.test(sql) && /\bfrom `tasks`/i.test(sql))
+        seen.push({ sql, params: (params as unknown[]) ?? [] });
+      return original.call(this, q, params);
+    };
+  });
   try {
     await fn();
   } finally {
-    proto.query = original;
+    protos.forEach((proto, i) => (proto.query = originals[i]!));
   }
   return seen;
 }
@@ -122,6 +133,22 @@ describe('the dashboard queries on MariaDB', () => {
       minutes!.every((r) => r.type === 'range' && r.key !== null),
       JSON.stringify(minutes),
     ).toBe(true);
+  });
+
+  it('the retention purge reads a range of tasks_finished_status_idx, never the whole table', async () => {
+    for (const scope of [
+      { finishedBefore: at(2_000_000), limit: 100 },
+      { finishedBefore: at(2_000_000), exceptTemplateIds: ['B'.repeat(26)], limit: 100 },
+    ]) {
+      const queries = await captured(() => store.purgeFinishedTasks(scope));
+      const rows = (await plan(queries[0]!.sql, queries[0]!.params)).filter((r) => r.table === 'tasks');
+      expect(rows, JSON.stringify(rows)).toMatchObject([{ type: 'range', key: 'tasks_finished_status_idx' }]);
+    }
+    const queries = await captured(() =>
+      store.purgeFinishedTasks({ finishedBefore: at(2_000_000), templateId: 'B'.repeat(26), limit: 100 }),
+    );
+    const rows = await plan(queries[0]!.sql, queries[0]!.params);
+    expect(bad(rows), JSON.stringify(rows)).toEqual([]);
   });
 
   it('the probe sees a table scan when there is one (so the checks above can fail)', async () => {

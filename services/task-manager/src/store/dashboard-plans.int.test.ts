@@ -118,17 +118,33 @@ describe('the dashboard queries on SQLite', () => {
     expect(detail.some((d) => /USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|SEARCH/.test(d))).toBe(true);
   });
 
-  it('listTasks with only a created range reads that range of tasks_created_at_idx (then sorts those rows by id)', async () => {
-    // Why the domain adds id bounds to a created range (above): without them the rows of the range
-    // are read through created_at and sorted by id.
+  it('a created range is read as the id range the domain derives from it: no index on created_at', async () => {
+    // Ids carry their creation time (domain/ids.ts), so GET /tasks?created_from&created_to reads a
+    // range of the primary key in id order; an index on created_at would only cost every insert.
+    const bounds = idBoundsOfCreated(at(100_000), at(200_000));
     const queries = await captured(() =>
-      store.listTasks({ createdFrom: at(100_000), createdTo: at(200_000), limit: 51 }),
+      store.listTasks({
+        createdFrom: at(100_000),
+        createdTo: at(200_000),
+        fromId: bounds.from,
+        beforeId: bounds.before,
+        limit: 51,
+      }),
     );
-    const detail = plan(queries[0]!.sql, queries[0]!.params);
-    expect(detail[0]).toMatch(
-      /^SEARCH tasks USING INDEX tasks_created_at_idx \(created_at>\? AND created_at<\?\)/,
-    );
-    expect(detail.filter((d) => /^SCAN tasks/.test(d))).toEqual([]);
+    expect(plan(queries[0]!.sql, queries[0]!.params)).toEqual([
+      'SEARCH tasks USING INDEX sqlite_autoindex_tasks_1 (id>? AND id<?)',
+    ]);
+    const db = new Database(file.file, { readonly: true });
+    try {
+      const onCreated = db
+        .prepare(
+          "SELECT name FROM pragma_index_list('tasks') AS l WHERE EXISTS (SELECT 1 FROM pragma_index_info(l.name) WHERE name = 'created_at')",
+        )
+        .all();
+      expect(onCreated).toEqual([]);
+    } finally {
+      db.close();
+    }
   });
 
   it('listTasks with several statuses runs one ordered index read per status and merges them', async () => {
@@ -150,15 +166,48 @@ describe('the dashboard queries on SQLite', () => {
     expect(merged.map((t) => t.id)).toEqual(expected);
   });
 
-  it('taskStats reads two indexes only (counts from one, the last hour from a range of the other)', async () => {
+  it('taskStats reads two indexes only (counts from the admission index, the last hour from a range of the finished one)', async () => {
     const queries = await captured(() => store.taskStats(at(300_000)));
     expect(queries).toHaveLength(2);
     const details = queries.map((q) => plan(q.sql, q.params));
-    expect(details[0]!.join('\n')).toMatch(/SCAN tasks USING COVERING INDEX tasks_queue_status_idx/);
+    // (queue, status) is the prefix of tasks_admission_idx: no index of its own.
+    expect(details[0]!.join('\n')).toMatch(/SCAN tasks USING COVERING INDEX tasks_admission_idx/);
     expect(details[1]!.join('\n')).toMatch(
       /SEARCH tasks USING COVERING INDEX tasks_finished_status_idx \(finished_at>\?\)/,
     );
     for (const d of details) expect(d.filter((x) => BAD.test(x))).toEqual([]);
+  });
+
+  it('the retention purge reads the finished range of tasks_finished_status_idx, however it is scoped', async () => {
+    const scopes = [
+      { finishedBefore: at(300_000), limit: 100 },
+      { finishedBefore: at(300_000), exceptTemplateIds: ['B'.repeat(26)], limit: 100 },
+    ];
+    for (const scope of scopes) {
+      const queries = await captured(() => store.purgeFinishedTasks(scope));
+      const detail = plan(queries[0]!.sql, queries[0]!.params);
+      expect(detail[0], detail.join('\n')).toMatch(
+        /^SEARCH tasks USING INDEX tasks_finished_status_idx \(finished_at<\?\)/,
+      );
+    }
+    // One template's own retention: its tasks by template, or the finished range, never a scan.
+    const queries = await captured(() =>
+      store.purgeFinishedTasks({ finishedBefore: at(300_000), templateId: 'B'.repeat(26), limit: 100 }),
+    );
+    const detail = plan(queries[0]!.sql, queries[0]!.params);
+    expect(detail.filter((d) => BAD.test(d))).toEqual([]);
+    expect(detail[0]).toMatch(/^SEARCH tasks USING (COVERING )?INDEX/);
+  });
+
+  it('idempotency-key lookups and the last cron fire read the partial unique indexes', async () => {
+    const byKey = await captured(() => store.getTasksByIdempotencyKeys(['k1', 'k2']));
+    expect(plan(byKey[0]!.sql, byKey[0]!.params)).toEqual([
+      'SEARCH tasks USING INDEX tasks_idempotency_key_uq (idempotency_key=?)',
+    ]);
+    const last = await captured(() => store.lastScheduledFor('B'.repeat(26)));
+    expect(plan(last[0]!.sql, last[0]!.params).join('\n')).toMatch(
+      /SEARCH tasks USING COVERING INDEX tasks_schedule_uq \(template_id=\?/,
+    );
   });
 
   it('the probe sees a table scan when there is one (so the checks above can fail)', () => {

@@ -116,6 +116,79 @@ describe('sqlite store on one connection', () => {
   });
 });
 
+describe('batched task updates on SQLite', () => {
+  let file: TestSqliteFile;
+  let store: Store;
+  beforeEach(async () => {
+    file = createTestSqliteFile();
+    store = createSqliteStore({ file: file.file });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    file.cleanup();
+  });
+
+  /** The UPDATEs of tasks the store runs while `fn` runs, with their parameters. */
+  async function updates(fn: () => Promise<unknown>): Promise<Array<{ sql: string; params: unknown[] }>> {
+    type Stmt = { source: string; run: (...p: unknown[]) => unknown; all: (...p: unknown[]) => unknown };
+    const probe = new Database(':memory:');
+    const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Stmt;
+    probe.close();
+    const seen: Array<{ sql: string; params: unknown[] }> = [];
+    const originals = { run: proto.run, all: proto.all };
+    for (const name of ['run', 'all'] as const) {
+      const original = originals[name];
+      proto[name] = function (this: Stmt, ...params: unknown[]) {
+        if (/^UPDATE "tasks"/.test(this.source)) seen.push({ sql: this.source, params: params.flat() });
+        return original.apply(this, params);
+      };
+    }
+    try {
+      await fn();
+    } finally {
+      Object.assign(proto, originals);
+    }
+    return seen;
+  }
+
+  it('a batch of dispatch offsets or compare-and-sets is one statement per run, each row found by primary key', async () => {
+    const rows = Array.from({ length: 300 }, () => makeTask({ status: 'QUEUED' }));
+    await store.insertTasks(rows);
+    const done = new Date();
+    const seen = [
+      ...(await updates(() =>
+        store.recordDispatchOffsets(rows.map((t, i) => ({ taskId: t.id, partition: 0, offset: i }))),
+      )),
+      ...(await updates(() =>
+        store.updateTasks(
+          rows.map((t) => ({
+            id: t.id,
+            patch: { status: 'COMPLETED', finishedAt: done, updatedAt: done, result: { ok: 1 } },
+            guard: { status: ['QUEUED', 'RUNNING'], attempt: 1 },
+          })),
+        ),
+      )),
+    ];
+    // 300 = 256 + 32 + 8 + 4 rows: four statements each.
+    expect(seen).toHaveLength(8);
+    const db = new Database(file.file, { readonly: true });
+    try {
+      for (const { sql, params } of seen) {
+        const detail = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map(
+          (r) => r.detail,
+        );
+        const onTasks = detail.filter((d) => /\b(SCAN|SEARCH) tasks\b/.test(d));
+        // One seek per VALUES row (on the primary key, or (status, id) under a status guard).
+        expect(onTasks, `${sql}\n${detail.join('\n')}`).toHaveLength(1);
+        expect(onTasks[0]).toMatch(/^SEARCH tasks USING (COVERING )?INDEX \w+ \((status=\? AND )?id=\?\)$/);
+      }
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe('admission reads on SQLite', () => {
   let file: TestSqliteFile;
   beforeEach(async () => {

@@ -85,6 +85,23 @@ export function schedulingContract(makeStore: MakeStore): void {
       await store().recordDispatchOffsets([]);
     });
 
+    it('recordDispatchOffsets keeps the last offset of a task named twice, and covers batches of any size', async () => {
+      // A task published again (a new attempt) before the relay marked the first: the later wins.
+      const twice = makeTask({ status: 'QUEUED' });
+      const many = Array.from({ length: 700 }, () => makeTask({ status: 'QUEUED' }));
+      await store().insertTasks([twice, ...many]);
+      await store().recordDispatchOffsets([
+        { taskId: twice.id, partition: 1, offset: 5 },
+        ...many.map((t, i) => ({ taskId: t.id, partition: 2, offset: 100 + i })),
+        { taskId: twice.id, partition: 1, offset: 8 },
+      ]);
+      expect(await store().getTask(twice.id)).toMatchObject({ dispatchPartition: 1, dispatchOffset: 8 });
+      const stored = await store().getTasks(many.map((t) => t.id));
+      expect(new Map(stored.map((t) => [t.id, t.dispatchOffset]))).toEqual(
+        new Map(many.map((t, i) => [t.id, 100 + i])),
+      );
+    });
+
     it('nextDueAt is the earliest run_at or next_attempt_at of waiting tasks, else null', async () => {
       expect(await store().nextDueAt()).toBeNull();
       await store().insertTasks([makeTask({ status: 'QUEUED', runAt: at(-999_999) })]);

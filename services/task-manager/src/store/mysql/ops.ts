@@ -309,8 +309,10 @@ export function mysqlOps(h: MysqlHandle, atomic: Atomic): StoreOps {
     },
     recordDispatchOffsets(rows) {
       // One UPDATE … JOIN per run of rows instead of a round trip per task: the relay calls this
-      // for every batch it publishes.
-      return inParts(chunk(rows, 1_000), (target, part) => {
+      // for every batch it publishes. A task named twice (a new attempt published before the
+      // first was marked) keeps its last offset: a JOIN would apply any one of its rows.
+      const last = [...new Map(rows.map((r) => [r.taskId, r])).values()];
+      return inParts(chunk(last, 1_000), (target, part) => {
         const values = sql.join(
           part.map((r) => sql`SELECT ${r.taskId} AS id, ${r.partition} AS p, ${r.offset} AS o`),
           sql` UNION ALL `,

@@ -125,17 +125,16 @@ export const tasks = mysqlTable(
     index('tasks_template_id_idx').on(t.templateId, t.id),
     index('tasks_template_status_idx').on(t.templateId, t.status),
     index('tasks_status_id_idx').on(t.status, t.id),
-    index('tasks_created_at_idx').on(t.createdAt),
-    // The dashboard: a queue's tasks newest first, counts by queue and status, finished per minute.
+    // The dashboard: a queue's tasks newest first. Counts by queue and status read
+    // tasks_admission_idx (its prefix); a created_at range is an id range (domain/ids.ts).
     index('tasks_queue_id_idx').on(t.queue, t.id),
-    index('tasks_queue_status_idx').on(t.queue, t.status),
+    // Finished tasks by finish time, with their status: the dashboard's finished per minute and the
+    // retention purge's range (finished_at < cutoff skips the unfinished rows' NULLs).
     index('tasks_finished_status_idx').on(t.finishedAt, t.status),
     index('tasks_status_run_at_idx').on(t.status, t.runAt),
     index('tasks_status_next_attempt_idx').on(t.status, t.nextAttemptAt),
     index('tasks_status_queued_at_idx').on(t.status, t.queuedAt),
     index('tasks_status_started_at_idx').on(t.status, t.startedAt),
-    // The retention purge's range: per terminal status, by finish time.
-    index('tasks_status_finished_at_idx').on(t.status, t.finishedAt),
     // Admission: in-flight counts per queue and key, waiting heads per queue, key and priority.
     index('tasks_admission_idx').on(t.queue, t.status, t.concurrencyKey, t.priority, t.id),
   ],

@@ -8,6 +8,7 @@ import {
   getTableColumns,
   gte,
   inArray,
+  isNotNull,
   isNull,
   lt,
   max,
@@ -38,7 +39,7 @@ import type {
 import { insertPlan, powerOfTwoSizes } from '../bulk.js';
 import type { InsertPlan } from '../bulk.js';
 import * as shared from '../queries.js';
-import { assertDistinctTasks } from '../batch-update.js';
+import { assertDistinctTasks, patchKeys } from '../batch-update.js';
 import {
   preparedIn,
   preparedRows,
@@ -76,6 +77,15 @@ const MAX_ROWS = 512;
 // SQLite's default limit on the terms of one compound SELECT is 500.
 const MAX_HEAD_BRANCHES = 256;
 
+/** `rows` as runs of power-of-two sizes up to `max` (see powerOfTwoSizes). */
+function* runs<R>(rows: readonly R[], max: number): Generator<{ size: number; part: readonly R[] }> {
+  let from = 0;
+  for (const size of powerOfTwoSizes(rows.length, max)) {
+    yield { size, part: rows.slice(from, from + size) };
+    from += size;
+  }
+}
+
 const quote = (identifier: string) => `"${identifier}"`;
 const taskInsert = insertPlan<TaskRecord>(tasks, quote);
 const taskInsertIfAbsent = insertPlan<TaskRecord>(tasks, quote, { suffix: 'ON CONFLICT DO NOTHING' });
@@ -91,17 +101,6 @@ const workerUpsert = insertPlan<WorkerRecord>(workers, quote, {
 const templateColumns = shared.templateRecordColumns(getTableColumns(templates));
 const q = shared.storeQueries({ tasks, templates, leases, taskEvents, deadLetters });
 const wq = workflowQueries({ workflows, workflowSteps });
-
-/**
- * updateTasks on SQLite: no round trips to save, so `updateTask` (a cached prepared UPDATE) per
- * task, in the caller's transaction.
- */
-function updateEach(updates: readonly TaskUpdate[], updateTask: SyncOps['updateTask']): Set<string> {
-  assertDistinctTasks(updates);
-  const changed = new Set<string>();
-  for (const u of updates) if (updateTask(u.id, u.patch, u.guard)) changed.add(u.id);
-  return changed;
-}
 
 /**
  * The operations over `db`. `atomic` wraps the multi-statement writes (chunked batches) so that
@@ -167,6 +166,86 @@ export function sqliteOps(
     if (statuses) values.push(...statuses);
     if (guard?.attempt !== undefined) values.push(guard.attempt);
     return stmt.run(values).changes > 0;
+  };
+
+  // Per-row statements cost more than their row's writes (~6 µs each): the relay's dispatch
+  // offsets and a result batch's compare-and-sets are one UPDATE … FROM (VALUES …) per run of rows,
+  // cached per power-of-two row count (a VALUES row per task, joined on the primary key).
+  const valuesList = (rows: number, width: number) => {
+    const row = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+    return Array.from({ length: rows }, () => row).join(', ');
+  };
+  const offsetStatements = new Map<number, BetterSqlite3.Statement>();
+  const offsetStatement = (size: number) => {
+    let stmt = offsetStatements.get(size);
+    if (!stmt) {
+      stmt = client.prepare(
+        `UPDATE "tasks" SET "dispatch_partition" = v.column2, "dispatch_offset" = v.column3` +
+          ` FROM (VALUES ${valuesList(size, 3)}) AS v WHERE "tasks"."id" = v.column1 AND "tasks"."status" = 'QUEUED'`,
+      );
+      offsetStatements.set(size, stmt);
+    }
+    return stmt;
+  };
+  // updateTasks: per shape (columns set, guard statuses, whether the attempt is guarded), VALUES
+  // rows of (id, the patch's values…, attempt); RETURNING the ids whose guard held.
+  const batchStatements = new Map<string, BetterSqlite3.Statement>();
+  const batchStatement = (
+    shape: string,
+    keys: readonly string[],
+    guard: TaskGuard | undefined,
+    size: number,
+  ) => {
+    const key = `${shape}#${size}`;
+    let stmt = batchStatements.get(key);
+    if (stmt) return stmt;
+    const width = 1 + keys.length + (guard?.attempt !== undefined ? 1 : 0);
+    const set = keys.map((k, i) => {
+      const column = taskColumns[k];
+      if (!column || k === 'id') throw new Error(`updateTasks: ${k} is not an updatable task column`);
+      return `"${column.name}" = v.column${i + 2}`;
+    });
+    const where = ['"tasks"."id" = v.column1'];
+    if (guard?.status) where.push(`"tasks"."status" IN (${guard.status.map(() => '?').join(', ')})`);
+    if (guard?.attempt !== undefined) where.push(`"tasks"."attempt" = v.column${width}`);
+    stmt = client
+      .prepare(
+        `UPDATE "tasks" SET ${set.join(', ')} FROM (VALUES ${valuesList(size, width)}) AS v` +
+          ` WHERE ${where.join(' AND ')} RETURNING "tasks"."id"`,
+      )
+      .pluck();
+    if (batchStatements.size < 500) batchStatements.set(key, stmt);
+    return stmt;
+  };
+  const updateBatch = (updates: readonly TaskUpdate[]): Set<string> => {
+    const changed = new Set<string>();
+    const shapes = new Map<string, { keys: string[]; guard: TaskGuard | undefined; rows: unknown[][] }>();
+    for (const u of updates) {
+      const keys = patchKeys(u.patch);
+      if (keys.length === 0) {
+        // An empty patch only checks the guard.
+        if (db.select({ id: tasks.id }).from(tasks).where(q.guardedTask(u.id, u.guard)).get())
+          changed.add(u.id);
+        continue;
+      }
+      if (u.guard?.status?.length === 0) continue;
+      const shape = `${keys.join(',')}|${u.guard?.status?.join(',') ?? '-'}|${u.guard?.attempt !== undefined}`;
+      let group = shapes.get(shape);
+      if (!group) shapes.set(shape, (group = { keys, guard: u.guard, rows: [] }));
+      const patch = u.patch as Record<string, unknown>;
+      const row: unknown[] = [u.id];
+      for (const k of keys) row.push(patch[k] === null ? null : taskColumns[k]!.mapToDriverValue(patch[k]));
+      if (u.guard?.attempt !== undefined) row.push(u.guard.attempt);
+      group.rows.push(row);
+    }
+    for (const [shape, { keys, guard, rows }] of shapes) {
+      const width = rows[0]!.length;
+      for (const { size, part } of runs(rows, Math.min(MAX_ROWS, Math.floor(MAX_VARS / width)))) {
+        const stmt = batchStatement(shape, keys, guard, size);
+        for (const id of stmt.all([...part.flat(), ...(guard?.status ?? [])]) as string[]) changed.add(id);
+      }
+    }
+    return changed;
   };
 
   // The reads on every create and every result batch, and the relay's two statements: prepared once.
@@ -394,11 +473,8 @@ export function sqliteOps(
       return db.select({ id: tasks.id }).from(tasks).where(q.guardedTask(id, guard)).get() !== undefined;
     },
     updateTasks(updates) {
-      const one: SyncOps['updateTask'] = (id, patch, guard) =>
-        shared.hasValues(patch)
-          ? updateTask(id, patch, guard)
-          : db.select({ id: tasks.id }).from(tasks).where(q.guardedTask(id, guard)).get() !== undefined;
-      return atomic(() => updateEach(updates, one));
+      assertDistinctTasks(updates);
+      return atomic(() => updateBatch(updates));
     },
     listTasks(f) {
       return shared.mergeNewest(
@@ -433,16 +509,15 @@ export function sqliteOps(
       return selectTasks(q.lostDispatches(lost));
     },
     recordDispatchOffsets(rows) {
-      // SQLite has no round trips to save: one cached prepared UPDATE per row, in one transaction.
+      // A task published twice in one batch (a new attempt) keeps its last offset, as a row per
+      // UPDATE in order would; UPDATE … FROM takes any one of several matches.
+      const last = new Map(rows.map((r) => [r.taskId, r]));
+      const values = [...last.values()].map((r) => [r.taskId, r.partition, r.offset]);
+      if (values.length === 0) return;
       const run = () => {
-        for (const r of rows)
-          updateTask(
-            r.taskId,
-            { dispatchPartition: r.partition, dispatchOffset: r.offset },
-            { status: ['QUEUED'] },
-          );
+        for (const { size, part } of runs(values, MAX_ROWS)) offsetStatement(size).run(part.flat());
       };
-      return rows.length <= 1 ? run() : atomic(run);
+      return values.length <= MAX_ROWS ? run() : atomic(run);
     },
     hasActiveTask(templateId) {
       return (
@@ -454,7 +529,8 @@ export function sqliteOps(
         db
           .select({ at: max(tasks.scheduledFor) })
           .from(tasks)
-          .where(eq(tasks.templateId, templateId))
+          // IS NOT NULL changes nothing for max() but lets SQLite read the partial tasks_schedule_uq.
+          .where(and(eq(tasks.templateId, templateId), isNotNull(tasks.scheduledFor)))
           .get()?.at ?? null
       );
     },
