@@ -2,8 +2,9 @@
 // queue or template is paused or its queue or key is full; admitQueue moves WAITING tasks on as slots free.
 //
 // Exactness across replicas: every admission that takes a counted slot (a queue with max_in_flight,
-// a concurrency key), in admitQueue or at once through the gate, happens in a unit of work that
-// first locks the queue's settings row (Store.lockQueue). In-flight counts are read
+// a concurrency key), in admitQueue, at once through the gate, or in the result batch that freed the
+// slot (admitFreed), happens in a unit of work that locks the queue's settings row (Store.lockQueue)
+// before it reads what it decides on. In-flight counts are read
 // after the lock, so two replicas never both take the last slot. A slot is a task row in QUEUED or
 // RUNNING: nothing is counted separately, so nothing can leak — a slot frees when its task leaves
 // those statuses, whichever path moves it (result, cancel, timeout, retry).
