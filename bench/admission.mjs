@@ -2,8 +2,8 @@
 // Usage: node bench/admission.mjs   (after `npm run build`); writes bench/results/admission.json.
 // In-process mode (default):
 // A simulated worker pool takes the QUEUED tasks (oldest first, up to WINDOW at a time), applies
-// `started` + `succeeded` for them in one result batch, and the admission pass runs after each batch,
-// as the manager's admission loop does after results free slots. No Kafka: this isolates the cost
+// `started` + `succeeded` for them in one result batch (which refills the slots it frees), and the
+// admission passes the batch signals run after it, as the manager's admission loop runs them. No Kafka: this isolates the cost
 // the manager adds per task (the WAITING step, the locked pass, the second status change).
 // Two figures per scenario: `tasks_per_s` times the drain only (a plain task was made QUEUED, its
 // event and dispatch row written, by createTasks before the clock starts, while an admitted task
@@ -44,7 +44,19 @@ if (MODE === 'pipeline') {
 
 const silent = { child: () => silent, trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
 const settings = { dispatchTopic: 'task_execution_requests', controlTopic: 'task_control' };
-const noSignals = { outboxWritten() {}, dueAt() {}, templatesChanged() {} };
+/** The admission loop's wake-ups (queue → the keys whose slots freed, or null: the whole queue). */
+const wakeUps = new Map();
+const noSignals = {
+  outboxWritten() {},
+  dueAt() {},
+  templatesChanged() {},
+  admit(queue, keys) {
+    const known = wakeUps.get(queue);
+    if (keys === undefined || known === null) wakeUps.set(queue, null);
+    else if (known === undefined) wakeUps.set(queue, new Set(keys));
+    else for (const k of keys) known.add(k);
+  },
+};
 
 let DB = 'sqlite';
 
@@ -88,10 +100,15 @@ async function drain(deps, queue, admit) {
   let done = 0;
   let passes = 0;
   let now = Date.now();
+  // The tasks created: the whole queue once; then the passes the results ask for, as the admission
+  // loop runs them (a result batch refills the slots it frees itself and signals only what is left).
+  wakeUps.clear();
+  if (admit) wakeUps.set(queue, null);
   for (;;) {
-    if (admit) {
+    for (const [q, keys] of [...wakeUps]) {
+      wakeUps.delete(q);
       passes++;
-      await admitQueue(deps, queue);
+      await admitQueue(deps, q, 20, keys === null ? undefined : [...keys]);
     }
     const queued = await deps.store.listTasks({ status: ['QUEUED'], limit: WINDOW });
     if (queued.length === 0) break;

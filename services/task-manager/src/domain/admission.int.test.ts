@@ -127,8 +127,9 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
     await setQueueLimit(deps, 'qw', 1);
     const [a, b] = await create(deps, [{ templateId: t.id }, { templateId: t.id }]);
     expect([a!.status, b!.status]).toEqual(['QUEUED', 'WAITING']);
-    // a ends: a slot is free, but no admission pass has run yet (no signals here).
-    await runOldestQueued(deps);
+    // a is cancelled: a slot is free, but no admission pass has run yet (a cancel signals the
+    // admission loop, and there is none here; a result would refill the slot itself).
+    await cancelTask(deps, a!.id);
     const [c] = await create(deps, [{ templateId: t.id }]);
     expect(c!.status).toBe('WAITING');
     expect(await eventTypes(deps, c!)).toEqual(['created', 'waiting']);
@@ -136,7 +137,7 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
     expect((await deps.store.getTask(b!.id))!.status).toBe('QUEUED');
     expect((await deps.store.getTask(c!.id))!.status).toBe('WAITING');
     // Only lower priorities wait: a higher-priority task takes the free slot at once, as a pass would give it.
-    await runOldestQueued(deps);
+    await cancelTask(deps, b!.id);
     const [urgent] = await create(deps, [{ templateId: t.id, priority: 9 }]);
     expect(urgent!.status).toBe('QUEUED');
     expect(await eventTypes(deps, urgent!)).toEqual(['created', 'queued']);
@@ -178,7 +179,7 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
       { templateId: t.id, params: { c: 'a' } },
     ]);
     expect([a1!.status, a2!.status]).toEqual(['QUEUED', 'WAITING']);
-    await runOldestQueued(deps); // a's slot frees; no pass has run yet
+    await cancelTask(deps, a1!.id); // a's slot frees; no pass has run yet (no admission loop here)
     const [a3] = await create(deps, [{ templateId: t.id, params: { c: 'a' } }]);
     const [b1] = await create(deps, [{ templateId: t.id, params: { c: 'b' } }]);
     expect([a3!.status, b1!.status]).toEqual(['WAITING', 'QUEUED']);
@@ -188,10 +189,12 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
     expect((await deps.store.getTask(a3!.id))!.status).toBe('WAITING');
   });
 
-  it('in a queue without max_in_flight, a pass for the keys whose slots freed admits only their tasks; a whole pass follows when a key may wait lower', async () => {
+  it("a result that frees a key's slot queues that key's next waiting task in the same unit of work; other keys' tasks wait", async () => {
     const admitted: Array<[string, readonly string[] | undefined]> = [];
+    let outboxWritten = 0;
     const deps = depsOf(await (await openDb(dialect))(), {
       ...noSignals,
+      outboxWritten: () => void outboxWritten++,
       admit: (q, keys) => void admitted.push([q, keys]),
     });
     const t = await createTemplate(deps, {
@@ -207,21 +210,29 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
     );
     expect([a1, a2, b1, b2].map((x) => x!.status)).toEqual(['QUEUED', 'WAITING', 'QUEUED', 'WAITING']);
     admitted.length = 0; // createTasks signalled the whole queue for its waiting tasks
-    await applyResults(deps, [
-      msg(a1!, 'started'),
-      msg(a1!, 'succeeded', { result: null }),
-      msg(b1!, 'started'),
-      msg(b1!, 'succeeded', { result: null }),
-    ]);
-    // The results name the keys whose slots they freed.
-    expect(admitted.map(([q, keys]) => [q, [...(keys ?? [])].sort()])).toEqual([['qt', ['a', 'b']]]);
-    expect(await admitQueue(deps, 'qt', 20, ['a'])).toBe(1);
-    expect((await deps.store.getTask(a2!.id))!.status).toBe('QUEUED');
+    outboxWritten = 0;
+    await applyResults(deps, [msg(a1!, 'started'), msg(a1!, 'succeeded', { result: null })]);
+    const [ended, next] = [(await deps.store.getTask(a1!.id))!, (await deps.store.getTask(a2!.id))!];
+    expect(next.status).toBe('QUEUED');
+    // One unit of work: the slot changed hands at one instant, with the dispatch written beside it.
+    expect(next.queuedAt!.getTime()).toBe(ended.finishedAt!.getTime());
+    expect(await eventTypes(deps, next)).toEqual(['created', 'waiting', 'queued']);
+    const dispatched = await deps.store.listUnsentOutbox(100);
+    expect(dispatched.filter((r) => r.key === a2!.id)).toHaveLength(1);
+    expect(outboxWritten).toBe(1);
+    // Key b's slot did not free: its task still waits. Nothing was left for the admission loop.
     expect((await deps.store.getTask(b2!.id))!.status).toBe('WAITING');
-    expect(await admitQueue(deps, 'qt', 20, ['b'])).toBe(1);
-    expect((await deps.store.getTask(b2!.id))!.status).toBe('QUEUED');
+    expect(admitted).toEqual([]);
+    expect(await admitQueue(deps, 'qt')).toBe(0);
+  });
 
-    // Key c, limit 2: one task waits at priority 9, one at 1; both slots free up.
+  it('a result that frees slots of a key waiting at two levels queues the higher one at once and leaves the lower one to a whole pass', async () => {
+    const admitted: Array<[string, readonly string[] | undefined]> = [];
+    const deps = depsOf(await (await openDb(dialect))(), {
+      ...noSignals,
+      admit: (q, keys) => void admitted.push([q, keys]),
+    });
+    // Key c, limit 2: one task waits at priority 9, one at 1; both slots free up in one batch.
     const u = await createTemplate(deps, {
       name: 'freed-levels',
       executor: 'noop',
@@ -236,11 +247,39 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
       { templateId: u.id, params: { c: 'c' }, priority: 9 },
     ]);
     expect([low!.status, high!.status]).toEqual(['WAITING', 'WAITING']);
-    for (const c of [c1!, c2!])
-      await applyResults(deps, [msg(c, 'started'), msg(c, 'succeeded', { result: null })]);
-    expect(await admitQueue(deps, 'qt2', 20, ['c'])).toBe(2);
+    admitted.length = 0;
+    await applyResults(
+      deps,
+      [c1!, c2!].flatMap((c) => [msg(c, 'started'), msg(c, 'succeeded', { result: null })]),
+    );
     expect((await deps.store.getTask(high!.id))!.status).toBe('QUEUED');
+    // The pass read the key's top level only: the loop is asked for a whole pass of the queue.
+    expect(admitted).toEqual([['qt2', undefined]]);
+    expect(await admitQueue(deps, 'qt2')).toBe(1);
     expect((await deps.store.getTask(low!.id))!.status).toBe('QUEUED');
+  });
+
+  it('in a queue without max_in_flight, a pass for the keys whose slots freed admits only their tasks', async () => {
+    const deps = depsOf(await (await openDb(dialect))());
+    const t = await createTemplate(deps, {
+      name: 'only',
+      executor: 'noop',
+      queue: 'qo',
+      concurrencyKey: '/c',
+      concurrencyLimit: 1,
+    });
+    const [a1, a2, b1, b2] = await create(
+      deps,
+      ['a', 'a', 'b', 'b'].map((c) => ({ templateId: t.id, params: { c } })),
+    );
+    // Cancels free the slots without refilling them (the admission loop would).
+    await cancelTask(deps, a1!.id);
+    await cancelTask(deps, b1!.id);
+    expect(await admitQueue(deps, 'qo', 20, ['a'])).toBe(1);
+    expect((await deps.store.getTask(a2!.id))!.status).toBe('QUEUED');
+    expect((await deps.store.getTask(b2!.id))!.status).toBe('WAITING');
+    expect(await admitQueue(deps, 'qo', 20, ['b'])).toBe(1);
+    expect((await deps.store.getTask(b2!.id))!.status).toBe('QUEUED');
   });
 
   it('a limit or a pause set after earlier tasks were queued holds the next task', async () => {
@@ -275,9 +314,10 @@ describe.each(DIALECTS)('admission on %s', (dialect) => {
     expect(queued).toEqual([high!.id, low[0]!.id].sort());
     // The limit holds: nothing more until a slot frees.
     expect(await admitQueue(deps, 'q1')).toBe(0);
+    // A slot frees: the result hands it to the next in line (priority, then oldest) itself.
     await runOldestQueued(deps);
-    expect(await admitQueue(deps, 'q1')).toBe(1);
     expect((await deps.store.getTask(low[1]!.id))!.status).toBe('QUEUED');
+    expect(await admitQueue(deps, 'q1')).toBe(0);
     const [view] = (await listQueues(deps, null)).filter((q) => q.name === 'q1');
     expect(view).toMatchObject({ waiting: 1, queued: 2, running: 0, maxInFlight: 2, paused: false });
   });

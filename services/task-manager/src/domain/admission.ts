@@ -2,8 +2,9 @@
 // queue or template is paused or its queue or key is full; admitQueue moves WAITING tasks on as slots free.
 //
 // Exactness across replicas: every admission that takes a counted slot (a queue with max_in_flight,
-// a concurrency key), in admitQueue or at once through the gate, happens in a unit of work that
-// first locks the queue's settings row (Store.lockQueue). In-flight counts are read
+// a concurrency key), in admitQueue, at once through the gate, or in the result batch that freed the
+// slot (admitFreed), happens in a unit of work that locks the queue's settings row (Store.lockQueue)
+// before it reads what it decides on. In-flight counts are read
 // after the lock, so two replicas never both take the last slot. A slot is a task row in QUEUED or
 // RUNNING: nothing is counted separately, so nothing can leak — a slot frees when its task leaves
 // those statuses, whichever path moves it (result, cancel, timeout, retry).
@@ -284,122 +285,164 @@ export async function admitOnce(
   deps: Pick<DomainDeps, 'store' | 'clock' | 'settings'>,
   queue: string,
   keys?: readonly string[],
-): Promise<{ admitted: number; slotsLeft: number; partial?: boolean }> {
+): Promise<PassResult> {
   const now = deps.clock.now();
-  return deps.store.unitOfWork(async (tx) => {
-    const settings = await tx.lockQueue(queue, now);
-    if (settings.paused) return { admitted: 0, slotsLeft: 0 };
-    const only =
-      keys !== undefined && settings.maxInFlight === null ? await tx.keyAdmission(queue, keys) : null;
-    let partial = false;
-    const inFlight: Array<{ concurrencyKey: string | null; n: number }> = only
-      ? only.map((k) => ({ concurrencyKey: k.concurrencyKey, n: k.inFlight }))
-      : await tx.countQueueTasks(queue, ['QUEUED', 'RUNNING']);
-    const total = inFlight.reduce((sum, c) => sum + c.n, 0);
-    let slots =
-      settings.maxInFlight === null ? ADMIT_BATCH : Math.min(ADMIT_BATCH, settings.maxInFlight - total);
-    if (slots <= 0) return { admitted: 0, slotsLeft: 0 };
-    const before = slots;
-    const passResult = (admitted: number) =>
-      only ? { admitted, slotsLeft: before - admitted, partial } : { admitted, slotsLeft: before - admitted };
-    /** Tasks of a key in flight, this pass's admissions included (unkeyed: no per-key limit, 0). */
-    const load = new Map<Key, number>();
-    for (const c of inFlight) {
-      if (c.concurrencyKey !== null) load.set(c.concurrencyKey, (load.get(c.concurrencyKey) ?? 0) + c.n);
-    }
-    const loadOf = (k: Key) => (k === null ? 0 : (load.get(k) ?? 0));
+  return deps.store.unitOfWork((tx) => passIn(tx, deps.settings, queue, now, keys));
+}
 
-    const templates = await tx.listTemplatesOfQueue(queue);
-    const paused = templates.filter((t) => t.paused).map((t) => t.id);
-    const limitOf = new Map(templates.map((t) => [t.id, t.concurrencyLimit ?? 1]));
-    const maxLimit = Math.max(1, ...limitOf.values());
+/** What one admission pass did (see admitOnce). */
+interface PassResult {
+  admitted: number;
+  slotsLeft: number;
+  partial?: boolean;
+}
 
-    // Keys only: each key's top waiting level (all keys' order ties: in the order given).
-    const groups = only
-      ? only.flatMap((k) =>
-          k.topWaiting === null
-            ? []
-            : [{ concurrencyKey: k.concurrencyKey, priority: k.topWaiting, firstId: '' }],
-        )
-      : await tx.listWaitingKeys(queue, paused);
-    // A key's oldest waiting task (any level) orders keys of equal load: the oldest key first.
-    const oldest = new Map<Key, string>();
-    const levels = new Map<number, Key[]>();
-    for (const g of groups) {
-      const o = oldest.get(g.concurrencyKey);
-      if (o === undefined || g.firstId < o) oldest.set(g.concurrencyKey, g.firstId);
-      const keys = levels.get(g.priority) ?? [];
-      keys.push(g.concurrencyKey);
-      levels.set(g.priority, keys);
-    }
-    /** Keys that must not take more this pass: at a head's template limit, or with unread heads above. */
-    const done = new Set<Key>();
-    const chosen: WaitingHead[] = [];
-    for (const level of [...levels.keys()].sort((a, b) => b - a)) {
-      if (slots <= 0) break;
-      let pending = levels.get(level)!.filter((k) => !done.has(k));
-      while (slots > 0 && pending.length > 0) {
-        const serve = pending
-          .filter((k) => k === null || loadOf(k) < maxLimit)
-          .sort((a, b) => loadOf(a) - loadOf(b) || byId(oldest.get(a)!, oldest.get(b)!))
-          .slice(0, slots);
-        if (serve.length === 0) break;
-        const served = new Set(serve);
-        pending = pending.filter((k) => !served.has(k));
-        // A key can take at most (its limit − its load) more: read no more heads than that.
-        const wanted = serve.map((k) => ({
-          concurrencyKey: k,
-          limit: k === null ? slots : Math.min(slots, HEADS_PER_KEY, maxLimit - loadOf(k)),
-        }));
-        const rows = (await tx.listWaitingHeads(queue, level, wanted, paused)).sort((a, b) =>
-          byId(a.id, b.id),
-        );
-        const heads = new Map<Key, WaitingHead[]>(serve.map((k) => [k, []]));
-        for (const t of rows) heads.get(t.concurrencyKey)?.push(t);
-        for (const w of wanted) {
-          // Heads left unread at this level: its lower levels must wait for the next pass.
-          if (heads.get(w.concurrencyKey)!.length >= w.limit) done.add(w.concurrencyKey);
-          else if (only) partial = true;
-        }
-        // Round-robin: each turn takes one task from the least-loaded key that may take one more.
-        const { taken, stopped } = roundRobin(
-          serve.map((k) => ({ key: k, load: loadOf(k), heads: heads.get(k)! })),
-          slots,
-          (head) => limitOf.get(head.templateId) ?? 1,
-        );
-        for (const k of stopped) done.add(k);
-        for (const head of taken) {
-          chosen.push(head);
-          if (head.concurrencyKey !== null) load.set(head.concurrencyKey, loadOf(head.concurrencyKey) + 1);
-        }
-        slots -= taken.length;
+/** admitOnce's pass inside the caller's unit of work (it takes the queue's lock first). */
+async function passIn(
+  tx: StoreOps,
+  dispatch: DispatchSettings,
+  queue: string,
+  now: Date,
+  keys?: readonly string[],
+): Promise<PassResult> {
+  const settings = await tx.lockQueue(queue, now);
+  if (settings.paused) return { admitted: 0, slotsLeft: 0 };
+  const only =
+    keys !== undefined && settings.maxInFlight === null ? await tx.keyAdmission(queue, keys) : null;
+  let partial = false;
+  const inFlight: Array<{ concurrencyKey: string | null; n: number }> = only
+    ? only.map((k) => ({ concurrencyKey: k.concurrencyKey, n: k.inFlight }))
+    : await tx.countQueueTasks(queue, ['QUEUED', 'RUNNING']);
+  const total = inFlight.reduce((sum, c) => sum + c.n, 0);
+  let slots =
+    settings.maxInFlight === null ? ADMIT_BATCH : Math.min(ADMIT_BATCH, settings.maxInFlight - total);
+  if (slots <= 0) return { admitted: 0, slotsLeft: 0 };
+  const before = slots;
+  const passResult = (admitted: number) =>
+    only ? { admitted, slotsLeft: before - admitted, partial } : { admitted, slotsLeft: before - admitted };
+  /** Tasks of a key in flight, this pass's admissions included (unkeyed: no per-key limit, 0). */
+  const load = new Map<Key, number>();
+  for (const c of inFlight) {
+    if (c.concurrencyKey !== null) load.set(c.concurrencyKey, (load.get(c.concurrencyKey) ?? 0) + c.n);
+  }
+  const loadOf = (k: Key) => (k === null ? 0 : (load.get(k) ?? 0));
+
+  const templates = await tx.listTemplatesOfQueue(queue);
+  const paused = templates.filter((t) => t.paused).map((t) => t.id);
+  const limitOf = new Map(templates.map((t) => [t.id, t.concurrencyLimit ?? 1]));
+  const maxLimit = Math.max(1, ...limitOf.values());
+
+  // Keys only: each key's top waiting level (all keys' order ties: in the order given).
+  const groups = only
+    ? only.flatMap((k) =>
+        k.topWaiting === null
+          ? []
+          : [{ concurrencyKey: k.concurrencyKey, priority: k.topWaiting, firstId: '' }],
+      )
+    : await tx.listWaitingKeys(queue, paused);
+  // A key's oldest waiting task (any level) orders keys of equal load: the oldest key first.
+  const oldest = new Map<Key, string>();
+  const levels = new Map<number, Key[]>();
+  for (const g of groups) {
+    const o = oldest.get(g.concurrencyKey);
+    if (o === undefined || g.firstId < o) oldest.set(g.concurrencyKey, g.firstId);
+    const keys = levels.get(g.priority) ?? [];
+    keys.push(g.concurrencyKey);
+    levels.set(g.priority, keys);
+  }
+  /** Keys that must not take more this pass: at a head's template limit, or with unread heads above. */
+  const done = new Set<Key>();
+  const chosen: WaitingHead[] = [];
+  for (const level of [...levels.keys()].sort((a, b) => b - a)) {
+    if (slots <= 0) break;
+    let pending = levels.get(level)!.filter((k) => !done.has(k));
+    while (slots > 0 && pending.length > 0) {
+      const serve = pending
+        .filter((k) => k === null || loadOf(k) < maxLimit)
+        .sort((a, b) => loadOf(a) - loadOf(b) || byId(oldest.get(a)!, oldest.get(b)!))
+        .slice(0, slots);
+      if (serve.length === 0) break;
+      const served = new Set(serve);
+      pending = pending.filter((k) => !served.has(k));
+      // A key can take at most (its limit − its load) more: read no more heads than that.
+      const wanted = serve.map((k) => ({
+        concurrencyKey: k,
+        limit: k === null ? slots : Math.min(slots, HEADS_PER_KEY, maxLimit - loadOf(k)),
+      }));
+      const rows = (await tx.listWaitingHeads(queue, level, wanted, paused)).sort((a, b) => byId(a.id, b.id));
+      const heads = new Map<Key, WaitingHead[]>(serve.map((k) => [k, []]));
+      for (const t of rows) heads.get(t.concurrencyKey)?.push(t);
+      for (const w of wanted) {
+        // Heads left unread at this level: its lower levels must wait for the next pass.
+        if (heads.get(w.concurrencyKey)!.length >= w.limit) done.add(w.concurrencyKey);
+        else if (only) partial = true;
       }
+      // Round-robin: each turn takes one task from the least-loaded key that may take one more.
+      const { taken, stopped } = roundRobin(
+        serve.map((k) => ({ key: k, load: loadOf(k), heads: heads.get(k)! })),
+        slots,
+        (head) => limitOf.get(head.templateId) ?? 1,
+      );
+      for (const k of stopped) done.add(k);
+      for (const head of taken) {
+        chosen.push(head);
+        if (head.concurrencyKey !== null) load.set(head.concurrencyKey, loadOf(head.concurrencyKey) + 1);
+      }
+      slots -= taken.length;
     }
-    if (chosen.length === 0) return passResult(0);
-    // The whole rows of the chosen only (their params go into the dispatch).
-    const rowOf = new Map((await tx.getTasks(chosen.map((h) => h.id))).map((t) => [t.id, t]));
-    const templateOf = await loadTaskTemplates(tx, [...rowOf.values()]);
-    // In the order chosen: the outbox sends them in this order (higher levels first).
-    const runnable = chosen
-      .map((h) => rowOf.get(h.id))
-      .filter((t): t is TaskRecord => t?.status === 'WAITING' && templateOf.has(t.templateId));
-    // One compare-and-set for the batch (queueTask's, per attempt); only the tasks it moved get
-    // their `queued` event and dispatch.
-    const moved = await tx.queueWaitingTasks(runnable, now);
-    let admitted = 0;
-    const collect = { events: [] as TaskEventRecord[], outbox: [] as OutboxRecord[] };
-    for (const task of runnable) {
-      if (!moved.has(task.id)) continue;
-      // A copy: a unit of work retried after a MySQL deadlock runs again from the rows as read.
-      const eventData = { admitted: true };
-      const template = templateOf.get(task.templateId)!;
-      await queueTask(tx, { ...task }, template, now, deps.settings, { insert: true, eventData, collect });
-      admitted++;
-    }
-    await tx.insertEvents(collect.events);
-    await tx.insertOutbox(collect.outbox);
-    return passResult(admitted);
-  });
+  }
+  if (chosen.length === 0) return passResult(0);
+  // The whole rows of the chosen only (their params go into the dispatch).
+  const rowOf = new Map((await tx.getTasks(chosen.map((h) => h.id))).map((t) => [t.id, t]));
+  const templateOf = await loadTaskTemplates(tx, [...rowOf.values()]);
+  // In the order chosen: the outbox sends them in this order (higher levels first).
+  const runnable = chosen
+    .map((h) => rowOf.get(h.id))
+    .filter((t): t is TaskRecord => t?.status === 'WAITING' && templateOf.has(t.templateId));
+  // One compare-and-set for the batch (queueTask's, per attempt); only the tasks it moved get
+  // their `queued` event and dispatch.
+  const moved = await tx.queueWaitingTasks(runnable, now);
+  let admitted = 0;
+  const collect = { events: [] as TaskEventRecord[], outbox: [] as OutboxRecord[] };
+  for (const task of runnable) {
+    if (!moved.has(task.id)) continue;
+    // A copy: a unit of work retried after a MySQL deadlock runs again from the rows as read.
+    const eventData = { admitted: true };
+    const template = templateOf.get(task.templateId)!;
+    await queueTask(tx, { ...task }, template, now, dispatch, { insert: true, eventData, collect });
+    admitted++;
+  }
+  await tx.insertEvents(collect.events);
+  await tx.insertOutbox(collect.outbox);
+  return passResult(admitted);
+}
+
+/**
+ * Refills, inside the unit of work that freed them (a result batch), the slots freed in each queue
+ * of `freed` (the keys whose slots freed, or null: an unkeyed one too): the pass admitQueue would
+ * run first for it (admitOnce's, keys only when given), under the same queue lock, so a freed slot
+ * is taken again with no transaction, wake-up or relay round of its own. Queues in name order
+ * (units of work lock queues in one order); a queue with nothing waiting costs one index entry and
+ * takes no lock. Returns how many it queued, and the queues whose admission the loop must go on
+ * with after commit (whole queues: where admitQueue would run another pass).
+ */
+export async function admitFreed(
+  tx: StoreOps,
+  dispatch: DispatchSettings,
+  freed: ReadonlyMap<string, ReadonlySet<string> | null>,
+  now: Date,
+): Promise<{ admitted: number; more: string[] }> {
+  let admitted = 0;
+  const more: string[] = [];
+  for (const queue of [...freed.keys()].sort()) {
+    if (!(await tx.hasWaiting(queue))) continue;
+    const keys = freed.get(queue);
+    const pass = await passIn(tx, dispatch, queue, now, keys ? [...keys] : undefined);
+    admitted += pass.admitted;
+    // As admitQueue goes on: a keys-only pass that may have left heads, a whole pass with slots left.
+    if (pass.partial ?? (pass.admitted > 0 && pass.slotsLeft > 0)) more.push(queue);
+  }
+  return { admitted, more };
 }
 
 /**

@@ -11,6 +11,7 @@ import { schemaCompiler } from './schemas.js';
 import { endedRun } from './metrics-hooks.js';
 import type { EndedRun } from './metrics-hooks.js';
 import { loadTaskTemplates } from './task-templates.js';
+import { admitFreed } from './admission.js';
 import { onTasksEnded } from './workflow-advance.js';
 
 /** What one batch changed, for logs and for the caller's wake-ups. */
@@ -46,9 +47,7 @@ export async function applyResults(
   messages: readonly ResultMessage[],
 ): Promise<ApplyOutcome> {
   if (messages.length === 0) return { applied: 0, ignored: 0, earliestRetryAt: null };
-  /** Queues where slots freed: the keys whose slots they were, or null when an unkeyed one freed too. */
-  const freed = new Map<string, Set<string> | null>();
-  const { outcome, ended, outbox } = await deps.store.unitOfWork(async (tx) => {
+  const { outcome, ended, outbox, admitted, more } = await deps.store.unitOfWork(async (tx) => {
     const ids = [...new Set(messages.map((m) => m.task_id))];
     const tasks = new Map<string, Working>();
     for (const task of await tx.getTasks(ids)) {
@@ -96,7 +95,8 @@ export async function applyResults(
 
     const ended: EndedRun[] = [];
     const finished: TaskRecord[] = [];
-    freed.clear();
+    /** Queues where slots freed: the keys whose slots they were, or null when an unkeyed one freed too. */
+    const freed = new Map<string, Set<string> | null>();
     const patched = [...tasks.values()].filter((w): w is Working & { patch: TaskPatch } => w.patch !== null);
     // One batch for all of them: on MySQL a locking read and an UPDATE per patch shape, not a round trip each.
     const applied = await tx.updateTasks(
@@ -123,15 +123,19 @@ export async function applyResults(
       }
     }
     if (events.length > 0) await tx.insertEvents(events);
+    // The freed slots go to the next waiting tasks now, in this unit (the pass the admission loop
+    // would run next, under the same queue lock): no transaction, wake-up or relay round of their own.
+    const { admitted, more } = await admitFreed(tx, deps.settings, freed, now);
     // Steps of workflows: dependants released and admitted, failures followed, in this same unit.
     const effects = await onTasksEnded(tx, deps, finished);
     ended.push(...effects.ended);
-    return { outcome, ended, outbox: effects.outbox };
+    return { outcome, ended, outbox: effects.outbox, admitted, more };
   });
   // After the commit, once per batch: a unit of work re-run after a deadlock must not count twice.
   if (ended.length > 0) deps.metrics?.runsEnded(ended);
-  if (outbox) deps.signals.outboxWritten();
-  for (const [q, keys] of freed) deps.signals.admit?.(q, keys === null ? undefined : [...keys]);
+  if (outbox || admitted > 0) deps.signals.outboxWritten();
+  // Queues where the pass here left work (a key may wait lower, slots left): the admission loop goes on.
+  for (const q of more) deps.signals.admit?.(q);
   return outcome;
 }
 

@@ -550,8 +550,9 @@ export interface StoreOps {
   /**
    * Locks the settings row of `queue` for the rest of the unit of work (creating it, unlimited and
    * running, if absent) and returns it: the serialisation point of admission to the queue across
-   * replicas. Call it FIRST in the unit of work (MySQL REPEATABLE READ: later reads then see every
-   * admission committed before the lock was granted).
+   * replicas. The admission reads that depend on it come after it in the unit of work (MySQL units
+   * run READ COMMITTED, so those reads see every admission committed before the lock was granted,
+   * whatever the unit read before: a result batch takes it after its own reads and writes).
    */
   lockQueue(queue: string, at: Date): Promise<QueueRecord>;
   /** WAITING, QUEUED and RUNNING counts per queue and key (`queue` absent: every queue). */

@@ -1,4 +1,5 @@
 // The SQL of admission's hot reads on SQLite, in one place for ops.ts and the query-plan test.
+import { BOUND_LIMIT } from './prepared.js';
 
 /**
  * listWaitingKeys as a skip-scan of tasks_admission_idx (queue, status, key, priority, id): one
@@ -37,7 +38,7 @@ export function waitingHeadsSql(size: number, except: boolean): string {
     `SELECT * FROM (SELECT "id", "concurrency_key", "template_id" FROM "tasks" WHERE "queue" = ? AND "status" = 'WAITING'` +
     ` AND "concurrency_key" IS ? AND "priority" = ?` +
     (except ? ` AND "template_id" NOT IN (SELECT "value" FROM json_each(?))` : '') +
-    ` ORDER BY "id" LIMIT ?)`;
+    ` ORDER BY "id" ${BOUND_LIMIT})`;
   return Array.from({ length: size }, () => branch).join(' UNION ALL ');
 }
 

@@ -41,6 +41,7 @@ import type { InsertPlan } from '../bulk.js';
 import * as shared from '../queries.js';
 import { assertDistinctTasks, patchKeys } from '../batch-update.js';
 import {
+  BOUND_LIMIT,
   preparedIn,
   preparedRows,
   preparedWriteIn,
@@ -268,12 +269,12 @@ export function sqliteOps(
   const unsentOutbox = preparedRows(
     client,
     outboxReader,
-    `SELECT ${outboxReader.columns} FROM "outbox" WHERE "sent_at" IS NULL ORDER BY "id" LIMIT ?`,
+    `SELECT ${outboxReader.columns} FROM "outbox" WHERE "sent_at" IS NULL ORDER BY "id" ${BOUND_LIMIT}`,
   );
   const unsentOutboxAfter = preparedRows(
     client,
     outboxReader,
-    `SELECT ${outboxReader.columns} FROM "outbox" WHERE "sent_at" IS NULL AND "id" > ? ORDER BY "id" LIMIT ?`,
+    `SELECT ${outboxReader.columns} FROM "outbox" WHERE "sent_at" IS NULL AND "id" > ? ORDER BY "id" ${BOUND_LIMIT}`,
   );
   const markSent = preparedWriteIn(
     client,

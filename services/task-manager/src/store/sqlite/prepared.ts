@@ -7,6 +7,14 @@
 import type { Column } from 'drizzle-orm';
 import type BetterSqlite3 from 'better-sqlite3';
 
+/**
+ * A LIMIT taken from a bound parameter. A bare `LIMIT ?` makes SQLite (3.53) prepare the
+ * statement again at every run (its planner reads the bound limit, so a new binding expires the
+ * plan): measured 17 vs 3.5 µs per run of a one-key head read, and ~80 µs per branch of a
+ * many-key one. An expression over the parameter is not read by the planner: compiled once.
+ */
+export const BOUND_LIMIT = 'LIMIT CAST(? AS INTEGER)';
+
 /** Most ids bound in one cached IN-list statement; longer lists run as several statements. */
 const MAX_IN = 512;
 
