@@ -3,7 +3,7 @@ import type { TaskRecord } from '../store/types.js';
 import { cancelReadTask } from './cancel-core.js';
 import type { DomainDeps } from './deps.js';
 import { AppError } from './errors.js';
-import { onTasksEnded } from './workflow-advance.js';
+import { onTasksEnded, signalStepEffects } from './workflow-advance.js';
 
 export { controlOutboxRow } from './cancel-core.js';
 
@@ -34,7 +34,8 @@ export async function cancelTask(deps: DomainDeps, id: string): Promise<TaskReco
     if (!step.done.done) continue;
     const ended = [...(step.done.ended ? [step.done.ended] : []), ...(step.effects?.ended ?? [])];
     if (ended.length > 0) deps.metrics?.runsEnded(ended);
-    if (step.done.outbox || step.effects?.outbox) deps.signals.outboxWritten();
+    if (step.done.outbox) deps.signals.outboxWritten();
+    signalStepEffects(deps.signals, step.effects);
     // A QUEUED task's slot is free now: a waiting one may take it.
     if (step.done.task.status === 'CANCELED') deps.signals.admit?.(step.done.task.queue);
     return step.done.task;

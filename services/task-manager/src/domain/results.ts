@@ -47,7 +47,7 @@ export async function applyResults(
   messages: readonly ResultMessage[],
 ): Promise<ApplyOutcome> {
   if (messages.length === 0) return { applied: 0, ignored: 0, earliestRetryAt: null };
-  const { outcome, ended, outbox, admitted, more } = await deps.store.unitOfWork(async (tx) => {
+  const { outcome, ended, outbox, waiting, admitted, more } = await deps.store.unitOfWork(async (tx) => {
     const ids = [...new Set(messages.map((m) => m.task_id))];
     const tasks = new Map<string, Working>();
     for (const task of await tx.getTasks(ids)) {
@@ -129,13 +129,14 @@ export async function applyResults(
     // Steps of workflows: dependants released and admitted, failures followed, in this same unit.
     const effects = await onTasksEnded(tx, deps, finished);
     ended.push(...effects.ended);
-    return { outcome, ended, outbox: effects.outbox, admitted, more };
+    return { outcome, ended, outbox: effects.outbox, waiting: effects.waiting, admitted, more };
   });
   // After the commit, once per batch: a unit of work re-run after a deadlock must not count twice.
   if (ended.length > 0) deps.metrics?.runsEnded(ended);
   if (outbox || admitted > 0) deps.signals.outboxWritten();
-  // Queues where the pass here left work (a key may wait lower, slots left): the admission loop goes on.
-  for (const q of more) deps.signals.admit?.(q);
+  // Queues where the pass here left work (a key may wait lower, slots left) or where released workflow
+  // steps went WAITING: the admission loop goes on.
+  for (const q of new Set([...more, ...waiting])) deps.signals.admit?.(q);
   return outcome;
 }
 

@@ -21,7 +21,7 @@ import { ULID_PATTERN, idBoundsOfCreated, newId } from './ids.js';
 import { endedRun } from './metrics-hooks.js';
 import type { CreatedTask } from './metrics-hooks.js';
 import { assertMatches, schemaCompiler } from './schemas.js';
-import { onTasksEnded } from './workflow-advance.js';
+import { onTasksEnded, signalStepEffects } from './workflow-advance.js';
 
 export interface TaskInput {
   templateId?: string;
@@ -495,7 +495,7 @@ export async function updateTask(deps: DomainDeps, id: string, input: TaskUpdate
     return patch.finishedAt ? onTasksEnded(tx, deps, [{ ...task, ...patch }]) : null;
   });
   if (effects?.ended.length) deps.metrics?.runsEnded(effects.ended);
-  if (effects?.outbox) deps.signals.outboxWritten();
+  signalStepEffects(deps.signals, effects);
   // A trusted caller ending a run by hand ends it as a worker's result would.
   if (patch.finishedAt) deps.metrics?.runsEnded([endedRun({ ...task, ...patch }, template?.name)]);
   if (outcome === 'queued') deps.signals.outboxWritten();

@@ -6,7 +6,8 @@ import { endedRun } from './metrics-hooks.js';
 import type { EndedRun } from './metrics-hooks.js';
 import { decideRetry } from './retry.js';
 import { loadTaskTemplates } from './task-templates.js';
-import { onTasksEnded } from './workflow-advance.js';
+import { onTasksEnded, signalStepEffects } from './workflow-advance.js';
+import type { StepEffects } from './workflow-advance.js';
 
 /**
  * How long past started_at + timeout_ms the watchdog waits before it declares a worker gone. The
@@ -49,10 +50,10 @@ export async function timeOutOverdueTasks(
   const limit = opts.limit ?? 200;
   const now = deps.clock.now();
   let ended: EndedRun[] = [];
-  let outbox = false;
+  let steps: StepEffects | null = null;
   const outcome = await deps.store.unitOfWork(async (tx) => {
     ended = [];
-    outbox = false;
+    steps = null;
     const finished: TaskRecord[] = [];
     const listed = await tx.listOverdueTasks(now, graceMs, limit);
     const result: WatchdogOutcome = {
@@ -104,13 +105,12 @@ export async function timeOutOverdueTasks(
       );
     }
     if (events.length > 0) await tx.insertEvents(events);
-    const effects = await onTasksEnded(tx, deps, finished);
-    ended.push(...effects.ended);
-    outbox = effects.outbox;
+    steps = await onTasksEnded(tx, deps, finished);
+    ended.push(...steps.ended);
     return result;
   });
   if (ended.length > 0) deps.metrics?.runsEnded(ended);
-  if (outbox) deps.signals.outboxWritten();
+  signalStepEffects(deps.signals, steps);
   if (outcome.earliestRetryAt) deps.signals.dueAt(outcome.earliestRetryAt);
   for (const q of new Set(ended.map((e) => e.queue))) deps.signals.admit?.(q);
   return outcome;

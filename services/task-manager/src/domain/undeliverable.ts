@@ -3,7 +3,7 @@ import type { DispatchMessage, WireError } from '@taskwire/contracts';
 import type { OutboxRecord, TaskEventRecord, TaskRecord } from '../store/types.js';
 import type { DomainDeps } from './deps.js';
 import { failForGood } from './dispatch.js';
-import { onTasksEnded } from './workflow-advance.js';
+import { onTasksEnded, signalStepEffects } from './workflow-advance.js';
 
 /** An outbox row Kafka cannot take (larger than the message size limit), and why. */
 export interface UndeliverableRow {
@@ -30,7 +30,7 @@ export async function failUndeliverable(
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const now = deps.clock.now();
-  const { failed, outbox } = await deps.store.unitOfWork(async (tx) => {
+  const { failed, effects } = await deps.store.unitOfWork(async (tx) => {
     let failed = 0;
     const events: TaskEventRecord[] = [];
     const finished: TaskRecord[] = [];
@@ -67,9 +67,9 @@ export async function failUndeliverable(
     // Failed workflow steps are followed up (dependants, fail_fast) when the domain settings are given.
     const { settings } = deps;
     const effects = settings ? await onTasksEnded(tx, { ...deps, settings }, finished) : null;
-    return { failed, outbox: effects?.outbox ?? false };
+    return { failed, effects };
   });
-  if (outbox) deps.signals?.outboxWritten();
+  if (deps.signals) signalStepEffects(deps.signals, effects);
   return failed;
 }
 

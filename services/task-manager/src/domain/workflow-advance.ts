@@ -26,10 +26,31 @@ import { loadTaskTemplates } from './task-templates.js';
 import { downstreamOf, findRefs, substituteRefs } from './workflow-dag.js';
 import { workflowEvent } from './workflow-events.js';
 
-/** What a unit of work must do after its commit: wake the relay, report ended runs. */
+/** What a unit of work must do after its commit: wake the relay and the admission loop, report ended runs. */
 export interface StepEffects {
   outbox: boolean;
   ended: EndedRun[];
+  /** Queues where a step went WAITING: the admission loop runs for them after the commit. */
+  waiting: string[];
+}
+
+export const noStepEffects = (): StepEffects => ({ outbox: false, ended: [], waiting: [] });
+
+/** Adds `more` (effects of a later step in the same unit of work) to `effects`. */
+export function mergeStepEffects(effects: StepEffects, more: StepEffects): void {
+  effects.outbox ||= more.outbox;
+  effects.ended.push(...more.ended);
+  effects.waiting.push(...more.waiting);
+}
+
+/**
+ * After the commit: wakes the relay for queued steps and the admission loop for the queues where
+ * steps went WAITING (queueOrWait's contract), so they do not wait for the periodic sweep.
+ */
+export function signalStepEffects(signals: DomainDeps['signals'], effects: StepEffects | null): void {
+  if (!effects) return;
+  if (effects.outbox) signals.outboxWritten();
+  for (const queue of new Set(effects.waiting)) signals.admit?.(queue);
 }
 
 type Deps = Pick<DomainDeps, 'clock' | 'logger' | 'settings' | 'schemas'>;
@@ -47,22 +68,25 @@ const isFinished = (s: TaskStatus) => TERMINAL_STATUSES.includes(s);
 /**
  * THE one place a workflow step is handed to the dispatch path (PENDING, or finished and re-run by
  * a workflow retry with `newAttempt`): queue admission's queueOrWait, so steps obey priorities,
- * max_in_flight, pauses and concurrency keys like any task. True when it was queued or made
- * WAITING (a WAITING step is admitted by the admission loop's next pass or sweep).
+ * max_in_flight, pauses and concurrency keys like any task. Records in `effects` what the caller
+ * signals after its commit: an outbox row when it was queued, its queue when it went WAITING.
  */
-export function admitStep(
+export async function admitStep(
   tx: StoreOps,
   deps: Deps,
   task: TaskRecord,
   template: TemplateRecord,
   step: WorkflowStepRecord,
   now: Date,
+  effects: StepEffects,
   opts: { newAttempt?: boolean } = {},
-): Promise<boolean> {
-  return queueOrWait(tx, task, template, now, deps.settings, {
+): Promise<void> {
+  const outcome = await queueOrWait(tx, task, template, now, deps.settings, {
     newAttempt: opts.newAttempt,
     eventData: { workflow_id: step.workflowId, step_key: step.stepKey },
-  }).then((outcome) => outcome !== null);
+  });
+  if (outcome === 'queued') effects.outbox = true;
+  else if (outcome === 'waiting') effects.waiting.push(task.queue);
 }
 
 /**
@@ -74,7 +98,7 @@ export async function onTasksEnded(
   deps: Deps,
   ended: readonly TaskRecord[],
 ): Promise<StepEffects> {
-  const effects: StepEffects = { outbox: false, ended: [] };
+  const effects = noStepEffects();
   const finished = ended.filter((t) => isFinished(t.status));
   if (finished.length === 0) return effects;
   const steps = await tx.getStepsOfTasks(finished.map((t) => t.id));
@@ -283,7 +307,7 @@ export async function admitReady(
       if (!changed) continue;
       task.params = params;
     }
-    if (await admitStep(tx, deps, task, template, step, now, opts)) effects.outbox = true;
+    await admitStep(tx, deps, task, template, step, now, effects, opts);
   }
   if (events.length > 0) await tx.insertEvents(events);
   return ended;

@@ -389,6 +389,38 @@ describe.each(DIALECTS)('workflows on %s', (dialect) => {
     });
   });
 
+  it('a released step that must wait (its key is full) is WAITING and the admission loop is signalled for its queue', async () => {
+    const admits: string[] = [];
+    const signalling: DomainDeps = { ...deps, signals: { ...noSignals, admit: (q) => void admits.push(q) } };
+    const keyed = (
+      await createTemplate(deps, {
+        name: 'wf-keyed',
+        executor: 'echo',
+        queue: 'wf-keyed-q',
+        concurrencyKey: '/k',
+        concurrencyLimit: 1,
+      })
+    ).name;
+    const holder = await createWorkflow(
+      deps,
+      input({ name: 'holder', steps: [{ key: 'h', templateName: keyed, params: { k: 'y' } }] }),
+    );
+    expect((await task(holder, 'h')).status).toBe('QUEUED');
+    const v = await createWorkflow(
+      deps,
+      input({
+        steps: [
+          { key: 'a', templateName: keyed, params: { k: 'x' } },
+          { key: 'b', templateName: keyed, dependsOn: ['a'], params: { k: 'y' } },
+        ],
+      }),
+    );
+    await applyResults(signalling, [result(await task(v, 'a'), {})]);
+    expect((await task(v, 'b')).status).toBe('WAITING');
+    // Not left to the periodic sweep: the loop runs for the queue as soon as the unit commits.
+    expect(admits).toContain('wf-keyed-q');
+  });
+
   it('a 1,000-step fan-out 1 → 998 → 1 completes in O(steps) store calls, results applied by two replicas on MySQL', async () => {
     const { store: counted, calls } = counting(store);
     // MySQL: a second manager on the same database. SQLite has one writer, and two connections in

@@ -21,7 +21,14 @@ import { ULID_PATTERN, newId } from './ids.js';
 import { DEFAULT_PAYLOAD_LIMITS, jsonBytes } from './limits.js';
 import { ajvDetails, compileSchema, schemaCompiler } from './schemas.js';
 import { decodeCursor, encodeCursor } from './tasks.js';
-import { admitReady, admitStep, onTasksEnded } from './workflow-advance.js';
+import {
+  admitReady,
+  admitStep,
+  mergeStepEffects,
+  noStepEffects,
+  onTasksEnded,
+  signalStepEffects,
+} from './workflow-advance.js';
 import type { StepEffects } from './workflow-advance.js';
 import { checkDag, dependantsOf, findRefs } from './workflow-dag.js';
 import { workflowEvent } from './workflow-events.js';
@@ -119,7 +126,7 @@ export async function fireWorkflowTemplate(
   }
   const written = await writeWorkflow(tx, deps, prepared);
   if (!written) return false;
-  if (written.effects.outbox) deps.signals.outboxWritten();
+  signalStepEffects(deps.signals, written.effects);
   return true;
 }
 
@@ -272,11 +279,10 @@ async function writeWorkflow(
     }),
   );
   await tx.insertEvents(events);
-  const effects: StepEffects = { outbox: false, ended: [] };
+  const effects = noStepEffects();
   for (let i = 0; i < rows.length; i++) {
     if (stepRows[i]!.depsRemaining > 0) continue;
-    if (await admitStep(tx, deps, rows[i]!, templates[i]!, stepRows[i]!, workflow.createdAt))
-      effects.outbox = true;
+    await admitStep(tx, deps, rows[i]!, templates[i]!, stepRows[i]!, workflow.createdAt, effects);
   }
   return { effects, rows };
 }
@@ -286,7 +292,7 @@ function finishCreate(
   { workflow, stepRows, templates }: Prepared,
   written: { effects: StepEffects; rows: TaskRecord[] },
 ): WorkflowView {
-  if (written.effects.outbox) deps.signals.outboxWritten();
+  signalStepEffects(deps.signals, written.effects);
   deps.metrics?.tasksCreated(written.rows.map((t, i) => ({ template: templates[i]!.name, queue: t.queue })));
   deps.logger.info({ workflowId: workflow.id, steps: stepRows.length }, 'workflow created');
   return { workflow, steps: stepRows.map((step, i) => ({ step, task: written.rows[i]! })) };
@@ -417,7 +423,7 @@ export async function cancelWorkflow(deps: DomainDeps, id: string): Promise<Work
   const { view, effects } = await deps.store.unitOfWork(async (tx) => {
     const wf = ULID_PATTERN.test(id) ? await tx.getWorkflow(id) : null;
     if (!wf) throw AppError.notFound('workflow', id);
-    const effects: StepEffects = { outbox: false, ended: [] };
+    const effects = noStepEffects();
     if (wf.status === 'CANCELED') return { view: await readWorkflow(tx, id), effects };
     if (wf.status !== 'RUNNING') {
       throw new AppError(
@@ -452,9 +458,7 @@ export async function cancelWorkflow(deps: DomainDeps, id: string): Promise<Work
       if (done.ended) effects.ended.push(done.ended);
       if (done.task.status === 'CANCELED') ended.push(done.task);
     }
-    const more = await onTasksEnded(tx, deps, ended);
-    effects.outbox ||= more.outbox;
-    effects.ended.push(...more.ended);
+    mergeStepEffects(effects, await onTasksEnded(tx, deps, ended));
     return { view: await readWorkflow(tx, id), effects };
   });
   afterCommit(deps, effects);
@@ -547,7 +551,7 @@ export async function retryWorkflow(deps: DomainDeps, id: string): Promise<Workf
       });
     }
     if (events.length > 0) await tx.insertEvents(events);
-    const effects: StepEffects = { outbox: false, ended: [] };
+    const effects = noStepEffects();
     const failed = await admitReady(
       tx,
       deps,
@@ -563,7 +567,7 @@ export async function retryWorkflow(deps: DomainDeps, id: string): Promise<Workf
       deps,
       failed.map((f) => f.task),
     );
-    effects.outbox ||= more.outbox;
+    mergeStepEffects(effects, more);
     return { view: await readWorkflow(tx, id), effects };
   });
   afterCommit(deps, effects);
@@ -572,5 +576,5 @@ export async function retryWorkflow(deps: DomainDeps, id: string): Promise<Workf
 
 function afterCommit(deps: DomainDeps, effects: StepEffects): void {
   if (effects.ended.length > 0) deps.metrics?.runsEnded(effects.ended);
-  if (effects.outbox) deps.signals.outboxWritten();
+  signalStepEffects(deps.signals, effects);
 }
