@@ -124,6 +124,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it("a topic named like TASK_DISPATCH_TOPIC or a queue's dispatch topic under it is refused, naming it", () => {
+    expect(problems({ TASK_DISPATCH_TOPIC: 'taskwire' })).toEqual([
+      'TASK_SCHEMA_TOPIC="taskwire.schemas" is TASK_DISPATCH_TOPIC or a queue\'s dispatch topic under it ' +
+        '(taskwire.<queue>): choose a name outside "taskwire."',
+    ]);
+    expect(problems({ TASK_DISPATCH_TOPIC: 'jobs', RESULT_TOPIC: 'jobs' })[0]).toMatch(
+      /^RESULT_TOPIC="jobs" is/,
+    );
+    expect(loadConfig({ TASK_DISPATCH_TOPIC: 'jobs' }).kafka.topics.dispatch).toBe('jobs');
+  });
+
   it('SCHEMA_MAX_BYTES/DEPTH/NODES default to the compiler defaults and take overrides; a bad one is named', () => {
     expect(loadConfig({}).schemaLimits).toEqual({ maxBytes: 65_536, maxDepth: 32, maxNodes: 2000 });
     expect(

@@ -360,6 +360,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   dsn ??= DEFAULT_SQLITE_DSN;
 
+  // The relay, the lag gauge and the DLQ indexer take TASK_DISPATCH_TOPIC and every `<it>.<queue>` for
+  // dispatch topics: another topic of the stack under that name would be read as a queue's.
+  const dispatchTopic = String(v.TASK_DISPATCH_TOPIC);
+  for (const name of [
+    'RESULT_TOPIC',
+    'TASK_CONTROL_TOPIC',
+    'WORKER_HEARTBEAT_TOPIC',
+    'TASK_SCHEMA_TOPIC',
+  ] as const) {
+    const topic = String(v[name]);
+    if (!check.failed(name) && (topic === dispatchTopic || topic.startsWith(`${dispatchTopic}.`)))
+      check.problem(
+        name,
+        `${name}=${JSON.stringify(topic)} is TASK_DISPATCH_TOPIC or a queue's dispatch topic under it ` +
+          `(${dispatchTopic}.<queue>): choose a name outside ${JSON.stringify(`${dispatchTopic}.`)}`,
+      );
+  }
+
   const apiTokens = parseApiTokens(
     typeof v.API_TOKENS === 'string' ? v.API_TOKENS : '',
     (at) => `API_TOKENS entry ${at.entry}`,

@@ -26,30 +26,35 @@ async function until(condition: () => boolean) {
   while (!condition()) await tick();
 }
 
-describe('sqlite store on one connection', () => {
-  let file: TestSqliteFile;
-  let store: Store;
+/** A migrated store on a fresh SQLite file for every test of the enclosing describe. */
+function freshStoreEachTest(): { file: TestSqliteFile; store: Store } {
+  const s = {} as { file: TestSqliteFile; store: Store };
   beforeEach(async () => {
-    file = createTestSqliteFile();
-    store = createSqliteStore({ file: file.file });
-    await store.migrate();
+    s.file = createTestSqliteFile();
+    s.store = createSqliteStore({ file: s.file.file });
+    await s.store.migrate();
   });
   afterEach(async () => {
-    await store.close();
-    file.cleanup();
+    await s.store.close();
+    s.file.cleanup();
   });
+  return s;
+}
+
+describe('sqlite store on one connection', () => {
+  const s = freshStoreEachTest();
 
   it('units of work never interleave: the second starts after the first commits', async () => {
     const log: string[] = [];
     const gate = deferred();
     const t = makeTask();
-    const first = store.unitOfWork(async (tx) => {
+    const first = s.store.unitOfWork(async (tx) => {
       log.push('first:start');
       await tx.insertTasks([t]);
       await gate.promise;
       log.push('first:end');
     });
-    const second = store.unitOfWork(async (tx) => {
+    const second = s.store.unitOfWork(async (tx) => {
       log.push('second:start');
       expect(await tx.getTask(t.id)).toEqual(t);
       log.push('second:end');
@@ -66,7 +71,7 @@ describe('sqlite store on one connection', () => {
     const gate = deferred();
     const t = makeTask();
     let inserted = false;
-    const unit = store.unitOfWork(async (tx) => {
+    const unit = s.store.unitOfWork(async (tx) => {
       await tx.insertTasks([t]);
       inserted = true;
       await gate.promise;
@@ -74,7 +79,7 @@ describe('sqlite store on one connection', () => {
     });
     await until(() => inserted);
     let settled = false;
-    const read = store.getTask(t.id).finally(() => (settled = true));
+    const read = s.store.getTask(t.id).finally(() => (settled = true));
     for (let i = 0; i < 5; i++) await tick();
     expect(settled).toBe(false);
     gate.resolve();
@@ -83,10 +88,10 @@ describe('sqlite store on one connection', () => {
   });
 
   it('another connection to the same file (another process) sees committed writes', async () => {
-    const other = createSqliteStore({ file: file.file });
+    const other = createSqliteStore({ file: s.file.file });
     try {
       const t = makeTask();
-      await store.insertTasks([t]);
+      await s.store.insertTasks([t]);
       expect(await other.getTask(t.id)).toEqual(t);
     } finally {
       await other.close();
@@ -94,7 +99,7 @@ describe('sqlite store on one connection', () => {
   });
 
   it('the due and overdue sweeps read the partial indexes, not every row of a status', () => {
-    const db = new Database(file.file, { readonly: true });
+    const db = new Database(s.file.file, { readonly: true });
     try {
       const plan = (q: string) =>
         (db.prepare(`EXPLAIN QUERY PLAN ${q}`).all(0, 10) as Array<{ detail: string }>)
@@ -117,17 +122,7 @@ describe('sqlite store on one connection', () => {
 });
 
 describe('batched task updates on SQLite', () => {
-  let file: TestSqliteFile;
-  let store: Store;
-  beforeEach(async () => {
-    file = createTestSqliteFile();
-    store = createSqliteStore({ file: file.file });
-    await store.migrate();
-  });
-  afterEach(async () => {
-    await store.close();
-    file.cleanup();
-  });
+  const s = freshStoreEachTest();
 
   /** The UPDATEs of tasks the store runs while `fn` runs, with their parameters. */
   async function updates(fn: () => Promise<unknown>): Promise<Array<{ sql: string; params: unknown[] }>> {
@@ -154,14 +149,14 @@ describe('batched task updates on SQLite', () => {
 
   it('a batch of dispatch offsets or compare-and-sets is one statement per run, each row found by primary key', async () => {
     const rows = Array.from({ length: 300 }, () => makeTask({ status: 'QUEUED' }));
-    await store.insertTasks(rows);
+    await s.store.insertTasks(rows);
     const done = new Date();
     const seen = [
       ...(await updates(() =>
-        store.recordDispatchOffsets(rows.map((t, i) => ({ taskId: t.id, partition: 0, offset: i }))),
+        s.store.recordDispatchOffsets(rows.map((t, i) => ({ taskId: t.id, partition: 0, offset: i }))),
       )),
       ...(await updates(() =>
-        store.updateTasks(
+        s.store.updateTasks(
           rows.map((t) => ({
             id: t.id,
             patch: { status: 'COMPLETED', finishedAt: done, updatedAt: done, result: { ok: 1 } },
@@ -172,7 +167,7 @@ describe('batched task updates on SQLite', () => {
     ];
     // 300 = 256 + 32 + 8 + 4 rows: four statements each.
     expect(seen).toHaveLength(8);
-    const db = new Database(file.file, { readonly: true });
+    const db = new Database(s.file.file, { readonly: true });
     try {
       for (const { sql, params } of seen) {
         const detail = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map(

@@ -101,15 +101,20 @@ export async function runTask(
   };
   const fail = (error: WireError): Promise<RunOutcome> => finish('failed', { error });
 
-  if (deps.running.wasCanceled(taskId, attempt, msg.queued_at)) {
-    return finish('canceled', {
-      error: {
-        message: `task ${taskId} attempt ${attempt} was canceled before it started`,
-        code: 'canceled',
-        retryable: false,
-      },
-    });
-  }
+  /** A cancel that came before the run (before the dispatch arrived, or while it waited for its schema). */
+  const canceledBeforeStart = (): Promise<RunOutcome> | null =>
+    deps.running.wasCanceled(taskId, attempt, msg.queued_at)
+      ? finish('canceled', {
+          error: {
+            message: `task ${taskId} attempt ${attempt} was canceled before it started`,
+            code: 'canceled',
+            retryable: false,
+          },
+        })
+      : null;
+
+  const canceled = canceledBeforeStart();
+  if (canceled) return canceled;
 
   const loaded = deps.registry.get(msg.executor);
   if (!loaded) {
@@ -139,15 +144,8 @@ export async function runTask(
         });
       }
       // A cancel may have come while the task waited for its schema.
-      if (deps.running.wasCanceled(taskId, attempt, msg.queued_at)) {
-        return finish('canceled', {
-          error: {
-            message: `task ${taskId} attempt ${attempt} was canceled before it started`,
-            code: 'canceled',
-            retryable: false,
-          },
-        });
-      }
+      const canceledWhileWaiting = canceledBeforeStart();
+      if (canceledWhileWaiting) return canceledWhileWaiting;
     }
   }
   if (paramSchema) {
