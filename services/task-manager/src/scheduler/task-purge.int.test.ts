@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TASK_STATUSES } from '@taskwire/contracts';
 import type { TaskStatus } from '@taskwire/contracts';
 import { noSignals } from '../domain/deps.js';
+import { AppError } from '../domain/errors.js';
+import { retryWorkflow } from '../domain/workflows.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createManagerMetrics } from '../metrics/index.js';
 import { makeTask, makeTemplate } from '../store/contract/fixtures.js';
@@ -263,6 +265,44 @@ describe.each(DIALECTS)('retention purge on %s', (dialect) => {
       expect(await remaining(store, kept.tasks)).toEqual(kept.tasks.map((t) => t.id).sort());
     }
     expect(await metrics.render()).toContain('taskwire_retention_deleted_total{kind="workflows"} 2');
+  });
+
+  it('a retry racing the purge of the same old FAILED workflow: the retry wins and keeps all of it, or the purge wins and the retry is refused', async () => {
+    const store = await open(dialect);
+    const template = makeTemplate();
+    await store.insertTemplate(template);
+    const deps: DomainDeps = {
+      store,
+      clock: { now: () => NOW },
+      logger,
+      settings: { dispatchTopic: 'd', controlTopic: 'c' },
+      signals: noSignals,
+    };
+    for (let round = 0; round < 8; round++) {
+      const wf = await seedWorkflow(store, template, 'FAILED', 40, ['COMPLETED', 'FAILED']);
+      const { purge } = purgeOn(store);
+      // The retry starts 0–7 ms after the purge, so the two meet at different points of the purge's
+      // unit (on MySQL, where they truly overlap) and each side gets to go first.
+      const [retried] = await Promise.allSettled([
+        new Promise<void>((resolve) => setTimeout(resolve, round)).then(() => retryWorkflow(deps, wf.id)),
+        purge.runOnce(),
+      ]);
+      const workflow = await store.getWorkflow(wf.id);
+      if (retried.status === 'fulfilled') {
+        // Nothing of a retried workflow is gone: the row, both steps and both tasks.
+        expect(workflow?.status).toBe('RUNNING');
+        expect(await store.listWorkflowSteps(wf.id)).toHaveLength(2);
+        expect(await remaining(store, wf.tasks)).toEqual(wf.tasks.map((t) => t.id).sort());
+      } else {
+        const err = retried.reason as AppError;
+        expect(err).toBeInstanceOf(AppError);
+        expect(['not_found', 'conflict']).toContain(err.code);
+        // All of it is gone: no workflow row without steps, no step task left behind.
+        expect(workflow).toBeNull();
+        expect(await store.listWorkflowSteps(wf.id)).toEqual([]);
+        expect(await remaining(store, wf.tasks)).toEqual([]);
+      }
+    }
   });
 
   it('deletes a backlog of workflows in units of whole workflows within RETENTION_BATCH steps, a larger workflow alone', async () => {
