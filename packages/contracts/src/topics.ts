@@ -9,6 +9,18 @@ export const DEFAULT_TOPICS = {
   schemas: 'taskwire.schemas',
 } as const;
 
+/**
+ * How the schema topic is created, by whichever of manager and worker starts first: one partition,
+ * compacted (each key's value never changes, so compaction keeps every schema a dispatch can name).
+ */
+export function schemaTopicSpec(topic: string): {
+  topic: string;
+  numPartitions: number;
+  configEntries: Array<{ name: string; value: string }>;
+} {
+  return { topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] };
+}
+
 export const DEFAULT_GROUPS = {
   workers: 'task-worker-group',
   results: 'task-manager-results-group',

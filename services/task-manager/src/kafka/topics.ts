@@ -1,6 +1,6 @@
 // Creates the topics the stack needs at start-up (idempotent), with the configured partition count; the schema topic compacted.
 import type { Kafka } from 'kafkajs';
-import { dlqTopicFor } from '@taskwire/contracts';
+import { dlqTopicFor, schemaTopicSpec } from '@taskwire/contracts';
 
 /**
  * `topics` (and their `.dlq`) get `numPartitions`; `compacted` topics (the schema topic: every
@@ -24,11 +24,7 @@ export async function ensureTopics(
       waitForLeaders: true,
       topics: [
         ...wanted.map((topic) => ({ topic, numPartitions: topic.endsWith('.dlq') ? 1 : numPartitions })),
-        ...wantedCompacted.map((topic) => ({
-          topic,
-          numPartitions: 1,
-          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-        })),
+        ...wantedCompacted.map(schemaTopicSpec),
       ],
     });
   } finally {

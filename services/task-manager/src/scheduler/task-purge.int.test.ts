@@ -37,16 +37,21 @@ async function open(dialect: (typeof DIALECTS)[number]): Promise<Store> {
   return store;
 }
 
-function purgeOn(store: Store, opts: Partial<TaskPurgeOptions> = {}) {
-  const metrics = createManagerMetrics({ logger });
-  const deps: DomainDeps = {
+/** Domain deps on `store` at NOW. */
+function depsOn(store: Store, extra: Partial<DomainDeps> = {}): DomainDeps {
+  return {
     store,
     clock: { now: () => NOW },
     logger,
     settings: { dispatchTopic: 'd', controlTopic: 'c' },
     signals: noSignals,
-    metrics,
+    ...extra,
   };
+}
+
+function purgeOn(store: Store, opts: Partial<TaskPurgeOptions> = {}) {
+  const metrics = createManagerMetrics({ logger });
+  const deps = depsOn(store, { metrics });
   const units: Array<{ kind: string; deleted: number }> = [];
   const purge = createTaskPurge(deps, {
     retentionDays: 30,
@@ -271,13 +276,7 @@ describe.each(DIALECTS)('retention purge on %s', (dialect) => {
     const store = await open(dialect);
     const template = makeTemplate();
     await store.insertTemplate(template);
-    const deps: DomainDeps = {
-      store,
-      clock: { now: () => NOW },
-      logger,
-      settings: { dispatchTopic: 'd', controlTopic: 'c' },
-      signals: noSignals,
-    };
+    const deps = depsOn(store);
     for (let round = 0; round < 8; round++) {
       const wf = await seedWorkflow(store, template, 'FAILED', 40, ['COMPLETED', 'FAILED']);
       const { purge } = purgeOn(store);

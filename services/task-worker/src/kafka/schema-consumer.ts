@@ -1,7 +1,7 @@
 // The schema consumer: every worker reads the whole compacted schema topic (its own group, no commits) into its SchemaRefs.
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { decodeSchemaMessage } from '@taskwire/contracts';
+import { decodeSchemaMessage, schemaTopicSpec } from '@taskwire/contracts';
 import { schemaRef } from '@taskwire/json-schema';
 import type { SchemaRefs } from '../runner/schema-refs.js';
 
@@ -60,16 +60,7 @@ export class SchemaConsumer {
     try {
       const existing = await admin.listTopics();
       if (!existing.includes(this.o.topic)) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [
-            {
-              topic: this.o.topic,
-              numPartitions: 1,
-              configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-            },
-          ],
-        });
+        await admin.createTopics({ waitForLeaders: true, topics: [schemaTopicSpec(this.o.topic)] });
       }
       this.topicChecked = true;
     } finally {
