@@ -164,8 +164,8 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
   const publish = (taskId: string, value: string): Promise<void> =>
     out.send(config.resultTopic, { key: taskId, value });
 
-  const publishRetractable = (taskId: string, value: string) =>
-    out.sendRetractable(config.resultTopic, { key: taskId, value });
+  const publishRetractable = (taskId: string, value: () => string): (() => boolean) =>
+    out.sendRetractable(config.resultTopic, taskId, value);
   const runnerDeps = {
     workerId: config.workerId,
     registry,

@@ -28,10 +28,12 @@ export interface RunnerDeps {
   /** Sends one result message (key: task id). Resolves once the broker has acknowledged it. */
   publish(taskId: string, value: string): Promise<void>;
   /**
-   * Sends the `started` message so that it can be withdrawn while still unsent. Optional: without
-   * it `started` always goes out through `publish`.
+   * Queues the `started` message so that it can be withdrawn while still unsent, and serialised
+   * (`value()`) only if it is sent: most tasks end before their request is built. Returns the
+   * function that withdraws it (true when it will never be sent). Fire-and-forget: a started that
+   * cannot be sent fails nothing. Optional: without it `started` always goes out through `publish`.
    */
-  publishRetractable?(taskId: string, value: string): { sent: Promise<void>; retract(): boolean };
+  publishRetractable?(taskId: string, value: () => string): () => boolean;
   logger: Logger;
   now?: () => number;
   /** KAFKA_MAX_MESSAGE_BYTES and MAX_RESULT_BYTES (default DEFAULT_RESULT_LIMITS). */
@@ -60,6 +62,14 @@ function schemaMismatch(
     retryable: false,
     data: { details: problems },
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**
@@ -202,32 +212,21 @@ export async function runTask(
 
   if (deps.publishRetractable) {
     const started = base('started');
-    const sent = deps.publishRetractable(taskId, encodeResult(started, deps.limits).value);
-    sent.sent.catch((err: unknown) => {
-      deps.logger.debug({ taskId, attempt, err }, 'could not publish a started message');
-    });
     startedAt = started.at;
-    retractStarted = sent.retract;
+    retractStarted = deps.publishRetractable(taskId, () => encodeResult(started, deps.limits).value);
   } else side({ type: 'started' });
   // The AbortController is made only when the executor reads ctx.signal: most fast executors never
   // do, and a controller, its signal and listener are a measurable share of a no-op task's CPU.
   let controller: AbortController | undefined;
   let abortReason: TaskAbort | undefined;
-  let rejectAborted: (reason: TaskAbort) => void = () => undefined;
-  const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
+  let rejectAborted: ((reason: TaskAbort) => void) | undefined;
   const abort = (reason: TaskAbort): boolean => {
     if (abortReason) return false;
     abortReason = reason;
     controller?.abort(reason);
-    rejectAborted(reason);
+    rejectAborted?.(reason);
     return true;
   };
-  const removeRunning = deps.running.add(taskId, attempt, abort);
-  const timer = setTimeout(() => {
-    abort(
-      new TaskAbort('timeout', `task ${taskId} attempt ${attempt} timed out after ${deadline - runStart} ms`),
-    );
-  }, deadline - runStart);
 
   let taskLogger: ExecutorLogger | undefined;
   const ctx: ExecutorContext = {
@@ -264,17 +263,40 @@ export async function runTask(
   let result: unknown;
   let thrown: unknown;
   let ok = false;
+  let running: PromiseLike<unknown> | undefined;
   try {
-    // The race lets a task end at its deadline even when the executor ignores its signal.
-    result = await Promise.race([Promise.resolve().then(() => loaded.executor.run(ctx)), aborted]);
-    ok = true;
+    const returned = loaded.executor.run(ctx);
+    if (isThenable(returned)) running = returned;
+    else {
+      result = returned;
+      ok = true;
+    }
   } catch (err) {
     thrown = err;
-  } finally {
-    done = true;
-    clearTimeout(timer);
-    removeRunning();
   }
+  // Only an executor that returned a promise can be reached by a cancel or its deadline while it
+  // runs (both come from timers or messages, which need the event loop): the timer, the entry in
+  // `running` and the race are made for those alone, not for the many that return at once.
+  if (running) {
+    const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
+    const removeRunning = deps.running.add(taskId, attempt, abort);
+    const timer = setTimeout(() => {
+      abort(
+        new TaskAbort('timeout', `task ${taskId} attempt ${attempt} timed out after ${deadline - runStart} ms`),
+      );
+    }, deadline - runStart);
+    try {
+      // The race lets a task end at its deadline even when the executor ignores its signal.
+      result = await Promise.race([running, aborted]);
+      ok = true;
+    } catch (err) {
+      thrown = err;
+    } finally {
+      clearTimeout(timer);
+      removeRunning();
+    }
+  }
+  done = true;
 
   if (ok) {
     if (loaded.validateResult && !loaded.validateResult(result)) {
