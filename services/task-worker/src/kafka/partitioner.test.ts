@@ -44,7 +44,8 @@ describe('ResultPartitioner', () => {
     const partitionMetadata = metadata(3);
     expect(ours({ topic: 't', partitionMetadata, message: { key: 'k', value: null, partition: 2 } })).toBe(2);
     const seen = new Set<number>();
-    for (let i = 0; i < 6; i++) seen.add(ours({ topic: 't', partitionMetadata, message: { key: null, value: null } }));
+    for (let i = 0; i < 6; i++)
+      seen.add(ours({ topic: 't', partitionMetadata, message: { key: null, value: null } }));
     expect([...seen].sort()).toEqual([0, 1, 2]);
   });
 });

@@ -282,7 +282,10 @@ export async function runTask(
     const removeRunning = deps.running.add(taskId, attempt, abort);
     const timer = setTimeout(() => {
       abort(
-        new TaskAbort('timeout', `task ${taskId} attempt ${attempt} timed out after ${deadline - runStart} ms`),
+        new TaskAbort(
+          'timeout',
+          `task ${taskId} attempt ${attempt} timed out after ${deadline - runStart} ms`,
+        ),
       );
     }, deadline - runStart);
     try {
