@@ -40,6 +40,16 @@ const thenable = defineExecutor({
   description: 'returns a thenable that is not a Promise',
   run: () => ({ then: (resolve: (v: unknown) => void) => setTimeout(() => resolve({ late: true }), 5) }),
 });
+const destructuring = defineExecutor({
+  name: 'unpacking',
+  description: 'takes its context apart before using it',
+  run: ({ log, progress, signal, logger, params }) => {
+    log('detached');
+    progress(50);
+    logger.debug('still bound');
+    return { aborted: signal.aborted, params };
+  },
+});
 const typed = defineExecutor({
   name: 'typed',
   description: 'returns a result that violates its own resultSchema',
@@ -51,7 +61,7 @@ function setup() {
   const registry = buildRegistry(
     [
       { plugin: '@taskwire/executors', value: builtinExecutors },
-      { plugin: 'test', value: [never, chatty, throwing, typed, thenable] },
+      { plugin: 'test', value: [never, chatty, throwing, typed, thenable, destructuring] },
     ],
     { allowShell: false },
   );
@@ -296,6 +306,17 @@ describe('runTask', () => {
     expect(sent.at(-1)?.error?.message).toMatch(
       /more than the 4096 allowed in one Kafka message \(KAFKA_MAX_MESSAGE_BYTES\)/,
     );
+  });
+
+  it('lets an executor destructure its context: log, progress, signal and logger work detached', async () => {
+    const { deps, sent } = setup();
+    await expect(runTask(dispatch({ executor: 'unpacking', params: { a: 1 } }), deps)).resolves.toBe(
+      'succeeded',
+    );
+    expect(types(sent)).toEqual(['started', 'log', 'progress', 'succeeded']);
+    expect(sent[1]?.message).toBe('detached');
+    expect(sent[2]?.pct).toBe(50);
+    expect(sent[3]?.result).toEqual({ aborted: false, params: { a: 1 } });
   });
 
   it('awaits an executor that returns a thenable, and counts it as running until it settles', async () => {
