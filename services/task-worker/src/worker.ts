@@ -1,7 +1,7 @@
 // createWorker/startWorker: wires registry, runner and Kafka I/O into one worker that stays connected, and stops it.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Kafka, Partitioners } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { decodeResult, dispatchTopicFor } from '@taskwire/contracts';
 import { createLogger, kafkaBrokerConfig, kafkaLogCreator, kafkaLogLevel } from '@taskwire/service-kit';
@@ -18,6 +18,7 @@ import { ControlConsumer } from './kafka/control-consumer.js';
 import { DispatchConsumer } from './kafka/dispatch-consumer.js';
 import { SchemaConsumer } from './kafka/schema-consumer.js';
 import { Heartbeats } from './kafka/heartbeat.js';
+import { ResultPartitioner } from './kafka/partitioner.js';
 import { KafkaSupervisor } from './kafka/supervisor.js';
 import type { KafkaStatus } from './kafka/supervisor.js';
 
@@ -135,11 +136,8 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       demote: (message, extra) => CONNECTIVITY.test(`${message} ${String(extra.error ?? '')}`),
     }),
   });
-  // Results are keyed by task id: any stable partitioner will do; naming it silences kafkajs' v2 notice.
-  const producer = kafka.producer({
-    allowAutoTopicCreation: true,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  // Results are keyed by task id: kafkajs' default partitions, computed without its garbage.
+  const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: ResultPartitioner });
   let producerConnected = false;
   const out = new BatchingProducer(producer, logger.child({ component: 'producer' }), {
     maxMessageBytes: config.maxMessageBytes,
@@ -164,8 +162,8 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
   const publish = (taskId: string, value: string): Promise<void> =>
     out.send(config.resultTopic, { key: taskId, value });
 
-  const publishRetractable = (taskId: string, value: string) =>
-    out.sendRetractable(config.resultTopic, { key: taskId, value });
+  const publishRetractable = (taskId: string, value: () => string): (() => boolean) =>
+    out.sendRetractable(config.resultTopic, taskId, value);
   const runnerDeps = {
     workerId: config.workerId,
     registry,

@@ -92,18 +92,31 @@ describe('BatchingProducer', () => {
   it('a message retracted before its request never goes out; one already taken cannot be retracted', async () => {
     const fake = fakeProducer();
     const out = new BatchingProducer(fake.producer, logger);
-    const early = out.sendRetractable('t', { key: 'a', value: 'started' });
+    const encoded: string[] = [];
+    const value = (v: string) => () => (encoded.push(v), v);
+    const retractEarly = out.sendRetractable('t', 'a', value('early'));
     const other = out.send('t', { key: 'b', value: 'kept' });
-    expect(early.retract()).toBe(true);
+    expect(retractEarly()).toBe(true);
     expect(out.queued).toBe(1);
-    await Promise.all([early.sent, other]);
-    const late = out.sendRetractable('t', { key: 'c', value: 'started' });
+    await other;
+    const retractLate = out.sendRetractable('t', 'c', value('late'));
     await new Promise((r) => setImmediate(r)); // taken into the next request
-    expect(late.retract()).toBe(false);
-    await late.sent;
+    expect(retractLate()).toBe(false);
     expect(await out.flush()).toBe(true);
     const values = fake.requests.flatMap((r) => r.topicMessages![0]!.messages.map((m) => m.value));
-    expect(values).toEqual(['kept', 'started']);
+    expect(values).toEqual(['kept', 'late']);
+    // Serialised only when its request was built: the withdrawn one never was.
+    expect(encoded).toEqual(['late']);
+  });
+
+  it('a retractable message over maxMessageBytes once serialised is replaced, or dropped, and the others go out', async () => {
+    const fake = fakeProducer();
+    const out = new BatchingProducer(fake.producer, logger, { maxMessageBytes: 1024 });
+    out.sendRetractable('t', 'big', () => 'x'.repeat(2000));
+    await out.send('t', { key: 'small', value: 'kept' });
+    expect(await out.flush()).toBe(true);
+    const values = fake.requests.flatMap((r) => r.topicMessages![0]!.messages.map((m) => m.value));
+    expect(values).toEqual(['kept']);
   });
 
   it('splits what is queued into requests of at most maxRequestBytes', async () => {

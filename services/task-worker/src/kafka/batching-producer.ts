@@ -14,6 +14,8 @@ interface Pending {
   message: OutgoingMessage;
   /** messageBytes of `message`. */
   bytes: number;
+  /** The value of a retractable message, serialised only once its request is being built. */
+  encode?: () => string;
   /** Already the replacement of a message refused as too large: refused again, it is rejected. */
   replaced?: boolean;
   resolve: () => void;
@@ -24,13 +26,7 @@ interface Pending {
   taken?: boolean;
 }
 
-/** A message queued with sendRetractable. */
-export interface Retractable {
-  /** Resolves once acknowledged, or at once when retracted. */
-  sent: Promise<void>;
-  /** Withdraws the message if it is still waiting for a request; true when it will never be sent. */
-  retract(): boolean;
-}
+const noop = (): void => undefined;
 
 /** Messages per request at most (the byte budget usually ends a request first). */
 const MAX_BATCH = 2000;
@@ -138,28 +134,31 @@ export class BatchingProducer {
 
   /**
    * Like send, but the message can be withdrawn while it still waits for the next request (the
-   * runner drops a task's `started` message this way when the task has already finished).
+   * runner drops a task's `started` message this way when the task has already finished), and its
+   * value is serialised only when that request is built: a withdrawn one never is. Fire-and-forget:
+   * a message that cannot be sent is logged, nobody waits for it. Returns the function that
+   * withdraws it: true when it will never be sent.
    */
-  sendRetractable(topic: string, message: OutgoingMessage): Retractable {
-    let pending!: Pending;
-    const sent = this.closed
-      ? Promise.reject(new Error(`producer is closed; message for ${topic} not sent`))
-      : new Promise<void>((resolve, reject) => {
-          const sized = this.sized(topic, message, resolve, reject);
-          if (!sized) return;
-          pending = sized;
-          this.queue.push(pending);
-          this.schedule();
-        });
-    return {
-      sent,
-      retract: () => {
-        if (!pending || pending.taken || pending.retracted) return pending?.retracted ?? false;
-        pending.retracted = true;
-        this.retracted++;
-        pending.resolve();
-        return true;
-      },
+  sendRetractable(topic: string, key: string, value: () => string): () => boolean {
+    if (this.closed) {
+      this.logger.debug({ topic }, 'producer is closed; retractable message not sent');
+      return () => true;
+    }
+    const pending: Pending = {
+      topic,
+      message: { key, value: null },
+      bytes: 0,
+      encode: value,
+      resolve: noop,
+      reject: (err) => this.logger.debug({ err, topic }, 'a retractable message was not sent'),
+    };
+    this.queue.push(pending);
+    this.schedule();
+    return () => {
+      if (pending.taken || pending.retracted) return pending.retracted ?? false;
+      pending.retracted = true;
+      this.retracted++;
+      return true;
     };
   }
 
@@ -208,6 +207,7 @@ export class BatchingProducer {
       this.queue = this.queue.filter((p) => !p.retracted);
       this.retracted = 0;
     }
+    this.encodeRetractables();
     if (this.queue.length === 0) {
       this.notifyIdle();
       return;
@@ -255,6 +255,27 @@ export class BatchingProducer {
     if (this.queue.length > 0 && this.closed) this.close();
     if (this.queue.length > 0) void this.sendNext();
     else this.notifyIdle();
+  }
+
+  /** Serialises the retractable messages still queued (sized as send does), dropping any rejected. */
+  private encodeRetractables(): void {
+    let rejected = false;
+    for (let i = 0; i < this.queue.length; i++) {
+      const p = this.queue[i]!;
+      if (!p.encode) continue;
+      const value = p.encode();
+      p.encode = undefined;
+      p.message = { key: p.message.key, value };
+      p.bytes = messageBytes(p.message.key, value);
+      if (p.bytes > this.maxMessageBytes) {
+        const reason = `${p.bytes} bytes, more than KAFKA_MAX_MESSAGE_BYTES (${this.maxMessageBytes})`;
+        if (!this.replace(p, reason)) {
+          p.retracted = true;
+          rejected = true;
+        }
+      }
+    }
+    if (rejected) this.queue = this.queue.filter((p) => !p.retracted);
   }
 
   private notifyIdle(): void {

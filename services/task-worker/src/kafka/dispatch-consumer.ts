@@ -73,8 +73,11 @@ const librdkafkaRoundRobin: PartitionAssigner = (config) => ({
 export class DispatchConsumer {
   private readonly consumer: Consumer;
   private readonly trackers = new Map<string, OffsetTracker>();
-  /** (task id, attempt) → the run in progress, so a redelivered copy joins it instead of running twice. */
-  private readonly inProgress = new Map<string, Promise<unknown>>();
+  /**
+   * (task id, attempt) → the run in progress, so a redelivered copy joins it instead of running
+   * twice; it resolves true once the terminal result is published (or the run was abandoned).
+   */
+  private readonly inProgress = new Map<string, Promise<boolean>>();
   /** Executors running now (bounded by concurrency). */
   private executing = 0;
   /** Tasks started whose terminal result is not yet acknowledged (bounded by maxUnacked). */
@@ -235,29 +238,43 @@ export class DispatchConsumer {
       tracker = new OffsetTracker(topic, partition);
       this.trackers.set(key, tracker);
     }
-    for (const message of batch.messages) {
-      if (this.draining || !isRunning() || isStale()) break;
-      const offset = Number(message.offset);
-      if (!tracker.accepts(offset)) {
-        resolveOffset(message.offset); // already running or done here
-        continue;
-      }
-      const decoded = decodeDispatch(message.value);
-      if (!decoded.ok) {
+    // kafkajs' isStale() stringifies a key and resolveOffset() parses, adds and prints a Long at
+    // each call. Neither can change under this loop except while it awaits a slot (kafkajs runs only
+    // then), so a seek is looked for at the start and after each wait, and the offsets passed are
+    // resolved once, before each wait and at the end: kafkajs sees the same as per message.
+    if (isStale()) return;
+    let unresolved: string | undefined;
+    try {
+      for (const message of batch.messages) {
+        if (this.draining || !isRunning()) break;
+        const offset = Number(message.offset);
+        if (!tracker.accepts(offset)) {
+          unresolved = message.offset; // already running or done here
+          continue;
+        }
+        const decoded = decodeDispatch(message.value);
+        if (!decoded.ok) {
+          tracker.start(offset);
+          unresolved = message.offset;
+          this.deadLetter(tracker, topic, partition, message, decoded.reason);
+          continue;
+        }
+        if (!this.take()) {
+          if (unresolved !== undefined) resolveOffset(unresolved);
+          unresolved = undefined;
+          if (!(await this.waitForSlot(heartbeat))) break;
+          if (this.draining || !isRunning() || isStale() || tracker.revoked) {
+            this.releaseExecuting();
+            this.releaseUnacked();
+            break;
+          }
+        }
         tracker.start(offset);
-        resolveOffset(message.offset);
-        this.deadLetter(tracker, topic, partition, message, decoded.reason);
-        continue;
+        unresolved = message.offset;
+        this.launch(tracker, offset, decoded.value, fetchedAt);
       }
-      if (!(this.take() || (await this.waitForSlot(heartbeat)))) break;
-      if (this.draining || !isRunning() || isStale() || tracker.revoked) {
-        this.releaseExecuting();
-        this.releaseUnacked();
-        break;
-      }
-      tracker.start(offset);
-      resolveOffset(message.offset);
-      this.launch(tracker, offset, decoded.value, fetchedAt);
+    } finally {
+      if (unresolved !== undefined) resolveOffset(unresolved);
     }
   }
 
@@ -268,10 +285,9 @@ export class DispatchConsumer {
       // The same attempt delivered twice (a rebalance re-fetch): its result covers both offsets.
       this.releaseExecuting();
       this.releaseUnacked();
-      void existing.then(
-        () => this.finished(tracker, offset),
-        () => undefined,
-      );
+      void existing.then((published) => {
+        if (published) this.finished(tracker, offset);
+      });
       return;
     }
     let executed = false;
@@ -280,28 +296,29 @@ export class DispatchConsumer {
       executed = true;
       this.releaseExecuting();
     };
+    // One reaction per run settles everything (no catch/finally chain): `run` never rejects, it
+    // tells whether the terminal result went out.
     const run = this.o.run(task, onExecuted, fetchedAt).then(
       (outcome) => {
+        this.inProgress.delete(runKey);
         if (outcome !== 'abandoned') this.finished(tracker, offset);
-        return outcome;
+        onExecuted();
+        this.releaseUnacked();
+        return true;
       },
       (err: unknown) => {
         // Publishing failed for good (shutdown): leave the offset uncommitted so the task is redelivered.
+        this.inProgress.delete(runKey);
         this.o.logger.warn(
           { err, taskId: task.task_id, attempt: task.attempt, offset },
           'result not published; task will be redelivered',
         );
-        throw err;
+        onExecuted();
+        this.releaseUnacked();
+        return false;
       },
     );
     this.inProgress.set(runKey, run);
-    run
-      .catch(() => undefined)
-      .finally(() => {
-        this.inProgress.delete(runKey);
-        onExecuted();
-        this.releaseUnacked();
-      });
   }
 
   private deadLetter(

@@ -35,6 +35,21 @@ const throwing = defineExecutor<{ kind: string }>({
     return { big: 'x'.repeat(1024 * 1024) };
   },
 });
+const thenable = defineExecutor({
+  name: 'thenable',
+  description: 'returns a thenable that is not a Promise',
+  run: () => ({ then: (resolve: (v: unknown) => void) => setTimeout(() => resolve({ late: true }), 5) }),
+});
+const destructuring = defineExecutor({
+  name: 'unpacking',
+  description: 'takes its context apart before using it',
+  run: ({ log, progress, signal, logger, params }) => {
+    log('detached');
+    progress(50);
+    logger.debug('still bound');
+    return { aborted: signal.aborted, params };
+  },
+});
 const typed = defineExecutor({
   name: 'typed',
   description: 'returns a result that violates its own resultSchema',
@@ -46,7 +61,7 @@ function setup() {
   const registry = buildRegistry(
     [
       { plugin: '@taskwire/executors', value: builtinExecutors },
-      { plugin: 'test', value: [never, chatty, throwing, typed] },
+      { plugin: 'test', value: [never, chatty, throwing, typed, thenable, destructuring] },
     ],
     { allowShell: false },
   );
@@ -293,6 +308,26 @@ describe('runTask', () => {
     );
   });
 
+  it('lets an executor destructure its context: log, progress, signal and logger work detached', async () => {
+    const { deps, sent } = setup();
+    await expect(runTask(dispatch({ executor: 'unpacking', params: { a: 1 } }), deps)).resolves.toBe(
+      'succeeded',
+    );
+    expect(types(sent)).toEqual(['started', 'log', 'progress', 'succeeded']);
+    expect(sent[1]?.message).toBe('detached');
+    expect(sent[2]?.pct).toBe(50);
+    expect(sent[3]?.result).toEqual({ aborted: false, params: { a: 1 } });
+  });
+
+  it('awaits an executor that returns a thenable, and counts it as running until it settles', async () => {
+    const { deps, sent, running } = setup();
+    const outcome = runTask(dispatch({ executor: 'thenable' }), deps);
+    await expect.poll(() => running.size).toBe(1);
+    await expect(outcome).resolves.toBe('succeeded');
+    expect(sent.at(-1)?.result).toEqual({ late: true });
+    expect(running.size).toBe(0);
+  });
+
   it('aborts the signal at the deadline and reports timed_out, even if the executor ignores it', async () => {
     const { deps, sent, running } = setup();
     await expect(runTask(dispatch({ executor: 'never', timeout_ms: 30 }), deps)).resolves.toBe('timed_out');
@@ -361,10 +396,7 @@ describe('runTask', () => {
     const msg = dispatch({ params: { a: 1 } });
     const outcome = await runTask(msg, {
       ...deps,
-      publishRetractable: (_key: string, value: string) => ({
-        sent: Promise.resolve(),
-        retract: () => (withdrawn.push(value), true),
-      }),
+      publishRetractable: (_key: string, value: () => string) => () => (withdrawn.push(value()), true),
     });
     expect(outcome).toBe('succeeded');
     expect(types(sent)).toEqual(['succeeded']);
@@ -382,9 +414,9 @@ describe('runTask', () => {
       const started: string[] = [];
       await runTask(dispatch({ executor }), {
         ...deps,
-        publishRetractable: (_key: string, value: string) => {
-          started.push(value);
-          return { sent: Promise.resolve(), retract: () => retractable };
+        publishRetractable: (_key: string, value: () => string) => {
+          started.push(value());
+          return () => retractable;
         },
       });
       expect(started).toHaveLength(1);

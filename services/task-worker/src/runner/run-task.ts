@@ -28,10 +28,12 @@ export interface RunnerDeps {
   /** Sends one result message (key: task id). Resolves once the broker has acknowledged it. */
   publish(taskId: string, value: string): Promise<void>;
   /**
-   * Sends the `started` message so that it can be withdrawn while still unsent. Optional: without
-   * it `started` always goes out through `publish`.
+   * Queues the `started` message so that it can be withdrawn while still unsent, and serialised
+   * (`value()`) only if it is sent: most tasks end before their request is built. Returns the
+   * function that withdraws it (true when it will never be sent). Fire-and-forget: a started that
+   * cannot be sent fails nothing. Optional: without it `started` always goes out through `publish`.
    */
-  publishRetractable?(taskId: string, value: string): { sent: Promise<void>; retract(): boolean };
+  publishRetractable?(taskId: string, value: () => string): () => boolean;
   logger: Logger;
   now?: () => number;
   /** KAFKA_MAX_MESSAGE_BYTES and MAX_RESULT_BYTES (default DEFAULT_RESULT_LIMITS). */
@@ -63,6 +65,62 @@ function schemaMismatch(
 }
 
 /**
+ * The ExecutorContext of one run. A class, not an object literal: V8 builds a literal with getters
+ * through a slow path (~2 µs each, more than the rest of a no-op task's run). `log` and `progress`
+ * are own functions, so an executor may destructure them.
+ */
+class RunContext implements ExecutorContext {
+  #controller: AbortController | undefined;
+  #abortReason: TaskAbort | undefined;
+  #logger: ExecutorLogger | undefined;
+
+  constructor(
+    readonly params: unknown,
+    readonly taskId: string,
+    readonly attempt: number,
+    readonly deadline: number,
+    readonly log: (line: string) => void,
+    readonly progress: (pct: number, message?: string) => void,
+    private readonly makeLogger: () => ExecutorLogger,
+  ) {}
+
+  get abortReason(): TaskAbort | undefined {
+    return this.#abortReason;
+  }
+
+  /** Aborts the signal (if it was read) with `reason`; false when the run was already aborted. */
+  abort(reason: TaskAbort): boolean {
+    if (this.#abortReason) return false;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+    return true;
+  }
+
+  // The AbortController is made only when the executor reads ctx.signal: most fast executors never
+  // do, and a controller, its signal and listener are a measurable share of a no-op task's CPU.
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#abortReason) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  // A child logger costs a few µs: only build it for executors that log.
+  get logger(): ExecutorLogger {
+    return (this.#logger ??= this.makeLogger());
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
  * Runs `msg` and publishes its started/progress/log messages and exactly one terminal result
  * (unless abandoned at shutdown). Calls `onExecuted` once the executor is done (before the result
  * is acknowledged: the caller may start another task meanwhile). Resolves once the terminal result
@@ -89,15 +147,13 @@ export async function runTask(
   let startedAt: number | undefined;
   let retractStarted = (): boolean => false;
   let sideSent = false;
-  const finish = async (
-    type: RunOutcome & ResultType,
-    extra: Partial<ResultMessage>,
-  ): Promise<RunOutcome> => {
+  // Not async: a promise chain costs less than an async function's frame, per task.
+  const finish = (type: RunOutcome & ResultType, extra: Partial<ResultMessage>): Promise<RunOutcome> => {
     onExecuted?.();
-    if (startedAt !== undefined && !sideSent && retractStarted()) extra = { ...extra, started_at: startedAt };
-    const { value, message } = encodeResult({ ...base(type), ...extra }, deps.limits);
-    await deps.publish(taskId, value);
-    return message.type as RunOutcome;
+    const message = Object.assign(base(type), extra);
+    if (startedAt !== undefined && !sideSent && retractStarted()) message.started_at = startedAt;
+    const encoded = encodeResult(message, deps.limits);
+    return deps.publish(taskId, encoded.value).then(() => encoded.message.type as RunOutcome);
   };
   const fail = (error: WireError): Promise<RunOutcome> => finish('failed', { error });
 
@@ -202,50 +258,18 @@ export async function runTask(
 
   if (deps.publishRetractable) {
     const started = base('started');
-    const sent = deps.publishRetractable(taskId, encodeResult(started, deps.limits).value);
-    sent.sent.catch((err: unknown) => {
-      deps.logger.debug({ taskId, attempt, err }, 'could not publish a started message');
-    });
     startedAt = started.at;
-    retractStarted = sent.retract;
+    retractStarted = deps.publishRetractable(taskId, () => encodeResult(started, deps.limits).value);
   } else side({ type: 'started' });
-  // The AbortController is made only when the executor reads ctx.signal: most fast executors never
-  // do, and a controller, its signal and listener are a measurable share of a no-op task's CPU.
-  let controller: AbortController | undefined;
-  let abortReason: TaskAbort | undefined;
-  let rejectAborted: (reason: TaskAbort) => void = () => undefined;
-  const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
-  const abort = (reason: TaskAbort): boolean => {
-    if (abortReason) return false;
-    abortReason = reason;
-    controller?.abort(reason);
-    rejectAborted(reason);
-    return true;
-  };
-  const removeRunning = deps.running.add(taskId, attempt, abort);
-  const timer = setTimeout(() => {
-    abort(
-      new TaskAbort('timeout', `task ${taskId} attempt ${attempt} timed out after ${deadline - runStart} ms`),
-    );
-  }, deadline - runStart);
-
-  let taskLogger: ExecutorLogger | undefined;
-  const ctx: ExecutorContext = {
-    params: msg.params,
+  const ctx = new RunContext(
+    msg.params,
     taskId,
     attempt,
-    get signal() {
-      if (!controller) {
-        controller = new AbortController();
-        if (abortReason) controller.abort(abortReason);
-      }
-      return controller.signal;
-    },
     deadline,
-    log: (line) => {
+    (line) => {
       if (allowSide()) side({ type: 'log', message: truncate(String(line), LOG_LINE_LIMIT) });
     },
-    progress: (pct, message) => {
+    (pct, message) => {
       if (typeof pct !== 'number' || Number.isNaN(pct) || !allowSide()) return;
       const extra: Partial<ResultMessage> & { type: ResultType } = {
         type: 'progress',
@@ -254,27 +278,55 @@ export async function runTask(
       if (message !== undefined) extra.message = truncate(String(message), LOG_LINE_LIMIT);
       side(extra);
     },
-    // A child logger costs a few µs: only build it for executors that log.
-    get logger() {
-      taskLogger ??= deps.logger.child({ taskId, attempt, executor: msg.executor });
-      return taskLogger;
-    },
+    () => deps.logger.child({ taskId, attempt, executor: msg.executor }),
+  );
+  let rejectAborted: ((reason: TaskAbort) => void) | undefined;
+  const abort = (reason: TaskAbort): boolean => {
+    if (!ctx.abort(reason)) return false;
+    rejectAborted?.(reason);
+    return true;
   };
 
   let result: unknown;
   let thrown: unknown;
   let ok = false;
+  let running: PromiseLike<unknown> | undefined;
   try {
-    // The race lets a task end at its deadline even when the executor ignores its signal.
-    result = await Promise.race([Promise.resolve().then(() => loaded.executor.run(ctx)), aborted]);
-    ok = true;
+    const returned = loaded.executor.run(ctx);
+    if (isThenable(returned)) running = returned;
+    else {
+      result = returned;
+      ok = true;
+    }
   } catch (err) {
     thrown = err;
-  } finally {
-    done = true;
-    clearTimeout(timer);
-    removeRunning();
   }
+  // Only an executor that returned a promise can be reached by a cancel or its deadline while it
+  // runs (both come from timers or messages, which need the event loop): the timer, the entry in
+  // `running` and the race are made for those alone, not for the many that return at once.
+  if (running) {
+    const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
+    const removeRunning = deps.running.add(taskId, attempt, abort);
+    const timer = setTimeout(() => {
+      abort(
+        new TaskAbort(
+          'timeout',
+          `task ${taskId} attempt ${attempt} timed out after ${deadline - runStart} ms`,
+        ),
+      );
+    }, deadline - runStart);
+    try {
+      // The race lets a task end at its deadline even when the executor ignores its signal.
+      result = await Promise.race([running, aborted]);
+      ok = true;
+    } catch (err) {
+      thrown = err;
+    } finally {
+      clearTimeout(timer);
+      removeRunning();
+    }
+  }
+  done = true;
 
   if (ok) {
     if (loaded.validateResult && !loaded.validateResult(result)) {
@@ -283,7 +335,7 @@ export async function runTask(
     }
     return finish('succeeded', { result: result === undefined ? null : result });
   }
-  const reason = abortReason;
+  const reason = ctx.abortReason;
   if (reason) {
     if (reason.kind === 'shutdown') {
       onExecuted?.();
