@@ -75,7 +75,8 @@ export class DispatchConsumer {
   private readonly trackers = new Map<string, OffsetTracker>();
   /**
    * (task id, attempt) → the run in progress, so a redelivered copy joins it instead of running
-   * twice; it resolves true once the terminal result is published (or the run was abandoned).
+   * twice; it resolves true once the terminal result is published, false when none was (an
+   * abandoned run at shutdown, a failed publish): then the copy's offset is not finished either.
    */
   private readonly inProgress = new Map<string, Promise<boolean>>();
   /** Executors running now (bounded by concurrency). */
@@ -301,10 +302,11 @@ export class DispatchConsumer {
     const run = this.o.run(task, onExecuted, fetchedAt).then(
       (outcome) => {
         this.inProgress.delete(runKey);
-        if (outcome !== 'abandoned') this.finished(tracker, offset);
+        const published = outcome !== 'abandoned';
+        if (published) this.finished(tracker, offset);
         onExecuted();
         this.releaseUnacked();
-        return true;
+        return published;
       },
       (err: unknown) => {
         // Publishing failed for good (shutdown): leave the offset uncommitted so the task is redelivered.
