@@ -205,6 +205,23 @@ describe('one outbox relay', () => {
     expect(unitOfWork.mock.calls.length).toBeLessThanOrEqual(2);
   });
 
+  it('a relay that catches up after each small publish marks the rows of many publishes in one unit of work', async () => {
+    const [store] = await openStores(1);
+    const topic = await createTopic();
+    const { relay, sendBatch, unitOfWork } = await startRelay(store!, { markIntervalMs: 60_000 });
+    for (let i = 0; i < 5; i++) {
+      await store!.insertOutbox(outboxRows(topic, 1, `lone-${i}`));
+      relay.wake();
+      // Each row alone: the relay catches up after every publish.
+      await vi.waitFor(() => expect(sendBatch).toHaveBeenCalledTimes(i + 1), WAIT);
+    }
+    expect(unitOfWork).not.toHaveBeenCalled();
+    await relay.drain();
+    expect(await store!.listUnsentOutbox(100)).toEqual([]);
+    expect(unitOfWork).toHaveBeenCalledTimes(1);
+    expect(await messagesInTopic(topic)).toBe(5);
+  });
+
   it('on MySQL, whose transactions commit outbox ids out of order, each publish is marked at once: no cursor holds a late row back', async () => {
     const db = await createTestDatabase('mysql');
     cleanups.push(() => db.cleanup());

@@ -43,11 +43,13 @@ export interface RelayDeps {
   /** Safety-net poll when nobody wakes the relay, e.g. rows written by another replica (default 1000 ms). */
   idleMs?: number;
   /**
-   * How long published rows may wait to be marked sent while more keep coming: one unit of work
-   * marks every row published in that time. A crash in between publishes them again, which the
-   * at-least-once design allows. Default 100 ms on SQLite, whose single writer commits outbox ids
-   * in order; 0 (marked after each publish) on MySQL, where concurrent transactions commit out of
-   * id order and the read cursor past unmarked rows would hold a late-committed row back until
+   * How long published rows may wait to be marked sent: one unit of work marks every row published
+   * in that time, whether more rows keep coming or the relay caught up and idles meanwhile (a
+   * relay that catches up after every small create batch would otherwise pay one transaction per
+   * publish). A crash in between publishes them again, which the at-least-once design allows.
+   * drain() and stop() mark at once. Default 100 ms on SQLite, whose single writer commits outbox
+   * ids in order; 0 (marked after each publish) on MySQL, where concurrent transactions commit out
+   * of id order and the read cursor past unmarked rows would hold a late-committed row back until
    * the next mark.
    */
   markIntervalMs?: number;
@@ -91,10 +93,11 @@ export interface Relay {
  * lapse mid-batch. The others poll for the lease every idleMs; stop() releases it so that one of
  * them takes over at its next poll instead of after leaseMs.
  *
- * Published rows are marked sent (with their dispatch offsets) in one unit of work when the relay
- * finds nothing more to send, and at most every markIntervalMs while rows keep coming: not one
- * transaction per produce request. Until then a cursor keeps them from being read again. A crash
- * in between publishes them again, like a crash between publish and mark always could.
+ * Published rows are marked sent (with their dispatch offsets) in one unit of work once per
+ * markIntervalMs, whether rows keep coming or the relay idles meanwhile (it sleeps no longer than
+ * the mark is due), and at once for drain() and stop(): not one transaction per produce request.
+ * Until then a cursor keeps them from being read again. A crash in between publishes them again,
+ * like a crash between publish and mark always could.
  *
  * Sent rows are deleted by the retention purge (scheduler/task-purge.ts), in batches.
  */
@@ -175,12 +178,14 @@ export function createRelay(deps: RelayDeps): Relay {
     cursor = 0;
   }
 
-  /** Under load, marks once per markIntervalMs (or per batchSize × 10 rows) rather than per publish. */
+  /** Marks once per markIntervalMs (or per batchSize × 10 rows) rather than per publish. */
   function markDue(): boolean {
-    return (
-      unmarked.length > 0 &&
-      (deps.clock.now().getTime() - unmarkedSince >= markIntervalMs || unmarkedRows >= batchSize * 10)
-    );
+    return unmarked.length > 0 && (markWaitMs() === 0 || unmarkedRows >= batchSize * 10);
+  }
+
+  /** How long until the published rows are due to be marked (0: now). */
+  function markWaitMs(): number {
+    return Math.max(0, unmarkedSince + markIntervalMs - deps.clock.now().getTime());
   }
 
   async function publishOnce(): Promise<number> {
@@ -308,8 +313,9 @@ export function createRelay(deps: RelayDeps): Relay {
           continue;
         }
         sent = await publishOnce();
-        // Nothing more to send: mark what went out now; while rows keep coming, once per interval.
-        if (sent === 0 || markDue()) await markPublished();
+        // Once per interval, also when caught up (the idle sleep below ends when the mark is due);
+        // at once for a drain().
+        if (markDue() || (sent === 0 && drainers.length > 0)) await markPublished();
         failures = 0;
       } catch (err) {
         failures++;
@@ -334,7 +340,7 @@ export function createRelay(deps: RelayDeps): Relay {
       if (woken) continue;
       resolveDrainers();
       if (!running) break;
-      await sleep(idleMs);
+      await sleep(unmarked.length > 0 ? Math.min(idleMs, markWaitMs()) : idleMs);
     }
   }
 
