@@ -8,3 +8,4 @@ export { createLogger, dsnPassword, maskSecrets } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { kafkaBrokerConfig, kafkaLogCreator, kafkaLogLevel } from './kafka.js';
 export type { KafkaLogOptions } from './kafka.js';
+export { KeyPartitioner, partitionForKey } from './partitioner.js';

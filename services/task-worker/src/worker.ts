@@ -4,7 +4,13 @@ import { readFileSync } from 'node:fs';
 import { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { decodeResult, dispatchTopicFor } from '@taskwire/contracts';
-import { createLogger, kafkaBrokerConfig, kafkaLogCreator, kafkaLogLevel } from '@taskwire/service-kit';
+import {
+  KeyPartitioner,
+  createLogger,
+  kafkaBrokerConfig,
+  kafkaLogCreator,
+  kafkaLogLevel,
+} from '@taskwire/service-kit';
 import { SchemaCompiler } from '@taskwire/json-schema';
 import type { Config } from './config.js';
 import { startHealthServer } from './health.js';
@@ -18,7 +24,6 @@ import { ControlConsumer } from './kafka/control-consumer.js';
 import { DispatchConsumer } from './kafka/dispatch-consumer.js';
 import { SchemaConsumer } from './kafka/schema-consumer.js';
 import { Heartbeats } from './kafka/heartbeat.js';
-import { ResultPartitioner } from './kafka/partitioner.js';
 import { KafkaSupervisor } from './kafka/supervisor.js';
 import type { KafkaStatus } from './kafka/supervisor.js';
 
@@ -137,7 +142,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
     }),
   });
   // Results are keyed by task id: kafkajs' default partitions, computed without its garbage.
-  const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: ResultPartitioner });
+  const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: KeyPartitioner });
   let producerConnected = false;
   const out = new BatchingProducer(producer, logger.child({ component: 'producer' }), {
     maxMessageBytes: config.maxMessageBytes,

@@ -1,7 +1,7 @@
 // Builds the manager's Kafka side (topics, outbox relay, result/heartbeat consumer) as start/stop components.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Partitioners } from 'kafkajs';
+import { KeyPartitioner } from '@taskwire/service-kit';
 import { DEFAULT_TOPICS } from '@taskwire/contracts';
 import type { Admin, Producer } from 'kafkajs';
 import type { DomainDeps } from '../domain/deps.js';
@@ -59,7 +59,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
   });
   const producer: Producer = kafka.producer({
     allowAutoTopicCreation: true,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: KeyPartitioner,
   });
   const admin: Admin = kafka.admin();
   // Partition counts of dispatch topics, for the relay to place each dispatch and record its offset.

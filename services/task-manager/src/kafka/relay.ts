@@ -1,6 +1,6 @@
 // Outbox relay: publishes committed outbox rows to Kafka in id order, then marks them sent.
-import { Partitioners } from 'kafkajs';
-import type { Message, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
+import type { Message, Producer, RecordMetadata } from 'kafkajs';
+import { partitionForKey } from '@taskwire/service-kit';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { DomainSettings, Signals } from '../domain/deps.js';
@@ -252,7 +252,6 @@ export function createRelay(deps: RelayDeps): Relay {
     for (const id of ids) if (id > cursor) cursor = id;
   }
 
-  const partitioner = Partitioners.DefaultPartitioner();
   const isDispatch = (topic: string): boolean =>
     deps.dispatchTopic !== undefined &&
     (topic === deps.dispatchTopic || (topic.startsWith(`${deps.dispatchTopic}.`) && !topic.endsWith('.dlq')));
@@ -262,30 +261,18 @@ export function createRelay(deps: RelayDeps): Relay {
    * explicitly, so that the offsets in the produce response can be matched to their tasks.
    */
   async function place(rows: readonly OutboxRecord[]): Promise<Placed[]> {
-    // Per topic of this batch: its partitions as the partitioner wants them, null when unknown.
-    const partitionsOf = new Map<string, PartitionMetadata[] | null>();
+    // Per topic of this batch: its partition count, null when unknown.
+    const partitionsOf = new Map<string, number | null>();
     const placed: Placed[] = [];
     for (const row of rows) {
       let partition: number | null = null;
       if (deps.partitionCount && isDispatch(row.topic)) {
-        let partitionMetadata = partitionsOf.get(row.topic);
-        if (partitionMetadata === undefined) {
-          const count = await deps.partitionCount(row.topic);
-          partitionMetadata = count
-            ? Array.from(
-                { length: count },
-                (_, partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata,
-              )
-            : null;
-          partitionsOf.set(row.topic, partitionMetadata);
+        let count = partitionsOf.get(row.topic);
+        if (count === undefined) {
+          count = (await deps.partitionCount(row.topic)) || null;
+          partitionsOf.set(row.topic, count);
         }
-        if (partitionMetadata) {
-          partition = partitioner({
-            topic: row.topic,
-            partitionMetadata,
-            message: { key: row.key, value: null },
-          });
-        }
+        if (count) partition = partitionForKey(row.key, count);
       }
       placed.push({ row, partition });
     }

@@ -1,4 +1,4 @@
-// The results' partitioner: kafkajs' DefaultPartitioner (Java's murmur2 of the key), without its allocations.
+// Kafka's key partitioner: kafkajs' DefaultPartitioner (Java's murmur2 of the key), without its allocations.
 import { Partitioners } from 'kafkajs';
 import type { ICustomPartitioner } from 'kafkajs';
 
@@ -40,18 +40,23 @@ function hashKey(key: string | Buffer): number {
   return murmur2(scratch, scratch.write(key));
 }
 
+/** The partition of `partitions` that a keyed message goes to, as kafkajs' DefaultPartitioner picks it. */
+export function partitionForKey(key: string | Buffer, partitions: number): number {
+  return (hashKey(key) & 0x7fffffff) % partitions;
+}
+
 /**
  * kafkajs' DefaultPartitioner picks the same partitions, but computes murmur2 with a 64-bit Long
- * object per step and filters the partition list per message: a few KB of garbage per result a
- * worker sends. Keyed messages are hashed here in plain 32-bit arithmetic (a test holds the two
- * equal); an explicit partition or a message without a key goes to kafkajs' own.
+ * object per step and filters the partition list per message: a few KB of garbage per message.
+ * Keyed messages are hashed here in plain 32-bit arithmetic (a test holds the two equal); an
+ * explicit partition or a message without a key goes to kafkajs' own.
  */
-export const ResultPartitioner: ICustomPartitioner = () => {
+export const KeyPartitioner: ICustomPartitioner = () => {
   const fallback = Partitioners.DefaultPartitioner();
   return (args) => {
     const { key, partition } = args.message;
     if (partition !== undefined && partition !== null) return partition;
     if (key === undefined || key === null) return fallback(args);
-    return (hashKey(key) & 0x7fffffff) % args.partitionMetadata.length;
+    return partitionForKey(key, args.partitionMetadata.length);
   };
 };

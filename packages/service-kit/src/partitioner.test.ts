@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
 import type { PartitionMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ResultPartitioner } from './partitioner.js';
+import { KeyPartitioner } from './partitioner.js';
 
 const metadata = (n: number): PartitionMetadata[] =>
   Array.from({ length: n }, (_, partitionId) => ({
@@ -13,9 +13,9 @@ const metadata = (n: number): PartitionMetadata[] =>
     isr: [0],
   }));
 
-describe('ResultPartitioner', () => {
+describe('KeyPartitioner', () => {
   it("picks the partition kafkajs' DefaultPartitioner picks for every key", () => {
-    const ours = ResultPartitioner();
+    const ours = KeyPartitioner();
     const theirs = Partitioners.DefaultPartitioner();
     const keys: (string | Buffer)[] = [
       '',
@@ -40,7 +40,7 @@ describe('ResultPartitioner', () => {
   });
 
   it('keeps an explicit partition, and spreads messages without a key over the partitions', () => {
-    const ours = ResultPartitioner();
+    const ours = KeyPartitioner();
     const partitionMetadata = metadata(3);
     expect(ours({ topic: 't', partitionMetadata, message: { key: 'k', value: null, partition: 2 } })).toBe(2);
     const seen = new Set<number>();
