@@ -155,7 +155,12 @@ describe('one outbox relay', () => {
    */
   async function startRelay(
     store: Store,
-    opts: { lingerMs?: number; markIntervalMs?: number; beforeSend?: () => Promise<void> } = {},
+    opts: {
+      lingerMs?: number;
+      markIntervalMs?: number;
+      idleMs?: number;
+      beforeSend?: () => Promise<void>;
+    } = {},
   ) {
     const { beforeSend, ...relayOpts } = opts;
     const producer = await connectedProducer();
@@ -203,6 +208,21 @@ describe('one outbox relay', () => {
     // Marked once the relay found nothing more to send, not once per request.
     expect(sendBatch.mock.calls.length).toBeGreaterThanOrEqual(10);
     expect(unitOfWork.mock.calls.length).toBeLessThanOrEqual(2);
+  });
+
+  it('an idle relay marks what it published once the mark interval has passed, without a drain or a poll', async () => {
+    const [store] = await openStores(1);
+    const topic = await createTopic();
+    // The idle poll is far away: only the wait for the due mark can end the relay's sleep.
+    const { relay, sendBatch, unitOfWork } = await startRelay(store!, {
+      markIntervalMs: 50,
+      idleMs: 600_000,
+    });
+    await store!.insertOutbox(outboxRows(topic, 1, 'idle'));
+    relay.wake();
+    await vi.waitFor(() => expect(sendBatch).toHaveBeenCalledTimes(1), WAIT);
+    await vi.waitFor(async () => expect(await store!.listUnsentOutbox(100)).toEqual([]), WAIT);
+    expect(unitOfWork).toHaveBeenCalledTimes(1);
   });
 
   it('a relay that catches up after each small publish marks the rows of many publishes in one unit of work', async () => {

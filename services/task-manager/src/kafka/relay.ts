@@ -315,8 +315,8 @@ export function createRelay(deps: RelayDeps): Relay {
       }
       if (sent >= batchSize) continue;
       if (sent > 0) {
-        // Read again (finding nothing, it marks and idles); after a linger, rows that came
-        // meanwhile go out together.
+        // Read again (finding nothing, it idles until the mark is due); after a linger, rows that
+        // came meanwhile go out together.
         if (lingerMs > 0 && running) {
           lingering = true;
           await sleep(lingerMs);

@@ -73,6 +73,7 @@ class RunContext implements ExecutorContext {
   #controller: AbortController | undefined;
   #abortReason: TaskAbort | undefined;
   #logger: ExecutorLogger | undefined;
+  readonly #makeLogger: () => ExecutorLogger;
 
   constructor(
     readonly params: unknown,
@@ -81,8 +82,10 @@ class RunContext implements ExecutorContext {
     readonly deadline: number,
     readonly log: (line: string) => void,
     readonly progress: (pct: number, message?: string) => void,
-    private readonly makeLogger: () => ExecutorLogger,
-  ) {}
+    makeLogger: () => ExecutorLogger,
+  ) {
+    this.#makeLogger = makeLogger;
+  }
 
   get abortReason(): TaskAbort | undefined {
     return this.#abortReason;
@@ -108,7 +111,7 @@ class RunContext implements ExecutorContext {
 
   // A child logger costs a few µs: only build it for executors that log.
   get logger(): ExecutorLogger {
-    return (this.#logger ??= this.makeLogger());
+    return (this.#logger ??= this.#makeLogger());
   }
 }
 
