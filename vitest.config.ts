@@ -14,6 +14,7 @@ const KAFKA_FACING = [
   'services/task-manager/src/kafka/*.int.test.ts',
   'services/task-worker/src/worker.int.test.ts',
   'services/task-worker/src/leave.int.test.ts',
+  'services/task-worker/src/kafka/dispatch-consumer.int.test.ts',
   'test/pipeline.e2e.test.ts',
   'test/scheduling.e2e.test.ts',
   'test/outage.e2e.test.ts',
