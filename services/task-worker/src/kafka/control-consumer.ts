@@ -17,20 +17,32 @@ export interface ControlConsumerOptions {
 }
 
 export class ControlConsumer {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
+  /** start() ran on `consumer`: the next start() makes a new one. */
+  private consumerUsed = false;
 
   constructor(private readonly o: ControlConsumerOptions) {
-    this.consumer = o.kafka.consumer({
-      groupId: o.groupId,
+    this.consumer = this.createConsumer();
+  }
+
+  /** A kafkajs consumer per start(): a reused one fails its reconnect (see DispatchConsumer's). */
+  private createConsumer(): Consumer {
+    const consumer = this.o.kafka.consumer({
+      groupId: this.o.groupId,
       maxWaitTimeInMs: 1000,
       // Restarts go through the worker's supervisor, like the dispatch consumer's.
       retry: { restartOnFailure: async () => false },
     });
-    this.consumer.on(this.consumer.events.CRASH, (e) => this.o.onLost(e.payload.error));
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (consumer === this.consumer) this.o.onLost(e.payload.error);
+    });
+    return consumer;
   }
 
   /** Resolves once the consumer has joined its group, so cancels sent from now on are seen. */
   async start(): Promise<void> {
+    if (this.consumerUsed) this.consumer = this.createConsumer();
+    this.consumerUsed = true;
     await this.consumer.connect();
     // fromBeginning with a group that is new at every start: a worker that joins (or restarts)
     // after a task was cancelled while QUEUED must still know it, or it would run the dispatch that

@@ -71,7 +71,9 @@ const librdkafkaRoundRobin: PartitionAssigner = (config) => ({
  * surfaces as an error from heartbeat(), which ends the batch so kafkajs can rejoin at once.
  */
 export class DispatchConsumer {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
+  /** start() ran on `consumer`: the next start() makes a new one (see createConsumer). */
+  private consumerUsed = false;
   private readonly trackers = new Map<string, OffsetTracker>();
   /**
    * (task id, attempt) → the run in progress, so a redelivered copy joins it instead of running
@@ -97,10 +99,21 @@ export class DispatchConsumer {
   constructor(private readonly o: DispatchConsumerOptions) {
     this.maxUnacked = o.concurrency * UNACKED_FACTOR;
     this.heartbeatIntervalMs = heartbeatIntervalFor(o.sessionTimeoutMs);
-    this.consumer = o.kafka.consumer({
-      groupId: o.groupId,
+    this.consumer = this.createConsumer();
+  }
+
+  /**
+   * A kafkajs consumer for one start(). kafkajs reconnects a disconnected consumer over the same
+   * connection objects, and the 'end' of each old socket (the broker closes its side after the
+   * client's) fails whatever the connection carries by then, since its handler checks the
+   * connection's state, not its socket's: every reconnect with the broker up failed its first
+   * attempt with "Closed connection" and waited the supervisor's retry (~1 s, with a warning).
+   */
+  private createConsumer(): Consumer {
+    const consumer = this.o.kafka.consumer({
+      groupId: this.o.groupId,
       partitionAssigners: [PartitionAssigners.roundRobin, librdkafkaRoundRobin],
-      sessionTimeout: o.sessionTimeoutMs,
+      sessionTimeout: this.o.sessionTimeoutMs,
       heartbeatInterval: this.heartbeatIntervalMs,
       // Idle long-polls return within a second, which bounds how long stop() waits for the fetch loop.
       maxWaitTimeInMs: 1000,
@@ -115,13 +128,18 @@ export class DispatchConsumer {
       // never by kafkajs on its own, so there is one restart path whatever the error.
       retry: { restartOnFailure: async () => false },
     });
-    const { GROUP_JOIN, CRASH } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, (e) => this.onAssignment(e.payload.memberAssignment));
-    this.consumer.on(CRASH, (e) => {
+    const { GROUP_JOIN, CRASH } = consumer.events;
+    // A replaced consumer's late events are not this one's.
+    consumer.on(GROUP_JOIN, (e) => {
+      if (consumer === this.consumer) this.onAssignment(e.payload.memberAssignment);
+    });
+    consumer.on(CRASH, (e) => {
+      if (consumer !== this.consumer) return;
       this.groupHeartbeat = undefined;
       this.o.logger.debug({ err: e.payload.error }, 'dispatch consumer crashed');
       this.o.onLost(e.payload.error);
     });
+    return consumer;
   }
 
   /** Tasks running now. */
@@ -131,6 +149,9 @@ export class DispatchConsumer {
 
   /** Subscribes and joins the group; resolves once the first assignment arrived. */
   async start(): Promise<void> {
+    // Again after disconnect() (the supervisor's reconnect): a new kafkajs consumer.
+    if (this.consumerUsed) this.consumer = this.createConsumer();
+    this.consumerUsed = true;
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: true });
     await this.consumer.run({

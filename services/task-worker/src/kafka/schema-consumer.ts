@@ -17,23 +17,35 @@ export interface SchemaConsumerOptions {
 }
 
 export class SchemaConsumer {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
+  /** start() ran on `consumer`: the next start() makes a new one. */
+  private consumerUsed = false;
   private topicChecked = false;
 
   constructor(private readonly o: SchemaConsumerOptions) {
-    this.consumer = o.kafka.consumer({
-      groupId: o.groupId,
+    this.consumer = this.createConsumer();
+  }
+
+  /** A kafkajs consumer per start(): a reused one fails its reconnect (see DispatchConsumer's). */
+  private createConsumer(): Consumer {
+    const consumer = this.o.kafka.consumer({
+      groupId: this.o.groupId,
       maxWaitTimeInMs: 1000,
       // Never auto-created with the broker's defaults (delete policy: old schemas would go).
       allowAutoTopicCreation: false,
       retry: { restartOnFailure: async () => false },
     });
-    this.consumer.on(this.consumer.events.CRASH, (e) => this.o.onLost(e.payload.error));
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (consumer === this.consumer) this.o.onLost(e.payload.error);
+    });
+    return consumer;
   }
 
   /** Resolves once consuming; schemas then arrive in the background, from the earliest offset. */
   async start(): Promise<void> {
     if (!this.topicChecked) await this.ensureTopic();
+    if (this.consumerUsed) this.consumer = this.createConsumer();
+    this.consumerUsed = true;
     await this.consumer.connect();
     // fromBeginning, no commits, a group new at every start: every start reads every schema.
     await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
