@@ -77,8 +77,9 @@ export class DispatchConsumer {
   private readonly trackers = new Map<string, OffsetTracker>();
   /**
    * (task id, attempt) → the run in progress, so a redelivered copy joins it instead of running
-   * twice; it resolves true once the terminal result is published, false when none was (an
-   * abandoned run at shutdown, a failed publish): then the copy's offset is not finished either.
+   * twice; it resolves true once the terminal result is published (or given up as unpublishable:
+   * the manager's watchdog owns the attempt), false when none was (an abandoned run at shutdown, a
+   * failed publish): then the copy's offset is not finished either.
    */
   private readonly inProgress = new Map<string, Promise<boolean>>();
   /** Executors running now (bounded by concurrency). */
@@ -330,7 +331,8 @@ export class DispatchConsumer {
         return published;
       },
       (err: unknown) => {
-        // Publishing failed for good (shutdown): leave the offset uncommitted so the task is redelivered.
+        // Nothing could be published (shutdown; or not even a `started`, see the runner's
+        // giveUpResult): leave the offset uncommitted so the task is redelivered.
         this.inProgress.delete(runKey);
         this.o.logger.warn(
           { err, taskId: task.task_id, attempt: task.attempt, offset },

@@ -3,6 +3,7 @@ import type { DispatchMessage, ResultMessage, ResultType, WireError } from '@tas
 import type { ExecutorContext, ExecutorLogger } from '@taskwire/executor-sdk';
 import type { Logger } from 'pino';
 import type { ExecutorRegistry } from '../registry/index.js';
+import { MessageTooLargeError } from '../kafka/batching-producer.js';
 import { formatProblems, schemaProblems } from '@taskwire/json-schema';
 import type { SchemaCompiler } from '@taskwire/json-schema';
 import { encodeResult, LOG_LINE_LIMIT, toWireError, truncate } from './encode.js';
@@ -25,7 +26,11 @@ export interface RunnerDeps {
    * a dispatch naming one fails retryably (another worker may have them).
    */
   schemaRefs?: SchemaRefs;
-  /** Sends one result message (key: task id). Resolves once the broker has acknowledged it. */
+  /**
+   * Sends one result message (key: task id). Resolves once the broker has acknowledged it; rejects
+   * with MessageTooLargeError when it (and its replacement) can never be sent, with another error
+   * when the producer closed first (shutdown).
+   */
   publish(taskId: string, value: string): Promise<void>;
   /**
    * Queues the `started` message so that it can be withdrawn while still unsent, and serialised
@@ -40,8 +45,12 @@ export interface RunnerDeps {
   limits?: ResultLimits;
 }
 
-/** The terminal result published, or `abandoned` (aborted at shutdown: nothing published, redelivered). */
-export type RunOutcome = Extract<ResultType, 'succeeded' | 'failed' | 'timed_out' | 'canceled'> | 'abandoned';
+/**
+ * The terminal result published, `abandoned` (aborted at shutdown: nothing published, redelivered),
+ * or `unpublished` (its result can never be sent: given up, see giveUpResult).
+ */
+export type RunOutcome =
+  Extract<ResultType, 'succeeded' | 'failed' | 'timed_out' | 'canceled'> | 'abandoned' | 'unpublished';
 
 /** Log and progress messages one attempt may send; more are dropped (with one note saying so). */
 const SIDE_MESSAGE_LIMIT = 1000;
@@ -115,6 +124,44 @@ class RunContext implements ExecutorContext {
   }
 }
 
+/**
+ * The terminal result of a run can never be sent: Kafka refused it and its `failed` replacement as
+ * too large (a topic or broker limit below KAFKA_MAX_MESSAGE_BYTES). Retrying cannot help, and
+ * leaving the dispatch uncommitted would stall its partition's commits until the next rebalance or
+ * restart, which then runs every later task of it again. The manager's watchdog times out (and
+ * retries, per the template) a RUNNING attempt whose result never comes, but it does not look at
+ * QUEUED tasks, and the manager may never have heard that this run started (its `started` is
+ * withdrawn when the result is to carry started_at). So a `started` goes out first (a duplicate
+ * is ignored); once it is acknowledged the run is given up (`unpublished`: the dispatch offset may
+ * be committed). If it cannot be sent either, the original error stands: the dispatch stays
+ * uncommitted and is delivered again after the next rebalance or restart.
+ */
+function giveUpResult(
+  err: MessageTooLargeError,
+  started: ResultMessage,
+  type: ResultType,
+  deps: RunnerDeps,
+): Promise<RunOutcome> {
+  const { task_id: taskId, attempt } = started;
+  const what = `the ${type} result of task ${taskId} attempt ${attempt} cannot be published (${err.message})`;
+  return deps.publish(taskId, JSON.stringify(started)).then(
+    () => {
+      deps.logger.error(
+        { err, taskId, attempt, type },
+        `${what}: given up; the manager's watchdog will time the attempt out`,
+      );
+      return 'unpublished';
+    },
+    (startedErr: unknown) => {
+      deps.logger.error(
+        { err, startedError: (startedErr as Error).message, taskId, attempt, type },
+        `${what}, nor its started message: the dispatch stays uncommitted and is delivered again`,
+      );
+      throw err;
+    },
+  );
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&
@@ -127,8 +174,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Runs `msg` and publishes its started/progress/log messages and exactly one terminal result
  * (unless abandoned at shutdown). Calls `onExecuted` once the executor is done (before the result
  * is acknowledged: the caller may start another task meanwhile). Resolves once the terminal result
- * is acknowledged, so the caller may then commit the dispatch offset; rejects only when publishing
- * fails.
+ * is acknowledged (or given up, `unpublished`), so the caller may then commit the dispatch offset;
+ * rejects only when nothing can be published (at shutdown, or see giveUpResult).
  */
 export async function runTask(
   msg: DispatchMessage,
@@ -156,7 +203,13 @@ export async function runTask(
     const message = Object.assign(base(type), extra);
     if (startedAt !== undefined && !sideSent && retractStarted()) message.started_at = startedAt;
     const encoded = encodeResult(message, deps.limits);
-    return deps.publish(taskId, encoded.value).then(() => encoded.message.type as RunOutcome);
+    return deps.publish(taskId, encoded.value).then(
+      () => encoded.message.type as RunOutcome,
+      (err: unknown) => {
+        if (!(err instanceof MessageTooLargeError)) throw err; // shutdown: the dispatch is redelivered
+        return giveUpResult(err, base('started'), encoded.message.type, deps);
+      },
+    );
   };
   const fail = (error: WireError): Promise<RunOutcome> => finish('failed', { error });
 
