@@ -176,13 +176,17 @@ export type HeartbeatMessage = Static<typeof heartbeatMessageSchema>;
 
 /**
  * Headers of a dead letter on `<topic>.dlq`, written by the manager and the workers alike: why it
- * was dead-lettered and where it came from (its key and value are the original message's).
+ * was dead-lettered and where it came from (its key and value are the original message's). A copy
+ * too large for the DLQ is cut (cutDeadLetter) and also carries `truncated` ('true') and
+ * `originalBytes` (the original value's size); the whole original stays at its source coordinates.
  */
 export const DLQ_HEADERS = {
   reason: 'x-dlq-reason',
   topic: 'x-dlq-topic',
   partition: 'x-dlq-partition',
   offset: 'x-dlq-offset',
+  truncated: 'x-dlq-truncated',
+  originalBytes: 'x-dlq-original-bytes',
 } as const;
 
 // Message sizes against Kafka's limits, shared by the manager's relay and the worker's producer.
@@ -192,11 +196,71 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 900 * 1024;
 /** Record and batch framing that a message adds to its key and value (a generous bound). */
 const RECORD_OVERHEAD = 128;
 
-/** Bytes one message takes in a produce request: its key and value as UTF-8 plus framing. */
-export function messageBytes(key: string | Buffer | null, value: string | Buffer | null): number {
-  const size = (v: string | Buffer | null): number =>
-    v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
-  return size(key) + size(value) + RECORD_OVERHEAD;
+/** Record headers as kafkajs takes and gives them (IHeaders), without importing kafkajs. */
+export type MessageHeaders = Record<string, string | Buffer | (string | Buffer)[] | undefined>;
+
+/** Bytes a record adds per header besides its name and value (their varint lengths, generously). */
+const HEADER_OVERHEAD = 10;
+
+const byteSize = (v: string | Buffer | null | undefined): number =>
+  v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+
+/**
+ * Bytes one message takes in a produce request: its key, value and headers (names and values) as
+ * UTF-8 plus framing.
+ */
+export function messageBytes(
+  key: string | Buffer | null,
+  value: string | Buffer | null,
+  headers?: MessageHeaders,
+): number {
+  let bytes = byteSize(key) + byteSize(value) + RECORD_OVERHEAD;
+  if (headers !== undefined)
+    for (const [name, v] of Object.entries(headers)) {
+      if (v === undefined) continue;
+      for (const one of Array.isArray(v) ? v : [v])
+        bytes += Buffer.byteLength(name) + byteSize(one) + HEADER_OVERHEAD;
+    }
+  return bytes;
+}
+
+/** A dead letter as produced to `<topic>.dlq`. */
+export interface DeadLetterMessage {
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  headers: MessageHeaders;
+}
+
+/**
+ * The cut-down copy of a dead letter too large for the DLQ: the same key and DLQ headers, plus
+ * DLQ_HEADERS.truncated and .originalBytes, and the first bytes of its value (cut at a UTF-8
+ * character boundary) such that the message takes at most `maxBytes` (messageBytes). The original's
+ * other headers are kept when they leave room for some of the value, dropped otherwise. Null when
+ * not even the key and the DLQ headers fit. Replaying a cut copy would send garbage: the manager
+ * refuses to (the whole original stays in its source topic at the coordinates the headers give).
+ */
+export function cutDeadLetter(letter: DeadLetterMessage, maxBytes: number): DeadLetterMessage | null {
+  const value =
+    letter.value === null
+      ? Buffer.alloc(0)
+      : typeof letter.value === 'string'
+        ? Buffer.from(letter.value)
+        : letter.value;
+  const marker = { [DLQ_HEADERS.truncated]: 'true', [DLQ_HEADERS.originalBytes]: String(value.length) };
+  const dlqOnly: MessageHeaders = {};
+  for (const name of Object.values(DLQ_HEADERS)) {
+    const v = letter.headers[name];
+    if (v !== undefined) dlqOnly[name] = v;
+  }
+  let headers: MessageHeaders = { ...letter.headers, ...marker };
+  // At least a tenth of the allowance for the value, or the original's own headers go.
+  if (maxBytes - messageBytes(letter.key, null, headers) < maxBytes / 10) headers = { ...dlqOnly, ...marker };
+  const room = maxBytes - messageBytes(letter.key, null, headers);
+  if (room < 0) return null;
+  let cut = Math.min(room, value.length);
+  // Not in the middle of a UTF-8 sequence: back off continuation bytes (10xxxxxx).
+  while (cut > 0 && cut < value.length && (value[cut]! & 0xc0) === 0x80) cut--;
+  return { key: letter.key, value: value.subarray(0, cut), headers };
 }
 
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);

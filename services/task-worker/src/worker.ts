@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { decodeResult, dispatchTopicFor } from '@taskwire/contracts';
+import { DLQ_HEADERS, cutDeadLetter, decodeResult, dispatchTopicFor } from '@taskwire/contracts';
 import {
   KeyPartitioner,
   createLogger,
@@ -147,8 +147,11 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
   const out = new BatchingProducer(producer, logger.child({ component: 'producer' }), {
     maxMessageBytes: config.maxMessageBytes,
     // A result Kafka will not take becomes a failed result naming the limit, so the task ends
-    // (and its dispatch offset can be committed) instead of being redelivered forever.
-    replaceTooLarge: (topic, message, reason) => {
+    // (and its dispatch offset can be committed) instead of being redelivered forever; a dead letter
+    // goes to the DLQ cut down (marked so), so its partition moves on.
+    replaceTooLarge: (topic, message, reason, fitBytes) => {
+      if (message.headers?.[DLQ_HEADERS.reason] !== undefined && topic.endsWith('.dlq'))
+        return cutDeadLetter({ key: message.key, value: message.value, headers: message.headers }, fitBytes);
       if (topic !== config.resultTopic || message.value === null) return null;
       const decoded = decodeResult(message.value);
       if (!decoded.ok) return null;

@@ -42,9 +42,16 @@ export interface BatchingProducerOptions {
   /**
    * What to send instead of a message that is too large (over maxMessageBytes, or refused by Kafka
    * as MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE), e.g. a failed result naming the limit; null:
-   * reject that message's promise. `reason` names the limit.
+   * reject that message's promise. `reason` names the limit; `fitBytes` is what the replacement
+   * should take at most (messageBytes, headers included): maxMessageBytes, or half the refused
+   * message when Kafka refused one within it (its limit is lower; by how much it does not say).
    */
-  replaceTooLarge?(topic: string, message: OutgoingMessage, reason: string): OutgoingMessage | null;
+  replaceTooLarge?(
+    topic: string,
+    message: OutgoingMessage,
+    reason: string,
+    fitBytes: number,
+  ): OutgoingMessage | null;
 }
 
 /** Thrown (as a rejection) for a message too large to send that has no replacement. */
@@ -107,19 +114,19 @@ export class BatchingProducer {
     resolve: () => void,
     reject: (err: Error) => void,
   ): Pending | null {
-    const bytes = messageBytes(message.key, message.value);
+    const bytes = messageBytes(message.key, message.value, message.headers);
     const pending: Pending = { topic, message, bytes, resolve, reject };
     if (bytes <= this.maxMessageBytes) return pending;
     const reason = `${bytes} bytes, more than KAFKA_MAX_MESSAGE_BYTES (${this.maxMessageBytes})`;
-    return this.replace(pending, reason) ? pending : null;
+    return this.replace(pending, reason, this.maxMessageBytes) ? pending : null;
   }
 
   /** Swaps in the replacement of a too-large message (true), or rejects it (false). */
-  private replace(p: Pending, reason: string): boolean {
+  private replace(p: Pending, reason: string, fitBytes: number): boolean {
     const replacement = p.replaced
       ? null
-      : (this.options.replaceTooLarge?.(p.topic, p.message, reason) ?? null);
-    const bytes = replacement ? messageBytes(replacement.key, replacement.value) : 0;
+      : (this.options.replaceTooLarge?.(p.topic, p.message, reason, fitBytes) ?? null);
+    const bytes = replacement ? messageBytes(replacement.key, replacement.value, replacement.headers) : 0;
     if (!replacement || bytes > this.maxMessageBytes) {
       this.logger.warn({ topic: p.topic, reason }, 'message too large for Kafka; not sent');
       p.reject(new MessageTooLargeError(`message for ${p.topic} is too large: ${reason}`));
@@ -235,7 +242,13 @@ export class BatchingProducer {
         if (batch.length > 1) {
           this.maxCount = Math.ceil(batch.length / 2);
           this.queue = batch.concat(this.queue);
-        } else if (this.replace(batch[0]!, `refused by Kafka as ${tooLarge}`)) {
+        } else if (
+          this.replace(
+            batch[0]!,
+            `refused by Kafka as ${tooLarge}`,
+            Math.min(this.maxMessageBytes, Math.floor(batch[0]!.bytes / 2)),
+          )
+        ) {
           this.queue = batch.concat(this.queue);
         }
       } else if (this.closed) {
@@ -269,7 +282,7 @@ export class BatchingProducer {
       p.bytes = messageBytes(p.message.key, value);
       if (p.bytes > this.maxMessageBytes) {
         const reason = `${p.bytes} bytes, more than KAFKA_MAX_MESSAGE_BYTES (${this.maxMessageBytes})`;
-        if (!this.replace(p, reason)) {
+        if (!this.replace(p, reason, this.maxMessageBytes)) {
           p.retracted = true;
           rejected = true;
         }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { DLQ_HEADERS, decodeDispatch, dlqTopicFor } from '@taskwire/contracts';
 import type { DispatchMessage } from '@taskwire/contracts';
 import type { RunOutcome } from '../runner/index.js';
+import { MessageTooLargeError } from './batching-producer.js';
 import type { BatchingProducer } from './batching-producer.js';
 import { OffsetTracker } from './offset-tracker.js';
 
@@ -372,8 +373,18 @@ export class DispatchConsumer {
       })
       .then(
         () => this.finished(tracker, Number(message.offset)),
-        (err: unknown) =>
-          this.o.logger.warn({ err, dlq }, 'could not publish to the DLQ; message will be redelivered'),
+        (err: unknown) => {
+          // Too large even cut down (a DLQ limit below its key and headers): redelivering it would be
+          // refused the same way forever, and stall the partition. It stays in its source topic.
+          if (err instanceof MessageTooLargeError) {
+            this.o.logger.error(
+              { err, topic, partition, offset: message.offset, dlq, reason },
+              `dead letter ${topic}/${partition}@${message.offset} is too large for ${dlq} even cut down; not dead-lettered, its offset is done (the message stays in ${topic} until retention)`,
+            );
+            this.finished(tracker, Number(message.offset));
+          } else
+            this.o.logger.warn({ err, dlq }, 'could not publish to the DLQ; message will be redelivered');
+        },
       );
   }
 
