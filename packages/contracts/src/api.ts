@@ -312,7 +312,8 @@ export const deadLetterSchema = Type.Object(
     }),
     size_bytes: Type.Integer({ description: 'The message value size as published.' }),
     truncated: Type.Boolean({
-      description: 'Only the first 1 MiB was indexed: a replay needs an edited message.',
+      description:
+        'Only the first part of the message is here: its producer cut a copy too large for the DLQ (headers x-dlq-truncated and x-dlq-original-bytes; the whole original is at source_topic/source_partition/source_offset until retention), or only the first 1 MiB was indexed. A replay needs an edited message.',
     }),
     replays: Type.Array(dlqReplaySchema),
   },

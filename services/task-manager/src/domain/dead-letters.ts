@@ -2,6 +2,7 @@
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_TOPICS,
+  DLQ_HEADERS,
   messageBytes,
   messageProblems,
 } from '@taskwire/contracts';
@@ -152,7 +153,21 @@ export async function replayDeadLetters(
       );
     let body: unknown;
     if (item.message !== undefined) body = item.message;
-    else if (letter.truncated)
+    else if (letter.headers[DLQ_HEADERS.truncated] === 'true') {
+      // Cut by its producer to fit the DLQ: replayed as it is, the source topic would get a cut message.
+      const source = `${letter.sourceTopic ?? target}/${letter.sourcePartition ?? '?'}@${letter.sourceOffset ?? '?'}`;
+      const original = letter.headers[DLQ_HEADERS.originalBytes] ?? 'unknown';
+      throw AppError.conflict(
+        `dead letter ${item.topic}/${item.partition}@${item.offset} is a cut-down copy (the original, ${original} bytes, was too large for the DLQ): replaying it would send a cut message; the whole original is in its source topic at ${source} until retention: replay it with an edited message`,
+        {
+          truncated: true,
+          original_bytes: intOrNull(original),
+          source_topic: letter.sourceTopic,
+          source_partition: letter.sourcePartition,
+          source_offset: letter.sourceOffset,
+        },
+      );
+    } else if (letter.truncated)
       throw AppError.conflict(
         `dead letter ${item.topic}/${item.partition}@${item.offset} was indexed cut (${letter.valueBytes} bytes): replay it with an edited message`,
       );
@@ -230,4 +245,8 @@ export async function replayDeadLetters(
     replayedAt: now,
     edited: p.item.message !== undefined,
   }));
+}
+
+function intOrNull(text: string): number | null {
+  return /^\d{1,15}$/.test(text) ? Number(text) : null;
 }

@@ -113,6 +113,32 @@ describe('POST /dlq/replay refuses', () => {
     expect((await call('POST', '/dlq/replay', { ...coords, message: result })).status).toBe(200);
   });
 
+  it('a dead letter its producer cut down to fit the DLQ, naming why and the source coordinates (409), even as indexed before truncated said so', async () => {
+    // A prefix that happens to be valid JSON (of a result whose value ran on): replayed, it would be garbage.
+    const coords = await store({
+      sourceOffset: 41,
+      headers: { 'x-dlq-truncated': 'true', 'x-dlq-original-bytes': '950000' },
+      value: JSON.stringify(result),
+      truncated: false,
+    });
+    const queued = await opened.store.countUnsentOutbox();
+    const res = await call('POST', '/dlq/replay', coords);
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toContain('cut-down copy');
+    expect(res.body.error.message).toContain('950000 bytes');
+    expect(res.body.error.message).toContain('results/0@41');
+    expect(res.body.error.details).toEqual({
+      truncated: true,
+      original_bytes: 950_000,
+      source_topic: 'results',
+      source_partition: 0,
+      source_offset: 41,
+    });
+    expect(await opened.store.countUnsentOutbox()).toBe(queued);
+    // An edited message is not the cut copy: it is replayed.
+    expect((await call('POST', '/dlq/replay', { ...coords, message: result })).status).toBe(200);
+  });
+
   it('a dead letter from a topic that is not one of the manager’s (400), and a list with one unknown item replays none', async () => {
     const foreign = await store({ topic: 'elsewhere.dlq', sourceTopic: 'elsewhere' });
     const res = await call('POST', '/dlq/replay', foreign);

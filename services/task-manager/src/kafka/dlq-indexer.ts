@@ -82,7 +82,9 @@ export function deadLetterRecord(
     headers,
     value: value === null ? null : value.subarray(0, DLQ_VALUE_CAP_BYTES).toString('utf8'),
     valueBytes: value?.length ?? 0,
-    truncated: value !== null && value.length > DLQ_VALUE_CAP_BYTES,
+    // Cut here (the index's cap) or by its producer, which cut a copy too large for the DLQ.
+    truncated:
+      (value !== null && value.length > DLQ_VALUE_CAP_BYTES) || headers[DLQ_HEADERS.truncated] === 'true',
   };
 }
 

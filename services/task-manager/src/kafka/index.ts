@@ -102,6 +102,7 @@ export function createManagerKafka(domain: DomainDeps, settings: KafkaSettings):
     heartbeatTopic: settings.topics.heartbeats,
     sessionTimeoutMs: settings.sessionTimeoutMs,
     ...(settings.resultLingerMs !== undefined ? { lingerMs: settings.resultLingerMs } : {}),
+    ...(settings.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
   });
   const dlqIndexer = createDlqIndexer({
     domain,

@@ -15,6 +15,8 @@ export interface ResultConsumerDeps {
   kafka: Kafka;
   /** Producer for dead letters. */
   producer: Producer;
+  /** KAFKA_MAX_MESSAGE_BYTES: a larger dead letter goes out cut down (kafka/dlq.ts). */
+  maxMessageBytes?: number;
   groupId: string;
   resultTopic: string;
   heartbeatTopic: string;
@@ -72,6 +74,11 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
   const { store } = deps.domain;
   const commitIntervalMs = deps.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
   const lingerMs = deps.lingerMs ?? 0;
+  const dlq = {
+    producer: deps.producer,
+    logger: log,
+    ...(deps.maxMessageBytes !== undefined ? { maxMessageBytes: deps.maxMessageBytes } : {}),
+  };
   /** The linger after the current fetch's apply, shared by all its partitions' batches. */
   let lingering: Promise<void> | null = null;
   const linger = (): Promise<void> =>
@@ -159,7 +166,7 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
       } catch (err) {
         // Transient: rethrown, so no offset moves and kafkajs redelivers the batches.
         if (await isTransientFailure(store, err)) throw err;
-        await publishDeadLetters(deps.producer, await applyOneByOne(items));
+        await publishDeadLetters(dlq, await applyOneByOne(items));
       }
       for (const i of items) i.applied();
       return items.map(() => ({ ok: true, value: undefined }));
@@ -197,7 +204,7 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
           });
         }
       }
-      await publishDeadLetters(deps.producer, dead);
+      await publishDeadLetters(dlq, dead);
       resolveOffset(last.offset);
       markApplied(batch.topic, batch.partition, last.offset);
     } else {
@@ -212,7 +219,7 @@ export function createResultConsumer(deps: ResultConsumerDeps): ResultConsumer {
       }
       if (dead.length > 0)
         log.warn({ count: dead.length, reason: dead[0]?.reason }, 'invalid result messages sent to DLQ');
-      await publishDeadLetters(deps.producer, dead);
+      await publishDeadLetters(dlq, dead);
       // Resolves once the results are in the DB; the offset is committed by the next commitDue().
       await applier.submit({
         topic: batch.topic,
