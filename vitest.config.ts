@@ -16,6 +16,7 @@ const KAFKA_FACING = [
   'services/task-worker/src/leave.int.test.ts',
   'services/task-worker/src/kafka/dispatch-consumer.int.test.ts',
   'services/task-worker/src/unpublishable-result.int.test.ts',
+  'services/task-worker/src/dlq-too-large.int.test.ts',
   'test/pipeline.e2e.test.ts',
   'test/scheduling.e2e.test.ts',
   'test/outage.e2e.test.ts',
