@@ -5,7 +5,6 @@ import type { Consumer, KafkaMessage } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DLQ_HEADERS, dlqTopicFor, messageBytes } from '@taskwire/contracts';
-import type { DispatchMessage } from '@taskwire/contracts';
 import { builtinExecutors } from '@taskwire/executors';
 import { brokerTraits, connectKafkaClients, randomName, startTestBroker } from '@taskwire/testkit';
 import type { KafkaClients, TestBroker } from '@taskwire/testkit';
@@ -13,6 +12,7 @@ import { loadConfig } from './config.js';
 import { buildRegistry } from './registry/index.js';
 import { startWorker } from './worker.js';
 import type { Worker } from './worker.js';
+import { testDispatch } from './testing/dispatch.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 /** The worker's KAFKA_MAX_MESSAGE_BYTES (its smallest allowed): a 2,000-byte dead letter is over it. */
@@ -42,24 +42,6 @@ afterAll(async () => {
 const registry = buildRegistry([{ plugin: '@taskwire/executors', value: builtinExecutors }], {
   allowShell: false,
 });
-
-function echoTask(): DispatchMessage {
-  const now = Date.now();
-  return {
-    v: 1,
-    task_id: randomName('task'),
-    attempt: 1,
-    template_id: 'tpl',
-    template_name: 'tpl',
-    executor: 'echo',
-    queue: 'default',
-    params: {},
-    param_schema: null,
-    timeout_ms: 60_000,
-    deadline: now + 60_000,
-    queued_at: now,
-  };
-}
 
 interface LogLine {
   level: number;
@@ -137,7 +119,7 @@ describe('a dispatch whose dead letter is too large for the DLQ', () => {
     const poison = 'é'.repeat(1000);
     await w.produce([
       { key: 'poison', value: poison },
-      { key: 'echo', value: JSON.stringify(echoTask()) },
+      { key: 'echo', value: JSON.stringify(testDispatch()) },
     ]);
 
     await vi.waitFor(async () => expect(await w.committed()).toBe(2), WAIT);
@@ -163,7 +145,7 @@ describe('a dispatch whose dead letter is too large for the DLQ', () => {
     // The key alone is over the limit: no copy of it can be sent.
     await w.produce([
       { key: 'k'.repeat(LIMIT + 100), value: 'not json' },
-      { key: 'echo', value: JSON.stringify(echoTask()) },
+      { key: 'echo', value: JSON.stringify(testDispatch()) },
     ]);
 
     await vi.waitFor(async () => expect(await w.committed()).toBe(2), WAIT);

@@ -14,13 +14,14 @@ import { loadConfig } from './config.js';
 import { buildRegistry } from './registry/index.js';
 import { startWorker } from './worker.js';
 import type { Worker } from './worker.js';
+import { testDispatch } from './testing/dispatch.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Bytes a record batch may take. A one-record batch is its key and value plus ~70 bytes of framing
  * (kafkajs writes the same on either broker), with keys of randomName('task') (21 bytes):
- * - a dispatch of task() below is ~233 bytes of JSON: ~324, it fits;
+ * - a dispatch of testDispatch() below is ~233 bytes of JSON: ~324, it fits;
  * - the `started` of a worker with a short id (randomName, 19 bytes) is ~123: ~214, it fits, and
  *   so does an echo result ({} with started_at, ~160);
  * - the `failed` that replaces a refused result (its error names the task and the refusal) is
@@ -70,25 +71,6 @@ const registry = buildRegistry(
   ],
   { allowShell: false },
 );
-
-function task(over: Partial<DispatchMessage> = {}): DispatchMessage {
-  const now = Date.now();
-  return {
-    v: 1,
-    task_id: randomName('task'),
-    attempt: 1,
-    template_id: 'tpl',
-    template_name: 'tpl',
-    executor: 'echo',
-    queue: 'default',
-    params: {},
-    param_schema: null,
-    timeout_ms: 60_000,
-    deadline: now + 60_000,
-    queued_at: now,
-    ...over,
-  };
-}
 
 interface LogLine {
   level: number;
@@ -179,8 +161,8 @@ const WAIT = { timeout: 20_000, interval: 50 };
 describe('a result Kafka refuses, and its replacement too', () => {
   it('is given up once a started is acknowledged, and later dispatches of its partition are committed', async () => {
     const w = await workerOnFreshTopics(randomName('w'));
-    const big = task({ executor: 'big' });
-    const behind = [task(), task()];
+    const big = testDispatch({ executor: 'big' });
+    const behind = [testDispatch(), testDispatch()];
     await w.dispatch([big, ...behind]);
 
     // Offset 0 does not hold back the commits of 1 and 2.
@@ -211,7 +193,7 @@ describe('a result Kafka refuses, and its replacement too', () => {
   it('keeps its dispatch uncommitted when not even a started can be sent', async () => {
     // Every message of this worker names it, and is too large for the broker.
     const w = await workerOnFreshTopics(LONG_WORKER_ID);
-    const big = task({ executor: 'big' });
+    const big = testDispatch({ executor: 'big' });
     await w.dispatch([big]);
     await vi.waitFor(
       () => expect(w.errorsAbout(big.task_id)).toEqual([expect.stringContaining('nor its started message')]),

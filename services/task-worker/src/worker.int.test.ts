@@ -10,6 +10,7 @@ import { loadConfig } from './config.js';
 import type { Config } from './config.js';
 import { startWorker } from './worker.js';
 import type { Worker } from './worker.js';
+import { testDispatch } from './testing/dispatch.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PARTITIONS = 3;
@@ -100,26 +101,6 @@ function resultDecoder(v: Buffer | null): ResultMessage {
   return d.value;
 }
 
-let seq = 0;
-function task(over: Partial<DispatchMessage> = {}): DispatchMessage {
-  const now = Date.now();
-  return {
-    v: 1,
-    task_id: `t${++seq}-${randomName('id')}`,
-    attempt: 1,
-    template_id: 'tpl',
-    template_name: 'tpl',
-    executor: 'echo',
-    queue: 'default',
-    params: { n: seq },
-    param_schema: null,
-    timeout_ms: 60_000,
-    deadline: now + 60_000,
-    queued_at: now,
-    ...over,
-  };
-}
-
 async function dispatch(topic: string, tasks: DispatchMessage[]): Promise<void> {
   await clients.producer.send({
     topic,
@@ -150,7 +131,7 @@ describe('task-worker against the dev broker', () => {
   afterAll(() => worker?.stop());
 
   it('runs 200 echo tasks, publishes every result and commits every offset', async () => {
-    const tasks = Array.from({ length: 200 }, () => task());
+    const tasks = Array.from({ length: 200 }, () => testDispatch());
     await dispatch(t.dispatch, tasks);
     produced += tasks.length;
     await vi.waitFor(
@@ -183,7 +164,7 @@ describe('task-worker against the dev broker', () => {
   });
 
   it('runs an executor from the example plugin loaded by path', async () => {
-    const m = task({ executor: 'reverse', params: { text: 'abc' } });
+    const m = testDispatch({ executor: 'reverse', params: { text: 'abc' } });
     await dispatch(t.dispatch, [m]);
     produced++;
     await vi.waitFor(() =>
@@ -198,7 +179,7 @@ describe('task-worker against the dev broker', () => {
       messages: [{ key: 'poison', value: '{"v":1,"task_id":' }],
       acks: -1,
     });
-    const after = task();
+    const after = testDispatch();
     await dispatch(t.dispatch, [after]);
     produced += 2;
     await vi.waitFor(() => expect(dlq.items).toEqual(['{"v":1,"task_id":']));
@@ -210,7 +191,7 @@ describe('task-worker against the dev broker', () => {
   });
 
   it('runs a dispatch larger than what one fetch asks for per partition (256 KiB)', async () => {
-    const m = task({ params: { pad: 'x'.repeat(300 * 1024) } });
+    const m = testDispatch({ params: { pad: 'x'.repeat(300 * 1024) } });
     await dispatch(t.dispatch, [m]);
     produced++;
     // Too large to echo back (MAX_RESULT_BYTES), but fetched whole and run: a terminal result.
@@ -222,7 +203,7 @@ describe('task-worker against the dev broker', () => {
   });
 
   it('fails a task for an unknown executor, naming the worker and the executor', async () => {
-    const m = task({ executor: 'teleport' });
+    const m = testDispatch({ executor: 'teleport' });
     await dispatch(t.dispatch, [m]);
     produced++;
     await vi.waitFor(() => expect(terminal(results, m.task_id)?.type).toBe('failed'));
@@ -236,7 +217,7 @@ describe('task-worker against the dev broker', () => {
   });
 
   it('aborts a running sleep when a cancel arrives on the control topic', async () => {
-    const m = task({ executor: 'sleep', params: { ms: 60_000 } });
+    const m = testDispatch({ executor: 'sleep', params: { ms: 60_000 } });
     await dispatch(t.dispatch, [m]);
     produced++;
     await vi.waitFor(() =>
@@ -271,7 +252,7 @@ describe('task-worker shutdown', () => {
       })
     ).items;
     const worker = await startWorker(configFor(t, { SHUTDOWN_GRACE_MS: '20000' }), { cwd: repoRoot });
-    const m = task({ executor: 'sleep', params: { ms: 400 } });
+    const m = testDispatch({ executor: 'sleep', params: { ms: 400 } });
     await dispatch(t.dispatch, [m]);
     await vi.waitFor(() => expect(worker.running()).toBe(1));
     await worker.stop();

@@ -13,6 +13,7 @@ import { RunningTasks, runTask, TaskAbort } from '../runner/index.js';
 import { BatchingProducer } from './batching-producer.js';
 import { DispatchConsumer } from './dispatch-consumer.js';
 import { KafkaSupervisor } from './supervisor.js';
+import { testDispatch } from '../testing/dispatch.js';
 
 let broker: TestBroker;
 let clients: KafkaClients;
@@ -37,25 +38,6 @@ const logger = pino({ level: 'silent' });
 const registry = buildRegistry([{ plugin: '@taskwire/executors', value: builtinExecutors }], {
   allowShell: false,
 });
-
-function task(over: Partial<DispatchMessage>): DispatchMessage {
-  const now = Date.now();
-  return {
-    v: 1,
-    task_id: randomName('task'),
-    attempt: 1,
-    template_id: 'tpl',
-    template_name: 'tpl',
-    executor: 'echo',
-    queue: 'default',
-    params: {},
-    param_schema: null,
-    timeout_ms: 600_000,
-    deadline: now + 600_000,
-    queued_at: now,
-    ...over,
-  };
-}
 
 /**
  * A dispatch consumer wired as the worker wires it (runTask publishing through a BatchingProducer,
@@ -165,11 +147,11 @@ const redeliveries: Record<string, (w: WorkerUnderTest) => Promise<void>> = {
  */
 async function copyJoinsRunInProgress(redeliver: (w: WorkerUnderTest) => Promise<void>) {
   const w = await workerOnFreshTopic();
-  const long = task({ executor: 'sleep', params: { ms: 600_000 } });
+  const long = testDispatch({ executor: 'sleep', params: { ms: 600_000 } });
   await w.send(long);
   await vi.waitFor(() => expect(w.running.size).toBe(1), { timeout: 20_000 });
   await redeliver(w);
-  const behind = task({ params: { n: 1 } });
+  const behind = testDispatch({ params: { n: 1 } });
   await w.send(behind);
   await vi.waitFor(() => expect(w.launched).toContain(behind.task_id), { timeout: 20_000 });
   // The copy joined the run instead of running the task twice.

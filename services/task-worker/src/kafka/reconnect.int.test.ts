@@ -2,7 +2,6 @@
 import { Partitioners } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { DispatchMessage } from '@taskwire/contracts';
 import { builtinExecutors } from '@taskwire/executors';
 import { SchemaCompiler, schemaRef } from '@taskwire/json-schema';
 import { connectKafkaClients, randomName, startTestBroker } from '@taskwire/testkit';
@@ -13,6 +12,7 @@ import { BatchingProducer } from './batching-producer.js';
 import { ControlConsumer } from './control-consumer.js';
 import { DispatchConsumer } from './dispatch-consumer.js';
 import { SchemaConsumer } from './schema-consumer.js';
+import { testDispatch } from '../testing/dispatch.js';
 
 let broker: TestBroker;
 let clients: KafkaClients;
@@ -90,21 +90,7 @@ describe('a worker consumer torn down and started again with the broker up', () 
     await consumer.disconnect();
     await consumer.start();
 
-    const now = Date.now();
-    const m: DispatchMessage = {
-      v: 1,
-      task_id: randomName('task'),
-      attempt: 1,
-      template_id: 'tpl',
-      template_name: 'tpl',
-      executor: 'echo',
-      queue: 'default',
-      params: {},
-      param_schema: null,
-      timeout_ms: 60_000,
-      deadline: now + 60_000,
-      queued_at: now,
-    };
+    const m = testDispatch();
     await send(topic, m.task_id, m);
     await vi.waitFor(() => expect(launched).toEqual([m.task_id]), { timeout: 20_000 });
     expect(lost).toEqual([]);

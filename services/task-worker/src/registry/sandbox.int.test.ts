@@ -5,13 +5,14 @@ import { fileURLToPath } from 'node:url';
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeResult } from '@taskwire/contracts';
-import type { DispatchMessage, ResultMessage } from '@taskwire/contracts';
+import type { ResultMessage } from '@taskwire/contracts';
 import { connectKafkaClients, randomName, startTestBroker } from '@taskwire/testkit';
 import type { KafkaClients, TestBroker } from '@taskwire/testkit';
 import { SHELL_PATH } from '@taskwire/executors';
 import { loadConfig } from '../config.js';
 import { startWorker } from '../worker.js';
 import type { Worker } from '../worker.js';
+import { testDispatch } from '../testing/dispatch.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -75,23 +76,8 @@ async function worker(env: Record<string, string>): Promise<string> {
   return t.dispatch;
 }
 
-let seq = 0;
 async function runTask(topic: string, executor: string, params: unknown): Promise<ResultMessage> {
-  const now = Date.now();
-  const m: DispatchMessage = {
-    v: 1,
-    task_id: `t${++seq}-${randomName('id')}`,
-    attempt: 1,
-    template_id: 'tpl',
-    template_name: 'tpl',
-    executor,
-    queue: 'default',
-    params,
-    param_schema: null,
-    timeout_ms: 60_000,
-    deadline: now + 60_000,
-    queued_at: now,
-  };
+  const m = testDispatch({ executor, params });
   await clients.producer.send({ topic, acks: -1, messages: [{ key: m.task_id, value: JSON.stringify(m) }] });
   const done = (): ResultMessage | undefined =>
     results.find((r) => r.task_id === m.task_id && (r.type === 'succeeded' || r.type === 'failed'));

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { DispatchMessage, ResultMessage } from '@taskwire/contracts';
+import type { ResultMessage } from '@taskwire/contracts';
 import { decodeResult } from '@taskwire/contracts';
 import { defineExecutor, ExecutorError } from '@taskwire/executor-sdk';
 import { builtinExecutors } from '@taskwire/executors';
@@ -9,6 +9,7 @@ import { SchemaCompiler, schemaRef } from '@taskwire/json-schema';
 import { runTask } from './run-task.js';
 import { RunningTasks } from './running-tasks.js';
 import { SchemaRefs } from './schema-refs.js';
+import { testDispatch } from '../testing/dispatch.js';
 
 const never = defineExecutor({
   name: 'never',
@@ -83,32 +84,12 @@ function setup() {
   return { deps, sent, running };
 }
 
-let seq = 0;
-function dispatch(over: Partial<DispatchMessage>): DispatchMessage {
-  const now = Date.now();
-  return {
-    v: 1,
-    task_id: `task-${++seq}`,
-    attempt: 1,
-    template_id: 'tpl-1',
-    template_name: 'tpl',
-    executor: 'echo',
-    queue: 'default',
-    params: {},
-    param_schema: null,
-    timeout_ms: 60_000,
-    deadline: now + 60_000,
-    queued_at: now,
-    ...over,
-  };
-}
-
 const types = (sent: ResultMessage[]) => sent.map((m) => m.type);
 
 describe('runTask', () => {
   it('publishes started then succeeded with the result', async () => {
     const { deps, sent } = setup();
-    const msg = dispatch({ params: { a: 1 } });
+    const msg = testDispatch({ params: { a: 1 } });
     await expect(runTask(msg, deps)).resolves.toBe('succeeded');
     expect(types(sent)).toEqual(['started', 'succeeded']);
     expect(sent[1]).toMatchObject({
@@ -121,7 +102,7 @@ describe('runTask', () => {
 
   it('sends log lines and clamped progress, and a null result for undefined', async () => {
     const { deps, sent } = setup();
-    await runTask(dispatch({ executor: 'chatty' }), deps);
+    await runTask(testDispatch({ executor: 'chatty' }), deps);
     expect(types(sent)).toEqual(['started', 'log', 'progress', 'succeeded']);
     expect(sent[1]?.message).toBe('hello');
     expect(sent[2]).toMatchObject({ pct: 100, message: 'almost' });
@@ -130,21 +111,21 @@ describe('runTask', () => {
 
   it('turns a thrown Error into a retryable failure', async () => {
     const { deps, sent } = setup();
-    await expect(runTask(dispatch({ executor: 'throwing', params: { kind: 'plain' } }), deps)).resolves.toBe(
-      'failed',
-    );
+    await expect(
+      runTask(testDispatch({ executor: 'throwing', params: { kind: 'plain' } }), deps),
+    ).resolves.toBe('failed');
     expect(sent.at(-1)?.error).toMatchObject({ message: 'boom', retryable: true, data: { name: 'Error' } });
   });
 
   it('keeps ExecutorError.nonRetryable non-retryable, with its data', async () => {
     const { deps, sent } = setup();
-    await runTask(dispatch({ executor: 'throwing', params: { kind: 'final' } }), deps);
+    await runTask(testDispatch({ executor: 'throwing', params: { kind: 'final' } }), deps);
     expect(sent.at(-1)?.error).toEqual({ message: 'bad input', retryable: false, data: { field: 'x' } });
   });
 
   it('reports a thrown non-Error value', async () => {
     const { deps, sent } = setup();
-    await runTask(dispatch({ executor: 'throwing', params: { kind: 'string' } }), deps);
+    await runTask(testDispatch({ executor: 'throwing', params: { kind: 'string' } }), deps);
     expect(sent.at(-1)?.error).toEqual({
       message: 'executor threw a non-Error value: just a string',
       retryable: true,
@@ -154,7 +135,7 @@ describe('runTask', () => {
   it('fails non-retryably, naming the paths, when params violate the template param_schema', async () => {
     const { deps, sent } = setup();
     const param_schema = { type: 'object', required: ['to'], properties: { n: { type: 'integer' } } };
-    await expect(runTask(dispatch({ params: { n: 'x' }, param_schema }), deps)).resolves.toBe('failed');
+    await expect(runTask(testDispatch({ params: { n: 'x' }, param_schema }), deps)).resolves.toBe('failed');
     expect(types(sent)).toEqual(['failed']);
     expect(sent[0]?.error).toMatchObject({ code: 'invalid_params', retryable: false });
     expect(sent[0]?.error?.message).toBe(
@@ -164,7 +145,7 @@ describe('runTask', () => {
 
   it("checks params against the executor's own paramsSchema too", async () => {
     const { deps, sent } = setup();
-    await runTask(dispatch({ executor: 'sleep', params: { ms: -1 } }), deps);
+    await runTask(testDispatch({ executor: 'sleep', params: { ms: -1 } }), deps);
     expect(sent[0]?.error?.message).toBe(
       "params do not match executor sleep's paramsSchema: /ms must be >= 0",
     );
@@ -175,7 +156,7 @@ describe('runTask', () => {
     const schema = { type: 'object', required: ['to'], properties: { n: { type: 'integer' } } };
     const ref = schemaRef(schema);
     deps.schemaRefs.add(ref, schema);
-    const msg = dispatch({ params: { n: 'x' }, param_schema_ref: ref });
+    const msg = testDispatch({ params: { n: 'x' }, param_schema_ref: ref });
     delete msg.param_schema;
     await expect(runTask(msg, deps)).resolves.toBe('failed');
     expect(sent.at(-1)?.error).toMatchObject({
@@ -184,16 +165,16 @@ describe('runTask', () => {
       message:
         "params do not match template tpl's param_schema: / must have required property 'to'; /n must be integer",
     });
-    await expect(runTask(dispatch({ params: { to: 'a', n: 1 }, param_schema_ref: ref }), deps)).resolves.toBe(
-      'succeeded',
-    );
+    await expect(
+      runTask(testDispatch({ params: { to: 'a', n: 1 }, param_schema_ref: ref }), deps),
+    ).resolves.toBe('succeeded');
   });
 
   it('waits for a schema that arrives after its dispatch, then runs the task', async () => {
     const { deps, sent } = setup();
     const schema = { type: 'object', required: ['to'] };
     const ref = schemaRef(schema);
-    const outcome = runTask(dispatch({ params: { to: 'a' }, param_schema_ref: ref }), deps);
+    const outcome = runTask(testDispatch({ params: { to: 'a' }, param_schema_ref: ref }), deps);
     await Promise.resolve();
     expect(sent).toEqual([]);
     deps.schemaRefs.add(ref, schema);
@@ -205,9 +186,9 @@ describe('runTask', () => {
     const { deps, sent } = setup();
     const ref = schemaRef({ type: 'object', title: 'never published' });
     const refs = new SchemaRefs(1);
-    await expect(runTask(dispatch({ param_schema_ref: ref }), { ...deps, schemaRefs: refs })).resolves.toBe(
-      'failed',
-    );
+    await expect(
+      runTask(testDispatch({ param_schema_ref: ref }), { ...deps, schemaRefs: refs }),
+    ).resolves.toBe('failed');
     expect(types(sent)).toEqual(['failed']);
     expect(sent[0]?.error).toMatchObject({
       code: 'schema_unavailable',
@@ -219,7 +200,7 @@ describe('runTask', () => {
 
   it('fails non-retryably when the param_schema does not compile', async () => {
     const { deps, sent } = setup();
-    await runTask(dispatch({ param_schema: { type: 'wrong' } }), deps);
+    await runTask(testDispatch({ param_schema: { type: 'wrong' } }), deps);
     expect(sent[0]?.error).toMatchObject({ code: 'invalid_schema', retryable: false });
   });
 
@@ -229,10 +210,10 @@ describe('runTask', () => {
       type: 'object',
       properties: { pair: { items: [{ type: 'string' }, { type: 'integer' }] } },
     };
-    await expect(runTask(dispatch({ params: { pair: ['a', 1] }, param_schema }), deps)).resolves.toBe(
+    await expect(runTask(testDispatch({ params: { pair: ['a', 1] }, param_schema }), deps)).resolves.toBe(
       'succeeded',
     );
-    await expect(runTask(dispatch({ params: { pair: [1, 'a'] }, param_schema }), deps)).resolves.toBe(
+    await expect(runTask(testDispatch({ params: { pair: [1, 'a'] }, param_schema }), deps)).resolves.toBe(
       'failed',
     );
     expect(sent.at(-1)?.error?.message).toBe(
@@ -243,9 +224,9 @@ describe('runTask', () => {
   it('checks a ReDoS pattern on RE2: a 30-character param gets the right verdict at once', async () => {
     const { deps, sent } = setup();
     const param_schema = { properties: { s: { type: 'string', pattern: '^(a+)+$' } } };
-    await runTask(dispatch({ params: { s: `${'a'.repeat(30)}!` }, param_schema }), deps);
+    await runTask(testDispatch({ params: { s: `${'a'.repeat(30)}!` }, param_schema }), deps);
     expect(sent.at(-1)?.error).toMatchObject({ code: 'invalid_params', retryable: false });
-    await expect(runTask(dispatch({ params: { s: 'a'.repeat(30) }, param_schema }), deps)).resolves.toBe(
+    await expect(runTask(testDispatch({ params: { s: 'a'.repeat(30) }, param_schema }), deps)).resolves.toBe(
       'succeeded',
     );
   });
@@ -253,14 +234,14 @@ describe('runTask', () => {
   it('fails non-retryably, naming the limit, when the param_schema is over SCHEMA_MAX_*', async () => {
     const { deps, sent } = setup();
     deps.schemas = new SchemaCompiler({ limits: { maxNodes: 10 } });
-    await runTask(dispatch({ param_schema: { enum: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] } }), deps);
+    await runTask(testDispatch({ param_schema: { enum: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] } }), deps);
     expect(sent[0]?.error).toMatchObject({ code: 'invalid_schema', retryable: false });
     expect(sent[0]?.error?.message).toContain('over the limit of 10 (SCHEMA_MAX_NODES)');
   });
 
   it('fails non-retryably naming the worker and the executor when the executor is unknown', async () => {
     const { deps, sent } = setup();
-    await expect(runTask(dispatch({ executor: 'teleport' }), deps)).resolves.toBe('failed');
+    await expect(runTask(testDispatch({ executor: 'teleport' }), deps)).resolves.toBe('failed');
     expect(sent[0]?.error).toMatchObject({ code: 'executor_not_found', retryable: false });
     expect(sent[0]?.error?.message).toMatch(
       /^worker w-test has no executor "teleport" \(it serves: chatty, echo, /,
@@ -269,13 +250,13 @@ describe('runTask', () => {
 
   it('fails a result that violates the executor resultSchema', async () => {
     const { deps, sent } = setup();
-    await runTask(dispatch({ executor: 'typed' }), deps);
+    await runTask(testDispatch({ executor: 'typed' }), deps);
     expect(sent.at(-1)?.error).toMatchObject({ code: 'invalid_result', retryable: false });
   });
 
   it('fails non-retryably a result larger than MAX_RESULT_BYTES, naming the limit', async () => {
     const { deps, sent } = setup();
-    await runTask(dispatch({ executor: 'throwing', params: { kind: 'big' } }), deps);
+    await runTask(testDispatch({ executor: 'throwing', params: { kind: 'big' } }), deps);
     expect(sent.at(-1)).toMatchObject({
       type: 'failed',
       error: { code: 'result_too_large', retryable: false },
@@ -288,9 +269,9 @@ describe('runTask', () => {
     // {"blob":"…"} is 11 bytes of JSON around the text; each é is 2 bytes.
     const text = (bytes: number): string => 'é'.repeat(Math.floor(bytes / 2)) + 'z'.repeat(bytes % 2);
     const { deps, sent } = setup();
-    await runTask(dispatch({ params: { blob: text(1000 - 11) } }), { ...deps, limits });
+    await runTask(testDispatch({ params: { blob: text(1000 - 11) } }), { ...deps, limits });
     expect(sent.at(-1)).toMatchObject({ type: 'succeeded', result: { blob: text(989) } });
-    await runTask(dispatch({ params: { blob: text(1001 - 11) } }), { ...deps, limits });
+    await runTask(testDispatch({ params: { blob: text(1001 - 11) } }), { ...deps, limits });
     expect(sent.at(-1)).toMatchObject({ type: 'failed', error: { code: 'result_too_large' } });
     expect(sent.at(-1)?.error?.message).toMatch(/is 1001 bytes of JSON, more than the 1000 allowed/);
   });
@@ -298,7 +279,7 @@ describe('runTask', () => {
   it('fails non-retryably a result message larger than KAFKA_MAX_MESSAGE_BYTES, naming the limit', async () => {
     const { deps, sent } = setup();
     const limits = { messageBytes: 4096, resultBytes: 2 * 1024 * 1024 };
-    await runTask(dispatch({ params: { blob: 'z'.repeat(10_000) } }), { ...deps, limits });
+    await runTask(testDispatch({ params: { blob: 'z'.repeat(10_000) } }), { ...deps, limits });
     expect(sent.at(-1)).toMatchObject({
       type: 'failed',
       error: { code: 'message_too_large', retryable: false },
@@ -310,7 +291,7 @@ describe('runTask', () => {
 
   it('lets an executor destructure its context: log, progress, signal and logger work detached', async () => {
     const { deps, sent } = setup();
-    await expect(runTask(dispatch({ executor: 'unpacking', params: { a: 1 } }), deps)).resolves.toBe(
+    await expect(runTask(testDispatch({ executor: 'unpacking', params: { a: 1 } }), deps)).resolves.toBe(
       'succeeded',
     );
     expect(types(sent)).toEqual(['started', 'log', 'progress', 'succeeded']);
@@ -321,7 +302,7 @@ describe('runTask', () => {
 
   it('awaits an executor that returns a thenable, and counts it as running until it settles', async () => {
     const { deps, sent, running } = setup();
-    const outcome = runTask(dispatch({ executor: 'thenable' }), deps);
+    const outcome = runTask(testDispatch({ executor: 'thenable' }), deps);
     await expect.poll(() => running.size).toBe(1);
     await expect(outcome).resolves.toBe('succeeded');
     expect(sent.at(-1)?.result).toEqual({ late: true });
@@ -330,7 +311,9 @@ describe('runTask', () => {
 
   it('aborts the signal at the deadline and reports timed_out, even if the executor ignores it', async () => {
     const { deps, sent, running } = setup();
-    await expect(runTask(dispatch({ executor: 'never', timeout_ms: 30 }), deps)).resolves.toBe('timed_out');
+    await expect(runTask(testDispatch({ executor: 'never', timeout_ms: 30 }), deps)).resolves.toBe(
+      'timed_out',
+    );
     expect(sent.at(-1)?.error).toMatchObject({ code: 'timeout', retryable: true });
     expect(sent.at(-1)?.error?.message).toMatch(/timed out after 30 ms/);
     expect(running.size).toBe(0);
@@ -338,20 +321,20 @@ describe('runTask', () => {
 
   it('uses the message deadline when it comes before now + timeout_ms', async () => {
     const { deps, sent } = setup();
-    const msg = dispatch({ executor: 'sleep', params: { ms: 60_000 }, deadline: Date.now() + 20 });
+    const msg = testDispatch({ executor: 'sleep', params: { ms: 60_000 }, deadline: Date.now() + 20 });
     await expect(runTask(msg, deps)).resolves.toBe('timed_out');
     expect(types(sent)).toEqual(['started', 'timed_out']);
   });
 
   it('times out without running a task whose deadline has passed', async () => {
     const { deps, sent } = setup();
-    await expect(runTask(dispatch({ deadline: Date.now() - 1 }), deps)).resolves.toBe('timed_out');
+    await expect(runTask(testDispatch({ deadline: Date.now() - 1 }), deps)).resolves.toBe('timed_out');
     expect(types(sent)).toEqual(['timed_out']);
   });
 
   it('a cancel aborts the running attempt and reports canceled', async () => {
     const { deps, sent, running } = setup();
-    const msg = dispatch({ executor: 'sleep', params: { ms: 60_000 } });
+    const msg = testDispatch({ executor: 'sleep', params: { ms: 60_000 } });
     const outcome = runTask(msg, deps);
     await expect.poll(() => running.size).toBe(1);
     expect(running.cancel(msg.task_id, undefined, Date.now())).toBe(1);
@@ -362,7 +345,7 @@ describe('runTask', () => {
 
   it('a cancel for another attempt leaves the running one alone', async () => {
     const { deps, running } = setup();
-    const msg = dispatch({ executor: 'sleep', params: { ms: 50 }, attempt: 2 });
+    const msg = testDispatch({ executor: 'sleep', params: { ms: 50 }, attempt: 2 });
     const outcome = runTask(msg, deps);
     await expect.poll(() => running.size).toBe(1);
     expect(running.cancel(msg.task_id, 1, Date.now())).toBe(0);
@@ -371,7 +354,7 @@ describe('runTask', () => {
 
   it('skips a dispatch cancelled before it arrived, but not one queued after the cancel', async () => {
     const { deps, sent, running } = setup();
-    const msg = dispatch({});
+    const msg = testDispatch({});
     running.cancel(msg.task_id, undefined, msg.queued_at + 1);
     await expect(runTask(msg, deps)).resolves.toBe('canceled');
     expect(types(sent)).toEqual(['canceled']);
@@ -383,7 +366,7 @@ describe('runTask', () => {
   it('abandons a task aborted for shutdown without publishing a terminal result', async () => {
     const { deps, sent, running } = setup();
     const { TaskAbort } = await import('./running-tasks.js');
-    const outcome = runTask(dispatch({ executor: 'never' }), deps);
+    const outcome = runTask(testDispatch({ executor: 'never' }), deps);
     await expect.poll(() => running.size).toBe(1);
     running.abortAll(new TaskAbort('shutdown', 'bye'));
     await expect(outcome).resolves.toBe('abandoned');
@@ -393,7 +376,7 @@ describe('runTask', () => {
   it('sends only the terminal result, carrying started_at, when started was withdrawn unsent', async () => {
     const { deps, sent } = setup();
     const withdrawn: string[] = [];
-    const msg = dispatch({ params: { a: 1 } });
+    const msg = testDispatch({ params: { a: 1 } });
     const outcome = await runTask(msg, {
       ...deps,
       publishRetractable: (_key: string, value: () => string) => () => (withdrawn.push(value()), true),
@@ -412,7 +395,7 @@ describe('runTask', () => {
     ] as const) {
       const { deps, sent } = setup();
       const started: string[] = [];
-      await runTask(dispatch({ executor }), {
+      await runTask(testDispatch({ executor }), {
         ...deps,
         publishRetractable: (_key: string, value: () => string) => {
           started.push(value());
