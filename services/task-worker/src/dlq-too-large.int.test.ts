@@ -1,6 +1,5 @@
 // Integration: a worker (startWorker) dead-letters a dispatch too large for the DLQ as a cut-down copy, and never stalls its partition.
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,6 +12,7 @@ import { buildRegistry } from './registry/index.js';
 import { startWorker } from './worker.js';
 import type { Worker } from './worker.js';
 import { testDispatch } from './testing/dispatch.js';
+import { logLines, workerEnv, workerTopicNames } from './testing/worker-topics.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 /** The worker's KAFKA_MAX_MESSAGE_BYTES (its smallest allowed): a 2,000-byte dead letter is over it. */
@@ -51,13 +51,7 @@ interface LogLine {
 
 /** A worker with a 1,024-byte message limit on fresh topics, its error log, and what the test reads. */
 async function workerOnFreshTopics() {
-  const t = {
-    dispatch: randomName('dispatch'),
-    results: randomName('results'),
-    control: randomName('control'),
-    heartbeats: randomName('heartbeats'),
-    group: randomName('workers'),
-  };
+  const t = workerTopicNames();
   await clients.admin.createTopics({
     waitForLeaders: true,
     topics: [t.dispatch, dlqTopicFor(t.dispatch), t.results, t.control, t.heartbeats].map((topic) => ({
@@ -65,26 +59,9 @@ async function workerOnFreshTopics() {
       numPartitions: 1,
     })),
   });
-  const errors: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') errors.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
+  const { lines: errors, stream: sink } = logLines<LogLine>();
   const worker = await startWorker(
-    loadConfig({
-      KAFKA_BROKERS: broker.brokers,
-      TASK_DISPATCH_TOPIC: t.dispatch,
-      RESULT_TOPIC: t.results,
-      TASK_CONTROL_TOPIC: t.control,
-      WORKER_HEARTBEAT_TOPIC: t.heartbeats,
-      GROUP_ID: t.group,
-      WORKER_ID: randomName('w'),
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      KAFKA_MAX_MESSAGE_BYTES: String(LIMIT),
-    }),
+    loadConfig(workerEnv(broker.brokers, t, { KAFKA_MAX_MESSAGE_BYTES: String(LIMIT) })),
     { registry, logger: pino({ level: 'error' }, sink), cwd: repoRoot },
   );
   workers.push(worker);

@@ -1,6 +1,5 @@
 // Integration: a worker (startWorker) whose result Kafka refuses, replacement and all, on a size-limited broker.
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import type { Consumer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,6 +14,7 @@ import { buildRegistry } from './registry/index.js';
 import { startWorker } from './worker.js';
 import type { Worker } from './worker.js';
 import { testDispatch } from './testing/dispatch.js';
+import { logLines, workerEnv, workerTopicNames } from './testing/worker-topics.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -83,13 +83,7 @@ interface LogLine {
  * collected, plus what the test reads: the group's committed offset and the result topic.
  */
 async function workerOnFreshTopics(workerId: string) {
-  const t = {
-    dispatch: randomName('dispatch'),
-    results: randomName('results'),
-    control: randomName('control'),
-    heartbeats: randomName('heartbeats'),
-    group: randomName('workers'),
-  };
+  const t = workerTopicNames();
   await clients.admin.createTopics({
     waitForLeaders: true,
     topics: [
@@ -103,27 +97,12 @@ async function workerOnFreshTopics(workerId: string) {
       { topic: t.heartbeats, numPartitions: 1 },
     ],
   });
-  const errors: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim() !== '') errors.push(JSON.parse(line) as LogLine);
-      done();
-    },
+  const { lines: errors, stream: sink } = logLines<LogLine>();
+  const worker = await startWorker(loadConfig(workerEnv(strictBroker.brokers, t, { WORKER_ID: workerId })), {
+    registry,
+    logger: pino({ level: 'error' }, sink),
+    cwd: repoRoot,
   });
-  const worker = await startWorker(
-    loadConfig({
-      KAFKA_BROKERS: strictBroker.brokers,
-      TASK_DISPATCH_TOPIC: t.dispatch,
-      RESULT_TOPIC: t.results,
-      TASK_CONTROL_TOPIC: t.control,
-      WORKER_HEARTBEAT_TOPIC: t.heartbeats,
-      GROUP_ID: t.group,
-      WORKER_ID: workerId,
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-    }),
-    { registry, logger: pino({ level: 'error' }, sink), cwd: repoRoot },
-  );
   workers.push(worker);
 
   const results: ResultMessage[] = [];

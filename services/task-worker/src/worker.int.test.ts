@@ -11,6 +11,8 @@ import type { Config } from './config.js';
 import { startWorker } from './worker.js';
 import type { Worker } from './worker.js';
 import { testDispatch } from './testing/dispatch.js';
+import { workerEnv, workerTopicNames } from './testing/worker-topics.js';
+import type { WorkerTopics } from './testing/worker-topics.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PARTITIONS = 3;
@@ -30,22 +32,8 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-interface Topics {
-  dispatch: string;
-  results: string;
-  control: string;
-  heartbeats: string;
-  group: string;
-}
-
-async function createTopics(): Promise<Topics> {
-  const t = {
-    dispatch: randomName('dispatch'),
-    results: randomName('results'),
-    control: randomName('control'),
-    heartbeats: randomName('heartbeats'),
-    group: randomName('workers'),
-  };
+async function createTopics(): Promise<WorkerTopics> {
+  const t = workerTopicNames();
   await clients.admin.createTopics({
     waitForLeaders: true,
     topics: [
@@ -59,21 +47,15 @@ async function createTopics(): Promise<Topics> {
   return t;
 }
 
-function configFor(t: Topics, env: Record<string, string> = {}): Config {
-  return loadConfig({
-    KAFKA_BROKERS: broker.brokers,
-    TASK_DISPATCH_TOPIC: t.dispatch,
-    RESULT_TOPIC: t.results,
-    TASK_CONTROL_TOPIC: t.control,
-    WORKER_HEARTBEAT_TOPIC: t.heartbeats,
-    GROUP_ID: t.group,
-    WORKER_ID: randomName('w'),
-    EXECUTORS: '@taskwire/executors,./examples/executor-plugin/index.js',
-    HEARTBEAT_INTERVAL_MS: '200',
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
+function configFor(t: WorkerTopics, env: Record<string, string> = {}): Config {
+  return loadConfig(
+    workerEnv(broker.brokers, t, {
+      EXECUTORS: '@taskwire/executors,./examples/executor-plugin/index.js',
+      HEARTBEAT_INTERVAL_MS: '200',
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+  );
 }
 
 /** Collects every message of a topic from the beginning. */
@@ -118,7 +100,7 @@ const terminal = (results: ResultMessage[], id: string) =>
   results.find((r) => r.task_id === id && r.type !== 'started' && r.type !== 'log' && r.type !== 'progress');
 
 describe('task-worker against the dev broker', () => {
-  let t: Topics;
+  let t: WorkerTopics;
   let worker: Worker;
   let results: ResultMessage[];
   let produced = 0;
