@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Store, StoreOps } from '../types.js';
 import { resolveMigrationsDir } from '../migrations-dir.js';
 import { Mutex } from '../mutex.js';
+import { startCheckpointer } from './checkpointer.js';
 import { translateSqliteError } from './errors.js';
 import { sqliteOps } from './ops.js';
 import type { SyncOps } from './ops.js';
@@ -25,6 +26,8 @@ export interface SqliteStoreOptions {
    * with StoreUnavailable('saturated').
    */
   queueLimit?: number;
+  /** Time between two WAL checkpoints on the checkpoint thread (default 200 ms). */
+  checkpointIntervalMs?: number;
 }
 
 /** Promise-returning ops over the synchronous ones, with driver errors translated (in this one place). */
@@ -60,6 +63,20 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   client.pragma('temp_store = MEMORY');
   const db = drizzle({ client });
   const log = opts.logger?.child({ component: 'store', dialect: 'sqlite' });
+  // A file's WAL is checkpointed by a thread of its own (checkpointer.ts), not inside our commits.
+  // Should that thread fail, this connection checkpoints again as SQLite does by default.
+  const checkpointer = memory
+    ? null
+    : startCheckpointer({
+        file: path,
+        ...(opts.checkpointIntervalMs !== undefined ? { intervalMs: opts.checkpointIntervalMs } : {}),
+        onFailure(reason) {
+          if (!client.open) return;
+          client.pragma('wal_autocheckpoint = 1000');
+          log?.warn({ file: path, reason }, 'WAL checkpoints are back on the main connection');
+        },
+      });
+  if (checkpointer) client.pragma('wal_autocheckpoint = 0');
   const lock = new Mutex(opts.queueLimit ?? 1000);
   const begin = client.prepare('BEGIN IMMEDIATE');
   const commit = client.prepare('COMMIT');
@@ -142,9 +159,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     },
 
     close() {
-      return lock.run(() => {
+      return lock.run(async () => {
         if (closed) return;
         closed = true;
+        // The thread's connection goes first: the last one to close checkpoints and removes the WAL.
+        await checkpointer?.stop();
         // Refreshes planner statistics of tables that grew a lot (cheap; SQLite's advice).
         if (!memory) client.pragma('optimize');
         client.close();

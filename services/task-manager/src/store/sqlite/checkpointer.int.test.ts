@@ -1,0 +1,120 @@
+// The WAL checkpoint thread: it keeps a file's WAL bounded while the writing connection never
+// checkpoints, reports a failure once (naming the file), and lets the store remove its WAL on close.
+import { existsSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { createTestSqliteFile } from '@taskwire/testkit';
+import type { TestSqliteFile } from '@taskwire/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTask } from '../contract/fixtures.js';
+import { startCheckpointer } from './checkpointer.js';
+import type { Checkpointer } from './checkpointer.js';
+import { createSqliteStore } from './index.js';
+
+const ROUND_BYTES = 512 * 1024;
+
+async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const walBytes = (file: string): number => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+
+describe('WAL checkpoint thread', () => {
+  let f: TestSqliteFile;
+  let writer: Database.Database;
+  let checkpointer: Checkpointer | undefined;
+
+  beforeEach(() => {
+    f = createTestSqliteFile();
+    writer = new Database(f.file);
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('wal_autocheckpoint = 0');
+    writer.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)');
+  });
+  afterEach(async () => {
+    await checkpointer?.stop();
+    checkpointer = undefined;
+    writer.close();
+    f.cleanup();
+  });
+
+  const writeRound = (): void => {
+    const insert = writer.prepare('INSERT INTO blobs (body) VALUES (?)');
+    writer.transaction(() => {
+      for (let i = 0; i < ROUND_BYTES / 4096; i++) insert.run(Buffer.alloc(4000, i));
+    })();
+  };
+
+  it('keeps the WAL a few rounds of writes long at most while the writing connection never checkpoints', async () => {
+    let complete = 0;
+    checkpointer = startCheckpointer({
+      file: f.file,
+      intervalMs: 10,
+      onFailure: (reason) => {
+        throw new Error(`unexpected failure: ${reason}`);
+      },
+      onCheckpoint: (log, checkpointed) => {
+        if (log === checkpointed) complete++;
+      },
+    });
+    let largest = 0;
+    for (let round = 0; round < 20; round++) {
+      const before = complete;
+      writeRound();
+      largest = Math.max(largest, walBytes(f.file));
+      // Copied back in full by the thread: the next transaction starts the log over.
+      await until(() => complete > before, `the checkpoint after round ${round}`);
+    }
+    // 20 rounds wrote 10 MiB; without the thread the WAL would hold all of it. A round whose
+    // transaction begins while the thread is reading appends instead of starting over, so on a
+    // busy machine the log can reach a few rounds now and then.
+    expect(largest).toBeGreaterThan(ROUND_BYTES);
+    expect(largest).toBeLessThan(8 * ROUND_BYTES);
+    expect(writer.prepare('SELECT count(*) AS n FROM blobs').get()).toEqual({ n: 20 * (ROUND_BYTES / 4096) });
+  });
+
+  it('a thread that cannot open its file reports that once, naming the file', async () => {
+    const reasons: string[] = [];
+    const missing = `${f.dir}/no-such.db`;
+    checkpointer = startCheckpointer({ file: missing, onFailure: (reason) => reasons.push(reason) });
+    await until(() => reasons.length > 0, 'the failure');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toContain(missing);
+    expect(existsSync(missing)).toBe(false);
+  });
+});
+
+describe('sqlite store and its checkpoint thread', () => {
+  let f: TestSqliteFile;
+  beforeEach(() => {
+    f = createTestSqliteFile();
+  });
+  afterEach(() => f.cleanup());
+
+  it('commits never grow the WAL without bound, and close() stops the thread and removes the WAL', async () => {
+    const store = createSqliteStore({ file: f.file, checkpointIntervalMs: 10 });
+    await store.migrate();
+    let largest = 0;
+    for (let round = 0; round < 30; round++) {
+      await store.unitOfWork(async (tx) => {
+        await tx.insertTasks(
+          Array.from({ length: 200 }, () => makeTask({ params: { pad: 'x'.repeat(2000) } })),
+        );
+      });
+      largest = Math.max(largest, walBytes(f.file));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    // 6,000 tasks of ~2 KB each, with their index pages: about 30 MiB of WAL frames in all.
+    expect(largest).toBeLessThan(6 * 1024 * 1024);
+    await store.close();
+    // The thread's connection closed first, so the store's was the last: it removed the WAL.
+    expect(existsSync(`${f.file}-wal`)).toBe(false);
+    const check = new Database(f.file, { readonly: true });
+    expect(check.prepare('SELECT count(*) AS n FROM tasks').get()).toEqual({ n: 6000 });
+    check.close();
+  });
+});
