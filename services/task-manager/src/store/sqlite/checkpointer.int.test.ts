@@ -1,7 +1,9 @@
 // The WAL checkpoint thread: it keeps a file's WAL bounded while the writing connection never
-// checkpoints, reports a failure once (naming the file), and lets the store remove its WAL on close.
-import { existsSync, statSync } from 'node:fs';
+// checkpoints, reports a failure once (naming the file), and lets the store remove its WAL on close;
+// a store whose thread fails checkpoints on its own connection again.
+import { existsSync, renameSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { createTestSqliteFile } from '@taskwire/testkit';
 import type { TestSqliteFile } from '@taskwire/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -113,6 +115,37 @@ describe('sqlite store and its checkpoint thread', () => {
     await store.close();
     // The thread's connection closed first, so the store's was the last: it removed the WAL.
     expect(existsSync(`${f.file}-wal`)).toBe(false);
+    const check = new Database(f.file, { readonly: true });
+    expect(check.prepare('SELECT count(*) AS n FROM tasks').get()).toEqual({ n: 6000 });
+    check.close();
+  });
+
+  it('when the thread cannot run, the store says so naming the file and checkpoints on its own connection again', async () => {
+    const lines: Array<{ msg: string; file?: string; reason?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const store = createSqliteStore({ file: f.file, logger });
+    // The store's connection has the file open; the thread, still starting, finds no file at that
+    // path. The file is put back before the store uses it again (SQLite refuses a renamed file).
+    const moved = `${f.file}.moved`;
+    renameSync(f.file, moved);
+    await until(() => lines.length > 0, 'the warning');
+    renameSync(moved, f.file);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.msg).toBe('WAL checkpoints are back on the main connection');
+    expect(lines[0]!.reason).toContain(f.file);
+    await store.migrate();
+    let largest = 0;
+    for (let round = 0; round < 30; round++) {
+      await store.unitOfWork(async (tx) => {
+        await tx.insertTasks(
+          Array.from({ length: 200 }, () => makeTask({ params: { pad: 'x'.repeat(2000) } })),
+        );
+      });
+      largest = Math.max(largest, walBytes(f.file));
+    }
+    // About 30 MiB of WAL frames: without checkpoints on either side the WAL would hold them all.
+    expect(largest).toBeLessThan(8 * 1024 * 1024);
+    await store.close();
     const check = new Database(f.file, { readonly: true });
     expect(check.prepare('SELECT count(*) AS n FROM tasks').get()).toEqual({ n: 6000 });
     check.close();

@@ -113,13 +113,14 @@ export function startCheckpointer(opts: CheckpointerOptions): Checkpointer {
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
 
   return {
-    async stop() {
-      if (stopping) return exited;
-      stopping = true;
-      // Keeps the process up until the thread has closed its connection, so that the store's
-      // own close (the last connection's checkpoint) runs after it.
-      worker.ref();
-      if (!failed) worker.postMessage('stop');
+    stop() {
+      if (!stopping) {
+        stopping = true;
+        // Keeps the process up until the thread has closed its connection, so that the store's
+        // own close (the last connection's checkpoint) runs after it.
+        worker.ref();
+        if (!failed) worker.postMessage('stop');
+      }
       return exited;
     },
   };
