@@ -11,6 +11,7 @@ import { makeTask } from '../contract/fixtures.js';
 import { startCheckpointer } from './checkpointer.js';
 import type { Checkpointer } from './checkpointer.js';
 import { createSqliteStore } from './index.js';
+import type { Store } from '../types.js';
 
 const ROUND_BYTES = 512 * 1024;
 
@@ -23,6 +24,24 @@ async function until(condition: () => boolean, what: string, ms = 10_000): Promi
 }
 
 const walBytes = (file: string): number => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+
+/**
+ * 6,000 tasks of ~2 KB params in 30 units of work (about 30 MiB of WAL frames with their index
+ * pages), `pauseMs` apart; returns the largest the WAL file grew meanwhile.
+ */
+async function write6000Tasks(store: Store, file: string, pauseMs: number): Promise<number> {
+  let largest = 0;
+  for (let round = 0; round < 30; round++) {
+    await store.unitOfWork(async (tx) => {
+      await tx.insertTasks(
+        Array.from({ length: 200 }, () => makeTask({ params: { pad: 'x'.repeat(2000) } })),
+      );
+    });
+    largest = Math.max(largest, walBytes(file));
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+  return largest;
+}
 
 describe('WAL checkpoint thread', () => {
   let f: TestSqliteFile;
@@ -100,17 +119,8 @@ describe('sqlite store and its checkpoint thread', () => {
   it('commits never grow the WAL without bound, and close() stops the thread and removes the WAL', async () => {
     const store = createSqliteStore({ file: f.file, checkpointIntervalMs: 10 });
     await store.migrate();
-    let largest = 0;
-    for (let round = 0; round < 30; round++) {
-      await store.unitOfWork(async (tx) => {
-        await tx.insertTasks(
-          Array.from({ length: 200 }, () => makeTask({ params: { pad: 'x'.repeat(2000) } })),
-        );
-      });
-      largest = Math.max(largest, walBytes(f.file));
-      await new Promise((resolve) => setTimeout(resolve, 30));
-    }
-    // 6,000 tasks of ~2 KB each, with their index pages: about 30 MiB of WAL frames in all.
+    const largest = await write6000Tasks(store, f.file, 30);
+    // Without the thread (its connection never checkpoints) the WAL would hold all 30 MiB.
     expect(largest).toBeLessThan(6 * 1024 * 1024);
     await store.close();
     // The thread's connection closed first, so the store's was the last: it removed the WAL.
@@ -134,15 +144,7 @@ describe('sqlite store and its checkpoint thread', () => {
     expect(lines[0]!.msg).toBe('WAL checkpoints are back on the main connection');
     expect(lines[0]!.reason).toContain(f.file);
     await store.migrate();
-    let largest = 0;
-    for (let round = 0; round < 30; round++) {
-      await store.unitOfWork(async (tx) => {
-        await tx.insertTasks(
-          Array.from({ length: 200 }, () => makeTask({ params: { pad: 'x'.repeat(2000) } })),
-        );
-      });
-      largest = Math.max(largest, walBytes(f.file));
-    }
+    const largest = await write6000Tasks(store, f.file, 0);
     // About 30 MiB of WAL frames: without checkpoints on either side the WAL would hold them all.
     expect(largest).toBeLessThan(8 * 1024 * 1024);
     await store.close();
