@@ -6,7 +6,9 @@
 // difference between their figures means something even when each figure alone is noisy.
 //
 // Run after a build: `node bench/http-create.mjs`. Env:
-//   BENCH_ROOTS       comma-separated checkouts whose build to run (default: this one), one variant each
+//   BENCH_ROOTS       comma-separated checkouts whose build to run (default: this one), one variant each;
+//                     an entry ending in .mjs is a server script run instead of a manager (the floors:
+//                     bench/floor/http-only.mjs, bench/floor/http-sqlite.mjs)
 //   BENCH_VARIANT_ENV `;`-separated manager env per variant, `K=V K=V` (e.g. `CREATE_COMMIT_INTERVAL_MS=0;`);
 //                     with one root and several env entries, every variant runs that root
 //   BENCH_RATE        POST/s per variant, open loop as the pipeline bench's latency leg (default 1000)
@@ -125,7 +127,7 @@ async function startManager({ root, env }) {
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    [...nodeArgs, path.join(root, 'services/task-manager/dist/main.js')],
+    [...nodeArgs, root.endsWith('.mjs') ? root : path.join(root, 'services/task-manager/dist/main.js')],
     {
       env: {
         ...process.env,
