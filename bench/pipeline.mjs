@@ -2,7 +2,7 @@
 // with 1 and 2 workers on SQLite (or MariaDB): completed tasks/s, and create→completed latency at a fixed rate.
 // Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS,
 // BENCH_WORKERS e.g. `2` or `1,2`, BENCH_WARMUP, BENCH_IDLE_MS, BENCH_OUT, BENCH_LOG_DIR, BENCH_DB `sqlite`
-// or `mysql`); writes bench/results/pipeline.json (pipeline-mysql.json on mysql). bench/compare.mjs runs it
+// or `mysql`, BENCH_MANAGER: another manager script, e.g. the floor bench/floor/manager.mjs); writes bench/results/pipeline.json (pipeline-mysql.json on mysql). bench/compare.mjs runs it
 // with BENCH_RATE=1000 next to bench/peers/bullmq.mjs, which writes the same fields. Admission
 // (bench/admission.mjs BENCH_ADMISSION_MODE=pipeline): BENCH_MAX_IN_FLIGHT sets the queue's
 // max_in_flight; BENCH_KEYS spreads the tasks over that many concurrency keys, BENCH_KEY_LIMIT each.
@@ -39,6 +39,8 @@ const OUT =
 const MAX_IN_FLIGHT = process.env.BENCH_MAX_IN_FLIGHT ? Number(process.env.BENCH_MAX_IN_FLIGHT) : null;
 const KEYS = Number(process.env.BENCH_KEYS ?? 0);
 const KEY_LIMIT = Number(process.env.BENCH_KEY_LIMIT ?? 2);
+/** The manager's script; bench/floor/manager.mjs measures the least a manager of this design costs. */
+const MANAGER = process.env.BENCH_MANAGER ?? 'services/task-manager/dist/main.js';
 /** Task n's params: with BENCH_KEYS, its concurrency key too (round-robin over the keys). */
 const paramsOf = (n) => (KEYS > 0 ? { n, k: `k${n % KEYS}` } : { n });
 
@@ -349,7 +351,7 @@ async function stack(workers) {
   );
   const url = `http://127.0.0.1:${httpPort}`;
   children.push(
-    start('services/task-manager/dist/main.js', {
+    start(MANAGER, {
       SERVER_ADDR: `127.0.0.1:${httpPort}`,
       ...db.env,
       KAFKA_BROKERS: brokers,

@@ -1,0 +1,229 @@
+// Floor for bench/pipeline.mjs: the least a manager of this design does per task, on the same parts
+// (node:http, better-sqlite3, kafkajs), with none of the product around it. Run it in the
+// manager's place: BENCH_MANAGER=bench/floor/manager.mjs node bench/pipeline.mjs.
+//
+// Per task it keeps what the delivery guarantees need: the task row and its outbox row written in
+// one transaction (requests group-committed every 2 ms, a batch request in one), a relay that
+// publishes unsent outbox rows in id order (acks -1) and then marks them sent, and a result consumer
+// that applies the `started` / `succeeded` messages of each fetch in one transaction before their
+// offsets are committed (once a second). It leaves out everything else a manager does: templates (one fixed echo
+// template), validation of params and messages, events, admission, retries and timeouts, metrics,
+// auth, logging. It answers what the bench asks: GET /readyz, GET /workers (from the heartbeats),
+// POST /templates, POST /tasks, POST /tasks/batch; its tables have the columns the bench reads.
+import { createRequire } from 'node:module';
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+
+const require = createRequire(new URL('../../services/task-manager/package.json', import.meta.url));
+const Database = require('better-sqlite3');
+const { Kafka, logLevel } = require('kafkajs');
+
+const [host, port] = (process.env.SERVER_ADDR ?? '127.0.0.1:8080').split(':');
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const TOPICS = {
+  dispatch: 'task_execution_requests',
+  results: 'task_results',
+  control: 'task_control',
+  heartbeats: 'task_worker_heartbeats',
+  schemas: 'taskwire.schemas',
+};
+const TEMPLATE_ID = 'floor-echo';
+const LINGER_MS = 2;
+
+const db = new Database(process.env.DB_DSN ?? ':memory:');
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+db.exec(`
+  CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL, params TEXT, result TEXT,
+    attempt INTEGER NOT NULL, created_at INTEGER NOT NULL, queued_at INTEGER, updated_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, key TEXT NOT NULL,
+    payload TEXT NOT NULL, sent_at INTEGER);
+  CREATE INDEX IF NOT EXISTS outbox_sent_at_idx ON outbox (sent_at);
+  CREATE TABLE IF NOT EXISTS task_events (task_id TEXT, attempt INTEGER, type TEXT, data TEXT);
+`);
+const insertTask = db.prepare(
+  `INSERT INTO tasks (id, status, params, attempt, created_at, queued_at, updated_at) VALUES (?, 'QUEUED', ?, 1, ?, ?, ?)`,
+);
+const insertOutbox = db.prepare('INSERT INTO outbox (topic, key, payload) VALUES (?, ?, ?)');
+const unsent = db.prepare(
+  'SELECT id, topic, key, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1000',
+);
+const markSent = db.prepare('UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND id BETWEEN ? AND ?');
+const started = db.prepare(
+  `UPDATE tasks SET status = 'RUNNING', updated_at = ? WHERE id = ? AND attempt = ? AND status = 'QUEUED'`,
+);
+const succeeded = db.prepare(
+  `UPDATE tasks SET status = 'COMPLETED', result = ?, updated_at = ? WHERE id = ? AND attempt = ? AND status IN ('QUEUED', 'RUNNING')`,
+);
+
+/** Inserts tasks (params each) with their outbox rows in one transaction; returns their ids. */
+const createAll = db.transaction((paramsList) => {
+  const now = Date.now();
+  return paramsList.map((params) => {
+    const id = randomUUID();
+    const dispatch = {
+      v: 1,
+      task_id: id,
+      attempt: 1,
+      template_id: TEMPLATE_ID,
+      template_name: TEMPLATE_ID,
+      executor: 'echo',
+      queue: 'default',
+      params,
+      timeout_ms: 60_000,
+      deadline: now + 86_400_000 + 60_000,
+      queued_at: now,
+    };
+    insertTask.run(id, JSON.stringify(params), now, now, now);
+    insertOutbox.run(TOPICS.dispatch, id, JSON.stringify(dispatch));
+    return id;
+  });
+});
+
+const applyResults = db.transaction((messages) => {
+  const now = Date.now();
+  for (const m of messages) {
+    if (m.type === 'started') started.run(now, m.task_id, m.attempt);
+    else if (m.type === 'succeeded')
+      succeeded.run(JSON.stringify(m.result ?? null), now, m.task_id, m.attempt);
+  }
+});
+
+const kafka = new Kafka({ clientId: 'floor-manager', brokers, logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+const existing = new Set(await admin.listTopics());
+await admin.createTopics({
+  waitForLeaders: true,
+  topics: [
+    ...[TOPICS.dispatch, TOPICS.results, TOPICS.control, TOPICS.heartbeats].map((topic) => ({
+      topic,
+      numPartitions: 12,
+    })),
+    {
+      topic: TOPICS.schemas,
+      numPartitions: 1,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
+  ].filter((t) => !existing.has(t.topic)),
+});
+await admin.disconnect();
+
+// --- Relay: unsent outbox rows in id order, published, then marked sent -------------------------
+const producer = kafka.producer({ allowAutoTopicCreation: false });
+await producer.connect();
+let relaying = false;
+let wanted = false;
+async function relay() {
+  wanted = true;
+  if (relaying) return;
+  relaying = true;
+  try {
+    while (wanted) {
+      wanted = false;
+      const rows = unsent.all();
+      if (rows.length === 0) break;
+      await producer.send({
+        topic: TOPICS.dispatch,
+        acks: -1,
+        messages: rows.map((r) => ({ key: r.key, value: r.payload })),
+      });
+      markSent.run(Date.now(), rows[0].id, rows.at(-1).id);
+      wanted = true;
+      await new Promise((r) => setTimeout(r, LINGER_MS));
+    }
+  } finally {
+    relaying = false;
+  }
+}
+
+// --- Results: the batches of one fetch (every partition at once) in one transaction; offsets
+// committed once a second, after the batches they cover were applied (as the manager does) --------
+let pendingResults = [];
+let applying = null;
+function applySoon(messages) {
+  pendingResults.push(...messages);
+  applying ??= new Promise((resolve, reject) =>
+    setImmediate(() => {
+      const all = pendingResults;
+      pendingResults = [];
+      applying = null;
+      try {
+        applyResults(all);
+        resolve();
+      } catch (err) {
+        reject(err);
+      }
+    }),
+  );
+  return applying;
+}
+const consumer = kafka.consumer({ groupId: 'task-manager-results-group', maxWaitTimeInMs: 500 });
+await consumer.connect();
+await consumer.subscribe({ topic: TOPICS.results, fromBeginning: true });
+await consumer.run({
+  autoCommitInterval: 1000,
+  partitionsConsumedConcurrently: 64,
+  eachBatch: ({ batch }) => applySoon(batch.messages.map((m) => JSON.parse(m.value.toString('utf8')))),
+});
+
+// --- Heartbeats: who is alive, for GET /workers --------------------------------------------------
+const seen = new Map();
+const heartbeats = kafka.consumer({ groupId: `floor-heartbeats-${process.pid}` });
+await heartbeats.connect();
+await heartbeats.subscribe({ topic: TOPICS.heartbeats, fromBeginning: false });
+await heartbeats.run({
+  eachMessage: async ({ message }) => {
+    const hb = JSON.parse(message.value.toString('utf8'));
+    seen.set(hb.worker_id, hb.stopping ? 0 : Date.now());
+  },
+});
+
+// --- HTTP ----------------------------------------------------------------------------------------
+let group = [];
+let timer = null;
+function flush() {
+  timer = null;
+  const done = group;
+  group = [];
+  const ids = createAll(done.map((g) => g.params));
+  done.forEach((g, i) => g.answer(ids[i]));
+  void relay();
+}
+
+function send(res, status, body) {
+  const out = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+  res.end(out);
+}
+
+const server = http.createServer((req, res) => {
+  if (req.method === 'GET') {
+    if (req.url === '/workers') {
+      const items = [...seen].map(([id, at]) => ({ worker_id: id, alive: Date.now() - at < 10_000 }));
+      return send(res, 200, { items });
+    }
+    return send(res, 200, { status: 'ok' });
+  }
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    if (req.url === '/templates') return send(res, 201, { id: TEMPLATE_ID, name: body.name });
+    if (req.url === '/tasks/batch') {
+      const ids = createAll(body.tasks.map((t) => t.params ?? null));
+      void relay();
+      return send(res, 201, { items: ids.map((id) => ({ id, status: 'QUEUED' })) });
+    }
+    group.push({ params: body.params ?? null, answer: (id) => send(res, 201, { id, status: 'QUEUED' }) });
+    timer ??= setTimeout(flush, LINGER_MS);
+  });
+});
+server.listen(Number(port), host);
+
+process.on('SIGTERM', async () => {
+  server.close();
+  await Promise.allSettled([consumer.disconnect(), heartbeats.disconnect(), producer.disconnect()]);
+  db.close();
+  process.exit(0);
+});
