@@ -7,10 +7,25 @@ import http from 'node:http';
 const [host, port] = (process.env.SERVER_ADDR ?? '127.0.0.1:8080').split(':');
 let n = 0;
 
-export function answer(res, body) {
+export function send(res, status, body) {
   const out = JSON.stringify(body);
-  res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
   res.end(out);
+}
+
+/** Collects items and hands them to `commit` together `ms` after the first (the manager's group commit). */
+export function grouped(commit, ms = 2) {
+  let group = [];
+  let timer = null;
+  return (item) => {
+    group.push(item);
+    timer ??= setTimeout(() => {
+      timer = null;
+      const done = group;
+      group = [];
+      commit(done);
+    }, ms);
+  };
 }
 
 export function serve(onPost) {
@@ -26,7 +41,7 @@ export function serve(onPost) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   serve((body, res) =>
-    answer(res, {
+    send(res, 201, {
       id: `t${String(n++).padStart(12, '0')}`,
       status: 'QUEUED',
       params: body.params ?? null,

@@ -4,7 +4,7 @@
 // primary key and no other index: no validation, events, outbox or admission.
 // Run as a variant: BENCH_ROOTS=bench/floor/http-sqlite.mjs,.  (DB_DSN: the file, as for the manager).
 import { createRequire } from 'node:module';
-import { answer, serve } from './http-only.mjs';
+import { grouped, send, serve } from './http-only.mjs';
 
 const Database = createRequire(new URL('../../services/task-manager/package.json', import.meta.url))(
   'better-sqlite3',
@@ -21,15 +21,10 @@ const commitGroup = db.transaction((group) => {
 });
 
 let n = 0;
-let group = [];
-let timer = null;
-function flush() {
-  timer = null;
-  const done = group;
-  group = [];
-  commitGroup(done);
-  for (const t of done) t.answer();
-}
+const add = grouped((group) => {
+  commitGroup(group);
+  for (const t of group) t.answer();
+});
 
 serve((body, res) => {
   const task = {
@@ -37,13 +32,12 @@ serve((body, res) => {
     params: JSON.stringify(body.params ?? null),
     createdAt: Date.now(),
     answer: () =>
-      answer(res, {
+      send(res, 201, {
         id: task.id,
         status: 'QUEUED',
         params: body.params ?? null,
         created_at: new Date(task.createdAt).toISOString(),
       }),
   };
-  group.push(task);
-  timer ??= setTimeout(flush, 2);
+  add(task);
 });

@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { grouped, send } from './http-only.mjs';
 
 const require = createRequire(new URL('../../services/task-manager/package.json', import.meta.url));
 const Database = require('better-sqlite3');
@@ -180,22 +181,11 @@ await heartbeats.run({
 });
 
 // --- HTTP ----------------------------------------------------------------------------------------
-let group = [];
-let timer = null;
-function flush() {
-  timer = null;
-  const done = group;
-  group = [];
-  const ids = createAll(done.map((g) => g.params));
-  done.forEach((g, i) => g.answer(ids[i]));
+const add = grouped((group) => {
+  const ids = createAll(group.map((g) => g.params));
+  group.forEach((g, i) => g.answer(ids[i]));
   void relay();
-}
-
-function send(res, status, body) {
-  const out = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
-  res.end(out);
-}
+}, LINGER_MS);
 
 const server = http.createServer((req, res) => {
   if (req.method === 'GET') {
@@ -215,8 +205,7 @@ const server = http.createServer((req, res) => {
       void relay();
       return send(res, 201, { items: ids.map((id) => ({ id, status: 'QUEUED' })) });
     }
-    group.push({ params: body.params ?? null, answer: (id) => send(res, 201, { id, status: 'QUEUED' }) });
-    timer ??= setTimeout(flush, LINGER_MS);
+    add({ params: body.params ?? null, answer: (id) => send(res, 201, { id, status: 'QUEUED' }) });
   });
 });
 server.listen(Number(port), host);
