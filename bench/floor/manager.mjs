@@ -29,7 +29,8 @@ const TOPICS = {
   schemas: 'taskwire.schemas',
 };
 const TEMPLATE_ID = 'floor-echo';
-const LINGER_MS = 2;
+/** The relay's linger and the group commit's interval (the manager's KAFKA_RELAY_LINGER_MS and CREATE_COMMIT_INTERVAL_MS). */
+const LINGER_MS = Number(process.env.FLOOR_LINGER_MS ?? 2);
 
 const db = new Database(process.env.DB_DSN ?? ':memory:');
 db.pragma('journal_mode = WAL');
