@@ -2,10 +2,12 @@
 // with 1 and 2 workers on SQLite (or MariaDB): completed tasks/s, and create→completed latency at a fixed rate.
 // Run after a build: `node bench/pipeline.mjs` (env: BENCH_TASKS, BENCH_RATE, BENCH_RATE_SECONDS,
 // BENCH_WORKERS e.g. `2` or `1,2`, BENCH_WARMUP, BENCH_IDLE_MS, BENCH_OUT, BENCH_LOG_DIR, BENCH_DB `sqlite`
-// or `mysql`, BENCH_MANAGER: another manager script, e.g. the floor bench/floor/manager.mjs); writes bench/results/pipeline.json (pipeline-mysql.json on mysql). bench/compare.mjs runs it
-// with BENCH_RATE=1000 next to bench/peers/bullmq.mjs, which writes the same fields. Admission
-// (bench/admission.mjs BENCH_ADMISSION_MODE=pipeline): BENCH_MAX_IN_FLIGHT sets the queue's
-// max_in_flight; BENCH_KEYS spreads the tasks over that many concurrency keys, BENCH_KEY_LIMIT each.
+// or `mysql`, BENCH_MANAGER: another manager script, e.g. the floor bench/floor/manager.mjs,
+// BENCH_COMPLETE_TIMEOUT_MS: how long the bulk leg may take, 300,000); writes bench/results/pipeline.json
+// (pipeline-mysql.json on mysql). bench/compare.mjs runs it with BENCH_RATE=1000 next to
+// bench/peers/bullmq.mjs, which writes the same fields. Admission (bench/admission.mjs
+// BENCH_ADMISSION_MODE=pipeline): BENCH_MAX_IN_FLIGHT sets the queue's max_in_flight; BENCH_KEYS
+// spreads the tasks over that many concurrency keys, BENCH_KEY_LIMIT each.
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -39,6 +41,8 @@ const OUT =
 const MAX_IN_FLIGHT = process.env.BENCH_MAX_IN_FLIGHT ? Number(process.env.BENCH_MAX_IN_FLIGHT) : null;
 const KEYS = Number(process.env.BENCH_KEYS ?? 0);
 const KEY_LIMIT = Number(process.env.BENCH_KEY_LIMIT ?? 2);
+/** How long the bulk leg may take to complete (ms; the tests set less, so that a stuck pipeline fails fast). */
+const COMPLETE_TIMEOUT_MS = Number(process.env.BENCH_COMPLETE_TIMEOUT_MS ?? 300_000);
 /** The manager's script; bench/floor/manager.mjs measures the least a manager of this design costs. */
 const MANAGER = process.env.BENCH_MANAGER ?? 'services/task-manager/dist/main.js';
 /** Task n's params: with BENCH_KEYS, its concurrency key too (round-robin over the keys). */
@@ -489,7 +493,7 @@ async function throughput(s, TASKS) {
     if (posts.length >= 4) await posts.shift();
   }
   await Promise.all(posts);
-  await waitUntil('all tasks completed', async () => (await s.done()) >= before + TASKS, 300_000);
+  await waitUntil('all tasks completed', async () => (await s.done()) >= before + TASKS, COMPLETE_TIMEOUT_MS);
   const seconds = (performance.now() - t0) / 1000;
   const cpuUsPerTask = ((s.cpu() - cpu0) * 1000) / TASKS;
   return {
@@ -555,7 +559,11 @@ async function latencyAtRate(s) {
   await Promise.all(inflight);
   if (failures.length > 0)
     throw new Error(`${failures.length} of ${total} single POST /tasks failed, e.g. ${failures[0]}`);
-  await waitUntil('rate tasks completed', async () => (await s.done()) >= before + total, 120_000);
+  await waitUntil(
+    'rate tasks completed',
+    async () => (await s.done()) >= before + total,
+    Math.min(120_000, COMPLETE_TIMEOUT_MS),
+  );
   // Manager CPU per single-POST task (create, relay, result) — the process that saturates first.
   const managerCpuUsPerTask = Math.round(((s.managerCpu() - managerCpu0) * 1000) / total);
   const cpuUsPerTask = Math.round(((s.cpu() - cpu0) * 1000) / total);

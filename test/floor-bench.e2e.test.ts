@@ -1,0 +1,60 @@
+// The design's floor (bench/floor/manager.mjs) in the manager's place in bench/pipeline.mjs, on a tiny
+// workload: the real worker runs every task it dispatches and it applies every result, so its figures
+// are those of a working pipeline. It must follow the dispatch contract as the worker reads it; this
+// breaks when it stops doing so. No timing thresholds.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNode, tempDir } from './support/processes.js';
+
+const TASKS = 300;
+const RATE = 50;
+
+interface Leg {
+  tasks: number;
+  completed: number;
+  cpu_us_by_process: Record<string, number>;
+}
+let output = '';
+let exitCode: number | null = null;
+let result: { runs: Array<{ workers: number; throughput: Leg; latency: Leg & { p99_ms: number } }> };
+const tmp = tempDir('floor-bench');
+
+beforeAll(async () => {
+  const out = path.join(tmp.dir, 'floor.json');
+  const bench = startNode('floor-bench', 'bench/pipeline.mjs', {
+    BENCH_MANAGER: 'bench/floor/manager.mjs',
+    BENCH_TASKS: String(TASKS),
+    BENCH_WARMUP: '0',
+    BENCH_WORKERS: '1',
+    BENCH_RATE: String(RATE),
+    BENCH_RATE_SECONDS: '1',
+    BENCH_IDLE_MS: '200',
+    // A floor that stops following the contract leaves tasks undone: the bench says so, and stops its stack.
+    BENCH_COMPLETE_TIMEOUT_MS: '45000',
+    BENCH_OUT: out,
+  });
+  exitCode = (await bench.exited).code;
+  output = bench.output();
+  if (exitCode === 0) result = JSON.parse(readFileSync(out, 'utf8'));
+}, 120_000);
+
+afterAll(() => tmp.cleanup());
+
+describe('bench/pipeline.mjs with BENCH_MANAGER=bench/floor/manager.mjs', () => {
+  it('completes every bulk and every single-POST task through the real worker', () => {
+    expect(exitCode, output).toBe(0);
+    const [run] = result.runs;
+    expect(run!.workers).toBe(1);
+    expect(run!.throughput).toMatchObject({ tasks: TASKS, completed: TASKS });
+    expect(run!.latency).toMatchObject({ tasks: RATE, completed: RATE });
+    expect(run!.latency.p99_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('measures the floor manager as the manager process (its CPU is counted, not the real one)', () => {
+    expect(exitCode, output).toBe(0);
+    const [run] = result.runs;
+    expect(run!.throughput.cpu_us_by_process.manager).toBeGreaterThan(0);
+    expect(run!.throughput.cpu_us_by_process.workers).toBeGreaterThan(0);
+  });
+});
