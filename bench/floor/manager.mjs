@@ -160,24 +160,18 @@ function applySoon(messages) {
   );
   return applying;
 }
+// The heartbeats (who is alive, for GET /workers) come through the same consumer, as in the manager.
+const seen = new Map();
 const consumer = kafka.consumer({ groupId: 'task-manager-results-group', maxWaitTimeInMs: 500 });
 await consumer.connect();
-await consumer.subscribe({ topic: TOPICS.results, fromBeginning: true });
+await consumer.subscribe({ topics: [TOPICS.results, TOPICS.heartbeats], fromBeginning: true });
 await consumer.run({
   autoCommitInterval: 1000,
   partitionsConsumedConcurrently: 64,
-  eachBatch: ({ batch }) => applySoon(batch.messages.map((m) => JSON.parse(m.value.toString('utf8')))),
-});
-
-// --- Heartbeats: who is alive, for GET /workers --------------------------------------------------
-const seen = new Map();
-const heartbeats = kafka.consumer({ groupId: `floor-heartbeats-${process.pid}` });
-await heartbeats.connect();
-await heartbeats.subscribe({ topic: TOPICS.heartbeats, fromBeginning: false });
-await heartbeats.run({
-  eachMessage: async ({ message }) => {
-    const hb = JSON.parse(message.value.toString('utf8'));
-    seen.set(hb.worker_id, hb.stopping ? 0 : Date.now());
+  eachBatch: async ({ batch }) => {
+    const messages = batch.messages.map((m) => JSON.parse(m.value.toString('utf8')));
+    if (batch.topic === TOPICS.results) return applySoon(messages);
+    for (const hb of messages) seen.set(hb.worker_id, hb.stopping ? 0 : hb.at);
   },
 });
 
@@ -213,7 +207,7 @@ server.listen(Number(port), host);
 
 process.on('SIGTERM', async () => {
   server.close();
-  await Promise.allSettled([consumer.disconnect(), heartbeats.disconnect(), producer.disconnect()]);
+  await Promise.allSettled([consumer.disconnect(), producer.disconnect()]);
   db.close();
   process.exit(0);
 });
