@@ -1,10 +1,8 @@
 // The BullMQ peer bench (bench/peers/bullmq.mjs) on a tiny workload against the real Redis: its JSON carries
 // every figure bench/compare.mjs reads, with sane values, and it leaves no queue behind. No timing thresholds.
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNode, tempDir } from './support/processes.js';
+import { runBench, tempDir } from './support/processes.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TASKS = 200;
@@ -72,21 +70,15 @@ beforeAll(async () => {
     );
     return;
   }
-  const out = path.join(tmp.dir, 'bullmq.json');
-  const bench = startNode('bullmq-peer', 'bench/peers/bullmq.mjs', {
-    REDIS_URL: redisUrl,
-    BENCH_TASKS: String(TASKS),
-    BENCH_WARMUP: '0',
-    BENCH_WORKERS: '1',
-    BENCH_RATE: String(RATE),
-    BENCH_RATE_SECONDS: '1',
-    BENCH_IDLE_MS: '200',
-    BENCH_TIMEOUT_MS: '100000',
-    BENCH_OUT: out,
-  });
-  exitCode = (await bench.exited).code;
-  output = bench.output();
-  if (exitCode === 0) result = JSON.parse(readFileSync(out, 'utf8'));
+  const run = await runBench<typeof result>(
+    'bench/peers/bullmq.mjs',
+    tmp.dir,
+    { tasks: TASKS, rate: RATE },
+    { REDIS_URL: redisUrl, BENCH_TIMEOUT_MS: '100000' },
+  );
+  exitCode = run.code;
+  output = run.output;
+  if (run.result) result = run.result;
 }, 120_000);
 
 afterAll(() => tmp.cleanup());

@@ -2,10 +2,8 @@
 // workload: the real worker runs every task it dispatches and it applies every result, so its figures
 // are those of a working pipeline. It must follow the dispatch contract as the worker reads it; this
 // breaks when it stops doing so. No timing thresholds.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNode, tempDir } from './support/processes.js';
+import { runBench, tempDir } from './support/processes.js';
 
 const TASKS = 300;
 const RATE = 50;
@@ -21,22 +19,19 @@ let result: { runs: Array<{ workers: number; throughput: Leg; latency: Leg & { p
 const tmp = tempDir('floor-bench');
 
 beforeAll(async () => {
-  const out = path.join(tmp.dir, 'floor.json');
-  const bench = startNode('floor-bench', 'bench/pipeline.mjs', {
-    BENCH_MANAGER: 'bench/floor/manager.mjs',
-    BENCH_TASKS: String(TASKS),
-    BENCH_WARMUP: '0',
-    BENCH_WORKERS: '1',
-    BENCH_RATE: String(RATE),
-    BENCH_RATE_SECONDS: '1',
-    BENCH_IDLE_MS: '200',
-    // A floor that stops following the contract leaves tasks undone: the bench says so, and stops its stack.
-    BENCH_COMPLETE_TIMEOUT_MS: '45000',
-    BENCH_OUT: out,
-  });
-  exitCode = (await bench.exited).code;
-  output = bench.output();
-  if (exitCode === 0) result = JSON.parse(readFileSync(out, 'utf8'));
+  const run = await runBench<typeof result>(
+    'bench/pipeline.mjs',
+    tmp.dir,
+    { tasks: TASKS, rate: RATE },
+    {
+      BENCH_MANAGER: 'bench/floor/manager.mjs',
+      // A floor that stops following the contract leaves tasks undone: the bench says so, and stops its stack.
+      BENCH_COMPLETE_TIMEOUT_MS: '45000',
+    },
+  );
+  exitCode = run.code;
+  output = run.output;
+  if (run.result) result = run.result;
 }, 120_000);
 
 afterAll(() => tmp.cleanup());

@@ -1,11 +1,10 @@
 // The pipeline bench on MariaDB (BENCH_DB=mysql node bench/pipeline.mjs) on a tiny workload: it completes
 // every task, writes the database figures the README's MariaDB breakdown is made of, drops its database,
 // and refuses a store it does not know. No timing thresholds.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, startNode, tempDir } from './support/processes.js';
+import { repoRoot, runBench, startNode, tempDir } from './support/processes.js';
 
 // mysql2 is the testkit's dependency, not the root package's: load it from there (the little used here).
 interface MysqlConnection {
@@ -51,20 +50,15 @@ let result: {
 const tmp = tempDir('pipeline-bench-mysql');
 
 beforeAll(async () => {
-  const out = path.join(tmp.dir, 'pipeline-mysql.json');
-  const bench = startNode('pipeline-bench', 'bench/pipeline.mjs', {
-    BENCH_DB: 'mysql',
-    BENCH_TASKS: String(TASKS),
-    BENCH_WARMUP: '0',
-    BENCH_WORKERS: '1',
-    BENCH_RATE: String(RATE),
-    BENCH_RATE_SECONDS: '1',
-    BENCH_IDLE_MS: '200',
-    BENCH_OUT: out,
-  });
-  exitCode = (await bench.exited).code;
-  output = bench.output();
-  if (exitCode === 0) result = JSON.parse(readFileSync(out, 'utf8'));
+  const run = await runBench<typeof result>(
+    'bench/pipeline.mjs',
+    tmp.dir,
+    { tasks: TASKS, rate: RATE },
+    { BENCH_DB: 'mysql' },
+  );
+  exitCode = run.code;
+  output = run.output;
+  if (run.result) result = run.result;
 }, 120_000);
 
 afterAll(() => tmp.cleanup());

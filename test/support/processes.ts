@@ -1,7 +1,7 @@
 // Starts the real built processes (dev broker, task-manager, task-worker) for end-to-end tests.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -99,6 +99,33 @@ export function startNode(
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Runs a bench script to its end on the small workload the bench tests use (1 worker, no warm-up,
+ * `tasks` bulk tasks, then `rate` single POSTs for 1 s; `env` adds to or overrides that), and reads
+ * the JSON it wrote into `dir`: `result` only when it exited 0, `output` its last lines either way.
+ */
+export async function runBench<T>(
+  script: string,
+  dir: string,
+  workload: { tasks: number; rate: number },
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string; result: T | undefined }> {
+  const out = path.join(dir, 'bench.json');
+  const bench = startNode(path.basename(script, '.mjs'), script, {
+    BENCH_TASKS: String(workload.tasks),
+    BENCH_WARMUP: '0',
+    BENCH_WORKERS: '1',
+    BENCH_RATE: String(workload.rate),
+    BENCH_RATE_SECONDS: '1',
+    BENCH_IDLE_MS: '200',
+    ...env,
+    BENCH_OUT: out,
+  });
+  const { code } = await bench.exited;
+  const result = code === 0 ? (JSON.parse(readFileSync(out, 'utf8')) as T) : undefined;
+  return { code, output: bench.output(), result };
 }
 
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {
