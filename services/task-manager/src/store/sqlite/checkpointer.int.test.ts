@@ -1,7 +1,8 @@
 // The WAL checkpoint thread: it keeps a file's WAL bounded while the writing connection never
 // checkpoints, reports a failure once (naming the file), and lets the store remove its WAL on close;
 // a store whose thread fails checkpoints on its own connection again.
-import { existsSync, renameSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { endianness } from 'node:os';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { createTestSqliteFile } from '@taskwire/testkit';
@@ -26,10 +27,23 @@ async function until(condition: () => boolean, what: string, ms = 10_000): Promi
 const walBytes = (file: string): number => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
 
 /**
- * 6,000 tasks of ~2 KB params in 30 units of work (about 30 MiB of WAL frames with their index
- * pages), `pauseMs` apart; returns the largest the WAL file grew meanwhile.
+ * Whether every frame in the WAL has been copied back: the wal-index (`<file>-shm`, see SQLite's
+ * "WAL-mode file format") holds the last valid frame (`mxFrame`, bytes 16–19 of its header) and
+ * how many frames a checkpoint has copied back (`nBackfill`, bytes 96–99), in native byte order.
+ * Then the next writer starts the log over. Read from the file, not from the thread's reports,
+ * which reach the test later than the checkpoint happened.
  */
-async function write6000Tasks(store: Store, file: string, pauseMs: number): Promise<number> {
+function backfilled(file: string): boolean {
+  const shm = readFileSync(`${file}-shm`);
+  const u32 = (at: number) => (endianness() === 'LE' ? shm.readUInt32LE(at) : shm.readUInt32BE(at));
+  return u32(96) === u32(16);
+}
+
+/**
+ * 6,000 tasks of ~2 KB params in 30 units of work (about 30 MiB of WAL frames with their index
+ * pages), `between` awaited after each; returns the largest the WAL file grew meanwhile.
+ */
+async function write6000Tasks(store: Store, file: string, between: () => Promise<void>): Promise<number> {
   let largest = 0;
   for (let round = 0; round < 30; round++) {
     await store.unitOfWork(async (tx) => {
@@ -38,7 +52,7 @@ async function write6000Tasks(store: Store, file: string, pauseMs: number): Prom
       );
     });
     largest = Math.max(largest, walBytes(file));
-    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    await between();
   }
   return largest;
 }
@@ -83,15 +97,15 @@ describe('WAL checkpoint thread', () => {
     });
     let largest = 0;
     for (let round = 0; round < 20; round++) {
-      const before = complete;
       writeRound();
       largest = Math.max(largest, walBytes(f.file));
-      // Copied back in full by the thread: the next transaction starts the log over.
-      await until(() => complete > before, `the checkpoint after round ${round}`);
+      // Copied back in full by the thread (without it, never): the next transaction starts the log over.
+      await until(() => backfilled(f.file), `the checkpoint after round ${round}`);
     }
+    // Each round's checkpoint is reported, complete, at least once.
+    await until(() => complete >= 20, 'a complete checkpoint reported for every round');
     // 20 rounds wrote 10 MiB; without the thread the WAL would hold all of it. A round whose
-    // transaction begins while the thread is reading appends instead of starting over, so on a
-    // busy machine the log can reach a few rounds now and then.
+    // transaction begins while the thread reads data_version appends instead of starting over.
     expect(largest).toBeGreaterThan(ROUND_BYTES);
     expect(largest).toBeLessThan(8 * ROUND_BYTES);
     expect(writer.prepare('SELECT count(*) AS n FROM blobs').get()).toEqual({ n: 20 * (ROUND_BYTES / 4096) });
@@ -119,8 +133,11 @@ describe('sqlite store and its checkpoint thread', () => {
   it('commits never grow the WAL without bound, and close() stops the thread and removes the WAL', async () => {
     const store = createSqliteStore({ file: f.file, checkpointIntervalMs: 10 });
     await store.migrate();
-    const largest = await write6000Tasks(store, f.file, 30);
-    // Without the thread (its connection never checkpoints) the WAL would hold all 30 MiB.
+    const largest = await write6000Tasks(store, f.file, () =>
+      until(() => backfilled(f.file), 'the thread to copy the round back'),
+    );
+    // Without the thread (its connection never checkpoints) the WAL would hold all 30 MiB, and
+    // the wait above would time out.
     expect(largest).toBeLessThan(6 * 1024 * 1024);
     await store.close();
     // The thread's connection closed first, so the store's was the last: it removed the WAL.
@@ -144,7 +161,7 @@ describe('sqlite store and its checkpoint thread', () => {
     expect(lines[0]!.msg).toBe('WAL checkpoints are back on the main connection');
     expect(lines[0]!.reason).toContain(f.file);
     await store.migrate();
-    const largest = await write6000Tasks(store, f.file, 0);
+    const largest = await write6000Tasks(store, f.file, async () => {});
     // About 30 MiB of WAL frames: without checkpoints on either side the WAL would hold them all.
     expect(largest).toBeLessThan(8 * 1024 * 1024);
     await store.close();
