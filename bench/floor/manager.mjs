@@ -4,15 +4,15 @@
 //
 // Per task it keeps what the delivery guarantees need: the task row and its outbox row written in
 // one transaction (requests group-committed every 2 ms, a batch request in one), a relay that
-// publishes unsent outbox rows in id order (acks -1) and then marks them sent, and a result consumer
-// that applies the `started` / `succeeded` messages of each fetch in one transaction before their
-// offsets are committed (once a second). It leaves out everything else a manager does: templates (one fixed echo
-// template), validation of params and messages, events, admission, retries and timeouts, metrics,
-// auth, logging. It answers what the bench asks: GET /readyz, GET /workers (from the heartbeats),
-// POST /templates, POST /tasks, POST /tasks/batch; its tables have the columns the bench reads.
+// publishes unsent outbox rows in id order (acks -1) and then marks them sent, and a result
+// consumer that applies the `started` / `succeeded` messages of each fetch in one transaction
+// before their offsets are committed (once a second). Task ids are time-ordered, as the manager's.
+// It leaves out everything else a manager does: templates (one fixed echo template), validation of
+// params and messages, events, admission, retries and timeouts, metrics, auth, logging. It answers
+// what the bench asks: GET /readyz, GET /workers (from the heartbeats), POST /templates, POST
+// /tasks, POST /tasks/batch; its tables have the columns the bench reads.
 import { createRequire } from 'node:module';
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { grouped, send } from './http-only.mjs';
 
 const require = createRequire(new URL('../../services/task-manager/package.json', import.meta.url));
@@ -58,11 +58,13 @@ const succeeded = db.prepare(
   `UPDATE tasks SET status = 'COMPLETED', result = ?, updated_at = ? WHERE id = ? AND attempt = ? AND status IN ('QUEUED', 'RUNNING')`,
 );
 
+/** Task ids in creation order (each bench stack has a fresh database). */
+let created = 0;
 /** Inserts tasks (params each) with their outbox rows in one transaction; returns their ids. */
 const createAll = db.transaction((paramsList) => {
   const now = Date.now();
   return paramsList.map((params) => {
-    const id = randomUUID();
+    const id = `task-${String(created++).padStart(12, '0')}`;
     const dispatch = {
       v: 1,
       task_id: id,
