@@ -1,6 +1,14 @@
-// Small helpers every bench script shares: sleeping, a free loopback port, polling a condition,
-// whether a port accepts connections, and a JSON POST.
+// Small helpers every bench script shares: numeric settings from the environment, sleeping, a free
+// loopback port, polling a condition, whether a port accepts connections, and a JSON POST.
 import { connect, createServer } from 'node:net';
+
+/** A non-negative number from env var `name` (`dflt` when unset); anything else stops the bench naming it. */
+export function envNumber(name, dflt) {
+  const v = Number(process.env[name] ?? dflt);
+  if (process.env[name] === '' || !Number.isFinite(v) || v < 0)
+    throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(process.env[name])}`);
+  return v;
+}
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

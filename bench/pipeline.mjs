@@ -26,23 +26,27 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMs, pct, rssMiB, selfCpuUs } from './proc-stats.mjs';
-import { sleep, waitUntil } from './helpers.mjs';
+import { envNumber, sleep, waitUntil } from './helpers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
-const RATE = Number(process.env.BENCH_RATE ?? 500);
-const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 10);
+const TASKS = envNumber('BENCH_TASKS', 20_000);
+const RATE = envNumber('BENCH_RATE', 500);
+const RATE_SECONDS = envNumber('BENCH_RATE_SECONDS', 10);
 const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 2_000);
-const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2_000);
+if (!WORKERS.every((n) => Number.isInteger(n) && n >= 1))
+  throw new Error(
+    `BENCH_WORKERS must be worker counts separated by commas, e.g. 1,2; got ${process.env.BENCH_WORKERS}`,
+  );
+const WARMUP = envNumber('BENCH_WARMUP', 2_000);
+const IDLE_MS = envNumber('BENCH_IDLE_MS', 2_000);
 const OUT =
   process.env.BENCH_OUT ??
   path.join(root, `bench/results/pipeline${process.env.BENCH_DB === 'mysql' ? '-mysql' : ''}.json`);
-const MAX_IN_FLIGHT = process.env.BENCH_MAX_IN_FLIGHT ? Number(process.env.BENCH_MAX_IN_FLIGHT) : null;
-const KEYS = Number(process.env.BENCH_KEYS ?? 0);
-const KEY_LIMIT = Number(process.env.BENCH_KEY_LIMIT ?? 2);
+const MAX_IN_FLIGHT = process.env.BENCH_MAX_IN_FLIGHT ? envNumber('BENCH_MAX_IN_FLIGHT') : null;
+const KEYS = envNumber('BENCH_KEYS', 0);
+const KEY_LIMIT = envNumber('BENCH_KEY_LIMIT', 2);
 /** How long the bulk leg may take to complete (ms; the tests set less, so that a stuck pipeline fails fast). */
-const COMPLETE_TIMEOUT_MS = Number(process.env.BENCH_COMPLETE_TIMEOUT_MS ?? 300_000);
+const COMPLETE_TIMEOUT_MS = envNumber('BENCH_COMPLETE_TIMEOUT_MS', 300_000);
 /** The manager's script; bench/floor/manager.mjs measures the least a manager of this design costs. */
 const MANAGER = process.env.BENCH_MANAGER ?? 'services/task-manager/dist/main.js';
 /** Task n's params: with BENCH_KEYS, its concurrency key too (round-robin over the keys). */

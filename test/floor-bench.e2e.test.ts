@@ -3,7 +3,8 @@
 // are those of a working pipeline. It must follow the dispatch contract as the worker reads it; this
 // breaks when it stops doing so. No timing thresholds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBench, tempDir } from './support/processes.js';
+import path from 'node:path';
+import { runBench, startNode, tempDir } from './support/processes.js';
 
 const TASKS = 300;
 const RATE = 50;
@@ -51,5 +52,25 @@ describe('bench/pipeline.mjs with BENCH_MANAGER=bench/floor/manager.mjs', () => 
     const [run] = result.runs;
     expect(run!.throughput.cpu_us_by_process.manager).toBeGreaterThan(0);
     expect(run!.throughput.cpu_us_by_process.workers).toBeGreaterThan(0);
+  });
+
+  it('refuses a setting that is not a number, naming it, before starting anything', async () => {
+    for (const [name, value, message] of [
+      [
+        'BENCH_COMPLETE_TIMEOUT_MS',
+        'soon',
+        'BENCH_COMPLETE_TIMEOUT_MS must be a non-negative number, got "soon"',
+      ],
+      ['BENCH_WORKERS', '1,x', 'BENCH_WORKERS must be worker counts separated by commas, e.g. 1,2; got 1,x'],
+    ]) {
+      const bench = startNode('pipeline-bench-bad-setting', 'bench/pipeline.mjs', {
+        BENCH_MANAGER: 'bench/floor/manager.mjs',
+        [name!]: value!,
+        BENCH_OUT: path.join(tmp.dir, 'never.json'),
+      });
+      const { code } = await bench.exited;
+      expect(code).not.toBe(0);
+      expect(bench.output()).toContain(message);
+    }
   });
 });

@@ -13,6 +13,7 @@
 // /tasks, POST /tasks/batch; its tables have the columns the bench reads.
 import { createRequire } from 'node:module';
 import http from 'node:http';
+import { envNumber } from '../helpers.mjs';
 import { grouped, send } from './http-only.mjs';
 
 const require = createRequire(new URL('../../services/task-manager/package.json', import.meta.url));
@@ -30,7 +31,7 @@ const TOPICS = {
 };
 const TEMPLATE_ID = 'floor-echo';
 /** The relay's linger and the group commit's interval (the manager's KAFKA_RELAY_LINGER_MS and CREATE_COMMIT_INTERVAL_MS). */
-const LINGER_MS = Number(process.env.FLOOR_LINGER_MS ?? 2);
+const LINGER_MS = envNumber('FLOOR_LINGER_MS', 2);
 
 const db = new Database(process.env.DB_DSN ?? ':memory:');
 db.pragma('journal_mode = WAL');

@@ -13,28 +13,22 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cpuMs, pct, rssMiB, selfCpuUs } from '../proc-stats.mjs';
-import { sleep, waitUntil } from '../helpers.mjs';
+import { envNumber, sleep, waitUntil } from '../helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const num = (name, dflt) => {
-  const v = Number(process.env[name] ?? dflt);
-  if (!Number.isFinite(v) || v < 0)
-    throw new Error(`${name} must be a non-negative number, got ${process.env[name]}`);
-  return v;
-};
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const TASKS = num('BENCH_TASKS', 20_000);
-const WARMUP = num('BENCH_WARMUP', 2_000);
-const RATE = num('BENCH_RATE', 1_000);
-const RATE_SECONDS = num('BENCH_RATE_SECONDS', 10);
+const TASKS = envNumber('BENCH_TASKS', 20_000);
+const WARMUP = envNumber('BENCH_WARMUP', 2_000);
+const RATE = envNumber('BENCH_RATE', 1_000);
+const RATE_SECONDS = envNumber('BENCH_RATE_SECONDS', 10);
 const WORKERS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 // Taskwire's bench runs its workers with WORKER_CONCURRENCY 64; BullMQ's default (1) would not be a peer.
-const CONCURRENCY = num('BENCH_CONCURRENCY', 64);
-const IDLE_MS = num('BENCH_IDLE_MS', 2_000);
+const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 64);
+const IDLE_MS = envNumber('BENCH_IDLE_MS', 2_000);
 const OUT = process.env.BENCH_OUT ?? path.join(here, '../results/bullmq.json');
 // The whole run is bounded: a stuck leg must not leave processes and queues behind for hours.
-const TIMEOUT_MS = num('BENCH_TIMEOUT_MS', 15 * 60_000);
+const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MS', 15 * 60_000);
 const BULK_CHUNK = 1_000; // like Taskwire's POST /tasks/batch of 1,000
 const connection = { url: REDIS_URL };
 const workerProcs = new Set();
