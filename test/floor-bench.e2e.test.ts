@@ -16,7 +16,9 @@ interface Leg {
 }
 let output = '';
 let exitCode: number | null = null;
-let result: { runs: Array<{ workers: number; throughput: Leg; latency: Leg & { p99_ms: number } }> };
+type Result = { runs: Array<{ workers: number; throughput: Leg; latency: Leg & { p99_ms: number } }> };
+let result: Result;
+let keyed: Awaited<ReturnType<typeof runBench<Result>>>;
 const tmp = tempDir('floor-bench');
 
 beforeAll(async () => {
@@ -33,7 +35,19 @@ beforeAll(async () => {
   exitCode = run.code;
   output = run.output;
   if (run.result) result = run.result;
-}, 120_000);
+  // Its per-key admission: 5 keys, limit 2, so most tasks wait and are admitted as results free slots.
+  keyed = await runBench<Result>(
+    'bench/pipeline.mjs',
+    tmp.dir,
+    { tasks: TASKS, rate: RATE },
+    {
+      BENCH_MANAGER: 'bench/floor/manager.mjs',
+      BENCH_KEYS: '5',
+      BENCH_KEY_LIMIT: '2',
+      BENCH_COMPLETE_TIMEOUT_MS: '45000',
+    },
+  );
+}, 180_000);
 
 afterAll(() => tmp.cleanup());
 
@@ -45,6 +59,13 @@ describe('bench/pipeline.mjs with BENCH_MANAGER=bench/floor/manager.mjs', () => 
     expect(run!.throughput).toMatchObject({ tasks: TASKS, completed: TASKS });
     expect(run!.latency).toMatchObject({ tasks: RATE, completed: RATE });
     expect(run!.latency.p99_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('with a keyed template, admits every waiting task as slots free (a leaked slot would leave tasks undone)', () => {
+    expect(keyed.code, keyed.output).toBe(0);
+    const [run] = keyed.result!.runs;
+    expect(run!.throughput).toMatchObject({ tasks: TASKS, completed: TASKS });
+    expect(run!.latency).toMatchObject({ tasks: RATE, completed: RATE });
   });
 
   it('measures the floor manager as the manager process (its CPU is counted, not the real one)', () => {

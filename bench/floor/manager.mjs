@@ -8,9 +8,13 @@
 // consumer that applies the `started` / `succeeded` messages of each fetch in one transaction
 // before their offsets are committed (once a second). Task ids are time-ordered, as the manager's.
 // It leaves out everything else a manager does: templates (one fixed echo template), validation of
-// params and messages, events, admission, retries and timeouts, metrics, auth, logging. It answers
-// what the bench asks: GET /readyz, GET /workers (from the heartbeats), POST /templates, POST
-// /tasks, POST /tasks/batch; its tables have the columns the bench reads.
+// params and messages, events, retries and timeouts, metrics, auth, logging. Admission it keeps
+// only for a template created with concurrency_key and concurrency_limit (BENCH_KEYS): exact per-key
+// limits counted from the task rows inside the transaction that changes them (as the manager's),
+// a task over its key's limit stored WAITING, and the oldest WAITING task of a key queued in the
+// result transaction that freed its slot. It answers what the bench asks: GET /readyz, GET /workers
+// (from the heartbeats), POST /templates, POST /tasks, POST /tasks/batch; its tables have the
+// columns the bench reads.
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import { envNumber } from '../helpers.mjs';
@@ -38,7 +42,8 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.exec(`
   CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL, params TEXT, result TEXT,
-    attempt INTEGER NOT NULL, created_at INTEGER NOT NULL, queued_at INTEGER, updated_at INTEGER NOT NULL);
+    attempt INTEGER NOT NULL, created_at INTEGER NOT NULL, queued_at INTEGER, updated_at INTEGER NOT NULL,
+    concurrency_key TEXT);
   CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, key TEXT NOT NULL,
     payload TEXT NOT NULL, sent_at INTEGER);
   CREATE INDEX IF NOT EXISTS outbox_sent_at_idx ON outbox (sent_at);
@@ -47,6 +52,23 @@ db.exec(`
 const insertTask = db.prepare(
   `INSERT INTO tasks (id, status, params, attempt, created_at, queued_at, updated_at) VALUES (?, 'QUEUED', ?, 1, ?, ?, ?)`,
 );
+/** The template's concurrency key (a top-level params property) and limit, once a keyed template is created. */
+let keyed = null;
+const keyedStatements = () => ({
+  insert: db.prepare(
+    `INSERT INTO tasks (id, status, params, attempt, created_at, queued_at, updated_at, concurrency_key) VALUES (?, ?, ?, 1, ?, ?, ?, ?)`,
+  ),
+  inFlight: db
+    .prepare(`SELECT count(*) FROM tasks WHERE concurrency_key = ? AND status IN ('QUEUED', 'RUNNING')`)
+    .pluck(),
+  heads: db.prepare(
+    `SELECT id, params FROM tasks WHERE concurrency_key = ? AND status = 'WAITING' ORDER BY id LIMIT ?`,
+  ),
+  admit: db.prepare(
+    `UPDATE tasks SET status = 'QUEUED', queued_at = ?, updated_at = ? WHERE id = ? AND status = 'WAITING'`,
+  ),
+  keyOf: db.prepare(`SELECT concurrency_key FROM tasks WHERE id = ?`).pluck(),
+});
 const insertOutbox = db.prepare('INSERT INTO outbox (topic, key, payload) VALUES (?, ?, ?)');
 const unsent = db.prepare(
   'SELECT id, topic, key, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1000',
@@ -61,37 +83,74 @@ const succeeded = db.prepare(
 
 /** Task ids in creation order (each bench stack has a fresh database). */
 let created = 0;
-/** Inserts tasks (params each) with their outbox rows in one transaction; returns their ids. */
+/** A task's dispatch message, as the worker reads it. */
+const dispatchOf = (id, params, now) => ({
+  v: 1,
+  task_id: id,
+  attempt: 1,
+  template_id: TEMPLATE_ID,
+  template_name: TEMPLATE_ID,
+  executor: 'echo',
+  queue: 'default',
+  params,
+  timeout_ms: 60_000,
+  deadline: now + 86_400_000 + 60_000,
+  queued_at: now,
+});
+/**
+ * Inserts tasks (params each) with their outbox rows in one transaction; a keyed task over its key's
+ * limit is inserted WAITING, with no outbox row. Returns their ids and statuses.
+ */
 const createAll = db.transaction((paramsList) => {
   const now = Date.now();
+  /** In-flight tasks per key, this transaction's included (read once per key). */
+  const load = new Map();
   return paramsList.map((params) => {
     const id = `task-${String(created++).padStart(12, '0')}`;
-    const dispatch = {
-      v: 1,
-      task_id: id,
-      attempt: 1,
-      template_id: TEMPLATE_ID,
-      template_name: TEMPLATE_ID,
-      executor: 'echo',
-      queue: 'default',
-      params,
-      timeout_ms: 60_000,
-      deadline: now + 86_400_000 + 60_000,
-      queued_at: now,
-    };
+    if (keyed) {
+      const key = String(params?.[keyed.property]);
+      const n = load.get(key) ?? keyed.sql.inFlight.get(key);
+      const queued = n < keyed.limit;
+      load.set(key, queued ? n + 1 : n);
+      keyed.sql.insert.run(
+        id,
+        queued ? 'QUEUED' : 'WAITING',
+        JSON.stringify(params),
+        now,
+        queued ? now : null,
+        now,
+        key,
+      );
+      if (queued) insertOutbox.run(TOPICS.dispatch, id, JSON.stringify(dispatchOf(id, params, now)));
+      return { id, status: queued ? 'QUEUED' : 'WAITING' };
+    }
     insertTask.run(id, JSON.stringify(params), now, now, now);
-    insertOutbox.run(TOPICS.dispatch, id, JSON.stringify(dispatch));
-    return id;
+    insertOutbox.run(TOPICS.dispatch, id, JSON.stringify(dispatchOf(id, params, now)));
+    return { id, status: 'QUEUED' };
   });
 });
 
 const applyResults = db.transaction((messages) => {
   const now = Date.now();
+  /** Keys whose slots freed in this transaction. */
+  const freed = new Set();
   for (const m of messages) {
     if (m.type === 'started') started.run(now, m.task_id, m.attempt);
-    else if (m.type === 'succeeded')
-      succeeded.run(JSON.stringify(m.result ?? null), now, m.task_id, m.attempt);
+    else if (m.type === 'succeeded') {
+      const { changes } = succeeded.run(JSON.stringify(m.result ?? null), now, m.task_id, m.attempt);
+      if (keyed && changes > 0) freed.add(keyed.sql.keyOf.get(m.task_id));
+    }
   }
+  // The freed slots taken again in the same transaction: each key's oldest waiting tasks.
+  for (const key of freed) {
+    const room = keyed.limit - keyed.sql.inFlight.get(key);
+    if (room <= 0) continue;
+    for (const { id, params } of keyed.sql.heads.all(key, room)) {
+      keyed.sql.admit.run(now, now, id);
+      insertOutbox.run(TOPICS.dispatch, id, JSON.stringify(dispatchOf(id, JSON.parse(params), now)));
+    }
+  }
+  return freed.size > 0;
 });
 
 const kafka = new Kafka({ clientId: 'floor-manager', brokers, logLevel: logLevel.NOTHING });
@@ -154,7 +213,7 @@ function applySoon(messages) {
       pendingResults = [];
       applying = null;
       try {
-        applyResults(all);
+        if (applyResults(all)) void relay();
         resolve();
       } catch (err) {
         reject(err);
@@ -180,8 +239,8 @@ await consumer.run({
 
 // --- HTTP ----------------------------------------------------------------------------------------
 const add = grouped((group) => {
-  const ids = createAll(group.map((g) => g.params));
-  group.forEach((g, i) => g.answer(ids[i]));
+  const created = createAll(group.map((g) => g.params));
+  group.forEach((g, i) => g.answer(created[i]));
   void relay();
 }, LINGER_MS);
 
@@ -197,13 +256,21 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-    if (req.url === '/templates') return send(res, 201, { id: TEMPLATE_ID, name: body.name });
-    if (req.url === '/tasks/batch') {
-      const ids = createAll(body.tasks.map((t) => t.params ?? null));
-      void relay();
-      return send(res, 201, { items: ids.map((id) => ({ id, status: 'QUEUED' })) });
+    if (req.url === '/templates') {
+      if (body.concurrency_key) {
+        // The admission index: in-flight counts and waiting heads per key.
+        db.exec('CREATE INDEX IF NOT EXISTS tasks_admission_idx ON tasks (concurrency_key, status, id)');
+        const property = body.concurrency_key.slice(1);
+        keyed = { property, limit: body.concurrency_limit ?? 1, sql: keyedStatements() };
+      }
+      return send(res, 201, { id: TEMPLATE_ID, name: body.name });
     }
-    add({ params: body.params ?? null, answer: (id) => send(res, 201, { id, status: 'QUEUED' }) });
+    if (req.url === '/tasks/batch') {
+      const items = createAll(body.tasks.map((t) => t.params ?? null));
+      void relay();
+      return send(res, 201, { items });
+    }
+    add({ params: body.params ?? null, answer: (task) => send(res, 201, task) });
   });
 });
 server.listen(Number(port), host);
