@@ -395,6 +395,7 @@ async function stack(workers) {
     }),
   });
   const template = await res.json();
+  if (!res.ok) throw new Error(`POST /templates failed: ${res.status} ${JSON.stringify(template)}`);
   if (MAX_IN_FLIGHT !== null) {
     const put = await fetch(`${url}/queues/default`, {
       method: 'PUT',

@@ -14,15 +14,15 @@ interface Leg {
   completed: number;
   cpu_us_by_process: Record<string, number>;
 }
-let output = '';
-let exitCode: number | null = null;
 type Result = { runs: Array<{ workers: number; throughput: Leg; latency: Leg & { p99_ms: number } }> };
-let result: Result;
-let keyed: Awaited<ReturnType<typeof runBench<Result>>>;
+type Run = Awaited<ReturnType<typeof runBench<Result>>>;
+let plain: Run;
+let keyed: Run;
 const tmp = tempDir('floor-bench');
 
-beforeAll(async () => {
-  const run = await runBench<typeof result>(
+/** The pipeline bench with the floor as its manager; `env` on top. */
+const floorBench = (env: Record<string, string> = {}) =>
+  runBench<Result>(
     'bench/pipeline.mjs',
     tmp.dir,
     { tasks: TASKS, rate: RATE },
@@ -30,31 +30,22 @@ beforeAll(async () => {
       BENCH_MANAGER: 'bench/floor/manager.mjs',
       // A floor that stops following the contract leaves tasks undone: the bench says so, and stops its stack.
       BENCH_COMPLETE_TIMEOUT_MS: '45000',
+      ...env,
     },
   );
-  exitCode = run.code;
-  output = run.output;
-  if (run.result) result = run.result;
+
+beforeAll(async () => {
+  plain = await floorBench();
   // Its per-key admission: 5 keys, limit 2, so most tasks wait and are admitted as results free slots.
-  keyed = await runBench<Result>(
-    'bench/pipeline.mjs',
-    tmp.dir,
-    { tasks: TASKS, rate: RATE },
-    {
-      BENCH_MANAGER: 'bench/floor/manager.mjs',
-      BENCH_KEYS: '5',
-      BENCH_KEY_LIMIT: '2',
-      BENCH_COMPLETE_TIMEOUT_MS: '45000',
-    },
-  );
+  keyed = await floorBench({ BENCH_KEYS: '5', BENCH_KEY_LIMIT: '2' });
 }, 180_000);
 
 afterAll(() => tmp.cleanup());
 
 describe('bench/pipeline.mjs with BENCH_MANAGER=bench/floor/manager.mjs', () => {
   it('completes every bulk and every single-POST task through the real worker', () => {
-    expect(exitCode, output).toBe(0);
-    const [run] = result.runs;
+    expect(plain.code, plain.output).toBe(0);
+    const [run] = plain.result!.runs;
     expect(run!.workers).toBe(1);
     expect(run!.throughput).toMatchObject({ tasks: TASKS, completed: TASKS });
     expect(run!.latency).toMatchObject({ tasks: RATE, completed: RATE });
@@ -68,9 +59,16 @@ describe('bench/pipeline.mjs with BENCH_MANAGER=bench/floor/manager.mjs', () => 
     expect(run!.latency).toMatchObject({ tasks: RATE, completed: RATE });
   });
 
+  it('stops, naming the setting, when the floor refuses the keyed template (a concurrency_limit of 0)', async () => {
+    const bad = await floorBench({ BENCH_KEYS: '5', BENCH_KEY_LIMIT: '0' });
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toContain('POST /templates failed: 400');
+    expect(bad.output).toContain('concurrency_limit must be an integer of at least 1, got 0');
+  });
+
   it('measures the floor manager as the manager process (its CPU is counted, not the real one)', () => {
-    expect(exitCode, output).toBe(0);
-    const [run] = result.runs;
+    expect(plain.code, plain.output).toBe(0);
+    const [run] = plain.result!.runs;
     expect(run!.throughput.cpu_us_by_process.manager).toBeGreaterThan(0);
     expect(run!.throughput.cpu_us_by_process.workers).toBeGreaterThan(0);
   });

@@ -67,7 +67,6 @@ const keyedStatements = () => ({
   admit: db.prepare(
     `UPDATE tasks SET status = 'QUEUED', queued_at = ?, updated_at = ? WHERE id = ? AND status = 'WAITING'`,
   ),
-  keyOf: db.prepare(`SELECT concurrency_key FROM tasks WHERE id = ?`).pluck(),
 });
 const insertOutbox = db.prepare('INSERT INTO outbox (topic, key, payload) VALUES (?, ?, ?)');
 const unsent = db.prepare(
@@ -77,9 +76,12 @@ const markSent = db.prepare('UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL
 const started = db.prepare(
   `UPDATE tasks SET status = 'RUNNING', updated_at = ? WHERE id = ? AND attempt = ? AND status = 'QUEUED'`,
 );
-const succeeded = db.prepare(
-  `UPDATE tasks SET status = 'COMPLETED', result = ?, updated_at = ? WHERE id = ? AND attempt = ? AND status IN ('QUEUED', 'RUNNING')`,
-);
+// Returns the task's key when it moved (its slot freed), so the result path reads nothing more.
+const succeeded = db
+  .prepare(
+    `UPDATE tasks SET status = 'COMPLETED', result = ?, updated_at = ? WHERE id = ? AND attempt = ? AND status IN ('QUEUED', 'RUNNING') RETURNING concurrency_key`,
+  )
+  .pluck();
 
 /** Task ids in creation order (each bench stack has a fresh database). */
 let created = 0;
@@ -137,8 +139,8 @@ const applyResults = db.transaction((messages) => {
   for (const m of messages) {
     if (m.type === 'started') started.run(now, m.task_id, m.attempt);
     else if (m.type === 'succeeded') {
-      const { changes } = succeeded.run(JSON.stringify(m.result ?? null), now, m.task_id, m.attempt);
-      if (keyed && changes > 0) freed.add(keyed.sql.keyOf.get(m.task_id));
+      const key = succeeded.get(JSON.stringify(m.result ?? null), now, m.task_id, m.attempt);
+      if (keyed && key !== undefined) freed.add(key);
     }
   }
   // The freed slots taken again in the same transaction: each key's oldest waiting tasks.
@@ -257,11 +259,23 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
     if (req.url === '/templates') {
-      if (body.concurrency_key) {
+      if (body.concurrency_key !== undefined) {
+        // Keys are read from a top-level params property only.
+        if (!/^\/[^/~]+$/.test(body.concurrency_key)) {
+          return send(res, 400, {
+            error: `concurrency_key must point at a top-level params property (e.g. "/k"), got ${JSON.stringify(body.concurrency_key)}`,
+          });
+        }
+        const limit = body.concurrency_limit ?? 1;
+        if (!Number.isInteger(limit) || limit < 1) {
+          return send(res, 400, {
+            error: `concurrency_limit must be an integer of at least 1, got ${JSON.stringify(limit)}`,
+          });
+        }
         // The admission index: in-flight counts and waiting heads per key.
         db.exec('CREATE INDEX IF NOT EXISTS tasks_admission_idx ON tasks (concurrency_key, status, id)');
         const property = body.concurrency_key.slice(1);
-        keyed = { property, limit: body.concurrency_limit ?? 1, sql: keyedStatements() };
+        keyed = { property, limit, sql: keyedStatements() };
       }
       return send(res, 201, { id: TEMPLATE_ID, name: body.name });
     }
